@@ -1,0 +1,4 @@
+//! What the charm wants: config model and validation, peers, the relation
+//! protocols, the pure `plan`, status and actions.
+
+pub mod render;

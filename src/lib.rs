@@ -1,0 +1,16 @@
+//! k8s-vip: a Juju subordinate charm that floats highly available virtual IPs
+//! between Kubernetes control-plane (or worker) units with its own VRRP agent,
+//! load-balances the API servers with HAProxy, and tells the Kubernetes charms
+//! where the VIP is.
+//!
+//! The crate is cut into four rooms with data flowing one way (see
+//! ARCHITECTURE.md):
+//! - [`juju`]: the hook environment and hook tools;
+//! - [`charm`]: what the charm wants (config, relations, plan, status, actions);
+//! - [`vrrp`]: the VRRP protocol, sans-IO;
+//! - [`agent`]: the VIP daemon, the thin I/O shell around [`vrrp`].
+
+pub mod agent;
+pub mod charm;
+pub mod juju;
+pub mod vrrp;
