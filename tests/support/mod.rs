@@ -1,0 +1,5 @@
+//! Shared test support. Each integration test file that needs it says
+//! `mod support;` and uses the parts it needs (hence `allow(dead_code)`).
+#![allow(dead_code)]
+
+pub mod juju;
