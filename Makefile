@@ -10,7 +10,8 @@ deps:
 	scripts/install-deps
 
 ## charm: release build and build/k8s-vip_*.charm (its path is printed last)
-charm: deps
+charm:
+	scripts/install-deps --packages-only
 	$(CARGO) build --release --locked --bin k8s-vip
 	scripts/pack-charm target/release/k8s-vip build
 
