@@ -2,6 +2,7 @@
 .PHONY: all charm test deps demo bench clean
 
 CARGO ?= cargo
+TARGET_DIR ?= $(or $(CARGO_TARGET_DIR),target)
 
 all: charm
 
@@ -13,7 +14,7 @@ deps:
 charm:
 	scripts/install-deps --packages-only
 	$(CARGO) build --release --locked --bin k8s-vip
-	scripts/pack-charm target/release/k8s-vip build
+	scripts/pack-charm $(TARGET_DIR)/release/k8s-vip build
 
 ## test: formatting, lints and every test (one shared debug build)
 test: deps

@@ -271,7 +271,12 @@ fn glibc_versions(binary: &Path) -> BTreeSet<(u32, u32, String)> {
 
 #[test]
 fn binaries_need_no_glibc_newer_than_ubuntu_22_04() {
-    let release = Path::new(SRC).join("target/release/k8s-vip");
+    // <target>/debug/k8s-vip → <target>/release/k8s-vip, wherever the target dir is.
+    let release = Path::new(DEBUG_BINARY)
+        .parent()
+        .and_then(Path::parent)
+        .map(|target| target.join("release/k8s-vip"))
+        .unwrap_or_default();
     let mut binaries = vec![PathBuf::from(DEBUG_BINARY)];
     if release.is_file() {
         binaries.push(release);
