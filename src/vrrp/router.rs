@@ -115,8 +115,8 @@ pub struct RouterConfig {
     pub advert_interval: Duration,
     /// Whether a higher-priority Backup takes over from a lower-priority Master.
     pub preempt: bool,
-    /// Preemption is allowed only this long after the router became eligible
-    /// (startup, or leaving Fault/Paused), so a rebooting node can settle first.
+    /// A Backup preempts a lower-priority master only after hearing it for this
+    /// long (keepalived `preempt_delay`), so a rebooting node can settle first.
     pub preempt_delay: Duration,
     /// The virtual addresses (one family, the family of `primary_addr`).
     pub vips: Vec<IpAddr>,
@@ -379,9 +379,14 @@ impl Router {
         self.master_adver_int * 3 + self.skew_time()
     }
 
-    /// Skew_Time = ((256 − Priority) × Master_Adver_Interval) / 256.
+    /// Skew_Time: v3 `((256 − Priority) × Master_Adver_Interval) / 256`
+    /// (RFC 5798 §6.1); v2 `(256 − Priority) / 256` seconds (RFC 3768 §6.1).
+    /// keepalived computes both the same way.
     pub fn skew_time(&self) -> Duration {
-        let us = self.master_adver_int.as_micros() as u64;
+        let us = match self.cfg.version {
+            Version::V3 => self.master_adver_int.as_micros() as u64,
+            Version::V2 => 1_000_000,
+        };
         Duration::from_micros((256 - u64::from(self.priority)) * us / 256)
     }
 
@@ -487,7 +492,7 @@ impl Router {
                 self.reconcile(now, "startup (found VIPs on the interface)", out);
             }
             None => {
-                self.preempt_from = Some(now + self.cfg.preempt_delay);
+                self.preempt_from = None;
                 self.become_master(now, "adopted VIPs already on the interface".into(), out);
             }
         }
@@ -654,9 +659,12 @@ impl Router {
             return;
         }
         self.master = Some(from);
-        if self.may_preempt(now) && adv.priority < self.priority {
+        if adv.priority < self.priority && self.may_preempt(now) {
             // Ignore the lower master; our master-down timer will fire.
             return;
+        }
+        if adv.priority >= self.priority {
+            self.preempt_from = None;
         }
         self.resigned_by = None;
         self.learn_interval(&adv);
@@ -708,7 +716,7 @@ impl Router {
                 if matches!(self.state, State::Master | State::Backup) {
                     return;
                 }
-                self.preempt_from = Some(now + self.cfg.preempt_delay);
+                self.preempt_from = None;
                 self.master_adver_int = self.cfg_interval();
                 if self.priority == 255 {
                     self.become_master(now, format!("{why}; address owner (priority 255)"), out);
@@ -772,11 +780,25 @@ impl Router {
 
     // ----- helpers -----
 
-    fn may_preempt(&self, now: Instant) -> bool {
+    /// Whether a lower-priority advert may be ignored (preempting its sender).
+    /// The preempt delay runs from the first lower-priority advert seen and is
+    /// reset by any advert at least as good as ours (keepalived's behaviour).
+    fn may_preempt(&mut self, now: Instant) -> bool {
         let wanted = self.cfg.preempt || self.priority == 255;
-        let delay_over = self.preempt_from.map_or(true, |t| now >= t);
         let no_hold = self.hold_until.map_or(true, |t| now >= t);
-        wanted && delay_over && no_hold
+        if !(wanted && no_hold) {
+            return false;
+        }
+        if self.cfg.preempt_delay.is_zero() {
+            return true;
+        }
+        match self.preempt_from {
+            Some(t) => now >= t,
+            None => {
+                self.preempt_from = Some(now + self.cfg.preempt_delay);
+                false
+            }
+        }
     }
 
     fn learn_interval(&mut self, adv: &Advert) {
