@@ -108,7 +108,11 @@ fn master_yields_to_higher_priority() {
     let (mut r, t) = master(cfg("192.0.2.11", 100), Instant::now());
     let a = r.handle(rx("192.0.2.12", 150), t);
     assert_eq!(r.state(), State::Backup);
-    assert!(a.contains(&Action::RemoveVips));
+    // one last advert with our priority tells the winner to re-announce
+    assert_eq!(
+        &a[..2],
+        &[Action::SendAdvert { priority: 100 }, Action::RemoveVips]
+    );
     assert_eq!(
         reason(&a).as_deref(),
         Some("higher priority advert from 192.0.2.12 (150 > 100)")

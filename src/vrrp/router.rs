@@ -36,17 +36,22 @@
 //!
 //! # Elections
 //! - Master: an advert with higher priority, or equal priority from a higher
-//!   primary address (compared as unsigned integers), makes it Backup. A lower
-//!   one makes it advertise at once and re-announce the VIPs (gratuitous
-//!   ARP/NA) — this is how dual masters after a partition resolve within one
-//!   advert interval with the winner's caches refreshed (cf. keepalived#166).
-//!   A priority-0 advert makes it advertise at once.
-//! - Backup: a priority-0 advert shortens the master-down timer to Skew_Time.
-//!   Other adverts reset the master-down timer unless the router may preempt
-//!   (preempt on — or it is the address owner, priority 255 — the preempt delay
-//!   since it became eligible has passed, and no step-down hold is running) and
-//!   the advert's priority is lower than ours; then the advert is ignored and
-//!   the master-down timer takes over.
+//!   primary address (compared as unsigned integers), makes it Backup; it
+//!   sends one last advert with its own priority as it yields. A lower advert
+//!   makes it advertise at once and re-announce the VIPs (gratuitous ARP/NA),
+//!   as keepalived does. Together these make dual masters after a partition
+//!   resolve within one advert interval with the winner re-announcing whichever
+//!   advert crossed first (the failure of keepalived#166). A priority-0 advert
+//!   makes it advertise at once.
+//! - Backup: a priority-0 advert from the master it follows (or any, when it
+//!   follows none) shortens the master-down timer to Skew_Time. Other adverts
+//!   reset the master-down timer unless the router may preempt and the
+//!   advert's priority is lower than ours; then the advert is ignored and the
+//!   master-down timer takes over. It may preempt when preempt is on (or it is
+//!   the address owner, priority 255), no step-down hold runs, and the lower
+//!   master has been heard for the preempt delay (keepalived's
+//!   `preempt_delay`: counted from the first lower-priority advert, reset by
+//!   any advert at least as good as ours).
 //! - Preempt is off by default, so a recovered node does not take the VIP back
 //!   and cause a second outage.
 //!
@@ -622,6 +627,14 @@ impl Router {
         let higher = adv.priority > self.priority;
         let tie_won = adv.priority == self.priority && addr_gt(from, self.cfg.primary_addr);
         if higher || tie_won {
+            // Yield, but first tell the winner we were master too: it answers a
+            // lower-priority advert by re-announcing the VIPs (we do, and so does
+            // keepalived by default), so clients that followed us are won back
+            // even when its advert reached us before ours reached it
+            // (split brain healing, keepalived#166).
+            out.push(Action::SendAdvert {
+                priority: self.priority,
+            });
             self.learn_interval(&adv);
             self.master = Some(from);
             self.resigned_by = None;
@@ -650,12 +663,15 @@ impl Router {
 
     fn backup_rx(&mut self, from: IpAddr, adv: Advert, now: Instant) {
         if adv.priority == 0 {
+            // Only the master we follow (or any, when we follow none) can hand
+            // over; a stray resignation from elsewhere (a healed partition's
+            // other master) must not start an election while ours is alive.
             if self.master.is_none() || self.master == Some(from) {
                 self.master = None;
                 self.resigned_by = Some(from);
+                let skew = now + self.skew_time();
+                self.master_down_at = Some(self.master_down_at.map_or(skew, |t| t.min(skew)));
             }
-            let skew = now + self.skew_time();
-            self.master_down_at = Some(self.master_down_at.map_or(skew, |t| t.min(skew)));
             return;
         }
         self.master = Some(from);
