@@ -258,8 +258,9 @@ fn s05_partition_and_heal() {
     });
     assert!(
         arp.is_some(),
-        "the winner did not re-announce: client ARP {:?}",
-        lab.neighbour(lab.client(), VIP)
+        "the winner did not re-announce: client ARP {:?}\n{}",
+        lab.neighbour(lab.client(), VIP),
+        logs(&refs)
     );
     assert_eq!(
         lab.probe(lab.client(), sock(vip(), 8080), Duration::from_secs(2))

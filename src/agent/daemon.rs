@@ -359,6 +359,13 @@ impl Daemon {
                 Action::RemoveVips => self.set_vips(idx, false),
                 Action::SendGratuitous => {
                     let inst = &mut self.instances[idx];
+                    info(&format!(
+                        "instance {}: announcing {} ({} x gratuitous ARP/NA, {} ms apart)",
+                        inst.cfg.name,
+                        inst.cfg.vips.iter().map(|v| v.addr.to_string()).collect::<Vec<_>>().join(","),
+                        inst.cfg.garp.repeat,
+                        inst.cfg.garp.interval.as_millis()
+                    ));
                     inst.garp_left = inst.cfg.garp.repeat;
                     inst.garp_next = Some(now);
                     self.garp_round(idx, now);
