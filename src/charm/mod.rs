@@ -1,4 +1,21 @@
 //! What the charm wants: config model and validation, peers, the relation
 //! protocols, the pure `plan`, status and actions.
 
+pub mod agent_state;
+pub mod config;
+pub mod health;
+pub mod instances;
+pub mod lb_consumers;
+pub mod legacy;
+pub mod net;
+pub mod paths;
+pub mod peers;
+pub mod plan;
+pub mod proxy;
+pub mod reldata;
 pub mod render;
+pub mod status;
+pub mod unit_file;
+pub mod vrid;
+
+pub use plan::{plan, Inputs, Plan};
