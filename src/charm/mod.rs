@@ -3,6 +3,7 @@
 
 pub mod agent_state;
 pub mod config;
+pub mod handle;
 pub mod health;
 pub mod instances;
 pub mod lb_consumers;
@@ -18,4 +19,5 @@ pub mod status;
 pub mod unit_file;
 pub mod vrid;
 
+pub use handle::handle;
 pub use plan::{plan, Inputs, Plan};
