@@ -1,8 +1,11 @@
 //! What the charm wants: config model and validation, peers, the relation
 //! protocols, the pure `plan`, status and actions.
 
+pub mod actions;
 pub mod agent_state;
+pub mod apply;
 pub mod config;
+pub mod gather;
 pub mod handle;
 pub mod health;
 pub mod instances;
@@ -16,6 +19,7 @@ pub mod proxy;
 pub mod reldata;
 pub mod render;
 pub mod status;
+pub mod system;
 pub mod unit_file;
 pub mod vrid;
 
