@@ -1,0 +1,824 @@
+//! One VRRP virtual router instance as a sans-IO state machine (RFC 5798 §6.4,
+//! RFC 3768 §6.4), with the operational extras an HA agent needs: health
+//! (Fault), operator pause, step-down with a hold-off, hitless adoption of VIPs
+//! found on the interface, and periodic gratuitous ARP/NA refresh.
+//!
+//! # Driving it
+//! The shell creates one [`Router`] per instance, calls
+//! `handle(Event::Startup, now)` (or [`Event::Adopt`] when the VIPs are already
+//! on the interface) and then executes every returned [`Action`] in order:
+//!
+//! - [`Action::SendAdvert`]: encode [`Router::advert`]`(priority)` from the
+//!   primary address and send it (TTL/hop limit 255);
+//! - [`Action::AddVips`] / [`Action::RemoveVips`]: all of [`RouterConfig::vips`];
+//! - [`Action::SendGratuitous`]: one gratuitous ARP / unsolicited NA round
+//!   (the shell's `garp.repeat`/`interval-ms` burst) for every VIP;
+//! - [`Action::SetTimer`]: (re)arm the instance's single deadline; when it
+//!   passes, call `handle(Event::TimerExpired, now)`. The deadline is consumed
+//!   by firing: the router re-arms it in the answer to `TimerExpired`.
+//!   [`Action::CancelTimer`] disarms it. A spurious or early `TimerExpired` is
+//!   harmless.
+//! - [`Action::StateChanged`]: log it with its reason, bump the transition
+//!   counter, rewrite the state file;
+//! - [`Action::Discarded`]: count the advert as dropped with
+//!   [`DecodeError::reason`].
+//!
+//! Every advert that decoded and passed the shell's TTL/source checks goes in as
+//! [`Event::AdvertReceived`]; the router checks VRID, version, v2 auth and v2
+//! interval itself.
+//!
+//! # Timing (RFC 5798 §6.1, in microseconds as keepalived does)
+//! `Skew_Time = ((256 - Priority) × Master_Adver_Interval) / 256` and
+//! `Master_Down_Interval = 3 × Master_Adver_Interval + Skew_Time`, with the
+//! local effective priority. A v3 Backup learns `Master_Adver_Interval` from
+//! the master's adverts; v2 routers must agree on the interval (mismatching
+//! adverts are discarded, RFC 3768 §7.1), so v2 uses its configured interval.
+//!
+//! # Elections
+//! - Master: an advert with higher priority, or equal priority from a higher
+//!   primary address (compared as unsigned integers), makes it Backup. A lower
+//!   one makes it advertise at once and re-announce the VIPs (gratuitous
+//!   ARP/NA) — this is how dual masters after a partition resolve within one
+//!   advert interval with the winner's caches refreshed (cf. keepalived#166).
+//!   A priority-0 advert makes it advertise at once.
+//! - Backup: a priority-0 advert shortens the master-down timer to Skew_Time.
+//!   Other adverts reset the master-down timer unless the router may preempt
+//!   (preempt on — or it is the address owner, priority 255 — the preempt delay
+//!   since it became eligible has passed, and no step-down hold is running) and
+//!   the advert's priority is lower than ours; then the advert is ignored and
+//!   the master-down timer takes over.
+//! - Preempt is off by default, so a recovered node does not take the VIP back
+//!   and cause a second outage.
+//!
+//! # Step-down
+//! `StepDown { hold }` on a Master sends priority 0 (backups take over after
+//! their Skew_Time), removes the VIPs and blocks preemption for `hold`. The
+//! hold never leaves the VIP without any master: if nobody advertises for a
+//! whole Master_Down_Interval, the router takes over again.
+//!
+//! # Must-not-be-master states
+//! `Paused` (operator) takes precedence over `Fault` (health check failing or
+//! link down). Entering either from Master sends priority 0 (when the link is
+//! up) and removes the VIPs; leaving them re-enters Backup (or Master directly
+//! for an address owner) as on startup.
+
+use std::net::IpAddr;
+use std::time::{Duration, Instant};
+
+use crate::vrrp::packet::{auth_type, Advert, DecodeError, Version, V3_MAX_ADVERT_INT_CS};
+
+/// Where a virtual router instance stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum State {
+    /// Not started, or shut down (RFC "Initialize").
+    Initialize,
+    /// Watching the master, ready to take over.
+    Backup,
+    /// Owns the VIPs and advertises.
+    Master,
+    /// Must not be master: a health check fails or the link is down.
+    Fault,
+    /// Must not be master: the operator paused the instance.
+    Paused,
+}
+
+impl State {
+    /// The upper-case name used in the status document and logs
+    /// (`INIT|BACKUP|MASTER|FAULT|PAUSED`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            State::Initialize => "INIT",
+            State::Backup => "BACKUP",
+            State::Master => "MASTER",
+            State::Fault => "FAULT",
+            State::Paused => "PAUSED",
+        }
+    }
+}
+
+impl std::fmt::Display for State {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The settings of one virtual router instance.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RouterConfig {
+    /// Virtual router id, 1..=255; must match the peers.
+    pub vrid: u8,
+    /// Protocol version; must match the peers.
+    pub version: Version,
+    /// Base priority 1..=255 (255 = address owner: takes over at once, always preempts).
+    pub priority: u8,
+    /// Advert interval. v3: multiples of 10 ms up to 40.95 s; v2: whole seconds.
+    pub advert_interval: Duration,
+    /// Whether a higher-priority Backup takes over from a lower-priority Master.
+    pub preempt: bool,
+    /// Preemption is allowed only this long after the router became eligible
+    /// (startup, or leaving Fault/Paused), so a rebooting node can settle first.
+    pub preempt_delay: Duration,
+    /// The virtual addresses (one family, the family of `primary_addr`).
+    pub vips: Vec<IpAddr>,
+    /// The address adverts are sent from and elections compare: the interface's
+    /// primary IPv4 address, or for IPv6 its link-local address as on the wire.
+    pub primary_addr: IpAddr,
+    /// RFC 5798 Accept_Mode: whether the master accepts packets addressed to the
+    /// VIPs it does not own. Informational for the shell; the protocol core does
+    /// not depend on it.
+    pub accept_mode: bool,
+    /// v2 authentication type ([`auth_type`]); ignored for v3.
+    pub auth_type: u8,
+    /// v2 authentication data (the password, zero padded); ignored for v3.
+    pub auth_data: [u8; 8],
+    /// While master, ask for a gratuitous ARP/NA round this often (switch caches
+    /// age out); `None` = only when becoming master or re-asserting.
+    pub garp_refresh: Option<Duration>,
+}
+
+impl RouterConfig {
+    /// A v3 instance with the defaults: priority 100, 1 s adverts, preempt off,
+    /// no preempt delay, accept mode off, no periodic gratuitous refresh.
+    pub fn new(vrid: u8, primary_addr: IpAddr, vips: Vec<IpAddr>) -> RouterConfig {
+        RouterConfig {
+            vrid,
+            version: Version::V3,
+            priority: 100,
+            advert_interval: Duration::from_secs(1),
+            preempt: false,
+            preempt_delay: Duration::ZERO,
+            vips,
+            primary_addr,
+            accept_mode: false,
+            auth_type: auth_type::NONE,
+            auth_data: [0; 8],
+            garp_refresh: None,
+        }
+    }
+
+    /// The configured interval as it goes on the wire, in centiseconds
+    /// (v2: whole seconds × 100).
+    pub fn advert_interval_cs(&self) -> u16 {
+        match self.version {
+            Version::V3 => {
+                let cs = self.advert_interval.as_millis() / 10;
+                cs.clamp(1, u128::from(V3_MAX_ADVERT_INT_CS)) as u16
+            }
+            Version::V2 => {
+                let s = (self.advert_interval.as_millis() + 500) / 1000;
+                (s.clamp(1, 255) as u16) * 100
+            }
+        }
+    }
+
+    /// Check the settings against what the wire can carry; the message names
+    /// the field to fix.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.vrid == 0 {
+            return Err("vrid: must be 1..255, not 0".into());
+        }
+        if self.priority == 0 {
+            return Err("priority: must be 1..255 (0 is reserved for resigning)".into());
+        }
+        let ms = self.advert_interval.as_millis();
+        match self.version {
+            Version::V3 => {
+                if ms < 10 || ms % 10 != 0 || ms > 40_950 {
+                    return Err(format!(
+                        "advert-interval: {ms} ms; VRRPv3 needs a multiple of 10 ms between 10 and 40950"
+                    ));
+                }
+            }
+            Version::V2 => {
+                if ms < 1000 || ms % 1000 != 0 || ms > 255_000 {
+                    return Err(format!(
+                        "advert-interval: {ms} ms; VRRPv2 needs whole seconds between 1 and 255"
+                    ));
+                }
+                if self.primary_addr.is_ipv6() {
+                    return Err("version: VRRPv2 is IPv4 only; use version 3 for IPv6".into());
+                }
+            }
+        }
+        if self.vips.is_empty() {
+            return Err("vips: at least one virtual address is needed".into());
+        }
+        if self.vips.len() > 255 {
+            return Err("vips: at most 255 addresses fit in one advert".into());
+        }
+        if let Some(v) = self
+            .vips
+            .iter()
+            .find(|v| v.is_ipv4() != self.primary_addr.is_ipv4())
+        {
+            return Err(format!(
+                "vips: {v} is not of the same address family as the primary address {}",
+                self.primary_addr
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Something that happened to the instance, fed in by the shell.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// Start the instance (RFC "Startup" event).
+    Startup,
+    /// Start the instance as master at once because its VIPs are already on the
+    /// interface (the previous agent handed over without releasing them).
+    Adopt,
+    /// Stop the instance: a master resigns with priority 0 and removes its VIPs.
+    Shutdown,
+    /// A valid advert arrived (decoded, TTL 255, source accepted by the shell).
+    AdvertReceived {
+        /// IP source address of the advert.
+        from: IpAddr,
+        /// The decoded advert.
+        advert: Advert,
+    },
+    /// The deadline from the last [`Action::SetTimer`] has passed.
+    TimerExpired,
+    /// The effective priority changed (base priority adjusted by health-check
+    /// weights), 1..=255; 0 is treated as 1 (use `HealthChanged` for "never master").
+    PriorityChanged(u8),
+    /// The instance's health checks as a whole turned failing (→ Fault) or passing.
+    HealthChanged {
+        /// Whether the instance may be master.
+        healthy: bool,
+    },
+    /// Operator pause: release the VIPs and stay out of elections.
+    Pause,
+    /// Undo [`Event::Pause`].
+    Resume,
+    /// Operator failover: a master resigns and does not preempt for `hold`.
+    StepDown {
+        /// How long not to take the VIP back by preemption.
+        hold: Duration,
+    },
+    /// The interface lost carrier or went down (→ Fault).
+    LinkDown,
+    /// The interface is up again.
+    LinkUp,
+}
+
+/// What the shell must do, in order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    /// Send [`Router::advert`]`(priority)` from the primary address.
+    SendAdvert {
+        /// Priority to advertise (0 = resigning).
+        priority: u8,
+    },
+    /// Add all VIPs to the interface (idempotent).
+    AddVips,
+    /// Remove all VIPs from the interface (idempotent).
+    RemoveVips,
+    /// Send one gratuitous ARP / unsolicited NA round for every VIP.
+    SendGratuitous,
+    /// Arm the instance's single deadline (replacing any earlier one).
+    SetTimer(Instant),
+    /// Disarm the deadline: nothing is pending.
+    CancelTimer,
+    /// The state changed; `reason` is a human sentence for logs and status.
+    StateChanged {
+        /// Previous state.
+        from: State,
+        /// New state.
+        to: State,
+        /// Why, e.g. "master down timer expired".
+        reason: String,
+    },
+    /// A received advert was ignored; count it under `reason.reason()`.
+    Discarded(DecodeError),
+}
+
+/// One VRRP virtual router instance. See the module docs for how to drive it.
+#[derive(Debug, Clone)]
+pub struct Router {
+    cfg: RouterConfig,
+    state: State,
+    priority: u8,
+    started: bool,
+    healthy: bool,
+    link_up: bool,
+    paused: bool,
+    master_adver_int: Duration,
+    master: Option<IpAddr>,
+    resigned_by: Option<IpAddr>,
+    adver_at: Option<Instant>,
+    master_down_at: Option<Instant>,
+    garp_at: Option<Instant>,
+    preempt_from: Option<Instant>,
+    hold_until: Option<Instant>,
+    armed: Option<Instant>,
+}
+
+// ===== impl Router =====
+
+impl Router {
+    /// A router in Initialize; nothing happens until [`Event::Startup`] or
+    /// [`Event::Adopt`]. Out-of-range settings are clamped to what the wire
+    /// carries; call [`RouterConfig::validate`] first to reject them instead.
+    pub fn new(cfg: RouterConfig) -> Router {
+        let priority = cfg.priority.max(1);
+        let interval = interval_of_cs(cfg.advert_interval_cs());
+        Router {
+            cfg,
+            state: State::Initialize,
+            priority,
+            started: false,
+            healthy: true,
+            link_up: true,
+            paused: false,
+            master_adver_int: interval,
+            master: None,
+            resigned_by: None,
+            adver_at: None,
+            master_down_at: None,
+            garp_at: None,
+            preempt_from: None,
+            hold_until: None,
+            armed: None,
+        }
+    }
+
+    /// Current state.
+    pub fn state(&self) -> State {
+        self.state
+    }
+
+    /// The configuration this router runs with.
+    pub fn config(&self) -> &RouterConfig {
+        &self.cfg
+    }
+
+    /// Effective priority (base adjusted by [`Event::PriorityChanged`]).
+    pub fn effective_priority(&self) -> u8 {
+        self.priority
+    }
+
+    /// Address of the current master as far as this router knows: its own
+    /// primary address when Master, the source of the latest advert otherwise,
+    /// `None` when unknown (startup, or the master resigned).
+    pub fn master(&self) -> Option<IpAddr> {
+        if self.state == State::Master {
+            Some(self.cfg.primary_addr)
+        } else {
+            self.master
+        }
+    }
+
+    /// The Master_Adver_Interval in force (learned from the master in v3).
+    pub fn master_adver_interval(&self) -> Duration {
+        self.master_adver_int
+    }
+
+    /// Master_Down_Interval = 3 × Master_Adver_Interval + Skew_Time.
+    pub fn master_down_interval(&self) -> Duration {
+        self.master_adver_int * 3 + self.skew_time()
+    }
+
+    /// Skew_Time = ((256 − Priority) × Master_Adver_Interval) / 256.
+    pub fn skew_time(&self) -> Duration {
+        let us = self.master_adver_int.as_micros() as u64;
+        Duration::from_micros((256 - u64::from(self.priority)) * us / 256)
+    }
+
+    /// The deadline the shell should have armed, if any.
+    pub fn next_deadline(&self) -> Option<Instant> {
+        match self.state {
+            State::Master => min_opt(self.adver_at, self.garp_at),
+            State::Backup => self.master_down_at,
+            _ => None,
+        }
+    }
+
+    /// Until when a step-down blocks preemption, if it still does at `now`.
+    pub fn hold_until(&self, now: Instant) -> Option<Instant> {
+        self.hold_until.filter(|h| *h > now)
+    }
+
+    /// The advert a [`Action::SendAdvert`] with `priority` stands for.
+    pub fn advert(&self, priority: u8) -> Advert {
+        let (auth, data) = match self.cfg.version {
+            Version::V2 => (self.cfg.auth_type, self.cfg.auth_data),
+            Version::V3 => (auth_type::NONE, [0; 8]),
+        };
+        Advert {
+            version: self.cfg.version,
+            vrid: self.cfg.vrid,
+            priority,
+            max_advert_int_cs: self.cfg.advert_interval_cs(),
+            addresses: self.cfg.vips.clone(),
+            auth_type: auth,
+            auth_data: data,
+        }
+    }
+
+    /// Feed one event at time `now`; returns what the shell must do, in order.
+    pub fn handle(&mut self, event: Event, now: Instant) -> Vec<Action> {
+        let mut out = Vec::new();
+        let fired = matches!(event, Event::TimerExpired);
+        match event {
+            Event::Startup => {
+                if !self.started {
+                    self.started = true;
+                    self.reconcile(now, "startup", &mut out);
+                }
+            }
+            Event::Adopt => self.on_adopt(now, &mut out),
+            Event::Shutdown => self.on_shutdown(&mut out),
+            Event::AdvertReceived { from, advert } => self.on_advert(from, advert, now, &mut out),
+            Event::TimerExpired => self.on_timer(now, &mut out),
+            Event::PriorityChanged(p) => self.on_priority(p.max(1), now, &mut out),
+            Event::HealthChanged { healthy } => {
+                if self.healthy != healthy {
+                    self.healthy = healthy;
+                    let why = if healthy {
+                        "health checks passing again"
+                    } else {
+                        "health check failed"
+                    };
+                    self.reconcile(now, why, &mut out);
+                }
+            }
+            Event::Pause => {
+                if !self.paused {
+                    self.paused = true;
+                    self.reconcile(now, "paused by operator", &mut out);
+                }
+            }
+            Event::Resume => {
+                if self.paused {
+                    self.paused = false;
+                    self.reconcile(now, "resumed by operator", &mut out);
+                }
+            }
+            Event::StepDown { hold } => self.on_step_down(hold, now, &mut out),
+            Event::LinkDown => {
+                if self.link_up {
+                    self.link_up = false;
+                    self.reconcile(now, "link down", &mut out);
+                }
+            }
+            Event::LinkUp => {
+                if !self.link_up {
+                    self.link_up = true;
+                    self.reconcile(now, "link up", &mut out);
+                }
+            }
+        }
+        self.sync_timer(fired, &mut out);
+        out
+    }
+
+    // ----- event handlers -----
+
+    fn on_adopt(&mut self, now: Instant, out: &mut Vec<Action>) {
+        if self.started {
+            return;
+        }
+        self.started = true;
+        match self.blocked_state() {
+            Some(_) => {
+                // The VIPs are on the interface but we may not be master.
+                out.push(Action::RemoveVips);
+                self.reconcile(now, "startup (found VIPs on the interface)", out);
+            }
+            None => {
+                self.preempt_from = Some(now + self.cfg.preempt_delay);
+                self.become_master(now, "adopted VIPs already on the interface".into(), out);
+            }
+        }
+    }
+
+    fn on_shutdown(&mut self, out: &mut Vec<Action>) {
+        if self.state == State::Master && self.link_up {
+            out.push(Action::SendAdvert { priority: 0 });
+        }
+        out.push(Action::RemoveVips);
+        self.started = false;
+        self.clear_timers();
+        self.transition(State::Initialize, "shutdown".into(), out);
+    }
+
+    fn on_step_down(&mut self, hold: Duration, now: Instant, out: &mut Vec<Action>) {
+        if self.state != State::Master {
+            return;
+        }
+        out.push(Action::SendAdvert { priority: 0 });
+        self.hold_until = Some(now + hold);
+        self.master = None;
+        self.become_backup(
+            now,
+            format!(
+                "step-down requested (no preemption for {})",
+                fmt_duration(hold)
+            ),
+            out,
+        );
+    }
+
+    fn on_priority(&mut self, p: u8, now: Instant, out: &mut Vec<Action>) {
+        if p == self.priority {
+            return;
+        }
+        self.priority = p;
+        if self.state == State::Master {
+            // Tell the backups at once: a lower priority may let one preempt.
+            out.push(Action::SendAdvert { priority: p });
+            self.adver_at = Some(now + self.cfg_interval());
+        }
+    }
+
+    fn on_timer(&mut self, now: Instant, out: &mut Vec<Action>) {
+        match self.state {
+            State::Master => {
+                if self.adver_at.is_some_and(|t| t <= now) {
+                    out.push(Action::SendAdvert {
+                        priority: self.priority,
+                    });
+                    self.adver_at = Some(now + self.cfg_interval());
+                }
+                if let (Some(t), Some(every)) = (self.garp_at, self.cfg.garp_refresh) {
+                    if t <= now {
+                        out.push(Action::SendGratuitous);
+                        self.garp_at = Some(now + every);
+                    }
+                }
+            }
+            State::Backup if self.master_down_at.is_some_and(|t| t <= now) => {
+                let why = match self.resigned_by.take() {
+                    Some(m) => format!("master down timer expired ({m} resigned)"),
+                    None => "master down timer expired".to_string(),
+                };
+                self.become_master(now, why, out);
+            }
+            _ => {}
+        }
+    }
+
+    fn on_advert(&mut self, from: IpAddr, adv: Advert, now: Instant, out: &mut Vec<Action>) {
+        if let Err(e) = self.check(from, &adv) {
+            out.push(Action::Discarded(e));
+            return;
+        }
+        match self.state {
+            State::Master => self.master_rx(from, adv, now, out),
+            State::Backup => self.backup_rx(from, adv, now),
+            _ => self.note_master(from, adv.priority),
+        }
+    }
+
+    /// Instance-level receive checks (RFC 5798 §7.1 / RFC 3768 §7.1).
+    fn check(&self, from: IpAddr, adv: &Advert) -> Result<(), DecodeError> {
+        if adv.vrid != self.cfg.vrid {
+            return Err(DecodeError::UnknownVrid(adv.vrid));
+        }
+        if adv.version != self.cfg.version {
+            return Err(DecodeError::VersionMismatch {
+                got: adv.version,
+                want: self.cfg.version,
+            });
+        }
+        if from == self.cfg.primary_addr {
+            return Err(DecodeError::OwnAddress(from));
+        }
+        if adv.max_advert_int_cs == 0 {
+            return Err(DecodeError::ZeroInterval);
+        }
+        if self.cfg.version == Version::V2 {
+            let auth_ok = adv.auth_type == self.cfg.auth_type
+                && (self.cfg.auth_type != auth_type::SIMPLE || adv.auth_data == self.cfg.auth_data);
+            if !auth_ok {
+                return Err(DecodeError::AuthMismatch);
+            }
+            let want = self.cfg.advert_interval_cs();
+            if adv.max_advert_int_cs != want {
+                return Err(DecodeError::IntervalMismatch {
+                    got_cs: adv.max_advert_int_cs,
+                    want_cs: want,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    fn master_rx(&mut self, from: IpAddr, adv: Advert, now: Instant, out: &mut Vec<Action>) {
+        if adv.priority == 0 {
+            // Another router resigned: re-assert at once (RFC 5798 §6.4.3).
+            out.push(Action::SendAdvert {
+                priority: self.priority,
+            });
+            self.adver_at = Some(now + self.cfg_interval());
+            return;
+        }
+        let higher = adv.priority > self.priority;
+        let tie_won = adv.priority == self.priority && addr_gt(from, self.cfg.primary_addr);
+        if higher || tie_won {
+            self.learn_interval(&adv);
+            self.master = Some(from);
+            self.resigned_by = None;
+            let why = if higher {
+                format!(
+                    "higher priority advert from {from} ({} > {})",
+                    adv.priority, self.priority
+                )
+            } else {
+                format!(
+                    "equal priority advert from higher address {from} ({})",
+                    adv.priority
+                )
+            };
+            self.become_backup(now, why, out);
+        } else {
+            // A lower master exists (e.g. a healed partition): make it step
+            // down now and win back the ARP/ND caches (keepalived#166).
+            out.push(Action::SendAdvert {
+                priority: self.priority,
+            });
+            out.push(Action::SendGratuitous);
+            self.adver_at = Some(now + self.cfg_interval());
+        }
+    }
+
+    fn backup_rx(&mut self, from: IpAddr, adv: Advert, now: Instant) {
+        if adv.priority == 0 {
+            if self.master.is_none() || self.master == Some(from) {
+                self.master = None;
+                self.resigned_by = Some(from);
+            }
+            let skew = now + self.skew_time();
+            self.master_down_at = Some(self.master_down_at.map_or(skew, |t| t.min(skew)));
+            return;
+        }
+        self.master = Some(from);
+        if self.may_preempt(now) && adv.priority < self.priority {
+            // Ignore the lower master; our master-down timer will fire.
+            return;
+        }
+        self.resigned_by = None;
+        self.learn_interval(&adv);
+        self.master_down_at = Some(now + self.master_down_interval());
+    }
+
+    fn note_master(&mut self, from: IpAddr, priority: u8) {
+        if priority == 0 {
+            if self.master == Some(from) {
+                self.master = None;
+            }
+        } else {
+            self.master = Some(from);
+        }
+    }
+
+    // ----- transitions -----
+
+    /// Where the flags say the router must be when it may not be master.
+    fn blocked_state(&self) -> Option<State> {
+        if !self.started {
+            Some(State::Initialize)
+        } else if self.paused {
+            Some(State::Paused)
+        } else if !self.healthy || !self.link_up {
+            Some(State::Fault)
+        } else {
+            None
+        }
+    }
+
+    /// Move to where the flags say after one of them changed.
+    fn reconcile(&mut self, now: Instant, why: &str, out: &mut Vec<Action>) {
+        match self.blocked_state() {
+            Some(target) => {
+                if self.state == target {
+                    return;
+                }
+                if self.state == State::Master {
+                    if self.link_up {
+                        out.push(Action::SendAdvert { priority: 0 });
+                    }
+                    out.push(Action::RemoveVips);
+                }
+                self.clear_timers();
+                self.transition(target, why.to_string(), out);
+            }
+            None => {
+                if matches!(self.state, State::Master | State::Backup) {
+                    return;
+                }
+                self.preempt_from = Some(now + self.cfg.preempt_delay);
+                self.master_adver_int = self.cfg_interval();
+                if self.priority == 255 {
+                    self.become_master(now, format!("{why}; address owner (priority 255)"), out);
+                } else {
+                    self.master_down_at = None;
+                    self.become_backup(now, why.to_string(), out);
+                }
+            }
+        }
+    }
+
+    fn become_master(&mut self, now: Instant, why: String, out: &mut Vec<Action>) {
+        out.push(Action::AddVips);
+        out.push(Action::SendAdvert {
+            priority: self.priority,
+        });
+        out.push(Action::SendGratuitous);
+        self.master_down_at = None;
+        self.adver_at = Some(now + self.cfg_interval());
+        self.garp_at = self.cfg.garp_refresh.map(|d| now + d);
+        self.resigned_by = None;
+        self.transition(State::Master, why, out);
+    }
+
+    fn become_backup(&mut self, now: Instant, why: String, out: &mut Vec<Action>) {
+        if self.state == State::Master {
+            out.push(Action::RemoveVips);
+        }
+        self.adver_at = None;
+        self.garp_at = None;
+        self.master_down_at = Some(now + self.master_down_interval());
+        self.transition(State::Backup, why, out);
+    }
+
+    fn transition(&mut self, to: State, reason: String, out: &mut Vec<Action>) {
+        if self.state != to {
+            out.push(Action::StateChanged {
+                from: self.state,
+                to,
+                reason,
+            });
+            self.state = to;
+        }
+    }
+
+    fn clear_timers(&mut self) {
+        self.adver_at = None;
+        self.master_down_at = None;
+        self.garp_at = None;
+    }
+
+    fn sync_timer(&mut self, fired: bool, out: &mut Vec<Action>) {
+        let next = self.next_deadline();
+        match next {
+            Some(t) if fired || self.armed != Some(t) => out.push(Action::SetTimer(t)),
+            None if self.armed.is_some() => out.push(Action::CancelTimer),
+            _ => {}
+        }
+        self.armed = next;
+    }
+
+    // ----- helpers -----
+
+    fn may_preempt(&self, now: Instant) -> bool {
+        let wanted = self.cfg.preempt || self.priority == 255;
+        let delay_over = self.preempt_from.map_or(true, |t| now >= t);
+        let no_hold = self.hold_until.map_or(true, |t| now >= t);
+        wanted && delay_over && no_hold
+    }
+
+    fn learn_interval(&mut self, adv: &Advert) {
+        if self.cfg.version == Version::V3 && adv.max_advert_int_cs > 0 {
+            self.master_adver_int = interval_of_cs(adv.max_advert_int_cs);
+        }
+    }
+
+    fn cfg_interval(&self) -> Duration {
+        interval_of_cs(self.cfg.advert_interval_cs())
+    }
+}
+
+fn interval_of_cs(cs: u16) -> Duration {
+    Duration::from_millis(u64::from(cs) * 10)
+}
+
+fn min_opt(a: Option<Instant>, b: Option<Instant>) -> Option<Instant> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, None) => a,
+        (None, b) => b,
+    }
+}
+
+/// `a > b` comparing addresses as unsigned integers (RFC 5798 §6.4.3 tie-break).
+/// Addresses of different families compare IPv6 above IPv4 (never on the wire:
+/// decode rejects mixed families).
+pub fn addr_gt(a: IpAddr, b: IpAddr) -> bool {
+    fn key(a: IpAddr) -> (u8, u128) {
+        match a {
+            IpAddr::V4(v) => (4, u128::from(u32::from(v))),
+            IpAddr::V6(v) => (6, u128::from(v)),
+        }
+    }
+    key(a) > key(b)
+}
+
+fn fmt_duration(d: Duration) -> String {
+    if d.subsec_millis() == 0 {
+        format!("{}s", d.as_secs())
+    } else {
+        format!("{}ms", d.as_millis())
+    }
+}
