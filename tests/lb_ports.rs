@@ -4,8 +4,8 @@ use std::net::{SocketAddr, TcpListener};
 use std::path::Path;
 
 use k8s_vip::charm::haproxy::ports::{
-    blocked_message, find_conflicts, is_our_haproxy, parse_proc_net_tcp, read_listeners,
-    Listener, Owner,
+    blocked_message, find_conflicts, is_our_haproxy, parse_proc_net_tcp, read_listeners, Listener,
+    Owner,
 };
 
 fn listener(addr: &str, name: &str, pid: u32, cmdline: &str) -> Listener {
@@ -54,7 +54,10 @@ fn wildcard_and_same_address_listeners_conflict() {
     );
     let msg = blocked_message(&conflicts);
     assert!(msg.contains("port 443 is held by nginx (pid 812)"), "{msg}");
-    assert!(msg.contains("port 8080 is held by python3 (pid 77)"), "{msg}");
+    assert!(
+        msg.contains("port 8080 is held by python3 (pid 77)"),
+        "{msg}"
+    );
 }
 
 #[test]
@@ -77,7 +80,10 @@ fn our_own_haproxy_is_no_conflict() {
     assert!(find_conflicts(&wanted, std::slice::from_ref(&ours), &is_ours).is_empty());
     let c = find_conflicts(&wanted, &[ours, distro], &is_ours);
     assert_eq!(c.len(), 1);
-    assert_eq!(c[0].held_by.owners[0].pid, 11, "the distro haproxy is someone else");
+    assert_eq!(
+        c[0].held_by.owners[0].pid, 11,
+        "the distro haproxy is someone else"
+    );
     let unknown = Listener {
         addr: "0.0.0.0:443".parse().unwrap(),
         owners: vec![],
@@ -93,7 +99,11 @@ fn proc_net_tcp_lines_parse_in_both_families() {
       1: 0100007F:1F91 0100007F:C350 01 00000000:00000000 00:00000000 00000000     0        0 12346 1 0000000000000000 100 0 0 10 0\n";
     let got = parse_proc_net_tcp(v4, false);
     if cfg!(target_endian = "little") {
-        assert_eq!(got, vec![(12345, "127.0.0.1:8080".parse().unwrap())], "only LISTEN sockets");
+        assert_eq!(
+            got,
+            vec![(12345, "127.0.0.1:8080".parse().unwrap())],
+            "only LISTEN sockets"
+        );
     }
     let v6 = "  sl  local_address                         remote_address                        st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n   \
       0: 00000000000000000000000000000000:01BB 00000000000000000000000000000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 777 1 0000000000000000 100 0 0 10 0\n   \
@@ -127,7 +137,9 @@ fn reader_finds_a_real_listener_and_its_process() {
     let conflicts = find_conflicts(&wanted, &listeners, &|_| false);
     assert_eq!(conflicts.len(), 1);
     assert!(
-        conflicts[0].to_string().contains(&format!("(pid {})", std::process::id())),
+        conflicts[0]
+            .to_string()
+            .contains(&format!("(pid {})", std::process::id())),
         "{}",
         conflicts[0]
     );
