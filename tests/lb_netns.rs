@@ -117,6 +117,8 @@ fn a_stopped_api_server_leaves_the_pool_and_clients_never_fail_after() {
     wait_up(&model, 3, Duration::from_secs(15))
         .unwrap_or_else(|| panic!("backends never all UP: {:?}", health(&model)));
 
+    // Steady state first: HAProxy starts servers one failure away from DOWN.
+    std::thread::sleep(Duration::from_secs(u64::from(INTERVAL * (RETRIES + 1))));
     let stopped = Instant::now();
     servers[2].kill();
     let bound = Duration::from_secs(u64::from(INTERVAL * RETRIES) + 5);
@@ -215,4 +217,111 @@ fn reload_with_a_changed_backend_set_drops_no_established_connection() {
     let out = assets.client(&lab, &["spread", VIP, "443", "30"]);
     assert_eq!(out["failures"], serde_json::json!([]), "{out}");
     assert_eq!(names(&out), ["api0", "api1", "api3"], "{out}");
+}
+
+#[test]
+fn worker_ingress_spreads_over_every_workers_nodeport() {
+    if !require_root() {
+        return;
+    }
+    use k8s_vip::charm::haproxy::options::parse_ingress_ports;
+    use k8s_vip::charm::haproxy::{HaproxyPaths, LoadBalancerModel, Timeouts};
+
+    let lab = Lab::new("lbing", 3);
+    // Every worker answers on its NodePort (kube-proxy's job in real life).
+    let mut nodeports: Vec<_> = lab.serve_units(30080).into_iter().map(Some).collect();
+    let peers: Vec<IpAddr> = (0..3).map(|i| IpAddr::V4(lab.unit(i).ipv4)).collect();
+    let ports = parse_ingress_ports("80:30080").unwrap();
+    // HAProxy runs on every worker (the VIP may land on any); unit 0 holds it.
+    let mut models = Vec::new();
+    let mut haproxies = Vec::new();
+    for i in 0..3 {
+        let mut model = LoadBalancerModel::new(
+            HaproxyPaths::under(&unit_root(&lab, lab.unit(i))),
+            Timeouts::with_idle(Duration::from_secs(3600)),
+        );
+        model
+            .add_ingress(&ports, &peers, &[VIP.parse().unwrap()])
+            .unwrap();
+        haproxies.push(start_haproxy(&lab, lab.unit(i), &model));
+        models.push(model);
+    }
+    lab.exec_ok(
+        lab.unit(0),
+        &["ip", "addr", "add", &format!("{VIP}/24"), "dev", "eth0"],
+    );
+    wait_up(&models[0], 3, Duration::from_secs(15))
+        .unwrap_or_else(|| panic!("workers never all UP: {:?}", health(&models[0])));
+    assert_eq!(
+        status_fragment(&models[0], &health(&models[0])),
+        "3/3 workers up"
+    );
+
+    let vip = support::netns::sock(VIP.parse::<IpAddr>().unwrap(), 80);
+    let prober = lab.prober(lab.client());
+    let mut seen = std::collections::BTreeSet::new();
+    for _ in 0..30 {
+        let got = prober.probe(vip, Duration::from_secs(2));
+        seen.insert(got.expect("every connection to VIP:80 is answered"));
+    }
+    assert_eq!(
+        seen.into_iter().collect::<Vec<_>>(),
+        ["unit0", "unit1", "unit2"]
+    );
+
+    // A dead worker leaves the pool; afterwards every connection succeeds.
+    // Let the checks reach full health (HAProxy starts servers one failure
+    // away from DOWN), then measure from the kill: bound inter (2 s) × fall (3).
+    std::thread::sleep(Duration::from_secs(6));
+    let t0 = Instant::now();
+    nodeports[1] = None;
+    wait_up(&models[0], 2, Duration::from_secs(6 + 5))
+        .unwrap_or_else(|| panic!("dead worker still UP: {:?}", health(&models[0])));
+    eprintln!("dead worker marked DOWN after {:?}", t0.elapsed());
+    let mut seen = std::collections::BTreeSet::new();
+    for _ in 0..30 {
+        let got = prober.probe(vip, Duration::from_secs(2));
+        seen.insert(got.expect("no connection fails after the worker left the pool"));
+    }
+    assert_eq!(seen.into_iter().collect::<Vec<_>>(), ["unit0", "unit2"]);
+}
+
+#[test]
+fn a_port_held_by_another_process_in_the_unit_is_named() {
+    if !require_root() {
+        return;
+    }
+    use k8s_vip::charm::haproxy::ports::{blocked_message, find_conflicts, read_listeners};
+    let lab = Lab::new("lbport", 1);
+    let squatter = lab.spawn(
+        lab.unit(0),
+        "squatter",
+        &["python3", "-m", "http.server", "443", "--bind", "::"],
+    );
+    let net = std::path::PathBuf::from(format!("/proc/{}/net", squatter.pid()));
+    let wanted = [support::netns::sock(VIP.parse::<IpAddr>().unwrap(), 443)];
+    let mut conflicts = Vec::new();
+    wait_for(Duration::from_secs(10), || {
+        let listeners = read_listeners(&net, std::path::Path::new("/proc")).unwrap_or_default();
+        conflicts = find_conflicts(&wanted, &listeners, &|_| false);
+        !conflicts.is_empty()
+    })
+    .unwrap_or_else(|| panic!("squatter on 443 not seen: {}", squatter.log()));
+    let msg = blocked_message(&conflicts);
+    assert!(
+        msg.contains(&format!(
+            "port 443 is held by python3 (pid {})",
+            squatter.pid()
+        )),
+        "{msg}"
+    );
+    // The same port in the host namespace is not this unit's business.
+    let host = read_listeners(
+        std::path::Path::new("/proc/self/net"),
+        std::path::Path::new("/proc"),
+    )
+    .unwrap();
+    assert!(host
+        .iter()
+        .all(|l| l.owners.iter().all(|o| o.pid != squatter.pid())));
 }
