@@ -11,7 +11,9 @@ use std::time::{Duration, Instant};
 
 use k8s_vip::charm::haproxy::stats::status_fragment;
 
-use lb_support::{api_model, health, reload, start_haproxy, unit_root, wait_up, Assets};
+use lb_support::{
+    api_model, health, monitor_status, reload, start_haproxy, unit_root, wait_up, Assets,
+};
 use support::netns::{require_root, wait_for, Lab};
 
 const VIP: &str = "192.0.2.100";
@@ -113,7 +115,7 @@ fn a_stopped_api_server_leaves_the_pool_and_clients_never_fail_after() {
         INTERVAL,
         RETRIES,
     );
-    let _haproxy = start_haproxy(&lab, lb, &model);
+    let haproxy = start_haproxy(&lab, lb, &model);
     wait_up(&model, 3, Duration::from_secs(15))
         .unwrap_or_else(|| panic!("backends never all UP: {:?}", health(&model)));
 
@@ -128,6 +130,18 @@ fn a_stopped_api_server_leaves_the_pool_and_clients_never_fail_after() {
     let out = assets.client(&lab, &["poll", VIP, "443", "3", "20"]);
     assert_eq!(out["failures"], serde_json::json!([]), "{out}");
     assert_eq!(names(&out), ["api0", "api1"], "{out}");
+
+    // The monitor endpoint the agent checks: healthy while a server is up in
+    // every backend, failing once none is, and gone with HAProxy.
+    assert_eq!(monitor_status(&lab, lb), Some(200));
+    servers[0].kill();
+    servers[1].kill();
+    wait_up(&model, 0, Duration::from_secs(15))
+        .unwrap_or_else(|| panic!("dead servers still UP: {:?}", health(&model)));
+    assert_eq!(monitor_status(&lab, lb), Some(503));
+    let mut haproxy = haproxy;
+    haproxy.kill();
+    assert_eq!(monitor_status(&lab, lb), None);
 }
 
 #[test]

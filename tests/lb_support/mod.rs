@@ -253,3 +253,18 @@ pub fn wait_up(model: &LoadBalancerModel, up: u32, timeout: Duration) -> Option<
         h.len() == n && h.iter().all(|b| b.up == up)
     })
 }
+
+/// `GET /healthz` on HAProxy's monitor endpoint from inside `node`: the HTTP
+/// status code, or None when nothing answers.
+pub fn monitor_status(lab: &Lab, node: &Node) -> Option<u16> {
+    use std::io::{Read as _, Write as _};
+    lab.in_ns(node, || {
+        let addr = k8s_vip::charm::haproxy::model::MONITOR_ADDR;
+        let mut s = std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(2)).ok()?;
+        s.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
+        s.write_all(b"GET /healthz HTTP/1.0\r\n\r\n").ok()?;
+        let mut buf = String::new();
+        let _ = s.read_to_string(&mut buf);
+        buf.split_whitespace().nth(1)?.parse().ok()
+    })
+}

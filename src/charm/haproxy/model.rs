@@ -21,9 +21,21 @@ pub struct LoadBalancerModel {
     pub paths: HaproxyPaths,
     /// Connection timeouts shared by every frontend.
     pub timeouts: Timeouts,
+    /// Local HTTP endpoint (`GET /healthz`) answering 200 while HAProxy runs
+    /// and every backend has a server up, 503 otherwise: the agent's health
+    /// check for "this unit's load balancer works" (see [`MONITOR_URL`]).
+    pub monitor: SocketAddr,
     /// One entry per listening port, sorted by port.
     pub frontends: Vec<Frontend>,
 }
+
+/// Where HAProxy's monitor endpoint listens on every unit.
+pub const MONITOR_ADDR: SocketAddr =
+    SocketAddr::new(IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 9744);
+/// The agent health check that follows HAProxy: an `http` check of this URL
+/// fails when HAProxy is dead or sees no server up in some backend, so the
+/// unit gives up the VIP.
+pub const MONITOR_URL: &str = "http://127.0.0.1:9744/healthz";
 
 /// Files and sockets of the k8s-vip HAProxy instance.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -231,6 +243,7 @@ impl LoadBalancerModel {
         LoadBalancerModel {
             paths,
             timeouts,
+            monitor: MONITOR_ADDR,
             frontends: Vec::new(),
         }
     }
@@ -240,11 +253,11 @@ impl LoadBalancerModel {
         self.frontends.is_empty()
     }
 
-    /// Every `address:port` HAProxy binds, for port-conflict detection.
+    /// Every `address:port` HAProxy binds (the monitor endpoint included),
+    /// for port-conflict detection.
     pub fn bind_addresses(&self) -> Vec<SocketAddr> {
-        self.frontends
-            .iter()
-            .flat_map(|f| f.binds.iter().copied())
+        std::iter::once(self.monitor)
+            .chain(self.frontends.iter().flat_map(|f| f.binds.iter().copied()))
             .collect()
     }
 
