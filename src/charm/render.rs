@@ -1,18 +1,213 @@
-//! `k8s-vip render`: the charm's file rendering without Juju, for tests and
-//! operators who want to see what the charm would write.
+//! Renders the on-unit files from the plan's values with tera templates
+//! (templates/agent.yaml, templates/keepalived.conf), and `k8s-vip render`:
+//! the same rendering without Juju, for operators and tests.
+
+use anyhow::Context as _;
+use serde::Serialize;
+use serde_json::{json, Value};
+
+use super::health::HealthCheck;
+use super::instances::Instance;
+use super::paths;
+
+const AGENT_TEMPLATE: &str = include_str!("../../templates/agent.yaml");
+const KEEPALIVED_TEMPLATE: &str = include_str!("../../templates/keepalived.conf");
 
 /// Arguments of `k8s-vip render`.
 #[derive(Debug, clap::Args)]
 pub struct RenderArgs {
-    /// JSON file describing the inputs (config, peers, relations).
+    /// JSON file describing the inputs (the `charm::Inputs` value: config,
+    /// peers, relations, network).
     #[arg(long)]
     pub inputs: std::path::PathBuf,
-    /// Directory to write the rendered files into.
+    /// Directory to write the rendered files into (paths below it mirror the unit's).
     #[arg(long)]
     pub out: std::path::PathBuf,
 }
 
-/// Renders the files for `args.inputs` into `args.out`.
-pub fn run(_args: RenderArgs) -> anyhow::Result<()> {
-    anyhow::bail!("not built yet")
+/// Renders the files for `args.inputs` into `args.out` and prints the plan's
+/// status, so an operator can see what the charm would do.
+pub fn run(args: RenderArgs) -> anyhow::Result<()> {
+    let text = std::fs::read_to_string(&args.inputs)
+        .with_context(|| format!("reading {}", args.inputs.display()))?;
+    let inputs: super::plan::Inputs = serde_json::from_str(&text)
+        .with_context(|| format!("parsing {}", args.inputs.display()))?;
+    let plan = super::plan::plan(&inputs);
+    for f in &plan.files {
+        let dest = args.out.join(f.path.trim_start_matches('/'));
+        if let Some(parent) = dest.parent() {
+            std::fs::create_dir_all(parent)
+                .with_context(|| format!("creating {}", parent.display()))?;
+        }
+        std::fs::write(&dest, &f.content).with_context(|| format!("writing {}", dest.display()))?;
+        println!("{}", dest.display());
+    }
+    println!(
+        "status: {}: {}",
+        plan.unit_status.state.as_str(),
+        plan.unit_status.message
+    );
+    Ok(())
+}
+
+/// Paths the agent config refers to (on-unit paths, already re-rooted by the caller).
+#[derive(Debug, Clone, Serialize)]
+pub struct AgentPaths {
+    /// Control socket.
+    pub control_socket: String,
+    /// State file.
+    pub state_file: String,
+    /// Pause marker.
+    pub pause_file: String,
+}
+
+impl Default for AgentPaths {
+    fn default() -> Self {
+        AgentPaths {
+            control_socket: paths::CONTROL_SOCKET.into(),
+            state_file: paths::STATE_FILE.into(),
+            pause_file: paths::PAUSE_FILE.into(),
+        }
+    }
+}
+
+fn render(name: &str, template: &str, ctx: &Value) -> anyhow::Result<String> {
+    let mut tera = tera::Tera::default();
+    tera.add_raw_template(name, template)
+        .with_context(|| format!("template {name}"))?;
+    let ctx =
+        tera::Context::from_value(ctx.clone()).with_context(|| format!("context of {name}"))?;
+    tera.render(name, &ctx)
+        .with_context(|| format!("rendering {name}"))
+}
+
+/// One health check as the agent's config expects it.
+pub fn agent_check(check: &HealthCheck) -> Option<Value> {
+    match check {
+        HealthCheck::Auto | HealthCheck::None => None,
+        HealthCheck::Tcp { host, port } => {
+            let target = if host.contains(':') {
+                format!("[{host}]:{port}")
+            } else {
+                format!("{host}:{port}")
+            };
+            Some(
+                json!({"tcp": target, "interval-ms": 1000, "timeout-ms": 500, "rise": 2, "fall": 3}),
+            )
+        }
+        HealthCheck::Http { url } => Some(json!({
+            "http": url, "insecure-tls": true, "interval-ms": 1000, "timeout-ms": 800, "rise": 2, "fall": 3
+        })),
+        HealthCheck::Exec { argv } => {
+            Some(json!({"exec": argv, "interval-ms": 2000, "rise": 1, "fall": 2}))
+        }
+    }
+}
+
+/// agent.yaml for `instances`.
+pub fn agent_yaml(instances: &[Instance], agent_paths: &AgentPaths) -> anyhow::Result<String> {
+    let list: Vec<Value> = instances
+        .iter()
+        .map(|i| {
+            json!({
+                "name": i.name,
+                "interface": i.interface,
+                "vrid": i.vrid,
+                "version": i.version.number(),
+                "priority": i.priority,
+                "advert_interval_ms": u32::from(i.advert_interval_cs) * 10,
+                "preempt": i.preempt,
+                "vip_cidr": format!("{}/{}", i.vip, i.prefix),
+                "unicast_peers": i.unicast_peers.iter().map(|p| p.to_string()).collect::<Vec<_>>(),
+                "unicast_source": if i.unicast_peers.is_empty() { None } else { i.local_address.map(|a| a.to_string()) },
+                "garp_refresh_s": i.garp_refresh_s,
+                "checks": i.checks.iter().filter_map(agent_check).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    render(
+        "agent.yaml",
+        AGENT_TEMPLATE,
+        &json!({
+            "control_socket": agent_paths.control_socket,
+            "state_file": agent_paths.state_file,
+            "pause_file": agent_paths.pause_file,
+            "instances": list,
+        }),
+    )
+}
+
+/// keepalived's `advert_int`: seconds with up to two decimals, no trailing zeros.
+pub fn advert_int(cs: u16) -> String {
+    if cs % 100 == 0 {
+        format!("{}", cs / 100)
+    } else if cs % 10 == 0 {
+        format!("{}.{}", cs / 100, (cs % 100) / 10)
+    } else {
+        format!("{}.{:02}", cs / 100, cs % 100)
+    }
+}
+
+/// The keepalived `script` line for a check (no shell unless needed).
+fn keepalived_script(check: &HealthCheck) -> Option<String> {
+    match check {
+        HealthCheck::Auto | HealthCheck::None => None,
+        HealthCheck::Http { url } => Some(format!(
+            "/usr/bin/curl --silent --fail --insecure --max-time 2 --output /dev/null {url}"
+        )),
+        HealthCheck::Tcp { host, port } => Some(format!(
+            "/usr/bin/timeout 2 /bin/bash -c '</dev/tcp/{host}/{port}'"
+        )),
+        HealthCheck::Exec { argv } => Some(argv.join(" ")),
+    }
+}
+
+/// keepalived.conf for `instances` (the same plan as agent.yaml).
+pub fn keepalived_conf(instances: &[Instance], router_id: &str) -> anyhow::Result<String> {
+    let checks: Vec<&HealthCheck> = instances
+        .first()
+        .map(|i| i.checks.iter().collect())
+        .unwrap_or_default();
+    let scripts: Vec<Value> = checks
+        .iter()
+        .filter_map(|c| keepalived_script(c))
+        .enumerate()
+        .map(|(n, script)| {
+            json!({"name": format!("k8s_vip_check_{}", n + 1), "script": script.replace('"', "\\\""),
+                   "interval": 1, "timeout": 2, "rise": 2, "fall": 3})
+        })
+        .collect();
+    let list: Vec<Value> = instances
+        .iter()
+        .map(|i| {
+            json!({
+                "name": i.name,
+                "interface": i.interface,
+                "vrid": i.vrid,
+                "version": i.version.number(),
+                "priority": i.priority,
+                "advert_int": advert_int(i.advert_interval_cs),
+                "preempt": i.preempt,
+                "vip_cidr": format!("{}/{}", i.vip, i.prefix),
+                "unicast_peers": i.unicast_peers.iter().map(|p| p.to_string()).collect::<Vec<_>>(),
+                "unicast_source": i.local_address.map(|a| a.to_string()),
+                "garp_refresh_s": i.garp_refresh_s,
+            })
+        })
+        .collect();
+    let router_id: String = router_id
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    render(
+        "keepalived.conf",
+        KEEPALIVED_TEMPLATE,
+        &json!({"router_id": router_id, "scripts": scripts, "instances": list}),
+    )
 }

@@ -1,0 +1,174 @@
+//! Performs a [`Plan`] through the `system` seam and the hook tools. Each step
+//! only happens when needed: files are written only when their content
+//! changes, and services are reloaded or restarted only when a file they
+//! depend on changed, so a second run with unchanged inputs does nothing.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use serde_json::json;
+
+use crate::juju::tools::{HookTools, LogLevel, Status as JujuStatus, StatusState};
+
+use super::paths;
+use super::plan::{Plan, ServiceAction, SysctlOp, When};
+use super::status::{State, Status};
+use super::system::System;
+
+/// What an apply changed (for logs and tests).
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Applied {
+    /// On-unit paths written or removed.
+    pub changed: BTreeSet<String>,
+    /// systemctl / sysctl / apt-get steps run, as text.
+    pub commands: Vec<String>,
+}
+
+/// Converts our status to the hook tool's.
+pub fn juju_status(s: &Status) -> JujuStatus {
+    let state = match s.state {
+        State::Active => StatusState::Active,
+        State::Waiting => StatusState::Waiting,
+        State::Maintenance => StatusState::Maintenance,
+        State::Blocked => StatusState::Blocked,
+    };
+    JujuStatus::new(state, s.message.clone())
+}
+
+/// Applies `plan`.
+pub fn apply(plan: &Plan, sys: &System, tools: &dyn HookTools) -> anyhow::Result<Applied> {
+    let mut done = Applied::default();
+    for line in &plan.logs {
+        let _ = tools.juju_log(LogLevel::Info, line);
+    }
+    if !plan.install_packages.is_empty() {
+        let _ = tools.status_set(
+            JujuStatus::new(
+                StatusState::Maintenance,
+                format!("installing {}", plan.install_packages.join(", ")),
+            ),
+            false,
+        );
+        let mut args = vec!["install", "-y", "--no-install-recommends"];
+        args.extend(plan.install_packages.iter().map(String::as_str));
+        sys.run_ok("apt-get", &args)?;
+        done.commands.push(format!("apt-get {}", args.join(" ")));
+    }
+    for f in &plan.files {
+        if sys.write_if_changed(&f.path, f.content.as_bytes(), f.mode)? {
+            done.changed.insert(f.path.clone());
+        }
+    }
+    for c in &plan.copies {
+        if sys.copy_if_changed(&c.from, &c.to, c.mode)? {
+            done.changed.insert(c.to.clone());
+        }
+    }
+    for op in &plan.sysctls {
+        match op {
+            SysctlOp::LoadWhenChanged(file) if done.changed.contains(file) => {
+                let real = sys.path(file);
+                sys.run_ok("sysctl", &[Path::new("-p"), real.as_path()])?;
+                done.commands.push(format!("sysctl -p {file}"));
+            }
+            SysctlOp::LoadWhenChanged(_) => {}
+            SysctlOp::Set(k, v) => {
+                sys.run_ok("sysctl", &["-w", &format!("{k}={v}")])?;
+                done.commands.push(format!("sysctl -w {k}={v}"));
+            }
+        }
+    }
+    for op in &plan.services {
+        let run = match &op.when {
+            When::Always => true,
+            When::Changed { any_of, unless } => {
+                any_of.iter().any(|p| done.changed.contains(p))
+                    && !unless.iter().any(|p| done.changed.contains(p))
+            }
+        };
+        if !run {
+            continue;
+        }
+        let unit = op.unit.as_str();
+        match op.action {
+            ServiceAction::DaemonReload => systemctl(sys, &mut done, &["daemon-reload"])?,
+            ServiceAction::Enable => systemctl(sys, &mut done, &["enable", unit])?,
+            ServiceAction::Disable => systemctl(sys, &mut done, &["disable", unit])?,
+            ServiceAction::Start => systemctl(sys, &mut done, &["start", unit])?,
+            ServiceAction::Stop => systemctl(sys, &mut done, &["stop", unit])?,
+            ServiceAction::Restart => systemctl(sys, &mut done, &["restart", unit])?,
+            ServiceAction::Reload => systemctl(sys, &mut done, &["reload", unit])?,
+            ServiceAction::HandoverRestart => {
+                handover(sys, tools);
+                systemctl(sys, &mut done, &["restart", unit])?;
+            }
+        }
+    }
+    for f in &plan.remove_files {
+        if sys.remove_file(f)? {
+            done.changed.insert(f.clone());
+        }
+    }
+    for d in &plan.remove_dirs {
+        if sys.remove_dir_all(d)? {
+            done.changed.insert(d.clone());
+        }
+    }
+    if plan.final_daemon_reload && done.changed.contains(paths::AGENT_UNIT_FILE) {
+        systemctl(sys, &mut done, &["daemon-reload"])?;
+    }
+    if !plan.purge_packages.is_empty() {
+        let mut args = vec!["purge", "-y"];
+        args.extend(plan.purge_packages.iter().map(String::as_str));
+        sys.run_ok("apt-get", &args)?;
+        done.commands.push(format!("apt-get {}", args.join(" ")));
+    }
+    for set in &plan.relation_sets {
+        tools
+            .relation_set(&set.relation_id, &set.data, set.app)
+            .with_context(|| format!("publishing data on {}", set.relation_id))?;
+    }
+    tools.status_set(juju_status(&plan.unit_status), false)?;
+    if let Some(app) = &plan.app_status {
+        tools.status_set(juju_status(app), true)?;
+    }
+    Ok(done)
+}
+
+fn systemctl(sys: &System, done: &mut Applied, args: &[&str]) -> anyhow::Result<()> {
+    sys.run_ok("systemctl", args)?;
+    done.commands.push(format!("systemctl {}", args.join(" ")));
+    Ok(())
+}
+
+/// Asks the running agent to exit keeping its VIPs, and waits (up to 5 s) for
+/// it to be gone, so the restart that follows adopts them without a gap.
+/// Best effort: an agent that does not answer is simply restarted.
+fn handover(sys: &System, tools: &dyn HookTools) {
+    let socket = sys.path(paths::CONTROL_SOCKET);
+    match crate::agent::client::request(
+        &socket,
+        &json!({"cmd": "handover"}),
+        Duration::from_secs(2),
+    ) {
+        Ok(reply) if reply["ok"].as_bool() == Some(true) => {
+            let deadline = Instant::now() + Duration::from_secs(5);
+            while Instant::now() < deadline
+                && std::os::unix::net::UnixStream::connect(&socket).is_ok()
+            {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
+        Ok(reply) => {
+            let _ = tools.juju_log(
+                LogLevel::Warning,
+                &format!("agent refused handover: {reply}; restarting"),
+            );
+        }
+        Err(e) => {
+            let _ = tools.juju_log(LogLevel::Info, &format!("no handover ({e:#}); restarting"));
+        }
+    }
+}

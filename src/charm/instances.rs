@@ -1,0 +1,118 @@
+//! VRRP instances: one per VIP, each with its own VRID, placement, priority
+//! and unicast peers, backend-neutral so agent.yaml and keepalived.conf are
+//! rendered from the same values.
+
+use std::net::IpAddr;
+
+use super::config::{Config, VrrpVersion};
+use super::health::HealthCheck;
+use super::net::{place, NetworkView};
+use super::peers::{preferred_unit, priority, sorted_units, Peer};
+use super::vrid;
+
+/// One VRRP instance this unit runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Instance {
+    /// Instance name (`v4-1`, `v4-2`, `v6-1`): family and 1-based index.
+    pub name: String,
+    /// Interface the VIP is added to.
+    pub interface: String,
+    /// Virtual router ID.
+    pub vrid: u8,
+    /// VRRP version.
+    pub version: VrrpVersion,
+    /// This unit's priority (distinct per unit, see [`priority`]).
+    pub priority: u8,
+    /// Advert interval in centiseconds.
+    pub advert_interval_cs: u16,
+    /// Whether a higher priority backup takes over from a lower master.
+    pub preempt: bool,
+    /// The VIP.
+    pub vip: IpAddr,
+    /// Its prefix length.
+    pub prefix: u8,
+    /// Unicast peers (empty = multicast).
+    pub unicast_peers: Vec<IpAddr>,
+    /// Our source address for unicast (and this unit's address on the interface).
+    pub local_address: Option<IpAddr>,
+    /// Periodic GARP/NA refresh while master, seconds (0 = off).
+    pub garp_refresh_s: u32,
+    /// Health checks (all must pass to hold the VIP).
+    pub checks: Vec<HealthCheck>,
+    /// The unit that normally holds this VIP.
+    pub preferred_unit: String,
+}
+
+/// An instance that could not be built: which VIP and why (a `network-interface`
+/// or `virtual-ip` problem the user must fix).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlacementError {
+    /// The option to change.
+    pub option: &'static str,
+    /// What is wrong.
+    pub message: String,
+}
+
+/// Builds every instance for this unit.
+#[allow(clippy::too_many_arguments)]
+pub fn build(
+    cfg: &Config,
+    model: &str,
+    app: &str,
+    me: &str,
+    peers: &[Peer],
+    net: &NetworkView,
+    checks: &[HealthCheck],
+) -> Result<Vec<Instance>, PlacementError> {
+    let units = sorted_units(me, peers);
+    let rank = units.iter().position(|u| u == me).unwrap_or(0);
+    let base = vrid::base(cfg.virtual_router_id, model, app);
+    let mut out = Vec::with_capacity(cfg.vips.len());
+    let (mut n4, mut n6) = (0usize, 0usize);
+    for vip in &cfg.vips {
+        let counter = if vip.addr.is_ipv4() { &mut n4 } else { &mut n6 };
+        let index = *counter;
+        *counter += 1;
+        let placement = place(vip, net, cfg.network_interface.as_deref()).map_err(|message| {
+            PlacementError {
+                option: if cfg.network_interface.is_some() {
+                    "network-interface"
+                } else {
+                    "virtual-ip"
+                },
+                message,
+            }
+        })?;
+        let unicast_peers: Vec<IpAddr> = if cfg.unicast {
+            let mut addrs: Vec<IpAddr> = peers
+                .iter()
+                .filter_map(|p| p.address_like(vip.addr))
+                .collect();
+            addrs.sort();
+            addrs.dedup();
+            addrs.retain(|a| Some(*a) != placement.local);
+            addrs
+        } else {
+            Vec::new()
+        };
+        out.push(Instance {
+            name: format!("v{}-{}", if vip.addr.is_ipv4() { 4 } else { 6 }, index + 1),
+            interface: placement.interface,
+            vrid: vrid::for_index(base, index),
+            version: cfg.vrrp_version,
+            priority: priority(rank, units.len(), index),
+            advert_interval_cs: cfg.advert_interval_cs,
+            preempt: cfg.preempt,
+            vip: vip.addr,
+            prefix: placement.prefix,
+            unicast_peers,
+            local_address: placement.local,
+            garp_refresh_s: cfg.garp_refresh_s,
+            checks: checks.to_vec(),
+            preferred_unit: preferred_unit(&units, index)
+                .cloned()
+                .unwrap_or_else(|| me.to_string()),
+        });
+    }
+    Ok(out)
+}

@@ -1,0 +1,198 @@
+//! Unit and application status: what `juju status` tells the operator, built
+//! from the agent's state file and the peer data (to name the master's unit).
+
+use std::net::IpAddr;
+
+use super::agent_state::{InstanceState, StatusDoc};
+use super::instances::Instance;
+use super::peers::{unit_of_address, Peer};
+
+/// Juju workload status states the charm uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum State {
+    /// Serving.
+    Active,
+    /// Working towards serving, no action needed.
+    Waiting,
+    /// Deliberately not serving (paused, installing).
+    Maintenance,
+    /// Needs the operator.
+    Blocked,
+}
+
+impl State {
+    /// The word `status-set` takes.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            State::Active => "active",
+            State::Waiting => "waiting",
+            State::Maintenance => "maintenance",
+            State::Blocked => "blocked",
+        }
+    }
+}
+
+/// A status to set.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Status {
+    /// The state.
+    pub state: State,
+    /// The message.
+    pub message: String,
+}
+
+impl Status {
+    /// Shorthand constructor.
+    pub fn new(state: State, message: impl Into<String>) -> Status {
+        Status {
+            state,
+            message: message.into(),
+        }
+    }
+}
+
+/// Message while the agent has not reported yet.
+pub const AGENT_STARTING: &str = "agent starting";
+/// Message while paused.
+pub const PAUSED: &str = "paused, VIP released";
+
+/// Everything the unit status depends on once the config is valid.
+pub struct StatusInputs<'a> {
+    /// This unit's name.
+    pub me: &'a str,
+    /// This unit's own addresses (to recognise itself as master).
+    pub my_addrs: &'a [IpAddr],
+    /// Peers, to name the master's unit.
+    pub peers: &'a [Peer],
+    /// The instances we configured.
+    pub instances: &'a [Instance],
+    /// Whether the VIP service (agent or keepalived) is running.
+    pub service_active: bool,
+    /// Whether the pause marker exists.
+    pub paused: bool,
+    /// The agent's state file, if readable.
+    pub doc: Option<&'a StatusDoc>,
+}
+
+/// The unit status.
+pub fn unit_status(inp: &StatusInputs<'_>) -> Status {
+    if inp.paused {
+        return Status::new(State::Maintenance, PAUSED);
+    }
+    let Some(doc) = inp.doc.filter(|_| inp.service_active) else {
+        return Status::new(State::Waiting, AGENT_STARTING);
+    };
+    if doc.paused {
+        return Status::new(State::Maintenance, PAUSED);
+    }
+    let many = inp.instances.len() > 1;
+    let mut worst = State::Active;
+    let mut parts = Vec::new();
+    let mut warnings = Vec::new();
+    for inst in inp.instances {
+        let Some(st) = doc.instances.iter().find(|s| s.name == inst.name) else {
+            return Status::new(State::Waiting, AGENT_STARTING);
+        };
+        let (state, text) = describe(inp, inst, st, many);
+        worst = worst.max(state);
+        parts.push(text);
+        if !st.foreign_routers.is_empty() {
+            warnings.push(format!(
+                "WARNING: another router uses vrid {} from {} (not a peer; set virtual-router-id)",
+                inst.vrid,
+                st.foreign_routers.join(", ")
+            ));
+        }
+    }
+    let mut message = parts.join("; ");
+    for w in warnings {
+        message.push_str("; ");
+        message.push_str(&w);
+    }
+    Status::new(worst, message)
+}
+
+/// The name of the unit whose address is `addr`, or the address itself.
+pub fn name_master(inp: &StatusInputs<'_>, addr: &str) -> String {
+    addr.parse::<IpAddr>()
+        .ok()
+        .and_then(|a| unit_of_address(a, inp.me, inp.my_addrs, inp.peers))
+        .map(str::to_string)
+        .unwrap_or_else(|| addr.to_string())
+}
+
+fn describe(
+    inp: &StatusInputs<'_>,
+    inst: &Instance,
+    st: &InstanceState,
+    many: bool,
+) -> (State, String) {
+    let vip = inst.vip;
+    match st.state.as_str() {
+        "MASTER" => (State::Active, format!("MASTER {vip} (vrid {})", inst.vrid)),
+        "BACKUP" => {
+            let on = match st.master.as_deref() {
+                Some(m) => format!("on {}", name_master(inp, m)),
+                None => "master unknown".to_string(),
+            };
+            if many {
+                (
+                    State::Active,
+                    format!("BACKUP, VIP {vip} {on} (vrid {})", inst.vrid),
+                )
+            } else {
+                (
+                    State::Active,
+                    format!("BACKUP, VIP {on} (vrid {})", inst.vrid),
+                )
+            }
+        }
+        "FAULT" => {
+            let why = st
+                .checks
+                .iter()
+                .find(|c| !c.healthy)
+                .map(|c| {
+                    format!(
+                        "{} failing{}",
+                        c.name,
+                        c.last_error
+                            .as_deref()
+                            .map(|e| format!(": {e}"))
+                            .unwrap_or_default()
+                    )
+                })
+                .unwrap_or_else(|| {
+                    st.last_transition_reason
+                        .clone()
+                        .unwrap_or_else(|| "link or check down".into())
+                });
+            (
+                State::Waiting,
+                format!("FAULT {vip} (vrid {}): {why}", inst.vrid),
+            )
+        }
+        "PAUSED" => (State::Maintenance, PAUSED.to_string()),
+        _ => (
+            State::Waiting,
+            format!("{AGENT_STARTING} ({vip} {})", st.state),
+        ),
+    }
+}
+
+/// The application status the leader sets: which VIPs the application floats.
+pub fn app_status(instances: &[Instance], hostname: Option<&str>) -> Status {
+    let vips: Vec<String> = instances
+        .iter()
+        .map(|i| format!("{} (vrid {})", i.vip, i.vrid))
+        .collect();
+    let mut msg = format!(
+        "VIP{} {}",
+        if vips.len() > 1 { "s" } else { "" },
+        vips.join(", ")
+    );
+    if let Some(h) = hostname {
+        msg.push_str(&format!(" as {h}"));
+    }
+    Status::new(State::Active, msg)
+}

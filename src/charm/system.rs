@@ -1,0 +1,177 @@
+//! The one seam through which a hook changes the unit: files under
+//! `$K8S_VIP_ROOT` (default `/`) and the commands `apt-get`, `systemctl` and
+//! `sysctl` found on `PATH`. Tests point the root at a temporary directory and
+//! put recording shims first on `PATH`.
+
+use std::ffi::OsStr;
+use std::fs;
+use std::io::{self, Write};
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{bail, Context as _};
+
+/// Environment variable naming the root directory for every on-unit path.
+pub const ROOT_ENV: &str = "K8S_VIP_ROOT";
+
+/// Result of running a command.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CmdOutput {
+    /// Exit status (-1 when killed by a signal).
+    pub status: i32,
+    /// Standard output.
+    pub stdout: String,
+    /// Standard error.
+    pub stderr: String,
+}
+
+/// The unit's file system and commands.
+#[derive(Debug, Clone)]
+pub struct System {
+    root: PathBuf,
+}
+
+impl System {
+    /// The system rooted at `$K8S_VIP_ROOT`, else `/`.
+    pub fn from_env() -> System {
+        let root = std::env::var_os(ROOT_ENV)
+            .filter(|r| !r.is_empty())
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from("/"));
+        System { root }
+    }
+
+    /// A system rooted at `root` (tests).
+    pub fn with_root(root: impl Into<PathBuf>) -> System {
+        System { root: root.into() }
+    }
+
+    /// The root directory.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// The real path of the on-unit absolute path `p`.
+    pub fn path(&self, p: &str) -> PathBuf {
+        self.root.join(p.trim_start_matches('/'))
+    }
+
+    /// Whether an on-unit path exists.
+    pub fn exists(&self, p: &str) -> bool {
+        self.path(p).exists()
+    }
+
+    /// Reads an on-unit text file; None when absent or unreadable.
+    pub fn read(&self, p: &str) -> Option<String> {
+        fs::read_to_string(self.path(p)).ok()
+    }
+
+    /// Writes `content` to on-unit path `p` atomically (temp file + rename in
+    /// the same directory) with `mode`, only when content or mode differ.
+    /// Returns whether anything changed.
+    pub fn write_if_changed(&self, p: &str, content: &[u8], mode: u32) -> anyhow::Result<bool> {
+        let dest = self.path(p);
+        if let Ok(meta) = fs::metadata(&dest) {
+            let same_mode = meta.permissions().mode() & 0o7777 == mode;
+            if same_mode && fs::read(&dest).is_ok_and(|old| old == content) {
+                return Ok(false);
+            }
+        }
+        write_atomic(&dest, content, mode)?;
+        Ok(true)
+    }
+
+    /// Copies the real file `from` to on-unit `to` atomically when different.
+    pub fn copy_if_changed(&self, from: &Path, to: &str, mode: u32) -> anyhow::Result<bool> {
+        let content = fs::read(from).with_context(|| format!("reading {}", from.display()))?;
+        self.write_if_changed(to, &content, mode)
+    }
+
+    /// Removes an on-unit file; returns whether it existed.
+    pub fn remove_file(&self, p: &str) -> anyhow::Result<bool> {
+        match fs::remove_file(self.path(p)) {
+            Ok(()) => Ok(true),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
+            Err(e) => Err(e).with_context(|| format!("removing {p}")),
+        }
+    }
+
+    /// Removes an on-unit directory tree; returns whether it existed.
+    pub fn remove_dir_all(&self, p: &str) -> anyhow::Result<bool> {
+        match fs::remove_dir_all(self.path(p)) {
+            Ok(()) => Ok(true),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
+            Err(e) => Err(e).with_context(|| format!("removing {p}")),
+        }
+    }
+
+    /// Runs `program` (looked up on PATH) with `args`.
+    pub fn run<S: AsRef<OsStr>>(&self, program: &str, args: &[S]) -> anyhow::Result<CmdOutput> {
+        let out = Command::new(program)
+            .args(args)
+            .env("DEBIAN_FRONTEND", "noninteractive")
+            .output()
+            .with_context(|| format!("cannot run {program}"))?;
+        Ok(CmdOutput {
+            status: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        })
+    }
+
+    /// Runs a command that must succeed.
+    pub fn run_ok<S: AsRef<OsStr>>(&self, program: &str, args: &[S]) -> anyhow::Result<CmdOutput> {
+        let out = self.run(program, args)?;
+        if out.status != 0 {
+            let shown: Vec<String> = args
+                .iter()
+                .map(|a| a.as_ref().to_string_lossy().into_owned())
+                .collect();
+            bail!(
+                "{program} {} failed (exit {}): {}",
+                shown.join(" "),
+                out.status,
+                out.stderr.trim()
+            );
+        }
+        Ok(out)
+    }
+
+    /// `systemctl is-active UNIT` succeeded.
+    pub fn is_active(&self, unit: &str) -> bool {
+        self.run("systemctl", &["is-active", "--quiet", unit])
+            .is_ok_and(|o| o.status == 0)
+    }
+
+    /// `systemctl is-enabled UNIT` succeeded.
+    pub fn is_enabled(&self, unit: &str) -> bool {
+        self.run("systemctl", &["is-enabled", "--quiet", unit])
+            .is_ok_and(|o| o.status == 0)
+    }
+}
+
+/// Writes through a temporary file in the destination's directory, fsyncs, renames.
+fn write_atomic(dest: &Path, content: &[u8], mode: u32) -> anyhow::Result<()> {
+    let dir = dest
+        .parent()
+        .with_context(|| format!("{} has no parent directory", dest.display()))?;
+    fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let name = dest
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = dir.join(format!(".{name}.k8s-vip-tmp.{}", std::process::id()));
+    let result = (|| -> io::Result<()> {
+        let mut f = fs::File::create(&tmp)?;
+        f.write_all(content)?;
+        f.set_permissions(fs::Permissions::from_mode(mode))?;
+        f.sync_all()?;
+        fs::rename(&tmp, dest)
+    })();
+    if let Err(e) = result {
+        let _ = fs::remove_file(&tmp);
+        return Err(e).with_context(|| format!("writing {}", dest.display()));
+    }
+    Ok(())
+}
