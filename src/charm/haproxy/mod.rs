@@ -12,6 +12,7 @@
 
 pub mod model;
 pub mod options;
+pub mod plan;
 pub mod ports;
 pub mod render;
 pub mod request;

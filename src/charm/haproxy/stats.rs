@@ -11,7 +11,7 @@ use std::time::Duration;
 use super::model::LoadBalancerModel;
 
 /// Health of one backend as HAProxy sees it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct BackendHealth {
     /// Backend (proxy) name.
     pub backend: String,
