@@ -1022,6 +1022,14 @@ impl Model {
         self.spawn_in_unit(unit, args, vars, stdin)
     }
 
+    /// The environment a hook of `unit` gets (PATH with the fake tools first,
+    /// `JUJU_*`, K8S_VIP_ROOT), e.g. to drive hook tools from the test process.
+    pub fn hook_env(&self, unit: &str, hook: &str) -> Vec<(String, String)> {
+        let mut vars = self.base_env(unit, hook);
+        vars.push(("JUJU_HOOK_NAME".into(), hook.to_string()));
+        vars
+    }
+
     /// Spawns `args` in the unit's hook environment (and network namespace).
     fn spawn_in_unit(
         &self,
