@@ -489,10 +489,16 @@ fn real_services_run_rerooted_exec_start_and_reload_with_sighup() {
         .assert_success();
     wait_for("hup");
     let pid = model.services(unit)["hupper.service"].pid.unwrap();
+    let pid_file = model.unit_dir(unit).join("services/hupper.service.pid");
+    assert_eq!(
+        std::fs::read_to_string(&pid_file).unwrap(),
+        format!("{pid}\n")
+    );
     model
         .run_tool(unit, &["systemctl", "stop", "hupper"], None)
         .assert_success();
     assert!(!model.is_active(unit, "hupper"));
+    assert!(!pid_file.exists());
     assert!(
         support::juju::state::process_start_time(pid).is_none(),
         "process {pid} still runs"
