@@ -727,7 +727,7 @@ fn cases() -> u32 {
     std::env::var("VRRP_SIM_CASES")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(96)
+        .unwrap_or(256)
 }
 
 proptest! {
