@@ -34,7 +34,26 @@ fuzz_target!(|data: &[u8]| {
 
     for op in ops.chunks_exact(4) {
         now += Duration::from_millis(u64::from(u16::from_le_bytes([op[2], op[3]]) % 5000));
-        let ev = match op[0] % 14 {
+        if op[0] % 16 >= 14 {
+            // Config reload with new tunables (identity kept).
+            let mut cfg = r.config().clone();
+            cfg.priority = op[1];
+            cfg.preempt = op[2] & 1 == 1;
+            cfg.advert_interval = Duration::from_millis(10 * (u64::from(op[3]) + 1));
+            cfg.garp_refresh = (op[2] & 2 == 2).then_some(Duration::from_millis(300));
+            if let Some(actions) = r.reconfigure(cfg, now) {
+                for a in actions {
+                    match a {
+                        Action::StateChanged { .. } => panic!("reconfigure changed state"),
+                        Action::SetTimer(t) => assert!(t >= now, "reconfigure armed the past"),
+                        _ => {}
+                    }
+                }
+            }
+            assert_eq!(vips, r.state() == State::Master);
+            continue;
+        }
+        let ev = match op[0] % 16 {
             0 => Event::Startup,
             1 => Event::Adopt,
             2 => Event::Shutdown,

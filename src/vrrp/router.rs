@@ -449,6 +449,50 @@ impl Router {
         }
     }
 
+    /// Apply new settings in place (config reload, SIGHUP) without a state
+    /// change, so a master keeps its VIPs: priority, preempt, preempt delay,
+    /// advert interval, accept mode, v2 auth and gratuitous refresh.
+    ///
+    /// Returns `None` and changes nothing when the identity of the virtual
+    /// router changed (VRID, version, primary address or VIPs): then the shell
+    /// shuts this router down and starts a new one. The new base priority
+    /// replaces the effective one; a shell adjusting it by health checks sends
+    /// [`Event::PriorityChanged`] afterwards as usual.
+    pub fn reconfigure(&mut self, cfg: RouterConfig, now: Instant) -> Option<Vec<Action>> {
+        let same_identity = cfg.vrid == self.cfg.vrid
+            && cfg.version == self.cfg.version
+            && cfg.primary_addr == self.cfg.primary_addr
+            && cfg.vips == self.cfg.vips;
+        if !same_identity {
+            return None;
+        }
+        let interval_changed = cfg.advert_interval_cs() != self.cfg.advert_interval_cs();
+        let refresh_changed = cfg.garp_refresh != self.cfg.garp_refresh;
+        let new_priority = cfg.priority.max(1);
+        self.cfg = cfg;
+        let mut out = Vec::new();
+        if self.state == State::Master {
+            if new_priority != self.priority || interval_changed {
+                // Tell the backups the new priority / interval at once.
+                self.priority = new_priority;
+                out.push(Action::SendAdvert {
+                    priority: self.priority,
+                });
+                self.adver_at = Some(later(now, self.cfg_interval()));
+            }
+            if refresh_changed {
+                self.garp_at = self.cfg.garp_refresh.map(|d| later(now, d));
+            }
+        } else {
+            self.priority = new_priority;
+            if self.cfg.version == Version::V2 || self.master.is_none() {
+                self.master_adver_int = self.cfg_interval();
+            }
+        }
+        self.sync_timer(false, &mut out);
+        Some(out)
+    }
+
     /// Feed one event at time `now`; returns what the shell must do, in order.
     pub fn handle(&mut self, event: Event, now: Instant) -> Vec<Action> {
         let mut out = Vec::new();
