@@ -202,7 +202,13 @@ fn s04_master_link_down_up() {
         !lab.has_addr(lab.unit(1), VIP),
         "VIP must be released on link down"
     );
-    assert!(wait_for(Duration::from_secs(3), || lab.holders(VIP) == vec![0]).is_some());
+    let refs: Vec<&Agent> = a.iter().collect();
+    assert!(
+        wait_for(Duration::from_secs(3), || lab.holders(VIP) == vec![0]).is_some(),
+        "holders {:?}\n{}",
+        lab.holders(VIP),
+        logs(&refs)
+    );
     lab.set_link(lab.unit(1), true);
     assert!(
         wait_state(&a[1], "api", "BACKUP", Duration::from_secs(3)).is_some(),

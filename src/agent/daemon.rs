@@ -456,7 +456,8 @@ impl Daemon {
                 }
             }
         }
-        self.refresh_kernel_state();
+        // No re-read here (it would delay the advert and GARP that follow);
+        // the netlink watcher reports the change and triggers one.
     }
 
     /// Sends one GARP/NA round if one is due, and schedules the next.
@@ -1042,11 +1043,13 @@ impl Daemon {
                 }
                 self.garp_round(idx, now);
             }
-            self.conns.retain(|c| c.opened.elapsed() < CONN_TIMEOUT);
-            self.publish();
+            // Leave before publishing: a graceful stop must send its priority-0
+            // advert without waiting for a state file write.
             if self.exit.is_some() {
                 return Ok(());
             }
+            self.conns.retain(|c| c.opened.elapsed() < CONN_TIMEOUT);
+            self.publish();
             let mut next: Option<Instant> = None;
             for inst in &self.instances {
                 next = min_opt(next, inst.deadline);
