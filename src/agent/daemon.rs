@@ -49,6 +49,8 @@ struct Conn {
     stream: UnixStream,
     buf: Vec<u8>,
     opened: Instant,
+    /// Answered or closed: dropped at the next loop turn.
+    done: bool,
 }
 
 /// What a ready file descriptor belongs to.
@@ -729,6 +731,7 @@ impl Daemon {
                 stream,
                 buf: Vec::new(),
                 opened: Instant::now(),
+                done: false,
             });
         }
     }
@@ -759,8 +762,7 @@ impl Daemon {
         }
         let Some(pos) = conn.buf.iter().position(|&b| b == b'\n') else {
             if closed {
-                self.conns[i].buf.clear();
-                self.conns[i].opened = Instant::now() - CONN_TIMEOUT - CONN_TIMEOUT;
+                self.conns[i].done = true;
             }
             return;
         };
@@ -775,8 +777,7 @@ impl Daemon {
         let mut text = reply.to_string();
         text.push('\n');
         let _ = conn.stream.write_all(text.as_bytes());
-        // Mark for removal.
-        conn.opened = Instant::now() - CONN_TIMEOUT - CONN_TIMEOUT;
+        conn.done = true;
     }
 
     fn handle_request(&mut self, req: &Value, now: Instant) -> Value {
@@ -1048,7 +1049,8 @@ impl Daemon {
             if self.exit.is_some() {
                 return Ok(());
             }
-            self.conns.retain(|c| c.opened.elapsed() < CONN_TIMEOUT);
+            self.conns
+                .retain(|c| !c.done && c.opened.elapsed() < CONN_TIMEOUT);
             self.publish();
             let mut next: Option<Instant> = None;
             for inst in &self.instances {

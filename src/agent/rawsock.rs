@@ -9,7 +9,7 @@
 
 use std::io::{self, IoSlice};
 use std::mem::{size_of, zeroed};
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddrV4, SocketAddrV6};
 use std::os::fd::{AsRawFd, RawFd};
 
 use nix::sys::socket::{sendmsg, ControlMessage, MsgFlags, SockaddrIn, SockaddrIn6};
@@ -264,9 +264,4 @@ pub fn multicast_group(v6: bool) -> IpAddr {
     } else {
         MULTICAST_V4.into()
     }
-}
-
-/// A plain socket address (port 0) for an IP, for logs.
-pub fn sockaddr(ip: IpAddr) -> SocketAddr {
-    SocketAddr::new(ip, 0)
 }
