@@ -850,3 +850,48 @@ fn s14_vip_removed_externally_is_restored() {
     assert!(a.log().contains("disappeared"), "{}", a.log());
     assert_eq!(a.state("api"), "MASTER");
 }
+
+/// Periodic re-announcement while master (`garp.refresh-s`): the client sees
+/// gratuitous ARPs for the VIP long after the takeover (switch and ARP caches
+/// age out otherwise, MetalLB#2910).
+#[test]
+fn s15_gratuitous_arp_refresh_while_master() {
+    if !require_root() {
+        return;
+    }
+    let lab = Lab::new("refresh", 1);
+    let mut x = inst(100, false);
+    x.garp_repeat = 1;
+    x.garp_refresh_s = 1;
+    let a = start(&lab, 0, &[x]);
+    assert!(
+        wait_state(&a, "api", "MASTER", Duration::from_secs(3)).is_some(),
+        "{}",
+        a.log()
+    );
+    std::thread::sleep(Duration::from_millis(200));
+    // Only refreshes can arrive in this window (the takeover burst was one round).
+    let out = lab.exec(
+        lab.client(),
+        &[
+            "timeout",
+            "2.6",
+            "tcpdump",
+            "-l",
+            "-n",
+            "-i",
+            "eth0",
+            "arp and host 192.0.2.100",
+        ],
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    let garps = text
+        .lines()
+        .filter(|l| l.contains("Request who-has 192.0.2.100 tell 192.0.2.100"))
+        .count();
+    assert!(
+        garps >= 2,
+        "want >= 2 refresh GARPs in 2.6 s, got {garps}:\n{text}\n{}",
+        a.log()
+    );
+}
