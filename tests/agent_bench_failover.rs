@@ -254,21 +254,20 @@ fn bench_failover_vs_keepalived() {
         let skew = i * 156 / 256;
         let mdi = i * 3 + skew;
         for fault in [Fault::Crash, Fault::Graceful] {
-            let mut results: Vec<(Impl, Vec<Duration>)> = Vec::new();
-            for which in [Impl::Ours, Impl::Keepalived] {
-                let mut times = Vec::new();
-                // Interleave nothing across implementations within a cell, but run
-                // both in the same lab back to back.
-                for n in 0..trials {
-                    let (t, r) = trial(&lab, which, fault, interval, n);
+            // Alternate the implementations trial by trial, so both see the
+            // same machine load.
+            let mut results: Vec<(Impl, Vec<Duration>)> =
+                vec![(Impl::Ours, Vec::new()), (Impl::Keepalived, Vec::new())];
+            for n in 0..trials {
+                for (which, times) in results.iter_mut() {
+                    let (t, r) = trial(&lab, *which, fault, interval, n);
                     eprintln!(
                         "{which:?} {fault:?} {interval} ms trial {n}: {} ms (master RSS {r} KiB)",
                         ms(t)
                     );
                     times.push(t);
-                    rss.push((which, r));
+                    rss.push((*which, r));
                 }
-                results.push((which, times));
             }
             let bound = if fault == Fault::Crash { mdi } else { skew };
             let (mut ours, mut ka) = (results[0].1.clone(), results[1].1.clone());
