@@ -87,9 +87,17 @@ fn run(
     let mut streak_ok = 0u32;
     let mut streak_fail = 0u32;
     let mut last_error: Option<String> = None;
+    // One HTTP agent per check: TLS setup once, connections reused.
+    let http = match &cfg.kind {
+        CheckKind::Http { insecure_tls, .. } => Some(http_agent(*insecure_tls, cfg.timeout)),
+        _ => None,
+    };
     let mut next = Instant::now();
     while !stop.load(Ordering::Relaxed) {
-        let result = probe(&cfg.kind, cfg.timeout);
+        let result = match (&cfg.kind, &http) {
+            (CheckKind::Http { url, .. }, Some(agent)) => http_get(agent, url),
+            (kind, _) => probe(kind, cfg.timeout),
+        };
         let mut changed = false;
         match &result {
             Ok(()) => {
@@ -143,12 +151,12 @@ pub fn probe(kind: &CheckKind, timeout: Duration) -> Result<(), String> {
         CheckKind::Tcp(addr) => TcpStream::connect_timeout(addr, timeout)
             .map(|_| ())
             .map_err(|e| format!("connect {addr}: {e}")),
-        CheckKind::Http { url, insecure_tls } => http_get(url, *insecure_tls, timeout),
+        CheckKind::Http { url, insecure_tls } => http_get(&http_agent(*insecure_tls, timeout), url),
         CheckKind::Exec(argv) => exec(argv, timeout),
     }
 }
 
-fn http_get(url: &str, insecure_tls: bool, timeout: Duration) -> Result<(), String> {
+fn http_agent(insecure_tls: bool, timeout: Duration) -> ureq::Agent {
     let tls = ureq::tls::TlsConfig::builder()
         .disable_verification(insecure_tls)
         .build();
@@ -158,7 +166,10 @@ fn http_get(url: &str, insecure_tls: bool, timeout: Duration) -> Result<(), Stri
         .proxy(None)
         .tls_config(tls)
         .build();
-    let agent = ureq::Agent::new_with_config(config);
+    ureq::Agent::new_with_config(config)
+}
+
+fn http_get(agent: &ureq::Agent, url: &str) -> Result<(), String> {
     match agent.get(url).call() {
         Ok(resp) if resp.status().is_success() => Ok(()),
         Ok(resp) => Err(format!("GET {url}: HTTP {}", resp.status().as_u16())),
