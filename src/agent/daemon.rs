@@ -693,20 +693,26 @@ impl Daemon {
         }
     }
 
-    /// Fires, in deadline order, every instance timer due at or before `t`,
-    /// each at its own deadline (so a starved agent replays what happened in
-    /// the order it happened); measures and logs lateness.
-    fn fire_timers_until(&mut self, t: Instant) {
-        for _ in 0..10_000 {
-            let due = (0..self.instances.len())
-                .filter_map(|i| {
-                    self.instances[i]
-                        .deadline
-                        .filter(|d| *d <= t)
-                        .map(|d| (d, i))
-                })
-                .min();
-            let Some((deadline, idx)) = due else { return };
+    /// Fires, in deadline order, the timer of every instance due at or before
+    /// `t`, each instance at most once. Before an advert (`at_deadline`), each
+    /// fires at its own deadline, so a starved agent replays what happened in
+    /// the order it happened; otherwise at `t` (the real time), so a late
+    /// master sends one advert and resumes its cadence instead of a burst.
+    /// Lateness against the real time is measured and logged.
+    fn fire_timers_until(&mut self, t: Instant, at_deadline: bool) {
+        let mut due: Vec<(Instant, usize)> = (0..self.instances.len())
+            .filter_map(|i| {
+                self.instances[i]
+                    .deadline
+                    .filter(|d| *d <= t)
+                    .map(|d| (d, i))
+            })
+            .collect();
+        due.sort();
+        for (deadline, idx) in due {
+            if self.instances[idx].deadline != Some(deadline) {
+                continue;
+            }
             let late = Instant::now().saturating_duration_since(deadline);
             if let Ok(mut m) = self.metrics.lock() {
                 m.observe_lateness(late);
@@ -719,7 +725,11 @@ impl Daemon {
                 ));
             }
             self.instances[idx].deadline = None;
-            self.feed(idx, Event::TimerExpired, deadline);
+            self.feed(
+                idx,
+                Event::TimerExpired,
+                if at_deadline { deadline } else { t },
+            );
         }
     }
 
@@ -1082,7 +1092,7 @@ impl Daemon {
         loop {
             let now = Instant::now();
             self.start_ready(now);
-            self.fire_timers_until(now);
+            self.fire_timers_until(now, false);
             for idx in 0..self.instances.len() {
                 self.garp_round(idx, Instant::now());
             }
@@ -1172,10 +1182,10 @@ impl Daemon {
         }
         packets.sort_by_key(|(at, _, _)| *at);
         for (at, key, rx) in packets {
-            self.fire_timers_until(at);
+            self.fire_timers_until(at, true);
             self.dispatch_packet(key, rx, at);
         }
-        self.fire_timers_until(now);
+        self.fire_timers_until(now, false);
         for s in ready {
             match s {
                 Source::Netlink if self.watcher.drain() => self.on_netlink(now),
