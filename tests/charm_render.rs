@@ -109,37 +109,36 @@ fn agent_yaml_follows_the_agent_schema() {
 }
 
 #[test]
-fn agent_yaml_accepted_by_the_agent_parser_when_available() {
-    // The agent's own `--check` is the final judge; run it when the agent can parse configs.
-    let list = vec![instance(
-        "v4-1",
-        "192.0.2.100",
-        24,
-        &["192.0.2.12"],
-        "192.0.2.11",
-        all_checks(),
-    )];
+fn agent_yaml_is_accepted_by_the_agent_parser() {
+    // The agent's own parser is the judge of its schema (unknown keys are errors there).
+    let list = vec![
+        instance(
+            "v4-1",
+            "192.0.2.100",
+            24,
+            &["192.0.2.12", "192.0.2.13"],
+            "192.0.2.11",
+            all_checks(),
+        ),
+        Instance {
+            vrid: 52,
+            preempt: true,
+            garp_refresh_s: 0,
+            ..instance("v4-2", "192.0.2.101", 24, &[], "192.0.2.11", vec![])
+        },
+        instance(
+            "v6-1",
+            "2001:db8::100",
+            64,
+            &["2001:db8::12"],
+            "2001:db8::11",
+            all_checks(),
+        ),
+    ];
     let text = agent_yaml(&list, &AgentPaths::default()).expect("render");
-    let dir = tempfile::tempdir().expect("tempdir");
-    let file = dir.path().join("agent.yaml");
-    std::fs::write(&file, text).expect("write");
-    let out = Command::new(env!("CARGO_BIN_EXE_k8s-vip"))
-        .args(["agent", "--check", "--config"])
-        .arg(&file)
-        .output()
-        .expect("run k8s-vip agent --check");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    if stderr.contains("not built yet") {
-        eprintln!("skip: the agent in this build cannot check configs yet");
-        return;
+    if let Err(e) = k8s_vip::agent::config::parse(&text) {
+        panic!("the agent rejects the rendered config: {e}\n{text}");
     }
-    // The interface may not exist on this machine; any other complaint is a schema problem.
-    assert!(
-        out.status.success()
-            || stderr.contains("eth0")
-            || stderr.to_lowercase().contains("interface"),
-        "agent rejected the rendered config: {stderr}"
-    );
 }
 
 #[test]
