@@ -266,3 +266,41 @@ fn keepalived_conf_passes_config_test_v2_multicast_preempt_no_checks() {
     assert!(!conf.contains("track_script"));
     keepalived_accepts(&conf, "b");
 }
+
+#[test]
+fn render_command_writes_the_files_the_charm_would() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let inputs = serde_json::json!({
+        "hook": "config-changed", "unit": "k8s-vip/0", "app": "k8s-vip", "model": "test",
+        "config": {"virtual-ip": "192.0.2.100", "health-check": "none"},
+        "network": {"interfaces": [{"name": "eth0", "addrs": [{"addr": "192.0.2.11", "prefix": 24}]}],
+                    "ingress": ["192.0.2.11"]},
+        "peers": [{"unit": "k8s-vip/1", "data": {"address": "192.0.2.12"}}]
+    });
+    let file = dir.path().join("inputs.json");
+    std::fs::write(&file, inputs.to_string()).expect("write");
+    let out = dir.path().join("out");
+    let run = Command::new(env!("CARGO_BIN_EXE_k8s-vip"))
+        .args(["render", "--inputs"])
+        .arg(&file)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .expect("run k8s-vip render");
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let yaml = std::fs::read_to_string(out.join("etc/k8s-vip/agent.yaml")).expect("agent.yaml");
+    let doc: Value = serde_yaml::from_str(&yaml).expect("yaml");
+    assert_eq!(
+        doc["instances"][0]["unicast-peers"],
+        serde_json::json!(["192.0.2.12"])
+    );
+    assert_eq!(
+        doc["instances"][0]["vrid"],
+        serde_json::json!(k8s_vip::charm::vrid::derived_base("test", "k8s-vip"))
+    );
+    assert!(String::from_utf8_lossy(&run.stdout).contains("status: waiting: agent starting"));
+}
