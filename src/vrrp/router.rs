@@ -27,26 +27,54 @@
 //! [`Event::AdvertReceived`]; the router checks VRID, version, v2 auth and v2
 //! interval itself.
 //!
+//! For status, [`Router::state`], [`Router::master`] (the current master's
+//! address: ours when Master, the latest advert's source otherwise),
+//! [`Router::effective_priority`] and [`Router::hold_until`] answer at any time.
+//!
+//! ```
+//! use std::time::{Duration, Instant};
+//! use k8s_vip::vrrp::router::{Action, Event, Router, RouterConfig, State};
+//!
+//! let cfg = RouterConfig::new(51, "192.0.2.11".parse().unwrap(), vec!["192.0.2.100".parse().unwrap()]);
+//! let mut router = Router::new(cfg);
+//! let t0 = Instant::now();
+//! let actions = router.handle(Event::Startup, t0);
+//! // Backup, waiting 3 × 1 s + skew for a master to show up.
+//! let Some(Action::SetTimer(deadline)) = actions.last().cloned() else { panic!() };
+//! assert_eq!(deadline - t0, Duration::from_micros(3_609_375));
+//! // Nobody did: the shell fires the timer and we take over.
+//! let actions = router.handle(Event::TimerExpired, deadline);
+//! assert!(actions.contains(&Action::AddVips));
+//! assert_eq!(router.state(), State::Master);
+//! ```
+//!
 //! # Timing (RFC 5798 §6.1, in microseconds as keepalived does)
-//! `Skew_Time = ((256 - Priority) × Master_Adver_Interval) / 256` and
-//! `Master_Down_Interval = 3 × Master_Adver_Interval + Skew_Time`, with the
-//! local effective priority. A v3 Backup learns `Master_Adver_Interval` from
-//! the master's adverts; v2 routers must agree on the interval (mismatching
-//! adverts are discarded, RFC 3768 §7.1), so v2 uses its configured interval.
+//! `Master_Down_Interval = 3 × Master_Adver_Interval + Skew_Time` with
+//! `Skew_Time = ((256 - Priority) × Master_Adver_Interval) / 256` for v3 and
+//! `(256 - Priority) / 256` seconds for v2 (RFC 3768 §6.1), using the local
+//! effective priority. A v3 Backup learns `Master_Adver_Interval` from the
+//! master's adverts; v2 routers must agree on the interval (mismatching adverts
+//! are discarded, RFC 3768 §7.1), so v2 uses its configured interval. Timers are
+//! deadlines ([`Instant`]), never sleeps.
 //!
 //! # Elections
 //! - Master: an advert with higher priority, or equal priority from a higher
-//!   primary address (compared as unsigned integers), makes it Backup. A lower
-//!   one makes it advertise at once and re-announce the VIPs (gratuitous
-//!   ARP/NA) — this is how dual masters after a partition resolve within one
-//!   advert interval with the winner's caches refreshed (cf. keepalived#166).
-//!   A priority-0 advert makes it advertise at once.
-//! - Backup: a priority-0 advert shortens the master-down timer to Skew_Time.
-//!   Other adverts reset the master-down timer unless the router may preempt
-//!   (preempt on — or it is the address owner, priority 255 — the preempt delay
-//!   since it became eligible has passed, and no step-down hold is running) and
-//!   the advert's priority is lower than ours; then the advert is ignored and
-//!   the master-down timer takes over.
+//!   primary address (compared as unsigned integers), makes it Backup; it
+//!   sends one last advert with its own priority as it yields. A lower advert
+//!   makes it advertise at once and re-announce the VIPs (gratuitous ARP/NA),
+//!   as keepalived does. Together these make dual masters after a partition
+//!   resolve within one advert interval with the winner re-announcing whichever
+//!   advert crossed first (the failure of keepalived#166). A priority-0 advert
+//!   makes it advertise at once.
+//! - Backup: a priority-0 advert from the master it follows (or any, when it
+//!   follows none) shortens the master-down timer to Skew_Time. Other adverts
+//!   reset the master-down timer unless the router may preempt and the
+//!   advert's priority is lower than ours; then the advert is ignored and the
+//!   master-down timer takes over. It may preempt when preempt is on (or it is
+//!   the address owner, priority 255), no step-down hold runs, and the lower
+//!   master has been heard for the preempt delay (keepalived's
+//!   `preempt_delay`: counted from the first lower-priority advert, reset by
+//!   any advert at least as good as ours).
 //! - Preempt is off by default, so a recovered node does not take the VIP back
 //!   and cause a second outage.
 //!
@@ -115,8 +143,8 @@ pub struct RouterConfig {
     pub advert_interval: Duration,
     /// Whether a higher-priority Backup takes over from a lower-priority Master.
     pub preempt: bool,
-    /// Preemption is allowed only this long after the router became eligible
-    /// (startup, or leaving Fault/Paused), so a rebooting node can settle first.
+    /// A Backup preempts a lower-priority master only after hearing it for this
+    /// long (keepalived `preempt_delay`), so a rebooting node can settle first.
     pub preempt_delay: Duration,
     /// The virtual addresses (one family, the family of `primary_addr`).
     pub vips: Vec<IpAddr>,
@@ -379,9 +407,14 @@ impl Router {
         self.master_adver_int * 3 + self.skew_time()
     }
 
-    /// Skew_Time = ((256 − Priority) × Master_Adver_Interval) / 256.
+    /// Skew_Time: v3 `((256 − Priority) × Master_Adver_Interval) / 256`
+    /// (RFC 5798 §6.1); v2 `(256 − Priority) / 256` seconds (RFC 3768 §6.1).
+    /// keepalived computes both the same way.
     pub fn skew_time(&self) -> Duration {
-        let us = self.master_adver_int.as_micros() as u64;
+        let us = match self.cfg.version {
+            Version::V3 => self.master_adver_int.as_micros() as u64,
+            Version::V2 => 1_000_000,
+        };
         Duration::from_micros((256 - u64::from(self.priority)) * us / 256)
     }
 
@@ -487,7 +520,7 @@ impl Router {
                 self.reconcile(now, "startup (found VIPs on the interface)", out);
             }
             None => {
-                self.preempt_from = Some(now + self.cfg.preempt_delay);
+                self.preempt_from = None;
                 self.become_master(now, "adopted VIPs already on the interface".into(), out);
             }
         }
@@ -508,7 +541,7 @@ impl Router {
             return;
         }
         out.push(Action::SendAdvert { priority: 0 });
-        self.hold_until = Some(now + hold);
+        self.hold_until = Some(later(now, hold));
         self.master = None;
         self.become_backup(
             now,
@@ -528,7 +561,7 @@ impl Router {
         if self.state == State::Master {
             // Tell the backups at once: a lower priority may let one preempt.
             out.push(Action::SendAdvert { priority: p });
-            self.adver_at = Some(now + self.cfg_interval());
+            self.adver_at = Some(later(now, self.cfg_interval()));
         }
     }
 
@@ -539,12 +572,12 @@ impl Router {
                     out.push(Action::SendAdvert {
                         priority: self.priority,
                     });
-                    self.adver_at = Some(now + self.cfg_interval());
+                    self.adver_at = Some(later(now, self.cfg_interval()));
                 }
                 if let (Some(t), Some(every)) = (self.garp_at, self.cfg.garp_refresh) {
                     if t <= now {
                         out.push(Action::SendGratuitous);
-                        self.garp_at = Some(now + every);
+                        self.garp_at = Some(later(now, every));
                     }
                 }
             }
@@ -611,12 +644,20 @@ impl Router {
             out.push(Action::SendAdvert {
                 priority: self.priority,
             });
-            self.adver_at = Some(now + self.cfg_interval());
+            self.adver_at = Some(later(now, self.cfg_interval()));
             return;
         }
         let higher = adv.priority > self.priority;
         let tie_won = adv.priority == self.priority && addr_gt(from, self.cfg.primary_addr);
         if higher || tie_won {
+            // Yield, but first tell the winner we were master too: it answers a
+            // lower-priority advert by re-announcing the VIPs (we do, and so does
+            // keepalived by default), so clients that followed us are won back
+            // even when its advert reached us before ours reached it
+            // (split brain healing, keepalived#166).
+            out.push(Action::SendAdvert {
+                priority: self.priority,
+            });
             self.learn_interval(&adv);
             self.master = Some(from);
             self.resigned_by = None;
@@ -639,28 +680,34 @@ impl Router {
                 priority: self.priority,
             });
             out.push(Action::SendGratuitous);
-            self.adver_at = Some(now + self.cfg_interval());
+            self.adver_at = Some(later(now, self.cfg_interval()));
         }
     }
 
     fn backup_rx(&mut self, from: IpAddr, adv: Advert, now: Instant) {
         if adv.priority == 0 {
+            // Only the master we follow (or any, when we follow none) can hand
+            // over; a stray resignation from elsewhere (a healed partition's
+            // other master) must not start an election while ours is alive.
             if self.master.is_none() || self.master == Some(from) {
                 self.master = None;
                 self.resigned_by = Some(from);
+                let skew = later(now, self.skew_time());
+                self.master_down_at = Some(self.master_down_at.map_or(skew, |t| t.min(skew)));
             }
-            let skew = now + self.skew_time();
-            self.master_down_at = Some(self.master_down_at.map_or(skew, |t| t.min(skew)));
             return;
         }
         self.master = Some(from);
-        if self.may_preempt(now) && adv.priority < self.priority {
+        if adv.priority < self.priority && self.may_preempt(now) {
             // Ignore the lower master; our master-down timer will fire.
             return;
         }
+        if adv.priority >= self.priority {
+            self.preempt_from = None;
+        }
         self.resigned_by = None;
         self.learn_interval(&adv);
-        self.master_down_at = Some(now + self.master_down_interval());
+        self.master_down_at = Some(later(now, self.master_down_interval()));
     }
 
     fn note_master(&mut self, from: IpAddr, priority: u8) {
@@ -708,7 +755,7 @@ impl Router {
                 if matches!(self.state, State::Master | State::Backup) {
                     return;
                 }
-                self.preempt_from = Some(now + self.cfg.preempt_delay);
+                self.preempt_from = None;
                 self.master_adver_int = self.cfg_interval();
                 if self.priority == 255 {
                     self.become_master(now, format!("{why}; address owner (priority 255)"), out);
@@ -727,8 +774,8 @@ impl Router {
         });
         out.push(Action::SendGratuitous);
         self.master_down_at = None;
-        self.adver_at = Some(now + self.cfg_interval());
-        self.garp_at = self.cfg.garp_refresh.map(|d| now + d);
+        self.adver_at = Some(later(now, self.cfg_interval()));
+        self.garp_at = self.cfg.garp_refresh.map(|d| later(now, d));
         self.resigned_by = None;
         self.transition(State::Master, why, out);
     }
@@ -739,7 +786,7 @@ impl Router {
         }
         self.adver_at = None;
         self.garp_at = None;
-        self.master_down_at = Some(now + self.master_down_interval());
+        self.master_down_at = Some(later(now, self.master_down_interval()));
         self.transition(State::Backup, why, out);
     }
 
@@ -772,11 +819,25 @@ impl Router {
 
     // ----- helpers -----
 
-    fn may_preempt(&self, now: Instant) -> bool {
+    /// Whether a lower-priority advert may be ignored (preempting its sender).
+    /// The preempt delay runs from the first lower-priority advert seen and is
+    /// reset by any advert at least as good as ours (keepalived's behaviour).
+    fn may_preempt(&mut self, now: Instant) -> bool {
         let wanted = self.cfg.preempt || self.priority == 255;
-        let delay_over = self.preempt_from.map_or(true, |t| now >= t);
         let no_hold = self.hold_until.map_or(true, |t| now >= t);
-        wanted && delay_over && no_hold
+        if !(wanted && no_hold) {
+            return false;
+        }
+        if self.cfg.preempt_delay.is_zero() {
+            return true;
+        }
+        match self.preempt_from {
+            Some(t) => now >= t,
+            None => {
+                self.preempt_from = Some(later(now, self.cfg.preempt_delay));
+                false
+            }
+        }
     }
 
     fn learn_interval(&mut self, adv: &Advert) {
@@ -788,6 +849,15 @@ impl Router {
     fn cfg_interval(&self) -> Duration {
         interval_of_cs(self.cfg.advert_interval_cs())
     }
+}
+
+/// `now + d` without the panic on overflow an absurd hold or delay (from a
+/// control-socket request or config) would cause: saturates about a century out.
+fn later(now: Instant, d: Duration) -> Instant {
+    const CENTURY: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
+    now.checked_add(d.min(CENTURY))
+        .or_else(|| now.checked_add(Duration::from_secs(3600)))
+        .unwrap_or(now)
 }
 
 fn interval_of_cs(cs: u16) -> Duration {
