@@ -717,6 +717,18 @@ fn status_action_reports_role_vip_master_unit_and_checks() {
         Some("2026-11-26T11:59:00Z")
     );
     assert!(a.result("vips").is_some_and(|v| v.contains("on k8s-vip/0")));
+    assert_eq!(
+        a.result("instances.v4-1.preferred-unit").as_deref(),
+        Some("k8s-vip/0")
+    );
+    assert_eq!(
+        a.result("instances.v4-1.priorities.k8s-vip-0").as_deref(),
+        Some("200")
+    );
+    assert_eq!(
+        a.result("instances.v4-1.priorities.k8s-vip-1").as_deref(),
+        Some("199")
+    );
 }
 
 #[test]

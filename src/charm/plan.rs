@@ -355,7 +355,8 @@ pub fn plan(inputs: &Inputs) -> Plan {
     plan
 }
 
-fn build_instances(
+/// The VRRP instances this unit runs for `cfg` (also used by the status action).
+pub fn build_instances(
     inputs: &Inputs,
     cfg: &Config,
 ) -> Result<Vec<Instance>, instances::PlacementError> {

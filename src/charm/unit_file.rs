@@ -14,7 +14,11 @@ pub fn agent_unit(root: &Path) -> String {
     if root.as_os_str().is_empty() || root == Path::new("/") {
         return AGENT_UNIT_TEMPLATE.to_string();
     }
-    let rooted = |p: &str| root.join(p.trim_start_matches('/')).to_string_lossy().into_owned();
+    let rooted = |p: &str| {
+        root.join(p.trim_start_matches('/'))
+            .to_string_lossy()
+            .into_owned()
+    };
     AGENT_UNIT_TEMPLATE
         .replace(paths::AGENT_BINARY, &rooted(paths::AGENT_BINARY))
         .replace(paths::AGENT_CONFIG, &rooted(paths::AGENT_CONFIG))
