@@ -15,6 +15,7 @@ use serde_json::{Map, Value};
 
 use super::agent_state::StatusDoc;
 use super::config::{self, Config, VipAgent};
+use super::health::HealthCheck;
 use super::instances::{self, Instance};
 use super::lb_consumers::{self, ConsumerRelation, ProviderContext};
 use super::legacy::{self, UnitRelation};
@@ -219,7 +220,7 @@ pub struct Plan {
     pub remove_files: Vec<String>,
     /// Directories to delete recursively (after the files).
     pub remove_dirs: Vec<String>,
-    /// `systemctl daemon-reload` after removing unit files.
+    /// `systemctl daemon-reload` after removing unit files (when one was removed).
     pub final_daemon_reload: bool,
     /// Packages to `apt-get purge`.
     pub purge_packages: Vec<String>,
@@ -305,7 +306,29 @@ pub fn plan(inputs: &Inputs) -> Plan {
             return plan;
         }
     };
-    let instances = match build_instances(inputs, &cfg) {
+    // The load balancer's seam: requests the VIP cannot serve directly, and
+    // whatever else the load balancer wants (it sees all inputs).
+    let my_addrs = my_addresses(inputs);
+    let peer_addrs = peer_primary_addresses(&inputs.peers);
+    let vips: Vec<IpAddr> = cfg.vips.iter().map(|v| v.addr).collect();
+    let ctx = ProviderContext {
+        vips: &vips,
+        hostname: cfg.vip_hostname.as_deref(),
+        my_addrs: &my_addrs,
+        peer_addrs: &peer_addrs,
+    };
+    let needs = lb_consumers::proxy_needs(&inputs.consumers, &ctx);
+    let proxy_outcome = proxy::plan_proxy(&needs, inputs, &cfg);
+    plan.logs.extend(proxy_outcome.logs.iter().cloned());
+    if let Some(why) = &proxy_outcome.blocked {
+        publish_peer_data(inputs, None, &mut plan);
+        plan.unit_status = Status::new(State::Blocked, why.clone());
+        plan.logs
+            .push(format!("load balancer: {why}; nothing changed"));
+        return plan;
+    }
+
+    let instances = match build_instances_with(inputs, &cfg, &proxy_outcome.auto_checks) {
         Ok(i) => i,
         Err(e) => {
             publish_peer_data(inputs, None, &mut plan);
@@ -319,21 +342,20 @@ pub fn plan(inputs: &Inputs) -> Plan {
     };
     publish_peer_data(inputs, Some(&instances), &mut plan);
 
-    // The load balancer's seam: requests the VIP cannot serve directly.
-    let my_addrs = my_addresses(inputs);
-    let peer_addrs = peer_primary_addresses(&inputs.peers);
-    let vips: Vec<IpAddr> = instances.iter().map(|i| i.vip).collect();
-    let ctx = ProviderContext {
-        vips: &vips,
-        hostname: cfg.vip_hostname.as_deref(),
-        my_addrs: &my_addrs,
-        peer_addrs: &peer_addrs,
-    };
-    let proxy_outcome = proxy::plan_proxy(&lb_consumers::proxy_needs(&inputs.consumers, &ctx));
-
     plan_system(inputs, &cfg, &instances, &mut plan);
+    if plan.unit_status.state == State::Blocked {
+        return plan; // a template failed to render: nothing is applied
+    }
+    for pkg in &proxy_outcome.install_packages {
+        if !plan.install_packages.contains(pkg) {
+            plan.install_packages.push(pkg.clone());
+        }
+    }
     plan.files.extend(proxy_outcome.files.iter().cloned());
     plan.services.extend(proxy_outcome.services.iter().cloned());
+    plan.remove_files
+        .extend(proxy_outcome.remove_files.iter().cloned());
+    plan.final_daemon_reload = true;
     plan_relations(inputs, &cfg, &ctx, &proxy_outcome, &mut plan);
 
     let my_addrs = my_addresses(inputs);
@@ -349,6 +371,11 @@ pub fn plan(inputs: &Inputs) -> Plan {
         }),
         VipAgent::Keepalived => keepalived_status(inputs, &instances),
     };
+    if let Some(note) = &proxy_outcome.status_note {
+        if plan.unit_status.state == State::Active {
+            plan.unit_status.message = format!("{}, {note}", plan.unit_status.message);
+        }
+    }
     if inputs.leader {
         plan.app_status = Some(status::app_status(&instances, cfg.vip_hostname.as_deref()));
     }
@@ -360,11 +387,23 @@ pub fn build_instances(
     inputs: &Inputs,
     cfg: &Config,
 ) -> Result<Vec<Instance>, instances::PlacementError> {
-    let checks: Vec<_> = cfg
+    build_instances_with(inputs, cfg, &[])
+}
+
+/// The instances, with the load balancer's checks added under `health-check=auto`.
+fn build_instances_with(
+    inputs: &Inputs,
+    cfg: &Config,
+    auto_checks: &[HealthCheck],
+) -> Result<Vec<Instance>, instances::PlacementError> {
+    let mut checks: Vec<_> = cfg
         .health_check
         .resolve(inputs.runs_apiserver)
         .into_iter()
         .collect();
+    if cfg.health_check == HealthCheck::Auto {
+        checks.extend(auto_checks.iter().cloned());
+    }
     instances::build(
         cfg,
         &inputs.model,
@@ -713,6 +752,12 @@ fn teardown(inputs: &Inputs) -> Plan {
         .iter()
         .map(|p| p.to_string()),
     );
+    // The load balancer's share of the teardown.
+    let lb = proxy::teardown_proxy(inputs);
+    plan.services.extend(lb.services);
+    plan.remove_files.extend(lb.remove_files);
+    plan.purge_packages.extend(lb.purge_packages);
+    plan.logs.extend(lb.logs);
     plan.remove_dirs
         .extend(paths::OWNED_DIRS.iter().map(|d| d.to_string()));
     plan.remove_dirs.push("/run/k8s-vip".into());
