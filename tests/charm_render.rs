@@ -304,3 +304,36 @@ fn render_command_writes_the_files_the_charm_would() {
     );
     assert!(String::from_utf8_lossy(&run.stdout).contains("status: waiting: agent starting"));
 }
+
+#[test]
+fn keepalived_conf_from_the_plan_for_three_units_passes_config_test() {
+    use k8s_vip::charm::plan::{plan, Inputs};
+    let inputs: Inputs = serde_json::from_value(serde_json::json!({
+        "hook": "config-changed", "unit": "k8s-vip/1", "app": "k8s-vip", "model": "test",
+        "runs-apiserver": true,
+        "config": {"virtual-ip": "192.0.2.100 192.0.2.101 192.0.2.102 2001:db8::100",
+                   "vip-agent": "keepalived", "advert-interval": 0.5},
+        "network": {"interfaces": [{"name": "eth0", "addrs": [{"addr": "192.0.2.12", "prefix": 24},
+                                                             {"addr": "2001:db8::12", "prefix": 64}]}],
+                    "ingress": ["192.0.2.12"]},
+        "peers": [{"unit": "k8s-vip/0", "data": {"address": "192.0.2.11", "address-v6": "2001:db8::11"}},
+                  {"unit": "k8s-vip/2", "data": {"address": "192.0.2.13", "address-v6": "2001:db8::13"}}],
+        "cluster-relation": "cluster:0"
+    }))
+    .expect("inputs");
+    let p = plan(&inputs);
+    let conf = p
+        .files
+        .iter()
+        .find(|f| f.path == "/etc/keepalived/keepalived.conf")
+        .map(|f| f.content.clone())
+        .expect("keepalived.conf planned");
+    assert_eq!(p.install_packages, vec!["keepalived".to_string()]);
+    assert_eq!(conf.matches("vrrp_instance").count(), 4);
+    assert!(conf.contains("advert_int 0.5"));
+    assert!(
+        conf.contains("curl --silent --fail --insecure"),
+        "auto check on an API server unit"
+    );
+    keepalived_accepts(&conf, "c");
+}
