@@ -362,7 +362,12 @@ impl Daemon {
                     info(&format!(
                         "instance {}: announcing {} ({} x gratuitous ARP/NA, {} ms apart)",
                         inst.cfg.name,
-                        inst.cfg.vips.iter().map(|v| v.addr.to_string()).collect::<Vec<_>>().join(","),
+                        inst.cfg
+                            .vips
+                            .iter()
+                            .map(|v| v.addr.to_string())
+                            .collect::<Vec<_>>()
+                            .join(","),
                         inst.cfg.garp.repeat,
                         inst.cfg.garp.interval.as_millis()
                     ));
