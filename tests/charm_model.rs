@@ -717,6 +717,18 @@ fn status_action_reports_role_vip_master_unit_and_checks() {
         Some("2026-11-26T11:59:00Z")
     );
     assert!(a.result("vips").is_some_and(|v| v.contains("on k8s-vip/0")));
+    assert_eq!(
+        a.result("instances.v4-1.preferred-unit").as_deref(),
+        Some("k8s-vip/0")
+    );
+    assert_eq!(
+        a.result("instances.v4-1.priorities.k8s-vip-0").as_deref(),
+        Some("200")
+    );
+    assert_eq!(
+        a.result("instances.v4-1.priorities.k8s-vip-1").as_deref(),
+        Some("199")
+    );
 }
 
 #[test]
@@ -909,5 +921,127 @@ fn remove_leaves_the_unit_as_before_install() {
         model.clear_calls(&u);
         model.run_hook(&u, "remove").assert_success();
         assert_eq!(mutating_calls(&model, &u), Vec::<String>::new());
+    }
+}
+
+#[test]
+fn dual_stack_vips_use_ipv6_peers_and_the_vip_subnets() {
+    let model = Model::new("k8s-vip", 2);
+    for i in 0..2 {
+        let v4 = format!("192.0.2.{}", 11 + i);
+        let v6 = format!("2001:db8::{}", 11 + i);
+        model.set_network(
+            &model.unit(i),
+            "*",
+            json!({
+                "bind-addresses": [{"interface-name": "eth0", "mac-address": "02:00:00:00:00:11",
+                    "addresses": [{"value": v4, "cidr": "192.0.2.0/24"}, {"value": v6, "cidr": "2001:db8::/64"}]}],
+                "ingress-addresses": [v4],
+                "egress-subnets": [],
+            }),
+        );
+    }
+    model.set_config("virtual-ip", "2001:db8::100 192.0.2.100");
+    for _round in 0..2 {
+        for u in model.units().to_vec() {
+            model.run_hook(&u, "config-changed").assert_success();
+        }
+    }
+    let rel = model.relation_id("cluster");
+    let d = model.relation_data(&rel, &model.unit(0));
+    assert_eq!(d.get("address").map(String::as_str), Some("192.0.2.11"));
+    assert_eq!(
+        d.get("address-v6").map(String::as_str),
+        Some("2001:db8::11")
+    );
+    let y = agent_yaml(&model, &model.unit(0));
+    let names: Vec<&str> = y["instances"]
+        .as_array()
+        .expect("list")
+        .iter()
+        .filter_map(|i| i["name"].as_str())
+        .collect();
+    assert_eq!(names, ["v4-1", "v6-1"]);
+    assert_eq!(y["instances"][1]["vips"], json!(["2001:db8::100/64"]));
+    assert_eq!(y["instances"][1]["unicast-peers"], json!(["2001:db8::12"]));
+    assert_eq!(y["instances"][1]["unicast-source"], json!("2001:db8::11"));
+    assert_eq!(y["instances"][0]["unicast-peers"], json!(["192.0.2.12"]));
+    // The agent accepts what the charm rendered.
+    let text = read(&model, &model.unit(0), "/etc/k8s-vip/agent.yaml");
+    if let Err(e) = k8s_vip::agent::config::parse(&text) {
+        panic!("agent rejects the rendered dual-stack config: {e}");
+    }
+}
+
+#[test]
+fn relation_hooks_are_idempotent() {
+    for n in [1, 3] {
+        let model = deploy(n);
+        let cp: Vec<String> = (0..n)
+            .map(|i| format!("kubernetes-control-plane/{i}"))
+            .collect();
+        let cp_refs: Vec<&str> = cp.iter().map(String::as_str).collect();
+        let lbc = model.add_relation("lb-consumers", "kubernetes-control-plane", &cp_refs);
+        for (i, u) in cp.iter().enumerate() {
+            model.set_unit_data(
+                &lbc,
+                u,
+                &[("ingress-address", &format!("192.0.2.{}", 11 + i))],
+            );
+        }
+        model.set_app_data(
+            &lbc,
+            "kubernetes-control-plane",
+            &[("version", "1"), ("request_api-server-internal", INTERNAL)],
+        );
+        let lb = model.add_relation(
+            "loadbalancer",
+            "kubernetes-master",
+            &["kubernetes-master/0"],
+        );
+        let web = model.add_relation("website", "kubernetes-worker", &["kubernetes-worker/0"]);
+        let info = model.relation_id("juju-info");
+        let runs: Vec<(String, &str, String)> = vec![
+            (lbc.clone(), "joined", cp[0].clone()),
+            (lbc.clone(), "changed", cp[0].clone()),
+            (lb.clone(), "joined", "kubernetes-master/0".into()),
+            (lb.clone(), "changed", "kubernetes-master/0".into()),
+            (web.clone(), "joined", "kubernetes-worker/0".into()),
+            (web.clone(), "changed", "kubernetes-worker/0".into()),
+        ];
+        for u in model.units().to_vec() {
+            // Converge once.
+            for (rel, kind, remote) in &runs {
+                model
+                    .run_relation_hook(&u, rel, kind, Some(remote))
+                    .assert_success();
+            }
+            let principal = model.remote_units(&u, &info).into_iter().next();
+            for (rel, kind, remote) in runs
+                .iter()
+                .cloned()
+                .chain(principal.map(|p| (info.clone(), "changed", p)))
+            {
+                let before = snapshot(&model, &u);
+                model.clear_calls(&u);
+                model
+                    .run_relation_hook(&u, &rel, kind, Some(&remote))
+                    .assert_success();
+                assert_eq!(
+                    before,
+                    snapshot(&model, &u),
+                    "{n} units, {u} {rel} {kind}: files changed"
+                );
+                assert_eq!(
+                    mutating_calls(&model, &u),
+                    Vec::<String>::new(),
+                    "{n} units, {u} {rel} {kind}"
+                );
+            }
+        }
+        // The response is there and stable.
+        assert!(model
+            .app_data(&lbc, "k8s-vip")
+            .contains_key("response_api-server-internal"));
     }
 }

@@ -339,3 +339,66 @@ fn a_port_held_by_another_process_in_the_unit_is_named() {
         .iter()
         .all(|l| l.owners.iter().all(|o| o.pid != squatter.pid())));
 }
+
+#[test]
+fn killing_haproxy_on_the_vip_holder_moves_the_vip() {
+    if !require_root() {
+        return;
+    }
+    let lab = Lab::new("lbkill", 5);
+    let assets = Assets::create(lab.dir());
+    let _servers: Vec<_> = (0..3)
+        .map(|i| assets.start_api_server(&lab, lab.unit(i), &format!("api{i}"), 6443))
+        .collect();
+    // Units 3 and 4 run k8s-vip: HAProxy plus the agent checking HAProxy.
+    let vips = [VIP.parse().unwrap()];
+    let mut models = Vec::new();
+    let mut haproxies = Vec::new();
+    for i in [3, 4] {
+        let model = api_model(
+            &unit_root(&lab, lab.unit(i)),
+            &vips,
+            &api_servers(&lab),
+            INTERVAL,
+            RETRIES,
+        );
+        haproxies.push(Some(start_haproxy(&lab, lab.unit(i), &model)));
+        models.push(model);
+    }
+    let addr = |i: usize| lab.unit(i).ipv4.to_string();
+    let _agents = [
+        lb_support::start_agent(&lab, lab.unit(3), VIP, 110, &[addr(4)]),
+        lb_support::start_agent(&lab, lab.unit(4), VIP, 100, &[addr(3)]),
+    ];
+    let single_holder = || {
+        let h = lab.holders(VIP);
+        (h.len() == 1).then(|| h[0])
+    };
+    let mut holder = None;
+    wait_for(Duration::from_secs(10), || {
+        holder = single_holder();
+        holder.is_some()
+    })
+    .unwrap_or_else(|| panic!("no single VIP holder: {:?}", lab.holders(VIP)));
+    let first = holder.unwrap();
+    let out = assets.client(&lab, &["spread", VIP, "443", "15"]);
+    assert_eq!(out["failures"], serde_json::json!([]), "{out}");
+    assert_eq!(names(&out), ["api0", "api1", "api2"], "{out}");
+
+    // HAProxy dies on the holder: its agent's check fails and the VIP moves.
+    let killed = Instant::now();
+    if let Some(mut p) = haproxies[first - 3].take() {
+        p.kill();
+    }
+    let other = if first == 3 { 4 } else { 3 };
+    wait_for(Duration::from_secs(10), || single_holder() == Some(other)).unwrap_or_else(|| {
+        panic!(
+            "VIP did not move from unit{first} to unit{other}: holders {:?}",
+            lab.holders(VIP)
+        )
+    });
+    eprintln!("VIP moved {:?} after HAProxy was killed", killed.elapsed());
+    let out = assets.client(&lab, &["spread", VIP, "443", "15"]);
+    assert_eq!(out["failures"], serde_json::json!([]), "{out}");
+    assert_eq!(names(&out), ["api0", "api1", "api2"], "{out}");
+}

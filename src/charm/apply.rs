@@ -115,7 +115,11 @@ pub fn apply(plan: &Plan, sys: &System, tools: &dyn HookTools) -> anyhow::Result
             done.changed.insert(d.clone());
         }
     }
-    if plan.final_daemon_reload && done.changed.contains(paths::AGENT_UNIT_FILE) {
+    let unit_removed = done
+        .changed
+        .iter()
+        .any(|p| p.starts_with("/etc/systemd/system/"));
+    if plan.final_daemon_reload && unit_removed {
         systemctl(sys, &mut done, &["daemon-reload"])?;
     }
     if !plan.purge_packages.is_empty() {

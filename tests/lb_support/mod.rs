@@ -268,3 +268,39 @@ pub fn monitor_status(lab: &Lab, node: &Node) -> Option<u16> {
         buf.split_whitespace().nth(1)?.parse().ok()
     })
 }
+
+/// Starts the real `k8s-vip agent` in `node` holding `vip` with the given
+/// unicast peers, advert interval 100 ms, and the charm's HAProxy health
+/// check (HAProxy's monitor endpoint).
+pub fn start_agent(lab: &Lab, node: &Node, vip: &str, priority: u8, peers: &[String]) -> Proc {
+    let dir = lab.dir().join(format!("{}-agent", node.ns));
+    std::fs::create_dir_all(&dir).unwrap();
+    let socket = dir.join("agent.sock");
+    let doc = serde_json::json!({
+        "control-socket": socket, "state-file": dir.join("state.json"),
+        "pause-file": dir.join("paused"),
+        "instances": [{
+            "name": "api", "interface": "eth0", "vrid": 51, "version": 3,
+            "priority": priority, "advert-interval-ms": 100, "preempt": false,
+            "vips": [format!("{vip}/24")], "unicast-peers": peers,
+            "garp": {"repeat": 3, "interval-ms": 50, "refresh-s": 0},
+            "checks": [{"http": k8s_vip::charm::haproxy::model::MONITOR_URL,
+                        "interval-ms": 200, "timeout-ms": 500, "rise": 2, "fall": 2}],
+        }],
+    });
+    let config = dir.join("agent.yaml");
+    std::fs::write(&config, doc.to_string()).unwrap();
+    let proc = lab.spawn(
+        node,
+        &format!("agent-{}", node.ns),
+        &[
+            env!("CARGO_BIN_EXE_k8s-vip"),
+            "agent",
+            "--config",
+            config.to_str().unwrap(),
+        ],
+    );
+    wait_for(Duration::from_secs(10), || socket.exists())
+        .unwrap_or_else(|| panic!("agent in {} did not start: {}", node.ns, proc.log()));
+    proc
+}
