@@ -1,0 +1,333 @@
+//! The hook runtime end to end: the real `k8s-vip` binary run through the real
+//! `dispatch` script by the simulated Juju model (tests/support/juju.rs).
+//!
+//! Most tests here assert runtime behaviour that holds whatever the charm
+//! logic does (dispatch, error reporting, caching). `minimal_charm_*` tests
+//! pin the placeholder `charm::handle` and go when the charm logic replaces it.
+
+mod support;
+
+use std::collections::BTreeMap;
+use std::process::Command;
+
+use serde_json::json;
+use support::juju::{Call, Model, CHARM_BINARY, HOOK_TOOLS};
+
+/// Read-only hook tools: calling one twice with the same arguments in one hook
+/// run means the runtime's cache was bypassed.
+const READ_TOOLS: &[&str] = &[
+    "config-get",
+    "relation-ids",
+    "relation-list",
+    "relation-get",
+    "network-get",
+    "is-leader",
+    "action-get",
+    "state-get",
+];
+
+/// Tools whose output the runtime parses as JSON.
+const JSON_TOOLS: &[&str] = READ_TOOLS;
+
+/// Panics if any read-only tool was called twice with the same arguments in
+/// the same hook (calls are grouped by hook; `calls` holds one hook run).
+fn assert_each_read_once(unit: &str, hook: &str, calls: &[Call]) {
+    let mut seen: BTreeMap<(String, Vec<String>), usize> = BTreeMap::new();
+    for call in calls
+        .iter()
+        .filter(|c| READ_TOOLS.contains(&c.tool.as_str()))
+    {
+        *seen
+            .entry((call.tool.clone(), call.args.clone()))
+            .or_default() += 1;
+    }
+    for ((tool, args), n) in seen {
+        assert_eq!(
+            n,
+            1,
+            "{unit} {hook}: `{tool} {}` ran {n} times",
+            args.join(" ")
+        );
+    }
+}
+
+/// Runs one hook on every unit, asserting success and the one-read rule.
+fn run_everywhere(model: &Model, hook: &str) {
+    for unit in model.units() {
+        model.clear_calls(unit);
+        model.run_hook(unit, hook).assert_success();
+        assert_each_read_once(unit, hook, &model.all_calls(unit));
+    }
+}
+
+#[test]
+fn three_units_go_through_install_relation_config_and_an_action() {
+    let model = Model::new("k8s-vip", 3);
+    model.set_leader("k8s-vip/1");
+
+    run_everywhere(&model, "install");
+    run_everywhere(&model, "juju-info-relation-joined");
+    let peers = model.relation_id("cluster");
+    for unit in model.units() {
+        for remote in model.remote_units(unit, &peers) {
+            model.clear_calls(unit);
+            model
+                .run_relation_hook(unit, &peers, "joined", Some(&remote))
+                .assert_success();
+            assert_each_read_once(unit, "cluster-relation-joined", &model.all_calls(unit));
+        }
+    }
+    model.set_config("virtual-ip", "192.0.2.100/24");
+    run_everywhere(&model, "config-changed");
+    run_everywhere(&model, "cluster-relation-changed");
+
+    for unit in model.units() {
+        assert!(
+            model.status(unit).is_some(),
+            "{unit}: no status was set: {:?}",
+            model.all_calls(unit)
+        );
+        let errors: Vec<_> = model
+            .logs(unit)
+            .into_iter()
+            .filter(|l| l.level == "ERROR")
+            .collect();
+        assert!(errors.is_empty(), "{unit}: {errors:?}");
+    }
+
+    // Actions reach the charm as actions: either results or a clear failure,
+    // never a bare crash.
+    for unit in model.units() {
+        model.clear_calls(unit);
+        let action = model.run_action(unit, "status", json!({}));
+        let calls = model.all_calls(unit);
+        assert!(
+            calls.iter().all(|c| c.hook == "status"),
+            "calls outside the action context: {calls:?}"
+        );
+        match &action.failed {
+            None => assert!(action.run.success()),
+            Some(message) => assert!(
+                !message.starts_with("action process failed"),
+                "{unit}: action failed without action-fail: {}",
+                action.run.stderr
+            ),
+        }
+        assert_each_read_once(unit, "status", &calls);
+    }
+}
+
+#[test]
+fn minimal_charm_sets_status_from_virtual_ip_and_echoes_action_params() {
+    let model = Model::new("k8s-vip", 3);
+    for unit in model.units() {
+        model.run_hook(unit, "install").assert_success();
+        let status = model.status(unit).unwrap();
+        assert_eq!(
+            (status.state.as_str(), status.message.as_str()),
+            ("blocked", "set the virtual-ip option")
+        );
+    }
+    model.set_config("virtual-ip", "192.0.2.100");
+    let peers = model.relation_id("cluster");
+    for unit in model.units() {
+        model
+            .run_relation_hook(unit, &peers, "changed", Some("k8s-vip/0"))
+            .assert_success();
+        model.run_hook(unit, "config-changed").assert_success();
+        let status = model.status(unit).unwrap();
+        assert_eq!(status.state, "active");
+        assert_eq!(status.message, "VIP 192.0.2.100");
+        assert_eq!(status.hook, "config-changed");
+        assert_eq!(
+            model.calls(unit, "status-set").last().unwrap(),
+            &["active", "--", "VIP 192.0.2.100"]
+        );
+    }
+    let action = model.run_action("k8s-vip/2", "failover", json!({"hold": 5}));
+    action.assert_completed();
+    assert_eq!(action.result("action").as_deref(), Some("failover"));
+    assert_eq!(action.result("params.hold").as_deref(), Some("5"));
+    let action = model.run_action("k8s-vip/2", "failover", json!({}));
+    assert_eq!(
+        action.result("params.hold").as_deref(),
+        Some("60"),
+        "default from actions.yaml"
+    );
+}
+
+#[test]
+fn failing_hook_tool_fails_the_hook_with_the_tool_and_its_stderr_logged() {
+    let model = Model::new("k8s-vip", 1);
+    let unit = "k8s-vip/0";
+    model.set_config("virtual-ip", "192.0.2.100");
+    for tool in HOOK_TOOLS.iter().filter(|t| **t != "juju-log") {
+        model.fail_tool(
+            Some(unit),
+            tool,
+            1,
+            "",
+            &format!("ERROR injected failure of {tool}\n"),
+        );
+    }
+    let run = model.run_hook(unit, "config-changed");
+    run.assert_failure();
+    assert_eq!(run.status.code(), Some(1));
+    assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
+
+    // The failing tool is the first one the charm called.
+    let first = model
+        .all_calls(unit)
+        .into_iter()
+        .find(|c| c.tool != "juju-log")
+        .expect("the charm called no hook tool");
+    let tool = first.tool;
+    let expected =
+        format!("hook tool `{tool}` failed (exit status: 1): ERROR injected failure of {tool}");
+    assert!(run.stderr.contains(&expected), "stderr: {}", run.stderr);
+    let logged: Vec<_> = model
+        .logs(unit)
+        .into_iter()
+        .filter(|l| l.level == "ERROR" && l.message.contains(&expected))
+        .collect();
+    assert_eq!(logged.len(), 1, "{:?}", model.logs(unit));
+    assert!(logged[0]
+        .message
+        .starts_with("hook config-changed failed: "));
+}
+
+#[test]
+fn garbage_json_from_a_hook_tool_fails_the_hook_naming_the_tool() {
+    let model = Model::new("k8s-vip", 1);
+    let unit = "k8s-vip/0";
+    for tool in JSON_TOOLS {
+        model.fail_tool(Some(unit), tool, 0, "{\"virtual-ip\": oops", "");
+    }
+    let run = model.run_hook(unit, "config-changed");
+    run.assert_failure();
+    assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
+    let tool = model.all_calls(unit).remove(0).tool;
+    let expected = format!("hook tool `{tool}` printed output that is not the expected JSON");
+    assert!(run.stderr.contains(&expected), "stderr: {}", run.stderr);
+    assert!(
+        run.stderr.contains("oops"),
+        "the output is quoted: {}",
+        run.stderr
+    );
+    assert!(model
+        .logs(unit)
+        .iter()
+        .any(|l| l.level == "ERROR" && l.message.contains(&expected)));
+}
+
+#[test]
+fn failing_tool_in_an_action_fails_the_action_with_the_message() {
+    let model = Model::new("k8s-vip", 1);
+    let unit = "k8s-vip/0";
+    for tool in JSON_TOOLS {
+        model.fail_tool(
+            Some(unit),
+            tool,
+            2,
+            "",
+            &format!("ERROR {tool} is broken\n"),
+        );
+    }
+    let action = model.run_action(unit, "status", json!({}));
+    let message = action.failed.expect("the action must fail");
+    assert!(message.contains("hook tool `"), "{message}");
+    assert!(message.contains("is broken"), "{message}");
+    assert!(!action.run.success());
+}
+
+#[test]
+fn unknown_hook_is_logged_and_exits_zero() {
+    let model = Model::new("k8s-vip", 1);
+    let run = model.run_hook_with("k8s-vip/0", "secret-rotate", Default::default());
+    run.assert_success();
+    let logs = model.logs("k8s-vip/0");
+    assert_eq!(logs.len(), 1, "{logs:?}");
+    assert_eq!(logs[0].level, "INFO");
+    assert!(logs[0].message.contains("secret-rotate"), "{logs:?}");
+    assert_eq!(model.all_calls("k8s-vip/0").len(), 1, "only juju-log ran");
+}
+
+#[test]
+fn unknown_action_fails_with_action_fail() {
+    let model = Model::new("k8s-vip", 1);
+    let action = model.run_action_unchecked("k8s-vip/0", "reboot", Default::default());
+    let message = action.failed.expect("must fail");
+    assert!(message.contains("unknown action \"reboot\""), "{message}");
+    assert!(
+        message.contains("failover"),
+        "lists the real actions: {message}"
+    );
+    assert!(
+        action.run.success(),
+        "reported through action-fail, not a crash"
+    );
+}
+
+#[test]
+fn old_juju_runs_the_hook_symlink_without_dispatch_path() {
+    let model = Model::new("k8s-vip", 1);
+    let run = model.run_tool("k8s-vip/0", &["./hooks/install"], None);
+    run.assert_success();
+    let calls = model.all_calls("k8s-vip/0");
+    let hook_calls: Vec<_> = calls
+        .iter()
+        .filter(|c| c.tool != "./hooks/install")
+        .collect();
+    assert!(!hook_calls.is_empty());
+    assert!(
+        hook_calls.iter().all(|c| c.hook == "install"),
+        "JUJU_DISPATCH_PATH came from $0: {hook_calls:?}"
+    );
+}
+
+#[test]
+fn outside_a_hook_the_binary_says_what_is_missing() {
+    let out = Command::new(CHARM_BINARY)
+        .env_clear()
+        .env("PATH", "/usr/bin:/bin")
+        .args(["hook", "install"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("JUJU_UNIT_NAME is not set"), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+
+    let out = Command::new(CHARM_BINARY)
+        .env_clear()
+        .env("JUJU_UNIT_NAME", "k8s-vip/0")
+        .env("JUJU_CHARM_DIR", "/nonexistent")
+        .env("JUJU_DISPATCH_PATH", "hooks/cluster-relation-changed")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("JUJU_RELATION_ID is not set"), "{stderr}");
+}
+
+#[test]
+fn hook_timing_through_the_simulated_model() {
+    // Not an assertion on speed: prints the cost of one hook through dispatch
+    // and the fake tools, which later benchmarks build on.
+    let model = Model::new("k8s-vip", 1);
+    model.set_config("virtual-ip", "192.0.2.100");
+    let runs: Vec<_> = (0..20)
+        .map(|_| model.run_hook("k8s-vip/0", "config-changed"))
+        .collect();
+    for run in &runs {
+        run.assert_success();
+    }
+    let mut ms: Vec<f64> = runs.iter().map(|r| r.elapsed.as_secs_f64() * 1e3).collect();
+    ms.sort_by(f64::total_cmp);
+    eprintln!(
+        "config-changed through dispatch: median {:.1} ms, max {:.1} ms over {} runs",
+        ms[ms.len() / 2],
+        ms[ms.len() - 1],
+        ms.len()
+    );
+}

@@ -1,0 +1,1251 @@
+//! A simulated Juju model: N units of this charm, each laid out the way the
+//! Juju unit agent lays one out (charm dir as CWD, `JUJU_*` environment), with
+//! fake hook tools on PATH backed by one JSON state file. Hooks and actions run
+//! the real built binary through the real `dispatch` script.
+//!
+//! ```ignore
+//! let model = Model::new("k8s-vip", 3);
+//! model.set_config("virtual-ip", "192.0.2.100");
+//! model.set_leader("k8s-vip/0");
+//! let peers = model.add_peer_relation("cluster");
+//! model.run_hook("k8s-vip/0", "install").assert_success();
+//! model.run_relation_hook("k8s-vip/0", &peers, "changed", Some("k8s-vip/1"));
+//! let action = model.run_action("k8s-vip/0", "failover", json!({"hold": 5}));
+//! ```
+
+#[path = "fake_juju/state.rs"]
+pub mod state;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Map, Value};
+
+pub use state::{Call, LogLine, ServiceState, StatusEntry, ToolFailure};
+use state::{ModelState, Relation, UnitState};
+
+/// The built charm binary.
+pub const CHARM_BINARY: &str = env!("CARGO_BIN_EXE_k8s-vip");
+/// The fake hook tool binary.
+pub const FAKE_TOOL_BINARY: &str = env!("CARGO_BIN_EXE_k8s-vip-fake-juju");
+/// The source tree (charm files are copied from here).
+pub const SOURCE_DIR: &str = env!("CARGO_MANIFEST_DIR");
+
+/// Every hook tool the fake provides.
+pub const HOOK_TOOLS: &[&str] = &[
+    "config-get",
+    "relation-ids",
+    "relation-list",
+    "relation-get",
+    "relation-set",
+    "network-get",
+    "status-set",
+    "status-get",
+    "application-version-set",
+    "is-leader",
+    "action-get",
+    "action-set",
+    "action-fail",
+    "action-log",
+    "juju-log",
+    "open-port",
+    "close-port",
+    "opened-ports",
+    "state-get",
+    "state-set",
+    "state-delete",
+];
+
+/// System commands shimmed on PATH (recorded; see the fake's shims).
+pub const SYSTEM_SHIMS: &[&str] = &["apt-get", "dpkg-query", "sysctl", "systemctl"];
+
+/// How long one hook may run before the model kills it and fails the test.
+pub const HOOK_TIMEOUT: Duration = Duration::from_secs(120);
+
+static MODEL_COUNTER: AtomicU64 = AtomicU64::new(0);
+static CONTEXT_COUNTER: AtomicU64 = AtomicU64::new(0);
+
+/// The outcome of one hook (or action) process.
+#[derive(Debug, Clone)]
+pub struct HookRun {
+    /// The unit it ran on.
+    pub unit: String,
+    /// The hook or action name.
+    pub name: String,
+    /// The process exit status.
+    pub status: ExitStatus,
+    /// Captured stdout.
+    pub stdout: String,
+    /// Captured stderr.
+    pub stderr: String,
+    /// Wall time of the process.
+    pub elapsed: Duration,
+}
+
+impl HookRun {
+    /// Whether the hook exited 0.
+    pub fn success(&self) -> bool {
+        self.status.success()
+    }
+
+    /// Panics with the hook's output unless it exited 0.
+    #[track_caller]
+    pub fn assert_success(&self) -> &HookRun {
+        assert!(
+            self.success(),
+            "hook {} on {} failed ({}):\n--- stdout\n{}\n--- stderr\n{}",
+            self.name,
+            self.unit,
+            self.status,
+            self.stdout,
+            self.stderr
+        );
+        self
+    }
+
+    /// Panics unless the hook exited non-zero.
+    #[track_caller]
+    pub fn assert_failure(&self) -> &HookRun {
+        assert!(
+            !self.success(),
+            "hook {} on {} unexpectedly succeeded:\n--- stdout\n{}\n--- stderr\n{}",
+            self.name,
+            self.unit,
+            self.stdout,
+            self.stderr
+        );
+        self
+    }
+}
+
+/// The outcome of one action.
+#[derive(Debug, Clone)]
+pub struct ActionRun {
+    /// The process that ran it.
+    pub run: HookRun,
+    /// The parameters it got (defaults filled in).
+    pub params: Map<String, Value>,
+    /// Results from action-set, nested by dotted keys.
+    pub results: Map<String, Value>,
+    /// Why it failed: the action-fail message, or the exit status when the
+    /// process failed without calling action-fail; None when it succeeded.
+    pub failed: Option<String>,
+    /// action-log lines.
+    pub log: Vec<String>,
+}
+
+impl ActionRun {
+    /// A result by dotted key (`vip`, `instances.api.state`), as a string.
+    pub fn result(&self, key: &str) -> Option<String> {
+        let pointer = format!("/{}", key.replace('.', "/"));
+        Value::Object(self.results.clone())
+            .pointer(&pointer)
+            .map(|v| match v {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            })
+    }
+
+    /// Panics unless the action completed without failing.
+    #[track_caller]
+    pub fn assert_completed(&self) -> &ActionRun {
+        assert!(
+            self.failed.is_none(),
+            "action {} on {} failed: {:?}\n--- stderr\n{}",
+            self.run.name,
+            self.run.unit,
+            self.failed,
+            self.run.stderr
+        );
+        self
+    }
+}
+
+/// The relation context of a hook run.
+#[derive(Debug, Clone, Default)]
+pub struct HookEnv {
+    /// Relation id (`cluster:0`) for relation hooks.
+    pub relation: Option<String>,
+    /// JUJU_REMOTE_UNIT.
+    pub remote_unit: Option<String>,
+    /// JUJU_REMOTE_APP (derived from the relation when None).
+    pub remote_app: Option<String>,
+    /// JUJU_DEPARTING_UNIT.
+    pub departing_unit: Option<String>,
+    /// Extra environment variables.
+    pub extra: Vec<(String, String)>,
+}
+
+/// How the model is set up.
+#[derive(Debug, Clone)]
+pub struct ModelOptions {
+    /// The application name.
+    pub app: String,
+    /// How many units.
+    pub units: usize,
+    /// The model name.
+    pub model_name: String,
+    /// systemctl really runs services (ExecStart) instead of recording only.
+    pub real_services: bool,
+    /// The principal application the units are attached to (juju-info, container scope).
+    pub principal: Option<String>,
+    /// Keep the model directory after the test (for debugging); path printed.
+    pub keep: bool,
+}
+
+impl ModelOptions {
+    /// Defaults: model "test", no real services, principal kubernetes-control-plane.
+    pub fn new(app: &str, units: usize) -> ModelOptions {
+        ModelOptions {
+            app: app.to_string(),
+            units,
+            model_name: "test".into(),
+            real_services: false,
+            principal: Some("kubernetes-control-plane".into()),
+            keep: std::env::var_os("K8S_VIP_KEEP_MODEL").is_some(),
+        }
+    }
+
+    /// Turns on real services.
+    pub fn real_services(mut self, on: bool) -> ModelOptions {
+        self.real_services = on;
+        self
+    }
+
+    /// Sets (or clears) the principal application.
+    pub fn principal(mut self, app: Option<&str>) -> ModelOptions {
+        self.principal = app.map(str::to_string);
+        self
+    }
+
+    /// Builds the model.
+    pub fn build(self) -> Model {
+        Model::with_options(self)
+    }
+}
+
+/// A simulated Juju model of one application with N units.
+pub struct Model {
+    dir: PathBuf,
+    tools_dir: PathBuf,
+    app: String,
+    units: Vec<String>,
+    netns: BTreeMap<String, String>,
+    keep: bool,
+    action_schema: Map<String, Value>,
+}
+
+/// A test panics on setup failures: they are bugs in the test or the machine.
+#[track_caller]
+fn must<T, E: std::fmt::Display>(r: Result<T, E>, what: &str) -> T {
+    match r {
+        Ok(v) => v,
+        Err(e) => panic!("simulated model: {what}: {e}"),
+    }
+}
+
+fn read_yaml(path: &Path) -> Value {
+    let text = must(
+        std::fs::read_to_string(path),
+        &format!("reading {}", path.display()),
+    );
+    must(
+        serde_yaml::from_str::<Value>(&text),
+        &format!("parsing {}", path.display()),
+    )
+}
+
+fn copy_tree(from: &Path, to: &Path) {
+    must(std::fs::create_dir_all(to), "creating charm dir");
+    for entry in must(std::fs::read_dir(from), "reading templates") {
+        let entry = must(entry, "reading templates");
+        let target = to.join(entry.file_name());
+        if entry.path().is_dir() {
+            copy_tree(&entry.path(), &target);
+        } else {
+            must(std::fs::copy(entry.path(), &target), "copying template");
+        }
+    }
+}
+
+/// The default network-get answer for unit number `i`: eth0 with
+/// 192.0.2.(11+i)/24, the same addressing as the netns lab.
+pub fn default_network(i: usize) -> Value {
+    let addr = format!("192.0.2.{}", 11 + i);
+    json!({
+        "bind-addresses": [{
+            "mac-address": format!("02:00:00:00:00:{:02x}", 0x11 + i),
+            "interface-name": "eth0",
+            "addresses": [{"hostname": "", "value": addr, "cidr": "192.0.2.0/24"}],
+            "macaddress": format!("02:00:00:00:00:{:02x}", 0x11 + i),
+            "interfacename": "eth0",
+        }],
+        "egress-subnets": [format!("{addr}/32")],
+        "ingress-addresses": [addr],
+    })
+}
+
+impl Model {
+    /// A model with `n` units of `app`, attached to kubernetes-control-plane.
+    pub fn new(app: &str, n: usize) -> Model {
+        ModelOptions::new(app, n).build()
+    }
+
+    /// Options to build a model with.
+    pub fn options(app: &str, n: usize) -> ModelOptions {
+        ModelOptions::new(app, n)
+    }
+
+    fn with_options(opts: ModelOptions) -> Model {
+        let source = Path::new(SOURCE_DIR);
+        let dir = std::env::temp_dir().join(format!(
+            "k8s-vip-model-{}-{}",
+            std::process::id(),
+            MODEL_COUNTER.fetch_add(1, Ordering::SeqCst)
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        let tools_dir = dir.join("tools");
+        must(std::fs::create_dir_all(&tools_dir), "creating model dir");
+        for tool in HOOK_TOOLS.iter().chain(SYSTEM_SHIMS) {
+            must(
+                std::os::unix::fs::symlink(FAKE_TOOL_BINARY, tools_dir.join(tool)),
+                "linking fake tool",
+            );
+        }
+
+        let metadata = read_yaml(&source.join("metadata.yaml"));
+        let mut endpoints = BTreeSet::new();
+        let mut peers = BTreeSet::new();
+        for section in ["requires", "provides", "peers"] {
+            if let Some(map) = metadata.get(section).and_then(Value::as_object) {
+                for name in map.keys() {
+                    endpoints.insert(name.clone());
+                    if section == "peers" {
+                        peers.insert(name.clone());
+                    }
+                }
+            }
+        }
+        let config = read_yaml(&source.join("config.yaml"));
+        let mut config_defaults = Map::new();
+        if let Some(options) = config.get("options").and_then(Value::as_object) {
+            for (name, option) in options {
+                config_defaults.insert(
+                    name.clone(),
+                    option.get("default").cloned().unwrap_or(Value::Null),
+                );
+            }
+        }
+        let action_schema = match read_yaml(&source.join("actions.yaml")) {
+            Value::Object(map) => map,
+            _ => Map::new(),
+        };
+
+        let units: Vec<String> = (0..opts.units)
+            .map(|i| format!("{}/{i}", opts.app))
+            .collect();
+        let mut model_state = ModelState {
+            model_name: opts.model_name.clone(),
+            app: opts.app.clone(),
+            config_defaults,
+            endpoints,
+            real_services: opts.real_services,
+            ..ModelState::default()
+        };
+        let model = Model {
+            dir: dir.clone(),
+            tools_dir,
+            app: opts.app.clone(),
+            units: units.clone(),
+            netns: BTreeMap::new(),
+            keep: opts.keep,
+            action_schema,
+        };
+        for (i, unit) in units.iter().enumerate() {
+            let unit_dir = model.unit_dir(unit);
+            let charm = unit_dir.join("charm");
+            must(
+                std::fs::create_dir_all(charm.join("bin")),
+                "creating charm dir",
+            );
+            must(
+                std::fs::create_dir_all(charm.join("hooks")),
+                "creating hooks dir",
+            );
+            must(
+                std::fs::create_dir_all(unit_dir.join("root")),
+                "creating unit root",
+            );
+            for file in ["metadata.yaml", "config.yaml", "actions.yaml", "dispatch"] {
+                must(
+                    std::fs::copy(source.join(file), charm.join(file)),
+                    "copying charm file",
+                );
+            }
+            for entry in must(std::fs::read_dir(source.join("hooks")), "reading hooks/") {
+                let entry = must(entry, "reading hooks/");
+                must(
+                    std::os::unix::fs::symlink(
+                        "../dispatch",
+                        charm.join("hooks").join(entry.file_name()),
+                    ),
+                    "linking hook",
+                );
+            }
+            if source.join("templates").is_dir() {
+                copy_tree(&source.join("templates"), &charm.join("templates"));
+            }
+            must(
+                std::os::unix::fs::symlink(CHARM_BINARY, charm.join("bin/k8s-vip")),
+                "linking charm binary",
+            );
+            let mut network = BTreeMap::new();
+            network.insert("*".to_string(), default_network(i));
+            model_state.units.insert(
+                unit.clone(),
+                UnitState {
+                    leader: i == 0,
+                    network,
+                    principal: opts.principal.as_ref().map(|p| format!("{p}/{i}")),
+                    ..UnitState::default()
+                },
+            );
+        }
+        // The peer relation exists from deployment on, as in Juju.
+        for (id, endpoint) in peers.iter().enumerate() {
+            model_state.relations.push(Relation {
+                id: id as u32,
+                endpoint: endpoint.clone(),
+                remote_app: opts.app.clone(),
+                peer: true,
+                ..Relation::default()
+            });
+            model_state.next_relation_id = id as u32 + 1;
+        }
+        // A subordinate lives through its container-scoped juju-info relation.
+        if let Some(principal) = &opts.principal {
+            let id = model_state.next_relation_id;
+            model_state.next_relation_id += 1;
+            let visible = units
+                .iter()
+                .enumerate()
+                .map(|(i, u)| (u.clone(), vec![format!("{principal}/{i}")]))
+                .collect();
+            model_state.relations.push(Relation {
+                id,
+                endpoint: "juju-info".into(),
+                remote_app: principal.clone(),
+                remote_units: (0..units.len())
+                    .map(|i| format!("{principal}/{i}"))
+                    .collect(),
+                visible: Some(visible),
+                ..Relation::default()
+            });
+        }
+        must(
+            state::create_state(&dir, &model_state),
+            "writing model state",
+        );
+        if opts.keep {
+            eprintln!("simulated model kept at {}", dir.display());
+        }
+        model
+    }
+
+    // ===== layout =====
+
+    /// The model directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The application name.
+    pub fn app(&self) -> &str {
+        &self.app
+    }
+
+    /// Unit names, `app/0` first.
+    pub fn units(&self) -> &[String] {
+        &self.units
+    }
+
+    /// Unit `i`'s name.
+    pub fn unit(&self, i: usize) -> String {
+        format!("{}/{i}", self.app)
+    }
+
+    /// A unit's agent directory (`.../agents/unit-k8s-vip-0`).
+    pub fn unit_dir(&self, unit: &str) -> PathBuf {
+        self.dir.join("agents").join(state::unit_dir_name(unit))
+    }
+
+    /// A unit's charm directory (CWD of its hooks).
+    pub fn charm_dir(&self, unit: &str) -> PathBuf {
+        self.unit_dir(unit).join("charm")
+    }
+
+    /// A unit's K8S_VIP_ROOT.
+    pub fn root(&self, unit: &str) -> PathBuf {
+        self.unit_dir(unit).join("root")
+    }
+
+    /// A path (absolute on the unit) under the unit's root.
+    pub fn path(&self, unit: &str, path: &str) -> PathBuf {
+        self.root(unit).join(path.trim_start_matches('/'))
+    }
+
+    /// The directory of fake tools put first on PATH.
+    pub fn tools_dir(&self) -> &Path {
+        &self.tools_dir
+    }
+
+    /// Runs `unit`'s hooks (and the services they start) inside network
+    /// namespace `ns` via `ip netns exec` (needs root).
+    pub fn set_netns(&mut self, unit: &str, ns: &str) {
+        self.netns.insert(unit.to_string(), ns.to_string());
+    }
+
+    // ===== state =====
+
+    /// The whole model state.
+    pub fn state(&self) -> ModelState {
+        must(state::read_state(&self.dir), "reading model state")
+    }
+
+    /// Changes the model state directly.
+    pub fn update<R>(&self, change: impl FnOnce(&mut ModelState) -> R) -> R {
+        must(
+            state::update_state(&self.dir, |s| Ok(change(s))),
+            "updating model state",
+        )
+    }
+
+    fn unit_state(&self, unit: &str) -> UnitState {
+        match self.state().units.get(unit) {
+            Some(u) => u.clone(),
+            None => panic!("simulated model: no unit {unit}"),
+        }
+    }
+
+    fn with_unit<R>(&self, unit: &str, change: impl FnOnce(&mut UnitState) -> R) -> R {
+        self.update(|s| match s.units.get_mut(unit) {
+            Some(u) => change(u),
+            None => panic!("simulated model: no unit {unit}"),
+        })
+    }
+
+    // ===== config =====
+
+    /// `juju config app KEY=VALUE`: the option must exist in config.yaml and the
+    /// value must have its type (string, int, float, boolean).
+    #[track_caller]
+    pub fn set_config(&self, key: &str, value: impl Into<Value>) {
+        let value = value.into();
+        let options = read_yaml(&Path::new(SOURCE_DIR).join("config.yaml"));
+        let Some(option) = options.pointer(&format!("/options/{key}")) else {
+            panic!("simulated model: config.yaml has no option {key:?}");
+        };
+        let ty = option
+            .get("type")
+            .and_then(Value::as_str)
+            .unwrap_or("string");
+        let ok = match ty {
+            "string" => value.is_string(),
+            "int" => value.is_i64() || value.is_u64(),
+            "float" => value.is_number(),
+            "boolean" => value.is_boolean(),
+            _ => true,
+        };
+        assert!(ok, "simulated model: option {key} is {ty}, got {value}");
+        self.update(|s| s.config.insert(key.to_string(), value));
+    }
+
+    /// `juju config app --reset KEY`.
+    pub fn reset_config(&self, key: &str) {
+        self.update(|s| s.config.remove(key));
+    }
+
+    /// The config as config-get shows it (defaults filled in).
+    pub fn config(&self) -> Map<String, Value> {
+        let s = self.state();
+        let mut config = s.config_defaults.clone();
+        config.extend(s.config);
+        config
+    }
+
+    // ===== leadership =====
+
+    /// Makes `unit` the only leader.
+    pub fn set_leader(&self, unit: &str) {
+        self.update(|s| {
+            assert!(
+                s.units.contains_key(unit),
+                "simulated model: no unit {unit}"
+            );
+            for (name, u) in s.units.iter_mut() {
+                u.leader = name == unit;
+            }
+        });
+    }
+
+    /// The leader, if any.
+    pub fn leader(&self) -> Option<String> {
+        self.state()
+            .units
+            .into_iter()
+            .find(|(_, u)| u.leader)
+            .map(|(n, _)| n)
+    }
+
+    // ===== relations =====
+
+    /// The id (`cluster:0`) of the relation on `endpoint` (the first one).
+    #[track_caller]
+    pub fn relation_id(&self, endpoint: &str) -> String {
+        match self
+            .state()
+            .relations
+            .iter()
+            .find(|r| r.endpoint == endpoint)
+        {
+            Some(r) => r.key(),
+            None => panic!("simulated model: no relation on {endpoint}"),
+        }
+    }
+
+    /// The peer relation's id (it exists from deployment on).
+    pub fn add_peer_relation(&self, endpoint: &str) -> String {
+        self.relation_id(endpoint)
+    }
+
+    /// `juju integrate`: relates `endpoint` to `remote_app` with `remote_units`;
+    /// returns the relation id (`lb-consumers:3`).
+    #[track_caller]
+    pub fn add_relation(&self, endpoint: &str, remote_app: &str, remote_units: &[&str]) -> String {
+        self.update(|s| {
+            assert!(
+                s.endpoints.contains(endpoint),
+                "simulated model: metadata.yaml has no endpoint {endpoint:?}"
+            );
+            let id = s.next_relation_id;
+            s.next_relation_id += 1;
+            let rel = Relation {
+                id,
+                endpoint: endpoint.to_string(),
+                remote_app: remote_app.to_string(),
+                remote_units: remote_units.iter().map(|u| u.to_string()).collect(),
+                ..Relation::default()
+            };
+            let key = rel.key();
+            s.relations.push(rel);
+            key
+        })
+    }
+
+    /// Removes a relation (after its -broken hooks ran).
+    pub fn remove_relation(&self, rel: &str) {
+        self.update(|s| s.relations.retain(|r| r.key() != rel));
+    }
+
+    fn with_relation<R>(&self, rel: &str, change: impl FnOnce(&mut Relation) -> R) -> R {
+        self.update(|s| match s.relations.iter_mut().find(|r| r.key() == rel) {
+            Some(r) => change(r),
+            None => panic!("simulated model: no relation {rel}"),
+        })
+    }
+
+    /// A remote unit joins a relation.
+    pub fn add_remote_unit(&self, rel: &str, unit: &str) {
+        self.with_relation(rel, |r| {
+            if !r.remote_units.iter().any(|u| u == unit) {
+                r.remote_units.push(unit.to_string());
+            }
+        });
+    }
+
+    /// A remote unit leaves a relation (its bag stays readable, as in Juju).
+    pub fn remove_remote_unit(&self, rel: &str, unit: &str) {
+        self.with_relation(rel, |r| r.remote_units.retain(|u| u != unit));
+    }
+
+    /// Writes (merges) keys into a unit's bag; "" deletes. Used for remote
+    /// units; tests may also seed local bags.
+    pub fn set_unit_data(&self, rel: &str, unit: &str, data: &[(&str, &str)]) {
+        self.with_relation(rel, |r| {
+            let bag = r.unit_bags.entry(unit.to_string()).or_default();
+            for (k, v) in data {
+                if v.is_empty() {
+                    bag.remove(*k);
+                } else {
+                    bag.insert(k.to_string(), v.to_string());
+                }
+            }
+        });
+    }
+
+    /// Writes (merges) keys into an application's bag; "" deletes.
+    pub fn set_app_data(&self, rel: &str, app: &str, data: &[(&str, &str)]) {
+        self.with_relation(rel, |r| {
+            let bag = r.app_bags.entry(app.to_string()).or_default();
+            for (k, v) in data {
+                if v.is_empty() {
+                    bag.remove(*k);
+                } else {
+                    bag.insert(k.to_string(), v.to_string());
+                }
+            }
+        });
+    }
+
+    /// Same as [`Model::set_unit_data`] (name used in the docs).
+    pub fn set_relation_data(&self, rel: &str, unit: &str, data: &[(&str, &str)]) {
+        self.set_unit_data(rel, unit, data);
+    }
+
+    /// A unit's bag in a relation.
+    pub fn relation_data(&self, rel: &str, unit: &str) -> BTreeMap<String, String> {
+        self.relation(rel)
+            .unit_bags
+            .get(unit)
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// An application's bag in a relation.
+    pub fn app_data(&self, rel: &str, app: &str) -> BTreeMap<String, String> {
+        self.relation(rel)
+            .app_bags
+            .get(app)
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// A relation's full state.
+    #[track_caller]
+    pub fn relation(&self, rel: &str) -> Relation {
+        match self.state().relations.into_iter().find(|r| r.key() == rel) {
+            Some(r) => r,
+            None => panic!("simulated model: no relation {rel}"),
+        }
+    }
+
+    // ===== network =====
+
+    /// Sets `network-get BINDING` for a unit ("*" = every binding).
+    pub fn set_network(&self, unit: &str, binding: &str, info: Value) {
+        self.with_unit(unit, |u| u.network.insert(binding.to_string(), info));
+    }
+
+    // ===== failure injection =====
+
+    /// Makes `tool` (for `unit`, or every unit) print `stdout`/`stderr` and exit
+    /// with `exit_code` (0 with garbage stdout simulates unparseable output).
+    pub fn fail_tool(
+        &self,
+        unit: Option<&str>,
+        tool: &str,
+        exit_code: i32,
+        stdout: &str,
+        stderr: &str,
+    ) {
+        self.update(|s| {
+            s.failures.push(ToolFailure {
+                unit: unit.map(str::to_string),
+                tool: tool.to_string(),
+                exit_code,
+                stdout: stdout.to_string(),
+                stderr: stderr.to_string(),
+            })
+        });
+    }
+
+    /// Removes every injected failure.
+    pub fn clear_failures(&self) {
+        self.update(|s| s.failures.clear());
+    }
+
+    // ===== observations =====
+
+    /// The unit's current status (the last status-set).
+    pub fn status(&self, unit: &str) -> Option<StatusEntry> {
+        self.unit_state(unit).status.last().cloned()
+    }
+
+    /// Every status-set of the unit, oldest first.
+    pub fn status_history(&self, unit: &str) -> Vec<StatusEntry> {
+        self.unit_state(unit).status
+    }
+
+    /// The application status (the leader's last `status-set --application`).
+    pub fn app_status(&self) -> Option<StatusEntry> {
+        self.state().app_status.last().cloned()
+    }
+
+    /// juju-log lines of the unit.
+    pub fn logs(&self, unit: &str) -> Vec<LogLine> {
+        self.unit_state(unit).logs
+    }
+
+    /// The unit's state-set data.
+    pub fn unit_store(&self, unit: &str) -> BTreeMap<String, String> {
+        self.unit_state(unit).state
+    }
+
+    /// Opened ports of the unit ("6443/tcp").
+    pub fn ports(&self, unit: &str) -> BTreeSet<String> {
+        self.unit_state(unit).ports
+    }
+
+    /// The workload version the unit set.
+    pub fn workload_version(&self, unit: &str) -> String {
+        self.unit_state(unit).workload_version
+    }
+
+    /// Packages installed through the apt-get shim.
+    pub fn packages(&self, unit: &str) -> BTreeSet<String> {
+        self.unit_state(unit).packages
+    }
+
+    /// Marks packages as installed before a test (as on a machine that has them).
+    pub fn preinstall(&self, unit: &str, packages: &[&str]) {
+        self.with_unit(unit, |u| {
+            u.packages.extend(packages.iter().map(|p| p.to_string()))
+        });
+    }
+
+    /// sysctl values set through the shim.
+    pub fn sysctls(&self, unit: &str) -> BTreeMap<String, String> {
+        self.unit_state(unit).sysctl
+    }
+
+    /// What the systemctl shim knows about the unit's services.
+    pub fn services(&self, unit: &str) -> BTreeMap<String, ServiceState> {
+        self.unit_state(unit).services
+    }
+
+    /// Whether a service (`k8s-vip-agent` or `k8s-vip-agent.service`) is active;
+    /// in real-services mode its process must also be alive.
+    pub fn is_active(&self, unit: &str, service: &str) -> bool {
+        let name = if service.contains('.') {
+            service.to_string()
+        } else {
+            format!("{service}.service")
+        };
+        let state = self.state();
+        state
+            .units
+            .get(unit)
+            .and_then(|u| u.services.get(&name))
+            .is_some_and(|s| {
+                s.active
+                    && (!state.real_services
+                        || s.pid
+                            .is_some_and(|pid| state::same_process_alive(pid, s.pid_start)))
+            })
+    }
+
+    /// Every recorded tool call of the unit, oldest first.
+    pub fn all_calls(&self, unit: &str) -> Vec<Call> {
+        must(state::read_calls(&self.unit_dir(unit)), "reading calls")
+    }
+
+    /// The argument lists of every call of `tool` by the unit.
+    pub fn calls(&self, unit: &str, tool: &str) -> Vec<Vec<String>> {
+        self.all_calls(unit)
+            .into_iter()
+            .filter(|c| c.tool == tool)
+            .map(|c| c.args)
+            .collect()
+    }
+
+    /// Forgets the unit's recorded calls (e.g. before an idempotence check).
+    pub fn clear_calls(&self, unit: &str) {
+        let _ = std::fs::remove_file(self.unit_dir(unit).join(state::CALLS_FILE));
+    }
+
+    // ===== running hooks =====
+
+    /// Runs hook `name` on `unit`. For a relation hook the relation is the
+    /// first one on its endpoint and the remote unit its first remote unit.
+    pub fn run_hook(&self, unit: &str, name: &str) -> HookRun {
+        let env = match relation_endpoint(name) {
+            Some(endpoint) => {
+                let rel = self.relation_id(endpoint);
+                let remote = self.remote_units(unit, &rel).into_iter().next();
+                HookEnv {
+                    relation: Some(rel),
+                    remote_unit: if name.ends_with("-broken") {
+                        None
+                    } else {
+                        remote
+                    },
+                    ..HookEnv::default()
+                }
+            }
+            None => HookEnv::default(),
+        };
+        self.run_hook_with(unit, name, env)
+    }
+
+    /// Runs `ENDPOINT-relation-KIND` for relation `rel` on `unit`, as seen from
+    /// `remote_unit` (for `departed`, it is also the departing unit).
+    pub fn run_relation_hook(
+        &self,
+        unit: &str,
+        rel: &str,
+        kind: &str,
+        remote_unit: Option<&str>,
+    ) -> HookRun {
+        let endpoint = rel.split(':').next().unwrap_or(rel);
+        let env = HookEnv {
+            relation: Some(rel.to_string()),
+            remote_unit: remote_unit.map(str::to_string),
+            departing_unit: if kind == "departed" {
+                remote_unit.map(str::to_string)
+            } else {
+                None
+            },
+            ..HookEnv::default()
+        };
+        self.run_hook_with(unit, &format!("{endpoint}-relation-{kind}"), env)
+    }
+
+    /// The remote units `unit` sees in `rel` (what relation-list prints).
+    pub fn remote_units(&self, unit: &str, rel: &str) -> Vec<String> {
+        let state = self.state();
+        let r = self.relation(rel);
+        if r.peer {
+            return state.units.keys().filter(|u| *u != unit).cloned().collect();
+        }
+        match &r.visible {
+            Some(v) => v.get(unit).cloned().unwrap_or_default(),
+            None => r.remote_units.clone(),
+        }
+    }
+
+    /// Runs hook `name` on `unit` with an explicit relation context.
+    pub fn run_hook_with(&self, unit: &str, name: &str, env: HookEnv) -> HookRun {
+        let mut vars = self.base_env(unit, name);
+        vars.push(("JUJU_DISPATCH_PATH".into(), format!("hooks/{name}")));
+        vars.push(("JUJU_HOOK_NAME".into(), name.to_string()));
+        if let Some(rel) = &env.relation {
+            let r = self.relation(rel);
+            vars.push(("JUJU_RELATION".into(), r.endpoint.clone()));
+            vars.push(("JUJU_RELATION_ID".into(), rel.clone()));
+            vars.push((
+                "JUJU_REMOTE_APP".into(),
+                env.remote_app.clone().unwrap_or(r.remote_app.clone()),
+            ));
+        }
+        if let Some(u) = &env.remote_unit {
+            vars.push(("JUJU_REMOTE_UNIT".into(), u.clone()));
+        }
+        if let Some(u) = &env.departing_unit {
+            vars.push(("JUJU_DEPARTING_UNIT".into(), u.clone()));
+        }
+        vars.extend(env.extra.iter().cloned());
+        self.spawn_dispatch(unit, name, vars)
+    }
+
+    /// Runs action `name` on `unit` with `params` (a JSON object), checked and
+    /// completed with defaults from actions.yaml as `juju run` does.
+    #[track_caller]
+    pub fn run_action(&self, unit: &str, name: &str, params: Value) -> ActionRun {
+        let params = self.action_params(name, params);
+        self.run_action_unchecked(unit, name, params)
+    }
+
+    /// Runs action `name` with `params` as given, without checking them against
+    /// actions.yaml (e.g. to run an action the charm does not declare).
+    pub fn run_action_unchecked(
+        &self,
+        unit: &str,
+        name: &str,
+        params: Map<String, Value>,
+    ) -> ActionRun {
+        self.with_unit(unit, |u| {
+            u.action = Some(state::ActionState {
+                name: name.to_string(),
+                params: params.clone(),
+                ..state::ActionState::default()
+            })
+        });
+        let mut vars = self.base_env(unit, name);
+        vars.push(("JUJU_DISPATCH_PATH".into(), format!("actions/{name}")));
+        vars.push(("JUJU_ACTION_NAME".into(), name.to_string()));
+        vars.push((
+            "JUJU_ACTION_UUID".into(),
+            format!("{}", CONTEXT_COUNTER.fetch_add(1, Ordering::SeqCst)),
+        ));
+        let run = self.spawn_dispatch(unit, name, vars);
+        let action = self
+            .with_unit(unit, |u| u.action.take())
+            .unwrap_or_default();
+        let failed = action
+            .failed
+            .or_else(|| (!run.success()).then(|| format!("action process failed: {}", run.status)));
+        ActionRun {
+            run,
+            params,
+            results: action.results,
+            failed,
+            log: action.log,
+        }
+    }
+
+    /// Runs a tool (fake hook tool, shim, or anything on the hook PATH) in
+    /// `unit`'s hook environment, e.g. to check the model itself.
+    pub fn run_tool(&self, unit: &str, args: &[&str], stdin: Option<&str>) -> HookRun {
+        let mut vars = self.base_env(unit, "tool");
+        vars.push(("JUJU_HOOK_NAME".into(), "tool".into()));
+        let (program, rest) = args.split_first().expect("run_tool needs a command");
+        let mut cmd = Command::new(program);
+        cmd.args(rest);
+        self.spawn(unit, program, cmd, vars, stdin)
+    }
+
+    /// Like [`Model::run_tool`] inside a relation context.
+    pub fn run_tool_in_relation(
+        &self,
+        unit: &str,
+        rel: &str,
+        args: &[&str],
+        stdin: Option<&str>,
+    ) -> HookRun {
+        let mut vars = self.base_env(unit, "tool");
+        let r = self.relation(rel);
+        vars.push(("JUJU_RELATION".into(), r.endpoint.clone()));
+        vars.push(("JUJU_RELATION_ID".into(), rel.to_string()));
+        vars.push(("JUJU_REMOTE_APP".into(), r.remote_app.clone()));
+        let (program, rest) = args.split_first().expect("run_tool needs a command");
+        let mut cmd = Command::new(program);
+        cmd.args(rest);
+        self.spawn(unit, program, cmd, vars, stdin)
+    }
+
+    #[track_caller]
+    fn action_params(&self, name: &str, given: Value) -> Map<String, Value> {
+        let Some(schema) = self.action_schema.get(name) else {
+            panic!("simulated model: actions.yaml has no action {name:?}");
+        };
+        let given = match given {
+            Value::Object(m) => m,
+            Value::Null => Map::new(),
+            other => panic!("simulated model: action params must be an object, got {other}"),
+        };
+        let declared = schema
+            .get("params")
+            .and_then(Value::as_object)
+            .cloned()
+            .unwrap_or_default();
+        let mut params = Map::new();
+        for (key, spec) in &declared {
+            if let Some(default) = spec.get("default") {
+                params.insert(key.clone(), default.clone());
+            }
+        }
+        for (key, value) in given {
+            let Some(spec) = declared.get(&key) else {
+                panic!("simulated model: action {name} has no parameter {key:?}");
+            };
+            let ty = spec.get("type").and_then(Value::as_str).unwrap_or("string");
+            let ok = match ty {
+                "integer" => value.is_i64() || value.is_u64(),
+                "number" => value.is_number(),
+                "string" => value.is_string(),
+                "boolean" => value.is_boolean(),
+                "array" => value.is_array(),
+                "object" => value.is_object(),
+                _ => true,
+            };
+            assert!(
+                ok,
+                "simulated model: {name} parameter {key} must be {ty}, got {value}"
+            );
+            if let (Some(min), Some(v)) =
+                (spec.get("minimum").and_then(Value::as_f64), value.as_f64())
+            {
+                assert!(
+                    v >= min,
+                    "simulated model: {name} parameter {key} must be >= {min}"
+                );
+            }
+            params.insert(key, value);
+        }
+        params
+    }
+
+    fn base_env(&self, unit: &str, name: &str) -> Vec<(String, String)> {
+        let state = self.state();
+        let principal = state.units.get(unit).and_then(|u| u.principal.clone());
+        let host_path =
+            std::env::var("PATH").unwrap_or_else(|_| "/usr/sbin:/usr/bin:/sbin:/bin".into());
+        let charm = self.charm_dir(unit);
+        let machine = unit.rsplit('/').next().unwrap_or("0").to_string();
+        let mut vars: Vec<(String, String)> = vec![
+            (
+                "PATH".into(),
+                format!("{}:{host_path}", self.tools_dir.display()),
+            ),
+            ("HOME".into(), self.unit_dir(unit).display().to_string()),
+            ("LANG".into(), "C.UTF-8".into()),
+            ("TMPDIR".into(), std::env::temp_dir().display().to_string()),
+            ("JUJU_CHARM_DIR".into(), charm.display().to_string()),
+            ("CHARM_DIR".into(), charm.display().to_string()),
+            ("JUJU_UNIT_NAME".into(), unit.to_string()),
+            ("JUJU_MODEL_NAME".into(), state.model_name.clone()),
+            (
+                "JUJU_MODEL_UUID".into(),
+                "5a1c0b38-0d5e-4f3b-8b0a-000000000000".into(),
+            ),
+            ("JUJU_MACHINE_ID".into(), machine),
+            ("JUJU_AVAILABILITY_ZONE".into(), "zone-a".into()),
+            ("JUJU_VERSION".into(), "3.4.5".into()),
+            (
+                "JUJU_CONTEXT_ID".into(),
+                format!(
+                    "{unit}-{name}-{}",
+                    CONTEXT_COUNTER.fetch_add(1, Ordering::SeqCst)
+                ),
+            ),
+            ("K8S_VIP_ROOT".into(), self.root(unit).display().to_string()),
+            (state::ENV_MODEL_DIR.into(), self.dir.display().to_string()),
+            (
+                state::ENV_UNIT_DIR.into(),
+                self.unit_dir(unit).display().to_string(),
+            ),
+        ];
+        if let Some(p) = principal {
+            vars.push(("JUJU_PRINCIPAL_UNIT".into(), p));
+        }
+        vars
+    }
+
+    fn spawn_dispatch(&self, unit: &str, name: &str, vars: Vec<(String, String)>) -> HookRun {
+        let dispatch = self.charm_dir(unit).join("dispatch");
+        let cmd = match self.netns.get(unit) {
+            Some(ns) => {
+                let mut c = Command::new("ip");
+                c.args(["netns", "exec", ns]).arg(&dispatch);
+                c
+            }
+            None => Command::new(&dispatch),
+        };
+        self.spawn(unit, name, cmd, vars, None)
+    }
+
+    fn spawn(
+        &self,
+        unit: &str,
+        name: &str,
+        mut cmd: Command,
+        vars: Vec<(String, String)>,
+        stdin: Option<&str>,
+    ) -> HookRun {
+        cmd.env_clear()
+            .envs(vars)
+            .current_dir(self.charm_dir(unit))
+            .stdin(if stdin.is_some() {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            })
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let started = Instant::now();
+        let mut child = must(cmd.spawn(), &format!("starting {name} on {unit}"));
+        if let (Some(input), Some(mut pipe)) = (stdin, child.stdin.take()) {
+            use std::io::Write;
+            let _ = pipe.write_all(input.as_bytes());
+        }
+        let mut out_pipe = child.stdout.take().expect("piped stdout");
+        let mut err_pipe = child.stderr.take().expect("piped stderr");
+        let out_reader = std::thread::spawn(move || {
+            let mut s = String::new();
+            let _ = out_pipe.read_to_string(&mut s);
+            s
+        });
+        let err_reader = std::thread::spawn(move || {
+            let mut s = String::new();
+            let _ = err_pipe.read_to_string(&mut s);
+            s
+        });
+        let status = loop {
+            if let Some(status) = must(child.try_wait(), "waiting for hook") {
+                break status;
+            }
+            if started.elapsed() > HOOK_TIMEOUT {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("simulated model: {name} on {unit} ran longer than {HOOK_TIMEOUT:?}");
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        };
+        let elapsed = started.elapsed();
+        HookRun {
+            unit: unit.to_string(),
+            name: name.to_string(),
+            status,
+            stdout: out_reader.join().unwrap_or_default(),
+            stderr: err_reader.join().unwrap_or_default(),
+            elapsed,
+        }
+    }
+
+    /// Stops every service the systemctl shim really started (real-services mode).
+    pub fn stop_services(&self) {
+        let Ok(state) = state::read_state(&self.dir) else {
+            return;
+        };
+        for unit in state.units.values() {
+            for svc in unit.services.values() {
+                let Some(pid) = svc.pid else { continue };
+                if !state::same_process_alive(pid, svc.pid_start) {
+                    continue;
+                }
+                let pid = nix::unistd::Pid::from_raw(pid as i32);
+                let _ = nix::sys::signal::killpg(pid, nix::sys::signal::Signal::SIGTERM);
+                let deadline = Instant::now() + Duration::from_secs(3);
+                while svc
+                    .pid
+                    .is_some_and(|p| state::same_process_alive(p, svc.pid_start))
+                    && Instant::now() < deadline
+                {
+                    std::thread::sleep(Duration::from_millis(10));
+                }
+                if svc
+                    .pid
+                    .is_some_and(|p| state::same_process_alive(p, svc.pid_start))
+                {
+                    let _ = nix::sys::signal::killpg(pid, nix::sys::signal::Signal::SIGKILL);
+                }
+            }
+        }
+    }
+}
+
+/// `cluster-relation-changed` → `cluster`.
+fn relation_endpoint(hook: &str) -> Option<&str> {
+    [
+        "-relation-created",
+        "-relation-joined",
+        "-relation-changed",
+        "-relation-departed",
+        "-relation-broken",
+    ]
+    .iter()
+    .find_map(|suffix| hook.strip_suffix(suffix))
+}
+
+impl Drop for Model {
+    fn drop(&mut self) {
+        self.stop_services();
+        if !self.keep {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+}
