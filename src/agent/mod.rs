@@ -1,11 +1,29 @@
 //! The VIP agent daemon: the thin I/O shell around [`crate::vrrp`].
+//!
+//! - [`config`]: the YAML config file, validated with key paths in errors;
+//! - [`daemon`]: the single-threaded event loop (sockets, timers, signals);
+//! - [`rawsock`], [`netlink`], [`garp`]: VRRP packets, VIPs and link state,
+//!   gratuitous ARP / unsolicited NA;
+//! - [`checks`]: health checks on their own threads;
+//! - [`instance`], [`status`], [`metrics`], [`log`]: what the agent reports;
+//! - [`client`]: the control-socket client used by the CLI and the charm.
 
+pub mod checks;
 pub mod client;
+pub mod config;
+pub mod daemon;
+pub mod garp;
+pub mod instance;
+pub mod log;
+pub mod metrics;
+pub mod netlink;
+pub mod rawsock;
+pub mod status;
 
 use std::path::Path;
 
 /// Runs the agent in the foreground with the config at `config`
-/// (or only validates it when `check` is set).
-pub fn run(_config: &Path, _check: bool) -> anyhow::Result<()> {
-    anyhow::bail!("the agent is not built yet")
+/// (or only validates it, including that the interfaces exist, when `check` is set).
+pub fn run(config: &Path, check: bool) -> anyhow::Result<()> {
+    daemon::run(config, check)
 }

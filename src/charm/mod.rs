@@ -7,6 +7,7 @@ pub mod apply;
 pub mod config;
 pub mod gather;
 pub mod handle;
+pub mod haproxy;
 pub mod health;
 pub mod instances;
 pub mod lb_consumers;

@@ -379,9 +379,7 @@ fn keepalived_status(inputs: &Inputs, instances: &[Instance]) -> Status {
     if inputs.paused {
         return Status::new(State::Maintenance, status::PAUSED);
     }
-    if !inputs.keepalived_service.active {
-        return Status::new(State::Waiting, "keepalived starting");
-    }
+    // The plan starts keepalived when it is not running (a failed start fails the hook).
     let vips: Vec<String> = instances
         .iter()
         .map(|i| format!("{} (vrid {}, priority {})", i.vip, i.vrid, i.priority))

@@ -36,17 +36,22 @@
 //!
 //! # Elections
 //! - Master: an advert with higher priority, or equal priority from a higher
-//!   primary address (compared as unsigned integers), makes it Backup. A lower
-//!   one makes it advertise at once and re-announce the VIPs (gratuitous
-//!   ARP/NA) — this is how dual masters after a partition resolve within one
-//!   advert interval with the winner's caches refreshed (cf. keepalived#166).
-//!   A priority-0 advert makes it advertise at once.
-//! - Backup: a priority-0 advert shortens the master-down timer to Skew_Time.
-//!   Other adverts reset the master-down timer unless the router may preempt
-//!   (preempt on — or it is the address owner, priority 255 — the preempt delay
-//!   since it became eligible has passed, and no step-down hold is running) and
-//!   the advert's priority is lower than ours; then the advert is ignored and
-//!   the master-down timer takes over.
+//!   primary address (compared as unsigned integers), makes it Backup; it
+//!   sends one last advert with its own priority as it yields. A lower advert
+//!   makes it advertise at once and re-announce the VIPs (gratuitous ARP/NA),
+//!   as keepalived does. Together these make dual masters after a partition
+//!   resolve within one advert interval with the winner re-announcing whichever
+//!   advert crossed first (the failure of keepalived#166). A priority-0 advert
+//!   makes it advertise at once.
+//! - Backup: a priority-0 advert from the master it follows (or any, when it
+//!   follows none) shortens the master-down timer to Skew_Time. Other adverts
+//!   reset the master-down timer unless the router may preempt and the
+//!   advert's priority is lower than ours; then the advert is ignored and the
+//!   master-down timer takes over. It may preempt when preempt is on (or it is
+//!   the address owner, priority 255), no step-down hold runs, and the lower
+//!   master has been heard for the preempt delay (keepalived's
+//!   `preempt_delay`: counted from the first lower-priority advert, reset by
+//!   any advert at least as good as ours).
 //! - Preempt is off by default, so a recovered node does not take the VIP back
 //!   and cause a second outage.
 //!
@@ -115,8 +120,8 @@ pub struct RouterConfig {
     pub advert_interval: Duration,
     /// Whether a higher-priority Backup takes over from a lower-priority Master.
     pub preempt: bool,
-    /// Preemption is allowed only this long after the router became eligible
-    /// (startup, or leaving Fault/Paused), so a rebooting node can settle first.
+    /// A Backup preempts a lower-priority master only after hearing it for this
+    /// long (keepalived `preempt_delay`), so a rebooting node can settle first.
     pub preempt_delay: Duration,
     /// The virtual addresses (one family, the family of `primary_addr`).
     pub vips: Vec<IpAddr>,
@@ -379,9 +384,14 @@ impl Router {
         self.master_adver_int * 3 + self.skew_time()
     }
 
-    /// Skew_Time = ((256 − Priority) × Master_Adver_Interval) / 256.
+    /// Skew_Time: v3 `((256 − Priority) × Master_Adver_Interval) / 256`
+    /// (RFC 5798 §6.1); v2 `(256 − Priority) / 256` seconds (RFC 3768 §6.1).
+    /// keepalived computes both the same way.
     pub fn skew_time(&self) -> Duration {
-        let us = self.master_adver_int.as_micros() as u64;
+        let us = match self.cfg.version {
+            Version::V3 => self.master_adver_int.as_micros() as u64,
+            Version::V2 => 1_000_000,
+        };
         Duration::from_micros((256 - u64::from(self.priority)) * us / 256)
     }
 
@@ -487,7 +497,7 @@ impl Router {
                 self.reconcile(now, "startup (found VIPs on the interface)", out);
             }
             None => {
-                self.preempt_from = Some(now + self.cfg.preempt_delay);
+                self.preempt_from = None;
                 self.become_master(now, "adopted VIPs already on the interface".into(), out);
             }
         }
@@ -617,6 +627,14 @@ impl Router {
         let higher = adv.priority > self.priority;
         let tie_won = adv.priority == self.priority && addr_gt(from, self.cfg.primary_addr);
         if higher || tie_won {
+            // Yield, but first tell the winner we were master too: it answers a
+            // lower-priority advert by re-announcing the VIPs (we do, and so does
+            // keepalived by default), so clients that followed us are won back
+            // even when its advert reached us before ours reached it
+            // (split brain healing, keepalived#166).
+            out.push(Action::SendAdvert {
+                priority: self.priority,
+            });
             self.learn_interval(&adv);
             self.master = Some(from);
             self.resigned_by = None;
@@ -645,18 +663,24 @@ impl Router {
 
     fn backup_rx(&mut self, from: IpAddr, adv: Advert, now: Instant) {
         if adv.priority == 0 {
+            // Only the master we follow (or any, when we follow none) can hand
+            // over; a stray resignation from elsewhere (a healed partition's
+            // other master) must not start an election while ours is alive.
             if self.master.is_none() || self.master == Some(from) {
                 self.master = None;
                 self.resigned_by = Some(from);
+                let skew = now + self.skew_time();
+                self.master_down_at = Some(self.master_down_at.map_or(skew, |t| t.min(skew)));
             }
-            let skew = now + self.skew_time();
-            self.master_down_at = Some(self.master_down_at.map_or(skew, |t| t.min(skew)));
             return;
         }
         self.master = Some(from);
-        if self.may_preempt(now) && adv.priority < self.priority {
+        if adv.priority < self.priority && self.may_preempt(now) {
             // Ignore the lower master; our master-down timer will fire.
             return;
+        }
+        if adv.priority >= self.priority {
+            self.preempt_from = None;
         }
         self.resigned_by = None;
         self.learn_interval(&adv);
@@ -708,7 +732,7 @@ impl Router {
                 if matches!(self.state, State::Master | State::Backup) {
                     return;
                 }
-                self.preempt_from = Some(now + self.cfg.preempt_delay);
+                self.preempt_from = None;
                 self.master_adver_int = self.cfg_interval();
                 if self.priority == 255 {
                     self.become_master(now, format!("{why}; address owner (priority 255)"), out);
@@ -772,11 +796,25 @@ impl Router {
 
     // ----- helpers -----
 
-    fn may_preempt(&self, now: Instant) -> bool {
+    /// Whether a lower-priority advert may be ignored (preempting its sender).
+    /// The preempt delay runs from the first lower-priority advert seen and is
+    /// reset by any advert at least as good as ours (keepalived's behaviour).
+    fn may_preempt(&mut self, now: Instant) -> bool {
         let wanted = self.cfg.preempt || self.priority == 255;
-        let delay_over = self.preempt_from.map_or(true, |t| now >= t);
         let no_hold = self.hold_until.map_or(true, |t| now >= t);
-        wanted && delay_over && no_hold
+        if !(wanted && no_hold) {
+            return false;
+        }
+        if self.cfg.preempt_delay.is_zero() {
+            return true;
+        }
+        match self.preempt_from {
+            Some(t) => now >= t,
+            None => {
+                self.preempt_from = Some(now + self.cfg.preempt_delay);
+                false
+            }
+        }
     }
 
     fn learn_interval(&mut self, adv: &Advert) {

@@ -1,6 +1,5 @@
-//! Shared helpers for the integration tests (see CONTRACTS.md "Shared test support").
-//! Each integration test file that needs it says `mod support;` and uses the parts
-//! it needs (hence `allow(dead_code)`).
+//! Shared test support. Each integration test file that needs it says
+//! `mod support;` and uses the parts it needs (hence `allow(dead_code)`).
 #![allow(dead_code)]
 
 pub mod juju;

@@ -333,18 +333,18 @@ impl Lab {
         }
     }
 
-    /// Sets a node's switch port up or down (a cable pull seen from the switch;
-    /// the unit's own eth0 stays up: a partition, not a link-down).
-    pub fn set_port(&self, node: &Node, up: bool) {
-        must(&[
-            "ip",
-            "-n",
-            &self.switch,
-            "link",
-            "set",
-            &node.port,
-            if up { "up" } else { "down" },
-        ]);
+    /// Connects (`true`) or disconnects (`false`) a node's port to the switch's
+    /// bridge. The unit's eth0 keeps its carrier: a partition, not a link-down
+    /// (setting the veth down would drop the unit's carrier too).
+    pub fn set_port(&self, node: &Node, connected: bool) {
+        let how: &[&str] = if connected {
+            &["master", "br0"]
+        } else {
+            &["nomaster"]
+        };
+        let mut args = vec!["ip", "-n", &self.switch, "link", "set", &node.port];
+        args.extend_from_slice(how);
+        must(&args);
     }
 
     /// Sets a node's own `eth0` up or down (the unit sees its link go down).

@@ -1,0 +1,258 @@
+//! Health checks (tcp connect, http(s) GET expecting 2xx, exec exit code), each on
+//! its own thread, with rise/fall hysteresis.
+//!
+//! Why threads: a probe can hang for its whole timeout (an API server that
+//! accepts but never answers); the VRRP event loop must keep advertising on time
+//! regardless, so probes never run on it. A thread reports only verdict changes
+//! over a channel and wakes the loop through a socket pair.
+
+use std::io::Write;
+use std::net::TcpStream;
+use std::os::unix::net::UnixStream;
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::Sender;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use crate::agent::config::{CheckConfig, CheckKind};
+
+/// A verdict change (or the first verdict) of one check.
+#[derive(Debug, Clone)]
+pub struct CheckReport {
+    /// Generation of the instance that owns the check (reloads bump it, so late
+    /// reports from stopped checks are ignored).
+    pub generation: u64,
+    /// Instance name.
+    pub instance: String,
+    /// Index of the check within the instance.
+    pub index: usize,
+    /// Healthy after rise/fall.
+    pub healthy: bool,
+    /// The error of the latest failed probe, if the latest probe failed.
+    pub last_error: Option<String>,
+}
+
+/// A running check thread; stops (at its next tick) when dropped.
+pub struct CheckHandle {
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Drop for CheckHandle {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        // Not joined: a probe may be stuck in its timeout; the thread exits on its own.
+        self.thread.take();
+    }
+}
+
+/// Where check threads report to.
+#[derive(Clone)]
+pub struct ReportSink {
+    /// Channel to the event loop.
+    pub tx: Sender<CheckReport>,
+    /// Written to (one byte) after each report to wake the event loop.
+    pub waker: Arc<UnixStream>,
+}
+
+/// Starts the thread for check `index` of `instance`.
+pub fn spawn(
+    generation: u64,
+    instance: &str,
+    index: usize,
+    cfg: CheckConfig,
+    sink: ReportSink,
+) -> CheckHandle {
+    let stop = Arc::new(AtomicBool::new(false));
+    let stop2 = stop.clone();
+    let instance = instance.to_string();
+    let thread = std::thread::Builder::new()
+        .name(format!("check-{instance}-{index}"))
+        .spawn(move || run(generation, instance, index, cfg, sink, stop2))
+        .ok();
+    CheckHandle { stop, thread }
+}
+
+fn run(
+    generation: u64,
+    instance: String,
+    index: usize,
+    cfg: CheckConfig,
+    sink: ReportSink,
+    stop: Arc<AtomicBool>,
+) {
+    let mut healthy: Option<bool> = None;
+    let mut streak_ok = 0u32;
+    let mut streak_fail = 0u32;
+    let mut last_error: Option<String> = None;
+    let mut next = Instant::now();
+    while !stop.load(Ordering::Relaxed) {
+        let result = probe(&cfg.kind, cfg.timeout);
+        let mut changed = false;
+        match &result {
+            Ok(()) => {
+                streak_ok += 1;
+                streak_fail = 0;
+                changed |= last_error.take().is_some();
+            }
+            Err(e) => {
+                streak_fail += 1;
+                streak_ok = 0;
+                changed |= last_error.as_deref() != Some(e.as_str());
+                last_error = Some(e.clone());
+            }
+        }
+        let verdict = match healthy {
+            // The first probe decides at once, so a starting agent neither waits
+            // `rise` intervals nor claims health it has not seen.
+            None => result.is_ok(),
+            Some(false) if streak_ok >= cfg.rise => true,
+            Some(true) if streak_fail >= cfg.fall => false,
+            Some(h) => h,
+        };
+        if healthy != Some(verdict) || changed {
+            healthy = Some(verdict);
+            let report = CheckReport {
+                generation,
+                instance: instance.clone(),
+                index,
+                healthy: verdict,
+                last_error: last_error.clone(),
+            };
+            if sink.tx.send(report).is_err() {
+                return;
+            }
+            let _ = (&*sink.waker).write(&[1]);
+        }
+        next += cfg.interval;
+        let now = Instant::now();
+        if next < now {
+            next = now;
+        }
+        while !stop.load(Ordering::Relaxed) && Instant::now() < next {
+            std::thread::sleep((next - Instant::now()).min(Duration::from_millis(50)));
+        }
+    }
+}
+
+/// Runs one probe; `Err` carries a one-line reason.
+pub fn probe(kind: &CheckKind, timeout: Duration) -> Result<(), String> {
+    match kind {
+        CheckKind::Tcp(addr) => TcpStream::connect_timeout(addr, timeout)
+            .map(|_| ())
+            .map_err(|e| format!("connect {addr}: {e}")),
+        CheckKind::Http { url, insecure_tls } => http_get(url, *insecure_tls, timeout),
+        CheckKind::Exec(argv) => exec(argv, timeout),
+    }
+}
+
+fn http_get(url: &str, insecure_tls: bool, timeout: Duration) -> Result<(), String> {
+    let tls = ureq::tls::TlsConfig::builder()
+        .disable_verification(insecure_tls)
+        .build();
+    let config = ureq::Agent::config_builder()
+        .timeout_global(Some(timeout))
+        .http_status_as_error(false)
+        .proxy(None)
+        .tls_config(tls)
+        .build();
+    let agent = ureq::Agent::new_with_config(config);
+    match agent.get(url).call() {
+        Ok(resp) if resp.status().is_success() => Ok(()),
+        Ok(resp) => Err(format!("GET {url}: HTTP {}", resp.status().as_u16())),
+        Err(e) => Err(format!("GET {url}: {e}")),
+    }
+}
+
+fn exec(argv: &[String], timeout: Duration) -> Result<(), String> {
+    let (prog, args) = argv.split_first().ok_or("empty command")?;
+    let mut child = Command::new(prog)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|e| format!("cannot run {prog}: {e}"))?;
+    let deadline = Instant::now() + timeout;
+    loop {
+        match child.try_wait() {
+            Ok(Some(status)) if status.success() => return Ok(()),
+            Ok(Some(status)) => return Err(format!("{prog} exited with {status}")),
+            Ok(None) if Instant::now() >= deadline => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(format!("{prog} timed out after {} ms", timeout.as_millis()));
+            }
+            Ok(None) => std::thread::sleep(Duration::from_millis(5)),
+            Err(e) => return Err(format!("waiting for {prog}: {e}")),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tcp_probe_sees_listener_and_refusal() {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = l.local_addr().unwrap();
+        assert!(probe(&CheckKind::Tcp(addr), Duration::from_secs(1)).is_ok());
+        drop(l);
+        let e = probe(&CheckKind::Tcp(addr), Duration::from_secs(1)).unwrap_err();
+        assert!(e.contains("connect"), "{e}");
+    }
+
+    #[test]
+    fn exec_probe_uses_exit_code_and_timeout() {
+        assert!(probe(
+            &CheckKind::Exec(vec!["true".into()]),
+            Duration::from_secs(2)
+        )
+        .is_ok());
+        assert!(probe(
+            &CheckKind::Exec(vec!["false".into()]),
+            Duration::from_secs(2)
+        )
+        .is_err());
+        let e = probe(
+            &CheckKind::Exec(vec!["sleep".into(), "5".into()]),
+            Duration::from_millis(100),
+        )
+        .unwrap_err();
+        assert!(e.contains("timed out"), "{e}");
+        assert!(probe(
+            &CheckKind::Exec(vec!["/nonexistent/x".into()]),
+            Duration::from_secs(1)
+        )
+        .is_err());
+    }
+
+    #[test]
+    fn http_probe_wants_2xx() {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = l.local_addr().unwrap();
+        let server = std::thread::spawn(move || {
+            for code in ["200 OK", "503 Service Unavailable"] {
+                let (mut s, _) = l.accept().unwrap();
+                let mut buf = [0u8; 1024];
+                let _ = std::io::Read::read(&mut s, &mut buf);
+                let _ = s.write_all(
+                    format!("HTTP/1.1 {code}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
+                        .as_bytes(),
+                );
+            }
+        });
+        let url = format!("http://{addr}/livez");
+        let kind = CheckKind::Http {
+            url,
+            insecure_tls: false,
+        };
+        assert_eq!(probe(&kind, Duration::from_secs(2)), Ok(()));
+        let e = probe(&kind, Duration::from_secs(2)).unwrap_err();
+        assert!(e.contains("503"), "{e}");
+        server.join().unwrap();
+    }
+}

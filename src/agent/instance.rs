@@ -1,0 +1,189 @@
+//! One running VRRP instance: the sans-IO [`Router`] plus what the shell keeps
+//! around it (interface, primary address, timer, GARP schedule, checks, the
+//! facts the status document reports).
+//!
+//! Why separate from the loop: the loop owns the sockets and decides *when*;
+//! this type holds *what* one instance is and turns it into its status entry.
+
+use std::collections::BTreeSet;
+use std::net::IpAddr;
+use std::time::{Instant, SystemTime};
+
+use serde_json::{json, Value};
+
+use crate::agent::checks::CheckHandle;
+use crate::agent::config::InstanceConfig;
+use crate::agent::netlink::Addr;
+use crate::agent::status::rfc3339;
+use crate::vrrp::packet::Version;
+use crate::vrrp::router::{Router, RouterConfig};
+
+/// Latest verdict of one health check.
+#[derive(Debug, Clone)]
+pub struct CheckState {
+    /// Display name.
+    pub name: String,
+    /// None until the first probe reported.
+    pub healthy: Option<bool>,
+    /// Error of the latest failed probe.
+    pub last_error: Option<String>,
+}
+
+/// A running instance.
+pub struct Instance {
+    /// Its validated config (compared on reload).
+    pub cfg: InstanceConfig,
+    /// The protocol state machine.
+    pub router: Router,
+    /// Distinguishes this incarnation's check reports from a reloaded one's.
+    pub generation: u64,
+    /// Interface index.
+    pub ifindex: u32,
+    /// Interface MAC (for GARP/NA).
+    pub mac: Option<[u8; 6]>,
+    /// Source address of our adverts.
+    pub primary: IpAddr,
+    /// The router's armed deadline.
+    pub deadline: Option<Instant>,
+    /// GARP/NA rounds still to send in the current burst.
+    pub garp_left: u32,
+    /// When the next burst round is due.
+    pub garp_next: Option<Instant>,
+    /// Health check verdicts.
+    pub checks: Vec<CheckState>,
+    /// The check threads (stopped on drop).
+    pub handles: Vec<CheckHandle>,
+    /// Waiting for first check verdicts until this time; None = started.
+    pub start_by: Option<Instant>,
+    /// Link state as last seen.
+    pub link_up: bool,
+    /// State transitions so far.
+    pub transitions: u64,
+    /// Wall-clock time of the last transition.
+    pub last_transition: Option<SystemTime>,
+    /// Reason of the last transition.
+    pub last_reason: Option<String>,
+    /// Advert sources for our VRID that are not configured unicast peers.
+    pub foreign: BTreeSet<IpAddr>,
+    /// Last send error, to log each distinct error once.
+    pub last_send_error: Option<String>,
+}
+
+/// Picks the address adverts are sent from: `unicast-source`, else the
+/// interface's primary IPv4 address, else (IPv6 multicast) its link-local
+/// address, else (IPv6 unicast) its first global address; never a VIP.
+pub fn pick_primary(cfg: &InstanceConfig, ifindex: u32, addrs: &[Addr]) -> Option<IpAddr> {
+    if let Some(src) = cfg.unicast_source {
+        return Some(src);
+    }
+    let is_vip = |ip: &IpAddr| cfg.vips.iter().any(|v| v.addr == *ip);
+    let mine = addrs
+        .iter()
+        .filter(|a| a.index == ifindex && !is_vip(&a.addr));
+    if !cfg.is_ipv6() {
+        let v4: Vec<&Addr> = mine.filter(|a| a.addr.is_ipv4()).collect();
+        return v4
+            .iter()
+            .find(|a| !a.secondary)
+            .or(v4.first())
+            .map(|a| a.addr);
+    }
+    let v6: Vec<&Addr> = mine.filter(|a| a.addr.is_ipv6() && !a.tentative).collect();
+    let link_local =
+        |a: &&&Addr| matches!(a.addr, IpAddr::V6(x) if x.segments()[0] & 0xffc0 == 0xfe80);
+    if cfg.unicast_peers.is_empty() {
+        v6.iter().find(link_local).map(|a| a.addr)
+    } else {
+        v6.iter().find(|a| !link_local(a)).map(|a| a.addr)
+    }
+}
+
+impl Instance {
+    /// Builds the router for `cfg` (not started yet).
+    pub fn new(
+        cfg: InstanceConfig,
+        generation: u64,
+        ifindex: u32,
+        mac: Option<[u8; 6]>,
+        primary: IpAddr,
+        link_up: bool,
+    ) -> Instance {
+        let mut rc =
+            RouterConfig::new(cfg.vrid, primary, cfg.vips.iter().map(|v| v.addr).collect());
+        rc.version = cfg.version;
+        rc.priority = cfg.priority;
+        rc.advert_interval = cfg.advert_interval;
+        rc.preempt = cfg.preempt;
+        rc.preempt_delay = cfg.preempt_delay;
+        rc.garp_refresh = cfg.garp.refresh;
+        let checks = cfg
+            .checks
+            .iter()
+            .map(|c| CheckState {
+                name: c.name.clone(),
+                healthy: None,
+                last_error: None,
+            })
+            .collect();
+        Instance {
+            router: Router::new(rc),
+            cfg,
+            generation,
+            ifindex,
+            mac,
+            primary,
+            deadline: None,
+            garp_left: 0,
+            garp_next: None,
+            checks,
+            handles: Vec::new(),
+            start_by: None,
+            link_up,
+            transitions: 0,
+            last_transition: None,
+            last_reason: None,
+            foreign: BTreeSet::new(),
+            last_send_error: None,
+        }
+    }
+
+    /// True when every check has passed (or has not reported yet).
+    pub fn healthy(&self) -> bool {
+        self.checks.iter().all(|c| c.healthy != Some(false))
+    }
+
+    /// True when every check has reported at least once.
+    pub fn checks_reported(&self) -> bool {
+        self.checks.iter().all(|c| c.healthy.is_some())
+    }
+
+    /// This instance's entry in the status document.
+    pub fn status(&self) -> Value {
+        let version = match self.cfg.version {
+            Version::V2 => 2,
+            Version::V3 => 3,
+        };
+        json!({
+            "name": self.cfg.name,
+            "vrid": self.cfg.vrid,
+            "version": version,
+            "interface": self.cfg.interface,
+            "state": self.router.state().as_str(),
+            "priority": self.cfg.priority,
+            "effective-priority": self.router.effective_priority(),
+            "address": self.primary.to_string(),
+            "master": self.router.master().map(|m| m.to_string()),
+            "vips": self.cfg.vips.iter().map(|v| v.to_string()).collect::<Vec<_>>(),
+            "advert-interval-ms": self.cfg.advert_interval.as_millis() as u64,
+            "transitions": self.transitions,
+            "last-transition": self.last_transition.map(rfc3339),
+            "last-transition-reason": self.last_reason,
+            "checks": self.checks.iter().map(|c| json!({
+                "name": c.name,
+                "healthy": c.healthy.unwrap_or(false),
+                "last-error": c.last_error,
+            })).collect::<Vec<_>>(),
+            "foreign-routers": self.foreign.iter().map(|a| a.to_string()).collect::<Vec<_>>(),
+        })
+    }
+}

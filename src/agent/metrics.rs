@@ -1,0 +1,243 @@
+//! Prometheus metrics (text exposition format 0.0.4) and the tiny HTTP endpoint
+//! that serves them.
+//!
+//! Why: an SRE needs to see flapping (transitions), lost adverts, dropped packets
+//! by reason, failing checks and timer lateness (the early sign of the CPU
+//! starvation that split keepalived#2066) without reading logs. The event loop
+//! updates counters under a mutex; a separate thread serves them, so a slow
+//! scraper never delays an advert.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// Per-instance gauges and counters.
+#[derive(Debug, Default, Clone)]
+pub struct InstanceMetrics {
+    /// Current state name (INIT|BACKUP|MASTER|FAULT|PAUSED).
+    pub state: String,
+    /// Effective priority.
+    pub priority: u8,
+    /// State transitions since start.
+    pub transitions: u64,
+    /// Adverts sent.
+    pub adverts_sent: u64,
+    /// Adverts accepted into the state machine.
+    pub adverts_received: u64,
+    /// Gratuitous ARP / NA packets sent.
+    pub gratuitous_sent: u64,
+    /// Check name → healthy.
+    pub checks: BTreeMap<String, bool>,
+}
+
+/// Everything the endpoint exposes.
+#[derive(Debug, Default)]
+pub struct Metrics {
+    /// By instance name.
+    pub instances: BTreeMap<String, InstanceMetrics>,
+    /// (interface, reason) → dropped packets.
+    pub dropped: BTreeMap<(String, String), u64>,
+    /// Timer lateness: count, sum and max in seconds.
+    pub lateness_count: u64,
+    /// Sum of lateness, seconds.
+    pub lateness_sum: f64,
+    /// Worst lateness seen, seconds.
+    pub lateness_max: f64,
+    /// Netlink operations that failed.
+    pub netlink_errors: u64,
+    /// Send errors on VRRP sockets.
+    pub send_errors: u64,
+}
+
+/// Shared handle used by the loop and the HTTP thread.
+pub type SharedMetrics = Arc<Mutex<Metrics>>;
+
+/// A per-instance counter: metric name, help text, how to read it.
+type Counter = (&'static str, &'static str, fn(&InstanceMetrics) -> u64);
+
+const STATES: [&str; 5] = ["INIT", "BACKUP", "MASTER", "FAULT", "PAUSED"];
+
+fn esc(s: &str) -> String {
+    s.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+impl Metrics {
+    /// Records one timer firing `late` after its deadline.
+    pub fn observe_lateness(&mut self, late: Duration) {
+        let s = late.as_secs_f64();
+        self.lateness_count += 1;
+        self.lateness_sum += s;
+        if s > self.lateness_max {
+            self.lateness_max = s;
+        }
+    }
+
+    /// Counts one dropped packet.
+    pub fn drop_packet(&mut self, interface: &str, reason: &str) {
+        *self
+            .dropped
+            .entry((interface.to_string(), reason.to_string()))
+            .or_default() += 1;
+    }
+
+    /// Renders the text exposition format.
+    pub fn render(&self) -> String {
+        let mut o = String::new();
+        let _ = writeln!(
+            o,
+            "# HELP k8s_vip_instance_state 1 for the instance's current VRRP state."
+        );
+        let _ = writeln!(o, "# TYPE k8s_vip_instance_state gauge");
+        for (name, m) in &self.instances {
+            for s in STATES {
+                let v = u8::from(m.state == s);
+                let _ = writeln!(
+                    o,
+                    "k8s_vip_instance_state{{instance=\"{}\",state=\"{s}\"}} {v}",
+                    esc(name)
+                );
+            }
+        }
+        let counters: [Counter; 4] = [
+            (
+                "k8s_vip_transitions_total",
+                "VRRP state transitions.",
+                |m| m.transitions,
+            ),
+            ("k8s_vip_adverts_sent_total", "VRRP adverts sent.", |m| {
+                m.adverts_sent
+            }),
+            (
+                "k8s_vip_adverts_received_total",
+                "VRRP adverts received and accepted.",
+                |m| m.adverts_received,
+            ),
+            (
+                "k8s_vip_gratuitous_sent_total",
+                "Gratuitous ARP / unsolicited NA packets sent.",
+                |m| m.gratuitous_sent,
+            ),
+        ];
+        for (metric, help, get) in counters {
+            let _ = writeln!(o, "# HELP {metric} {help}");
+            let _ = writeln!(o, "# TYPE {metric} counter");
+            for (name, m) in &self.instances {
+                let _ = writeln!(o, "{metric}{{instance=\"{}\"}} {}", esc(name), get(m));
+            }
+        }
+        let _ = writeln!(
+            o,
+            "# HELP k8s_vip_effective_priority Effective VRRP priority."
+        );
+        let _ = writeln!(o, "# TYPE k8s_vip_effective_priority gauge");
+        for (name, m) in &self.instances {
+            let _ = writeln!(
+                o,
+                "k8s_vip_effective_priority{{instance=\"{}\"}} {}",
+                esc(name),
+                m.priority
+            );
+        }
+        let _ = writeln!(
+            o,
+            "# HELP k8s_vip_check_healthy 1 when the health check passes (after rise/fall)."
+        );
+        let _ = writeln!(o, "# TYPE k8s_vip_check_healthy gauge");
+        for (name, m) in &self.instances {
+            for (check, ok) in &m.checks {
+                let _ = writeln!(
+                    o,
+                    "k8s_vip_check_healthy{{instance=\"{}\",check=\"{}\"}} {}",
+                    esc(name),
+                    esc(check),
+                    u8::from(*ok)
+                );
+            }
+        }
+        let _ = writeln!(
+            o,
+            "# HELP k8s_vip_packets_dropped_total Received VRRP packets dropped, by reason."
+        );
+        let _ = writeln!(o, "# TYPE k8s_vip_packets_dropped_total counter");
+        for ((ifname, reason), n) in &self.dropped {
+            let _ = writeln!(
+                o,
+                "k8s_vip_packets_dropped_total{{interface=\"{}\",reason=\"{}\"}} {n}",
+                esc(ifname),
+                esc(reason)
+            );
+        }
+        let _ = writeln!(
+            o,
+            "# HELP k8s_vip_timer_lateness_seconds How late protocol timers fired."
+        );
+        let _ = writeln!(o, "# TYPE k8s_vip_timer_lateness_seconds summary");
+        let _ = writeln!(
+            o,
+            "k8s_vip_timer_lateness_seconds_sum {}",
+            self.lateness_sum
+        );
+        let _ = writeln!(
+            o,
+            "k8s_vip_timer_lateness_seconds_count {}",
+            self.lateness_count
+        );
+        let _ = writeln!(
+            o,
+            "# HELP k8s_vip_timer_lateness_max_seconds Worst timer lateness since start."
+        );
+        let _ = writeln!(o, "# TYPE k8s_vip_timer_lateness_max_seconds gauge");
+        let _ = writeln!(
+            o,
+            "k8s_vip_timer_lateness_max_seconds {}",
+            self.lateness_max
+        );
+        let _ = writeln!(
+            o,
+            "# HELP k8s_vip_netlink_errors_total Failed netlink operations."
+        );
+        let _ = writeln!(o, "# TYPE k8s_vip_netlink_errors_total counter");
+        let _ = writeln!(o, "k8s_vip_netlink_errors_total {}", self.netlink_errors);
+        let _ = writeln!(
+            o,
+            "# HELP k8s_vip_send_errors_total Failed VRRP/GARP sends."
+        );
+        let _ = writeln!(o, "# TYPE k8s_vip_send_errors_total counter");
+        let _ = writeln!(o, "k8s_vip_send_errors_total {}", self.send_errors);
+        o
+    }
+}
+
+/// Binds `addr` and serves `GET /metrics` on a background thread.
+pub fn serve(addr: SocketAddr, metrics: SharedMetrics) -> std::io::Result<SocketAddr> {
+    let listener = TcpListener::bind(addr)?;
+    let bound = listener.local_addr()?;
+    std::thread::Builder::new().name("metrics".into()).spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(mut s) = conn else { continue };
+            let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
+            let _ = s.set_write_timeout(Some(Duration::from_secs(2)));
+            let mut buf = [0u8; 2048];
+            let n = s.read(&mut buf).unwrap_or(0);
+            let req = String::from_utf8_lossy(&buf[..n]);
+            let path = req.split_whitespace().nth(1).unwrap_or("");
+            let (status, body) = if path == "/metrics" || path == "/" {
+                let body = metrics.lock().map(|m| m.render()).unwrap_or_default();
+                ("200 OK", body)
+            } else {
+                ("404 Not Found", "try /metrics\n".to_string())
+            };
+            let _ = write!(
+                s,
+                "HTTP/1.1 {status}\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    })?;
+    Ok(bound)
+}

@@ -1,0 +1,272 @@
+//! Raw IP protocol-112 (VRRP) sockets, one per interface and address family.
+//!
+//! Why raw sockets: VRRP is its own IP protocol, not UDP. Each socket is bound to
+//! its interface, joins 224.0.0.18 / ff02::12 when any instance there uses
+//! multicast, sends with TTL / hop limit 255 (RFC 5798 §5.1.1.3 / §5.1.2.3) from
+//! the instance's primary address (IP_PKTINFO / IPV6_PKTINFO, so the source the
+//! checksum covers is exactly the source on the wire), and hands back the TTL /
+//! hop limit of every received packet so the receiver can require 255.
+
+use std::io::{self, IoSlice};
+use std::mem::{size_of, zeroed};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
+use std::os::fd::{AsRawFd, RawFd};
+
+use nix::sys::socket::{sendmsg, ControlMessage, MsgFlags, SockaddrIn, SockaddrIn6};
+use socket2::{Domain, InterfaceIndexOrAddress, Protocol, Socket, Type};
+
+use crate::vrrp::packet::{IPPROTO_VRRP, MULTICAST_V4, MULTICAST_V6, REQUIRED_HOP_LIMIT};
+
+/// One received VRRP packet with what the receive checks need.
+#[derive(Debug, Clone)]
+pub struct Received {
+    /// IP source address.
+    pub src: IpAddr,
+    /// IP destination address (multicast group or our unicast address).
+    pub dst: IpAddr,
+    /// IPv4 TTL or IPv6 hop limit as received.
+    pub ttl: u8,
+    /// The VRRP message (after the IP header).
+    pub payload: Vec<u8>,
+}
+
+/// A VRRP socket on one interface for one address family.
+pub struct VrrpSocket {
+    sock: Socket,
+    ifindex: u32,
+    v6: bool,
+    buf: Vec<u8>,
+}
+
+fn setsockopt_int(fd: RawFd, level: i32, name: i32, value: i32) -> io::Result<()> {
+    // SAFETY: passes a pointer to a live c_int and its exact size.
+    let rc = unsafe {
+        nix::libc::setsockopt(
+            fd,
+            level,
+            name,
+            &value as *const i32 as *const nix::libc::c_void,
+            size_of::<i32>() as nix::libc::socklen_t,
+        )
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
+impl VrrpSocket {
+    /// Opens the socket for `ifname` (`ifindex`), joining the VRRP multicast
+    /// group when `multicast` is set.
+    pub fn open(ifname: &str, ifindex: u32, v6: bool, multicast: bool) -> io::Result<VrrpSocket> {
+        let domain = if v6 { Domain::IPV6 } else { Domain::IPV4 };
+        let sock = Socket::new(
+            domain,
+            Type::RAW,
+            Some(Protocol::from(i32::from(IPPROTO_VRRP))),
+        )?;
+        sock.bind_device(Some(ifname.as_bytes()))?;
+        sock.set_nonblocking(true)?;
+        let fd = sock.as_raw_fd();
+        if v6 {
+            sock.set_multicast_hops_v6(u32::from(REQUIRED_HOP_LIMIT))?;
+            sock.set_unicast_hops_v6(u32::from(REQUIRED_HOP_LIMIT))?;
+            sock.set_multicast_loop_v6(false)?;
+            sock.set_multicast_if_v6(ifindex)?;
+            setsockopt_int(fd, nix::libc::IPPROTO_IPV6, nix::libc::IPV6_RECVHOPLIMIT, 1)?;
+            setsockopt_int(fd, nix::libc::IPPROTO_IPV6, nix::libc::IPV6_RECVPKTINFO, 1)?;
+            if multicast {
+                sock.join_multicast_v6(&MULTICAST_V6, ifindex)?;
+            }
+        } else {
+            sock.set_multicast_ttl_v4(u32::from(REQUIRED_HOP_LIMIT))?;
+            sock.set_ttl_v4(u32::from(REQUIRED_HOP_LIMIT))?;
+            sock.set_multicast_loop_v4(false)?;
+            if multicast {
+                sock.join_multicast_v4_n(&MULTICAST_V4, &InterfaceIndexOrAddress::Index(ifindex))?;
+            }
+        }
+        Ok(VrrpSocket {
+            sock,
+            ifindex,
+            v6,
+            buf: vec![0; 65536],
+        })
+    }
+
+    /// Sends one VRRP message from `src` to `dst` out of this interface.
+    pub fn send(&self, payload: &[u8], src: IpAddr, dst: IpAddr) -> io::Result<()> {
+        let iov = [IoSlice::new(payload)];
+        let fd = self.sock.as_raw_fd();
+        match (src, dst) {
+            (IpAddr::V4(s), IpAddr::V4(d)) => {
+                // SAFETY: in_pktinfo is plain old data; zero is a valid value.
+                let mut info: nix::libc::in_pktinfo = unsafe { zeroed() };
+                info.ipi_ifindex = self.ifindex as i32;
+                info.ipi_spec_dst.s_addr = u32::from_ne_bytes(s.octets());
+                let cmsgs = [ControlMessage::Ipv4PacketInfo(&info)];
+                let addr = SockaddrIn::from(SocketAddrV4::new(d, 0));
+                sendmsg(fd, &iov, &cmsgs, MsgFlags::empty(), Some(&addr))?;
+            }
+            (IpAddr::V6(s), IpAddr::V6(d)) => {
+                // SAFETY: in6_pktinfo is plain old data; zero is a valid value.
+                let mut info: nix::libc::in6_pktinfo = unsafe { zeroed() };
+                info.ipi6_ifindex = self.ifindex;
+                info.ipi6_addr.s6_addr = s.octets();
+                let hops: i32 = i32::from(REQUIRED_HOP_LIMIT);
+                let cmsgs = [
+                    ControlMessage::Ipv6PacketInfo(&info),
+                    ControlMessage::Ipv6HopLimit(&hops),
+                ];
+                let scope = if d.segments()[0] & 0xffc0 == 0xfe80 || d.segments()[0] == 0xff02 {
+                    self.ifindex
+                } else {
+                    0
+                };
+                let addr = SockaddrIn6::from(SocketAddrV6::new(d, 0, 0, scope));
+                sendmsg(fd, &iov, &cmsgs, MsgFlags::empty(), Some(&addr))?;
+            }
+            _ => {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    format!("source {src} and destination {dst} are of different families"),
+                ))
+            }
+        }
+        Ok(())
+    }
+
+    /// Receives one packet if one is waiting (non-blocking); `Ok(None)` when none.
+    /// Malformed IPv4 headers come back as `Err(InvalidData)`.
+    pub fn recv(&mut self) -> io::Result<Option<Received>> {
+        if self.v6 {
+            self.recv_v6()
+        } else {
+            self.recv_v4()
+        }
+    }
+
+    fn recv_v4(&mut self) -> io::Result<Option<Received>> {
+        // SAFETY: the buffer outlives the call and its length is passed.
+        let n = unsafe {
+            nix::libc::recv(
+                self.sock.as_raw_fd(),
+                self.buf.as_mut_ptr() as *mut nix::libc::c_void,
+                self.buf.len(),
+                0,
+            )
+        };
+        if n < 0 {
+            let e = io::Error::last_os_error();
+            return if e.kind() == io::ErrorKind::WouldBlock {
+                Ok(None)
+            } else {
+                Err(e)
+            };
+        }
+        let pkt = &self.buf[..(n as usize).min(self.buf.len())];
+        let bad = || io::Error::new(io::ErrorKind::InvalidData, "truncated IPv4 header");
+        let first = *pkt.first().ok_or_else(bad)?;
+        let ihl = usize::from(first & 0x0f) * 4;
+        if first >> 4 != 4 || ihl < 20 || pkt.len() < ihl {
+            return Err(bad());
+        }
+        let ttl = pkt[8];
+        let src = Ipv4Addr::new(pkt[12], pkt[13], pkt[14], pkt[15]);
+        let dst = Ipv4Addr::new(pkt[16], pkt[17], pkt[18], pkt[19]);
+        let total = usize::from(u16::from_be_bytes([pkt[2], pkt[3]]));
+        let end = if total >= ihl && total <= pkt.len() {
+            total
+        } else {
+            pkt.len()
+        };
+        Ok(Some(Received {
+            src: src.into(),
+            dst: dst.into(),
+            ttl,
+            payload: pkt[ihl..end].to_vec(),
+        }))
+    }
+
+    fn recv_v6(&mut self) -> io::Result<Option<Received>> {
+        let fd = self.sock.as_raw_fd();
+        let mut cbuf = [0u64; 64];
+        // SAFETY: all structures are zero-initialised plain old data, and every
+        // pointer handed to the kernel refers to a live buffer of the stated size.
+        // CMSG_* walk only inside `cbuf` as bounded by msg_controllen.
+        unsafe {
+            let mut from: nix::libc::sockaddr_in6 = zeroed();
+            let mut iov = nix::libc::iovec {
+                iov_base: self.buf.as_mut_ptr() as *mut nix::libc::c_void,
+                iov_len: self.buf.len(),
+            };
+            let mut msg: nix::libc::msghdr = zeroed();
+            msg.msg_name = &mut from as *mut _ as *mut nix::libc::c_void;
+            msg.msg_namelen = size_of::<nix::libc::sockaddr_in6>() as u32;
+            msg.msg_iov = &mut iov;
+            msg.msg_iovlen = 1;
+            msg.msg_control = cbuf.as_mut_ptr() as *mut nix::libc::c_void;
+            msg.msg_controllen = size_of::<[u64; 64]>();
+            let n = nix::libc::recvmsg(fd, &mut msg, 0);
+            if n < 0 {
+                let e = io::Error::last_os_error();
+                return if e.kind() == io::ErrorKind::WouldBlock {
+                    Ok(None)
+                } else {
+                    Err(e)
+                };
+            }
+            let mut ttl: Option<u8> = None;
+            let mut dst: Option<Ipv6Addr> = None;
+            let mut c = nix::libc::CMSG_FIRSTHDR(&msg);
+            while !c.is_null() {
+                let hdr = &*c;
+                if hdr.cmsg_level == nix::libc::IPPROTO_IPV6 {
+                    let data = nix::libc::CMSG_DATA(c);
+                    if hdr.cmsg_type == nix::libc::IPV6_HOPLIMIT {
+                        let v = std::ptr::read_unaligned(data as *const i32);
+                        ttl = u8::try_from(v).ok();
+                    } else if hdr.cmsg_type == nix::libc::IPV6_PKTINFO {
+                        let info = std::ptr::read_unaligned(data as *const nix::libc::in6_pktinfo);
+                        dst = Some(Ipv6Addr::from(info.ipi6_addr.s6_addr));
+                    }
+                }
+                c = nix::libc::CMSG_NXTHDR(&msg, c);
+            }
+            let src = Ipv6Addr::from(from.sin6_addr.s6_addr);
+            let (Some(ttl), Some(dst)) = (ttl, dst) else {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    "missing hop limit or destination",
+                ));
+            };
+            Ok(Some(Received {
+                src: src.into(),
+                dst: dst.into(),
+                ttl,
+                payload: self.buf[..(n as usize).min(self.buf.len())].to_vec(),
+            }))
+        }
+    }
+}
+
+impl AsRawFd for VrrpSocket {
+    fn as_raw_fd(&self) -> RawFd {
+        self.sock.as_raw_fd()
+    }
+}
+
+/// The multicast group for an address family.
+pub fn multicast_group(v6: bool) -> IpAddr {
+    if v6 {
+        MULTICAST_V6.into()
+    } else {
+        MULTICAST_V4.into()
+    }
+}
+
+/// A plain socket address (port 0) for an IP, for logs.
+pub fn sockaddr(ip: IpAddr) -> SocketAddr {
+    SocketAddr::new(ip, 0)
+}

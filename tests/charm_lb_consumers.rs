@@ -1,0 +1,352 @@
+//! The loadbalancer v1 provider, through the pure plan: exact response JSON,
+//! sent_hash echo, version gating, unsupported and malformed requests, the
+//! direct rule, and the legacy public-address / http relations.
+
+use std::collections::BTreeMap;
+
+use k8s_vip::charm::lb_consumers::ConsumerRelation;
+use k8s_vip::charm::legacy::UnitRelation;
+use k8s_vip::charm::net::{IfaceAddr, Interface, NetworkView};
+use k8s_vip::charm::peers::Peer;
+use k8s_vip::charm::plan::{plan, Inputs, RelationSet};
+use serde_json::{json, Value};
+
+const INTERNAL: &str = r#"{"algorithm": [], "backends": [], "health_checks": [{"interval": 30, "path": "/livez", "port": 6443, "protocol": "http", "retries": 3}], "id": "81c7d839a1f94e1684de04fffe1aaa93", "ingress_address": null, "name": "api-server-internal", "port_mapping": {"6443": 6443}, "protocol": "tcp", "public": false, "sent_hash": "4f4a9a40ec63ae08000f439c6786ea09", "sticky": false, "tls_cert": null, "tls_key": null, "tls_termination": false}"#;
+
+fn bag(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+fn inputs(n_units: usize, consumer_app_data: BTreeMap<String, String>) -> Inputs {
+    let me = 0;
+    Inputs {
+        hook: "lb-consumers-relation-changed".into(),
+        unit: "k8s-vip/0".into(),
+        app: "k8s-vip".into(),
+        model: "m".into(),
+        config: json!({"virtual-ip": "192.0.2.100"})
+            .as_object()
+            .cloned()
+            .unwrap_or_default(),
+        leader: true,
+        network: NetworkView {
+            interfaces: vec![Interface {
+                name: "eth0".into(),
+                addrs: vec![IfaceAddr {
+                    addr: "192.0.2.11".parse().expect("ip"),
+                    prefix: 24,
+                }],
+            }],
+            ingress: vec!["192.0.2.11".parse().expect("ip")],
+            ..Default::default()
+        },
+        peers: (1..n_units)
+            .map(|i| Peer {
+                unit: format!("k8s-vip/{i}"),
+                data: bag(&[("address", &format!("192.0.2.{}", 11 + i))]),
+            })
+            .collect(),
+        cluster_relation: Some("cluster:0".into()),
+        consumers: vec![ConsumerRelation {
+            id: "lb-consumers:5".into(),
+            remote_app: Some("kubernetes-control-plane".into()),
+            remote_app_data: consumer_app_data,
+            remote_units: (0..n_units)
+                .map(|i| {
+                    (
+                        format!("kubernetes-control-plane/{i}"),
+                        bag(&[("ingress-address", &format!("192.0.2.{}", 11 + i + me))]),
+                    )
+                })
+                .collect(),
+            our_app_data: BTreeMap::new(),
+        }],
+        ..Default::default()
+    }
+}
+
+fn app_set(p: &k8s_vip::charm::Plan) -> BTreeMap<String, String> {
+    p.relation_sets
+        .iter()
+        .filter(|s| s.app && s.relation_id == "lb-consumers:5")
+        .flat_map(|s| s.data.clone())
+        .collect()
+}
+
+fn response(p: &k8s_vip::charm::Plan, name: &str) -> Value {
+    let set = app_set(p);
+    let raw = set
+        .get(&format!("response_{name}"))
+        .unwrap_or_else(|| panic!("no response_{name} in {set:?}"));
+    serde_json::from_str(raw).expect("response is JSON")
+}
+
+#[test]
+fn direct_request_gets_the_exact_response_json() {
+    let p = plan(&inputs(
+        3,
+        bag(&[("version", "1"), ("request_api-server-internal", INTERNAL)]),
+    ));
+    let set = app_set(&p);
+    assert_eq!(set.get("version").map(String::as_str), Some("1"));
+    assert_eq!(
+        set.get("response_api-server-internal").map(String::as_str),
+        Some(
+            r#"{"address":"192.0.2.100","error":null,"error_fields":{},"error_message":null,"received_hash":"4f4a9a40ec63ae08000f439c6786ea09"}"#
+        )
+    );
+}
+
+#[test]
+fn second_run_sets_nothing() {
+    let mut inp = inputs(
+        3,
+        bag(&[("version", "1"), ("request_api-server-internal", INTERNAL)]),
+    );
+    let first = plan(&inp);
+    inp.consumers[0].our_app_data = app_set(&first);
+    // Peer data as the first plan published it.
+    for s in first.relation_sets.iter().filter(|s| !s.app) {
+        if s.relation_id == "cluster:0" {
+            inp.own_cluster_data.extend(s.data.clone());
+        }
+    }
+    let second = plan(&inp);
+    assert_eq!(second.relation_sets, Vec::<RelationSet>::new());
+}
+
+#[test]
+fn no_version_no_answer_but_our_version_is_published() {
+    let p = plan(&inputs(
+        1,
+        bag(&[("request_api-server-internal", INTERNAL)]),
+    ));
+    let set = app_set(&p);
+    assert_eq!(set, bag(&[("version", "1")]));
+}
+
+#[test]
+fn other_version_is_ignored_and_logged() {
+    let p = plan(&inputs(
+        1,
+        bag(&[("version", "2"), ("request_api-server-internal", INTERNAL)]),
+    ));
+    assert_eq!(app_set(&p), bag(&[("version", "1")]));
+    assert!(
+        p.logs.iter().any(|l| l.contains("version \"2\"")),
+        "{:?}",
+        p.logs
+    );
+}
+
+#[test]
+fn external_443_to_6443_needs_a_proxy_and_gets_a_clear_error() {
+    let external = INTERNAL
+        .replace("api-server-internal", "api-server-external")
+        .replace(r#"{"6443": 6443}"#, r#"{"443": 6443}"#)
+        .replace(r#""public": false"#, r#""public": true"#);
+    let p = plan(&inputs(
+        3,
+        bag(&[("version", "1"), ("request_api-server-external", &external)]),
+    ));
+    let r = response(&p, "api-server-external");
+    assert_eq!(r["error"], "unsupported");
+    assert!(r["address"].is_null());
+    assert_eq!(r["received_hash"], "4f4a9a40ec63ae08000f439c6786ea09");
+    let msg = r["error_fields"]["port_mapping"]
+        .as_str()
+        .expect("port_mapping field");
+    assert!(msg.contains("443 -> 6443"), "{msg}");
+    assert_eq!(r["error_message"].as_str(), Some(msg));
+}
+
+#[test]
+fn identity_mapping_but_not_a_backend_is_refused() {
+    let req = INTERNAL.replace(
+        r#""backends": []"#,
+        r#""backends": ["198.51.100.7", "198.51.100.8"]"#,
+    );
+    let p = plan(&inputs(
+        1,
+        bag(&[("version", "1"), ("request_api-server-internal", &req)]),
+    ));
+    let r = response(&p, "api-server-internal");
+    assert_eq!(r["error"], "unsupported");
+    assert!(r["error_fields"]["backends"]
+        .as_str()
+        .expect("backends")
+        .contains("not one of the backends"));
+}
+
+#[test]
+fn a_peer_that_is_not_a_backend_prevents_direct() {
+    // Backends given explicitly: only this unit, but a peer exists that is not a backend.
+    let req = INTERNAL.replace(r#""backends": []"#, r#""backends": ["192.0.2.11"]"#);
+    let p = plan(&inputs(
+        2,
+        bag(&[("version", "1"), ("request_api-server-internal", &req)]),
+    ));
+    let r = response(&p, "api-server-internal");
+    assert_eq!(r["error"], "unsupported");
+    assert!(r["error_message"]
+        .as_str()
+        .expect("msg")
+        .contains("192.0.2.12"));
+}
+
+#[test]
+fn udp_and_tls_termination_are_unsupported_naming_the_field() {
+    let udp = INTERNAL.replace(r#""protocol": "tcp""#, r#""protocol": "udp""#);
+    let tls = INTERNAL.replace(r#""tls_termination": false"#, r#""tls_termination": true"#);
+    let p = plan(&inputs(
+        1,
+        bag(&[("version", "1"), ("request_a", &udp), ("request_b", &tls)]),
+    ));
+    let a = response(&p, "a");
+    assert_eq!(a["error"], "unsupported");
+    assert!(a["error_fields"]["protocol"].is_string());
+    assert_eq!(a["received_hash"], "4f4a9a40ec63ae08000f439c6786ea09");
+    let b = response(&p, "b");
+    assert_eq!(b["error"], "unsupported");
+    assert!(b["error_fields"]["tls_termination"].is_string());
+}
+
+#[test]
+fn garbage_json_is_a_provider_error_not_a_crash() {
+    let p = plan(&inputs(
+        1,
+        bag(&[
+            ("version", "1"),
+            ("request_junk", "{not json"),
+            (
+                "request_noports",
+                r#"{"protocol": "tcp", "sent_hash": "abc"}"#,
+            ),
+            (
+                "request_badtype",
+                r#"{"protocol": "tcp", "port_mapping": {"6443": "x"}}"#,
+            ),
+            ("request_list", "[1,2]"),
+        ]),
+    ));
+    for name in ["junk", "noports", "badtype", "list"] {
+        let r = response(&p, name);
+        assert_eq!(r["error"], "provider error", "{name}");
+        assert!(
+            r["error_message"]
+                .as_str()
+                .expect("message")
+                .contains("malformed"),
+            "{name}"
+        );
+    }
+    assert_eq!(response(&p, "noports")["received_hash"], "abc");
+    assert!(response(&p, "junk")["received_hash"].is_null());
+    assert!(p.logs.iter().any(|l| l.contains("request_junk")));
+}
+
+#[test]
+fn hostname_and_ingress_address() {
+    let mut inp = inputs(
+        1,
+        bag(&[("version", "1"), ("request_api-server-internal", INTERNAL)]),
+    );
+    inp.config
+        .insert("vip-hostname".into(), json!("api.example.com"));
+    assert_eq!(
+        response(&plan(&inp), "api-server-internal")["address"],
+        "api.example.com"
+    );
+
+    let wanted = INTERNAL.replace(
+        r#""ingress_address": null"#,
+        r#""ingress_address": "192.0.2.100""#,
+    );
+    let inp = inputs(1, bag(&[("version", "1"), ("request_x", &wanted)]));
+    assert_eq!(response(&plan(&inp), "x")["address"], "192.0.2.100");
+
+    let foreign = INTERNAL.replace(
+        r#""ingress_address": null"#,
+        r#""ingress_address": "192.0.2.200""#,
+    );
+    let inp = inputs(1, bag(&[("version", "1"), ("request_x", &foreign)]));
+    let r = response(&plan(&inp), "x");
+    assert_eq!(r["error"], "unsupported");
+    assert!(r["error_fields"]["ingress_address"].is_string());
+}
+
+#[test]
+fn removed_request_deletes_its_response() {
+    let mut inp = inputs(1, bag(&[("version", "1")]));
+    inp.consumers[0].our_app_data = bag(&[("version", "1"), ("response_old", "{}")]);
+    let set = app_set(&plan(&inp));
+    assert_eq!(set, bag(&[("response_old", "")]));
+}
+
+#[test]
+fn non_leader_writes_no_app_data() {
+    let mut inp = inputs(
+        1,
+        bag(&[("version", "1"), ("request_api-server-internal", INTERNAL)]),
+    );
+    inp.leader = false;
+    assert!(app_set(&plan(&inp)).is_empty());
+}
+
+#[test]
+fn legacy_public_address_and_http() {
+    let mut inp = inputs(1, BTreeMap::new());
+    inp.consumers.clear();
+    inp.config.insert("port".into(), json!(443));
+    inp.public_address = vec![UnitRelation {
+        id: "loadbalancer:3".into(),
+        our_unit_data: bag(&[("private-address", "192.0.2.11")]),
+    }];
+    inp.website = vec![UnitRelation {
+        id: "website:4".into(),
+        our_unit_data: BTreeMap::new(),
+    }];
+    let p = plan(&inp);
+    let get = |id: &str| {
+        p.relation_sets
+            .iter()
+            .find(|s| s.relation_id == id && !s.app)
+            .map(|s| s.data.clone())
+    };
+    assert_eq!(
+        get("loadbalancer:3"),
+        Some(bag(&[("public-address", "192.0.2.100"), ("port", "443")]))
+    );
+    assert_eq!(
+        get("website:4"),
+        Some(bag(&[
+            ("hostname", "192.0.2.100"),
+            ("private-address", "192.0.2.100"),
+            ("port", "443")
+        ]))
+    );
+    inp.config
+        .insert("vip-hostname".into(), json!("api.example.com"));
+    let p = plan(&inp);
+    let get = |id: &str| {
+        p.relation_sets
+            .iter()
+            .find(|s| s.relation_id == id && !s.app)
+            .map(|s| s.data.clone())
+    };
+    assert_eq!(
+        get("loadbalancer:3")
+            .and_then(|d| d.get("public-address").cloned())
+            .as_deref(),
+        Some("api.example.com")
+    );
+    assert_eq!(
+        get("website:4")
+            .and_then(|d| d.get("hostname").cloned())
+            .as_deref(),
+        Some("api.example.com")
+    );
+}

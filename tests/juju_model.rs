@@ -1,0 +1,575 @@
+//! The simulated Juju model itself: its fake hook tools must behave like
+//! Juju's (flags, defaults, permissions, errors) or charm tests prove nothing.
+
+mod support;
+
+use serde_json::{json, Value};
+use support::juju::Model;
+
+fn stdout_json(model: &Model, unit: &str, args: &[&str]) -> Value {
+    let run = model.run_tool(unit, args, None);
+    run.assert_success();
+    serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("{args:?}: {e}: {}", run.stdout))
+}
+
+#[test]
+fn config_get_fills_defaults_from_config_yaml() {
+    let model = Model::new("k8s-vip", 1);
+    let config = stdout_json(&model, "k8s-vip/0", &["config-get", "--format=json"]);
+    assert_eq!(config["virtual-ip"], "");
+    assert_eq!(config["port"], 6443);
+    assert_eq!(config["advert-interval"], 0.25);
+    model.set_config("virtual-ip", "192.0.2.100");
+    model.set_config("port", 443);
+    let config = stdout_json(&model, "k8s-vip/0", &["config-get", "--format=json"]);
+    assert_eq!(config["virtual-ip"], "192.0.2.100");
+    assert_eq!(config["port"], 443);
+    let one = stdout_json(
+        &model,
+        "k8s-vip/0",
+        &["config-get", "--format=json", "port"],
+    );
+    assert_eq!(one, 443);
+    model.reset_config("port");
+    assert_eq!(model.config()["port"], 6443);
+}
+
+#[test]
+#[should_panic(expected = "option port is int")]
+fn set_config_checks_types() {
+    Model::new("k8s-vip", 1).set_config("port", "443");
+}
+
+#[test]
+fn unknown_flags_are_rejected_like_juju() {
+    let model = Model::new("k8s-vip", 1);
+    let run = model.run_tool("k8s-vip/0", &["config-get", "--fromat=json"], None);
+    assert_eq!(run.status.code(), Some(2));
+    assert!(run
+        .stderr
+        .contains("flag provided but not defined: --fromat=json"));
+}
+
+#[test]
+fn peer_relation_lists_the_other_units_and_app_data_needs_leadership() {
+    let model = Model::new("k8s-vip", 3);
+    model.set_leader("k8s-vip/0");
+    let peers = model.relation_id("cluster");
+    let ids = stdout_json(
+        &model,
+        "k8s-vip/1",
+        &["relation-ids", "--format=json", "cluster"],
+    );
+    assert_eq!(ids, json!([peers]));
+    let units = stdout_json(
+        &model,
+        "k8s-vip/1",
+        &["relation-list", "--format=json", "-r", &peers],
+    );
+    assert_eq!(units, json!(["k8s-vip/0", "k8s-vip/2"]));
+    let app = stdout_json(
+        &model,
+        "k8s-vip/1",
+        &["relation-list", "--format=json", "-r", &peers, "--app"],
+    );
+    assert_eq!(app, "k8s-vip");
+
+    let run = model.run_tool(
+        "k8s-vip/1",
+        &["relation-set", "-r", &peers, "--app", "--file", "-"],
+        Some(r#"{"vrid": "51"}"#),
+    );
+    run.assert_failure();
+    assert!(run.stderr.contains("permission denied"), "{}", run.stderr);
+    assert!(
+        model.app_data(&peers, "k8s-vip").is_empty(),
+        "nothing half-applied"
+    );
+
+    model
+        .run_tool(
+            "k8s-vip/0",
+            &["relation-set", "-r", &peers, "--app", "--file", "-"],
+            Some(r#"{"vrid": "51"}"#),
+        )
+        .assert_success();
+    // Peers may read their own application's bag.
+    let bag = stdout_json(
+        &model,
+        "k8s-vip/2",
+        &[
+            "relation-get",
+            "--format=json",
+            "-r",
+            &peers,
+            "--app",
+            "-",
+            "k8s-vip",
+        ],
+    );
+    assert_eq!(bag, json!({"vrid": "51"}));
+}
+
+#[test]
+fn relation_set_merges_and_empty_values_delete() {
+    let model = Model::new("k8s-vip", 2);
+    let peers = model.relation_id("cluster");
+    let set = |body: &str| {
+        model
+            .run_tool(
+                "k8s-vip/0",
+                &["relation-set", "-r", &peers, "--file", "-"],
+                Some(body),
+            )
+            .assert_success();
+    };
+    set(r#"{"address": "192.0.2.11", "interface": "eth0"}"#);
+    set(r#"{"interface": ""}"#);
+    assert_eq!(
+        model.relation_data(&peers, "k8s-vip/0"),
+        [("address".to_string(), "192.0.2.11".to_string())].into()
+    );
+    let seen = stdout_json(
+        &model,
+        "k8s-vip/1",
+        &[
+            "relation-get",
+            "--format=json",
+            "-r",
+            &peers,
+            "-",
+            "k8s-vip/0",
+        ],
+    );
+    assert_eq!(seen, json!({"address": "192.0.2.11"}));
+    let run = model.run_tool(
+        "k8s-vip/0",
+        &["relation-set", "-r", &peers, "--file", "-"],
+        Some(r#"{"port": 6443}"#),
+    );
+    run.assert_failure();
+    assert!(run.stderr.contains("must be a string"), "{}", run.stderr);
+}
+
+#[test]
+fn non_leaders_cannot_read_their_own_app_bag_on_regular_relations() {
+    let model = Model::new("k8s-vip", 2);
+    let rel = model.add_relation(
+        "lb-consumers",
+        "kubernetes-control-plane",
+        &["kubernetes-control-plane/0"],
+    );
+    model.set_app_data(&rel, "kubernetes-control-plane", &[("version", "1")]);
+    let args = [
+        "relation-get",
+        "--format=json",
+        "-r",
+        rel.as_str(),
+        "--app",
+        "-",
+        "k8s-vip",
+    ];
+    model.run_tool("k8s-vip/0", &args, None).assert_success();
+    let run = model.run_tool("k8s-vip/1", &args, None);
+    run.assert_failure();
+    assert!(run.stderr.contains("permission denied"));
+    let remote = stdout_json(
+        &model,
+        "k8s-vip/1",
+        &[
+            "relation-get",
+            "--format=json",
+            "-r",
+            &rel,
+            "--app",
+            "-",
+            "kubernetes-control-plane",
+        ],
+    );
+    assert_eq!(remote, json!({"version": "1"}));
+    let run = model.run_tool(
+        "k8s-vip/1",
+        &[
+            "relation-get",
+            "--format=json",
+            "-r",
+            &rel,
+            "-",
+            "stranger/0",
+        ],
+        None,
+    );
+    run.assert_failure();
+    let run = model.run_tool(
+        "k8s-vip/1",
+        &["relation-list", "--format=json", "-r", "lb-consumers:99"],
+        None,
+    );
+    assert!(run.stderr.contains("relation not found"), "{}", run.stderr);
+}
+
+#[test]
+fn juju_info_is_container_scoped_to_the_principal() {
+    let model = Model::new("k8s-vip", 2);
+    let rel = model.relation_id("juju-info");
+    let seen = stdout_json(
+        &model,
+        "k8s-vip/1",
+        &["relation-list", "--format=json", "-r", &rel],
+    );
+    assert_eq!(seen, json!(["kubernetes-control-plane/1"]));
+}
+
+#[test]
+fn network_get_answers_per_unit_and_rejects_unknown_bindings() {
+    let model = Model::new("k8s-vip", 2);
+    let info = stdout_json(
+        &model,
+        "k8s-vip/1",
+        &["network-get", "--format=json", "cluster"],
+    );
+    assert_eq!(info["bind-addresses"][0]["interface-name"], "eth0");
+    assert_eq!(
+        info["bind-addresses"][0]["addresses"][0]["value"],
+        "192.0.2.12"
+    );
+    assert_eq!(info["ingress-addresses"], json!(["192.0.2.12"]));
+    model.set_network(
+        "k8s-vip/1",
+        "cluster",
+        json!({"bind-addresses": [{"interface-name": "ens3", "addresses": [{"value": "198.51.100.7", "cidr": "198.51.100.0/24"}]}],
+               "ingress-addresses": ["198.51.100.7"], "egress-subnets": []}),
+    );
+    let addr = stdout_json(
+        &model,
+        "k8s-vip/1",
+        &[
+            "network-get",
+            "--format=json",
+            "cluster",
+            "--ingress-address",
+        ],
+    );
+    assert_eq!(addr, "198.51.100.7");
+    let run = model.run_tool("k8s-vip/1", &["network-get", "--format=json", "nope"], None);
+    assert!(run
+        .stderr
+        .contains("no network config found for binding \"nope\""));
+}
+
+#[test]
+fn status_logs_and_leadership() {
+    let model = Model::new("k8s-vip", 2);
+    model.set_leader("k8s-vip/1");
+    assert_eq!(model.leader().as_deref(), Some("k8s-vip/1"));
+    assert_eq!(
+        stdout_json(&model, "k8s-vip/0", &["is-leader", "--format=json"]),
+        false
+    );
+    model
+        .run_tool(
+            "k8s-vip/0",
+            &["status-set", "waiting", "--", "-starting"],
+            None,
+        )
+        .assert_success();
+    assert_eq!(model.status("k8s-vip/0").unwrap().message, "-starting");
+    let run = model.run_tool(
+        "k8s-vip/0",
+        &["status-set", "--application", "active", "x"],
+        None,
+    );
+    run.assert_failure();
+    assert!(run.stderr.contains("not the leader"));
+    model
+        .run_tool(
+            "k8s-vip/1",
+            &["status-set", "--application", "active", "VIP up"],
+            None,
+        )
+        .assert_success();
+    assert_eq!(model.app_status().unwrap().message, "VIP up");
+    let run = model.run_tool("k8s-vip/0", &["status-set", "happy"], None);
+    run.assert_failure();
+    model
+        .run_tool(
+            "k8s-vip/0",
+            &["juju-log", "--log-level", "WARNING", "--", "odd"],
+            None,
+        )
+        .assert_success();
+    let log = model.logs("k8s-vip/0").pop().unwrap();
+    assert_eq!(
+        (log.level.as_str(), log.message.as_str()),
+        ("WARNING", "odd")
+    );
+}
+
+#[test]
+fn action_set_nests_dotted_keys_and_validates_them() {
+    let model = Model::new("k8s-vip", 1);
+    let run = model.run_tool("k8s-vip/0", &["action-get", "--format=json"], None);
+    assert!(run.stderr.contains("not running an action"));
+    // Drive the tools inside a running action through the model's state.
+    model.update(|s| {
+        s.units.get_mut("k8s-vip/0").unwrap().action = Some(support::juju::state::ActionState {
+            name: "status".into(),
+            ..Default::default()
+        })
+    });
+    model
+        .run_tool(
+            "k8s-vip/0",
+            &[
+                "action-set",
+                "instances.api.state=MASTER",
+                "vip=192.0.2.100",
+            ],
+            None,
+        )
+        .assert_success();
+    let run = model.run_tool("k8s-vip/0", &["action-set", "Bad_Key=1"], None);
+    run.assert_failure();
+    let run = model.run_tool("k8s-vip/0", &["action-set", "stdout=1"], None);
+    run.assert_failure();
+    let state = model.state();
+    let action = state.units["k8s-vip/0"].action.as_ref().unwrap();
+    assert_eq!(
+        Value::Object(action.results.clone()),
+        json!({"instances": {"api": {"state": "MASTER"}}, "vip": "192.0.2.100"})
+    );
+}
+
+#[test]
+#[should_panic(expected = "has no parameter \"hould\"")]
+fn run_action_checks_params_like_juju_run() {
+    Model::new("k8s-vip", 1).run_action("k8s-vip/0", "failover", json!({"hould": 1}));
+}
+
+#[test]
+fn system_shims_record_calls_and_keep_state() {
+    let model = Model::new("k8s-vip", 1);
+    let unit = "k8s-vip/0";
+    model
+        .run_tool(
+            unit,
+            &[
+                "apt-get",
+                "install",
+                "-y",
+                "--no-install-recommends",
+                "keepalived",
+            ],
+            None,
+        )
+        .assert_success();
+    assert!(model.packages(unit).contains("keepalived"));
+    let run = model.run_tool(
+        unit,
+        &["dpkg-query", "-W", "-f=${Status}", "keepalived"],
+        None,
+    );
+    assert_eq!(run.stdout, "install ok installed");
+    model
+        .run_tool(unit, &["dpkg-query", "-W", "haproxy"], None)
+        .assert_failure();
+
+    let conf = model.path(unit, "/etc/sysctl.d/60-k8s-vip.conf");
+    std::fs::create_dir_all(conf.parent().unwrap()).unwrap();
+    std::fs::write(
+        &conf,
+        "net.ipv4.ip_nonlocal_bind = 1\nnet.ipv6.ip_nonlocal_bind=1\n",
+    )
+    .unwrap();
+    model
+        .run_tool(
+            unit,
+            &["sysctl", "-p", "/etc/sysctl.d/60-k8s-vip.conf"],
+            None,
+        )
+        .assert_success();
+    assert_eq!(model.sysctls(unit)["net.ipv6.ip_nonlocal_bind"], "1");
+    let run = model.run_tool(unit, &["sysctl", "-n", "net.ipv4.ip_nonlocal_bind"], None);
+    assert_eq!(run.stdout, "1\n");
+
+    // A unit that does not exist cannot start; one written under the root can.
+    let run = model.run_tool(unit, &["systemctl", "start", "k8s-vip-agent"], None);
+    assert_eq!(run.status.code(), Some(5));
+    assert!(run.stderr.contains("Unit k8s-vip-agent.service not found"));
+    let unit_file = model.path(unit, "/etc/systemd/system/k8s-vip-agent.service");
+    std::fs::create_dir_all(unit_file.parent().unwrap()).unwrap();
+    std::fs::write(
+        &unit_file,
+        "[Service]\nExecStart=/usr/local/lib/k8s-vip/k8s-vip agent\n",
+    )
+    .unwrap();
+    let run = model.run_tool(unit, &["systemctl", "reload", "k8s-vip-agent"], None);
+    run.assert_failure();
+    for args in [
+        &["systemctl", "daemon-reload"][..],
+        &["systemctl", "enable", "--now", "k8s-vip-agent.service"],
+        &["systemctl", "reload", "k8s-vip-agent"],
+    ] {
+        model.run_tool(unit, args, None).assert_success();
+    }
+    assert!(model.is_active(unit, "k8s-vip-agent"));
+    let svc = &model.services(unit)["k8s-vip-agent.service"];
+    assert!(svc.enabled);
+    assert_eq!((svc.starts, svc.reloads), (1, 1));
+    let run = model.run_tool(unit, &["systemctl", "is-active", "k8s-vip-agent"], None);
+    assert_eq!(run.stdout, "active\n");
+    model
+        .run_tool(unit, &["systemctl", "stop", "k8s-vip-agent"], None)
+        .assert_success();
+    let run = model.run_tool(
+        unit,
+        &["systemctl", "is-active", "--quiet", "k8s-vip-agent"],
+        None,
+    );
+    assert_eq!((run.status.code(), run.stdout.as_str()), (Some(3), ""));
+    // Packaged units exist once apt-get installed the package.
+    model
+        .run_tool(unit, &["systemctl", "restart", "keepalived"], None)
+        .assert_success();
+
+    let systemctl = model.calls(unit, "systemctl");
+    assert_eq!(systemctl[0], ["start", "k8s-vip-agent"]);
+    assert_eq!(systemctl.len(), 9);
+    assert_eq!(model.calls(unit, "apt-get").len(), 1);
+}
+
+#[test]
+fn real_services_run_rerooted_exec_start_and_reload_with_sighup() {
+    let model = Model::options("k8s-vip", 1).real_services(true).build();
+    let unit = "k8s-vip/0";
+    let root = model.root(unit);
+    // A service binary that exists only under the unit's root: the shim must
+    // find it there. It logs each SIGHUP to a file (an absolute path that is
+    // re-rooted as an argument too).
+    let script = model.path(unit, "/usr/local/bin/hupper");
+    std::fs::create_dir_all(script.parent().unwrap()).unwrap();
+    std::fs::create_dir_all(model.path(unit, "/var/log")).unwrap();
+    std::fs::write(model.path(unit, "/var/log/hups"), "").unwrap();
+    std::fs::write(
+        &script,
+        "#!/bin/sh\nout=\"$1\"\ntrap 'echo hup >> \"$out\"' HUP\necho started >> \"$out\"\nwhile :; do sleep 0.05; done\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let unit_file = model.path(unit, "/etc/systemd/system/hupper.service");
+    std::fs::create_dir_all(unit_file.parent().unwrap()).unwrap();
+    std::fs::write(
+        &unit_file,
+        "[Unit]\nDescription=test\n[Service]\nEnvironment=\"OUT=/var/log/hups\"\nExecStart=/usr/local/bin/hupper ${OUT}\nExecReload=/bin/kill -HUP $MAINPID\n",
+    )
+    .unwrap();
+    let hups = root.join("var/log/hups");
+    let wait_for = |want: &str| {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            let text = std::fs::read_to_string(&hups).unwrap_or_default();
+            if text.contains(want) {
+                return text;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "never saw {want:?} in {text:?}"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    };
+
+    model
+        .run_tool(unit, &["systemctl", "start", "hupper"], None)
+        .assert_success();
+    assert!(model.is_active(unit, "hupper"));
+    wait_for("started");
+    model
+        .run_tool(unit, &["systemctl", "reload", "hupper"], None)
+        .assert_success();
+    wait_for("hup");
+    let pid = model.services(unit)["hupper.service"].pid.unwrap();
+    model
+        .run_tool(unit, &["systemctl", "stop", "hupper"], None)
+        .assert_success();
+    assert!(!model.is_active(unit, "hupper"));
+    assert!(
+        support::juju::state::process_start_time(pid).is_none(),
+        "process {pid} still runs"
+    );
+
+    // Drop stops whatever is still running.
+    model
+        .run_tool(unit, &["systemctl", "start", "hupper"], None)
+        .assert_success();
+    let pid = model.services(unit)["hupper.service"].pid.unwrap();
+    drop(model);
+    assert!(
+        support::juju::state::process_start_time(pid).is_none(),
+        "process {pid} outlived the model"
+    );
+}
+
+/// A network namespace for one test, removed on drop.
+struct Netns(String);
+
+impl Netns {
+    fn new(tag: &str) -> Option<Netns> {
+        if !nix::unistd::Uid::effective().is_root() {
+            eprintln!("SKIPPED: needs root to create network namespaces");
+            return None;
+        }
+        let name = format!("kvm{}{tag}", std::process::id());
+        let ok = std::process::Command::new("ip")
+            .args(["netns", "add", &name])
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(ok, "ip netns add {name} failed");
+        Some(Netns(name))
+    }
+}
+
+impl Drop for Netns {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("ip")
+            .args(["netns", "delete", &self.0])
+            .status();
+    }
+}
+
+fn netns_inode(path: &str) -> u64 {
+    std::os::unix::fs::MetadataExt::ino(&std::fs::metadata(path).unwrap())
+}
+
+#[test]
+fn hooks_and_their_services_run_in_the_units_network_namespace() {
+    let Some(ns) = Netns::new("hk") else {
+        return;
+    };
+    let mut model = Model::options("k8s-vip", 1).real_services(true).build();
+    let unit = "k8s-vip/0";
+    model.set_netns(unit, &ns.0);
+    let unit_file = model.path(unit, "/etc/systemd/system/sleeper.service");
+    std::fs::create_dir_all(unit_file.parent().unwrap()).unwrap();
+    std::fs::write(&unit_file, "[Service]\nExecStart=/bin/sleep 600\n").unwrap();
+    model.run_hook(unit, "install").assert_success();
+    let run = model.run_tool(unit, &["readlink", "/proc/self/ns/net"], None);
+    run.assert_success();
+    let ns_inode = netns_inode(&format!("/run/netns/{}", ns.0));
+    assert_eq!(
+        run.stdout.trim(),
+        format!("net:[{ns_inode}]"),
+        "tools run in the namespace"
+    );
+    model
+        .run_tool(unit, &["systemctl", "start", "sleeper"], None)
+        .assert_success();
+    let pid = model.services(unit)["sleeper.service"].pid.unwrap();
+    assert_eq!(
+        netns_inode(&format!("/proc/{pid}/ns/net")),
+        netns_inode(&format!("/run/netns/{}", ns.0)),
+        "the service runs in the unit's namespace"
+    );
+    drop(model);
+    assert!(support::juju::state::process_start_time(pid).is_none());
+}

@@ -1,0 +1,341 @@
+//! The load balancer in real network namespaces (root): three fake API servers
+//! (TLS, /livez), k8s-vip units running real HAProxy with configs rendered by
+//! the charm for the requests kubernetes-control-plane sends, and a client
+//! talking HTTPS to the VIP.
+
+mod lb_support;
+mod support;
+
+use std::net::IpAddr;
+use std::time::{Duration, Instant};
+
+use k8s_vip::charm::haproxy::stats::status_fragment;
+
+use lb_support::{
+    api_model, health, monitor_status, reload, start_haproxy, unit_root, wait_up, Assets,
+};
+use support::netns::{require_root, wait_for, Lab};
+
+const VIP: &str = "192.0.2.100";
+/// Check timing of the tests (the request's interval and retries).
+const INTERVAL: u32 = 1;
+const RETRIES: u32 = 2;
+
+/// Units 0-2: API servers; unit 3: the k8s-vip unit holding the VIP.
+fn api_servers(lab: &Lab) -> Vec<IpAddr> {
+    (0..3).map(|i| IpAddr::V4(lab.unit(i).ipv4)).collect()
+}
+
+fn names(v: &serde_json::Value) -> Vec<String> {
+    v["counts"]
+        .as_object()
+        .map(|m| m.keys().cloned().collect())
+        .unwrap_or_default()
+}
+
+#[test]
+fn api_servers_behind_the_vip_get_all_traffic_and_health_checks() {
+    if !require_root() {
+        return;
+    }
+    let lab = Lab::new("lbapi", 4);
+    let assets = Assets::create(lab.dir());
+    let _servers: Vec<_> = (0..3)
+        .map(|i| assets.start_api_server(&lab, lab.unit(i), &format!("api{i}"), 6443))
+        .collect();
+    let lb = lab.unit(3);
+    lab.exec_ok(
+        lb,
+        &["ip", "addr", "add", &format!("{VIP}/24"), "dev", "eth0"],
+    );
+    let model = api_model(
+        &unit_root(&lab, lb),
+        &[VIP.parse().unwrap()],
+        &api_servers(&lab),
+        INTERVAL,
+        RETRIES,
+    );
+    let _haproxy = start_haproxy(&lab, lb, &model);
+    wait_up(&model, 3, Duration::from_secs(15))
+        .unwrap_or_else(|| panic!("backends never all UP: {:?}", health(&model)));
+    assert_eq!(
+        status_fragment(&model, &health(&model)),
+        "3/3 API servers up"
+    );
+
+    // Both requested frontends spread over all three API servers.
+    for port in ["443", "6443"] {
+        let out = assets.client(&lab, &["spread", VIP, port, "30"]);
+        assert_eq!(out["failures"], serde_json::json!([]), "port {port}: {out}");
+        assert_eq!(names(&out), ["api0", "api1", "api2"], "port {port}: {out}");
+    }
+
+    // An API server answering /livez with 500 is taken out within
+    // interval × retries (plus one check timeout of slack).
+    let bound = Duration::from_secs(u64::from(INTERVAL * RETRIES) + 5);
+    std::fs::write(assets.unhealthy_flag("api1"), "").unwrap();
+    let took = wait_up(&model, 2, bound)
+        .unwrap_or_else(|| panic!("unhealthy api1 still UP: {:?}", health(&model)));
+    eprintln!("unhealthy backend marked DOWN after {took:?}");
+    assert_eq!(
+        status_fragment(&model, &health(&model)),
+        "2/3 API servers up"
+    );
+    let down: Vec<String> = health(&model).iter().flat_map(|b| b.down.clone()).collect();
+    assert!(down.iter().all(|s| s == "192.0.2.12"), "{down:?}");
+    let out = assets.client(&lab, &["spread", VIP, "443", "20"]);
+    assert_eq!(out["failures"], serde_json::json!([]), "{out}");
+    assert_eq!(names(&out), ["api0", "api2"], "{out}");
+
+    // Healthy again → back in the pool.
+    std::fs::remove_file(assets.unhealthy_flag("api1")).unwrap();
+    wait_up(&model, 3, Duration::from_secs(15))
+        .unwrap_or_else(|| panic!("recovered api1 not UP: {:?}", health(&model)));
+}
+
+#[test]
+fn a_stopped_api_server_leaves_the_pool_and_clients_never_fail_after() {
+    if !require_root() {
+        return;
+    }
+    let lab = Lab::new("lbstop", 4);
+    let assets = Assets::create(lab.dir());
+    let mut servers: Vec<_> = (0..3)
+        .map(|i| assets.start_api_server(&lab, lab.unit(i), &format!("api{i}"), 6443))
+        .collect();
+    let lb = lab.unit(3);
+    lab.exec_ok(
+        lb,
+        &["ip", "addr", "add", &format!("{VIP}/24"), "dev", "eth0"],
+    );
+    let model = api_model(
+        &unit_root(&lab, lb),
+        &[VIP.parse().unwrap()],
+        &api_servers(&lab),
+        INTERVAL,
+        RETRIES,
+    );
+    let haproxy = start_haproxy(&lab, lb, &model);
+    wait_up(&model, 3, Duration::from_secs(15))
+        .unwrap_or_else(|| panic!("backends never all UP: {:?}", health(&model)));
+
+    // Steady state first: HAProxy starts servers one failure away from DOWN.
+    std::thread::sleep(Duration::from_secs(u64::from(INTERVAL * (RETRIES + 1))));
+    let stopped = Instant::now();
+    servers[2].kill();
+    let bound = Duration::from_secs(u64::from(INTERVAL * RETRIES) + 5);
+    wait_up(&model, 2, bound).unwrap_or_else(|| panic!("dead api2 still UP: {:?}", health(&model)));
+    eprintln!("stopped backend marked DOWN after {:?}", stopped.elapsed());
+
+    let out = assets.client(&lab, &["poll", VIP, "443", "3", "20"]);
+    assert_eq!(out["failures"], serde_json::json!([]), "{out}");
+    assert_eq!(names(&out), ["api0", "api1"], "{out}");
+
+    // The monitor endpoint the agent checks: healthy while a server is up in
+    // every backend, failing once none is, and gone with HAProxy.
+    assert_eq!(monitor_status(&lab, lb), Some(200));
+    servers[0].kill();
+    servers[1].kill();
+    wait_up(&model, 0, Duration::from_secs(15))
+        .unwrap_or_else(|| panic!("dead servers still UP: {:?}", health(&model)));
+    assert_eq!(monitor_status(&lab, lb), Some(503));
+    let mut haproxy = haproxy;
+    haproxy.kill();
+    assert_eq!(monitor_status(&lab, lb), None);
+}
+
+#[test]
+fn reload_with_a_changed_backend_set_drops_no_established_connection() {
+    if !require_root() {
+        return;
+    }
+    let lab = Lab::new("lbrel", 5);
+    let assets = Assets::create(lab.dir());
+    let _servers: Vec<_> = (0..4)
+        .filter(|i| *i != 3)
+        .map(|i| assets.start_api_server(&lab, lab.unit(i), &format!("api{i}"), 6443))
+        .collect();
+    // Unit 3 becomes a fourth API server later; unit 4 is the k8s-vip unit.
+    let lb = lab.unit(4);
+    lab.exec_ok(
+        lb,
+        &["ip", "addr", "add", &format!("{VIP}/24"), "dev", "eth0"],
+    );
+    let root = unit_root(&lab, lb);
+    let vips = [VIP.parse().unwrap()];
+    let model = api_model(&root, &vips, &api_servers(&lab), INTERVAL, RETRIES);
+    let haproxy = start_haproxy(&lab, lb, &model);
+    wait_up(&model, 3, Duration::from_secs(15))
+        .unwrap_or_else(|| panic!("backends never all UP: {:?}", health(&model)));
+
+    // Six keep-alive connections (two per API server) held through the reload,
+    // and a poller making new connections all along.
+    let ready = lab.dir().join("hold.ready");
+    let client = assets.client.to_str().unwrap().to_string();
+    let ready_s = ready.to_str().unwrap().to_string();
+    let holder = lab.spawn(
+        lab.client(),
+        "hold",
+        &["python3", &client, "hold", VIP, "443", "6", "8", &ready_s],
+    );
+    wait_for(Duration::from_secs(10), || ready.exists())
+        .unwrap_or_else(|| panic!("held connections not opened: {}", holder.log()));
+    let poller = lab.spawn(
+        lab.client(),
+        "poll",
+        &["python3", &client, "poll", VIP, "443", "5", "20"],
+    );
+
+    // New backend set: api2 removed, api3 added.
+    let _api3 = assets.start_api_server(&lab, lab.unit(3), "api3", 6443);
+    let new_set: Vec<IpAddr> = [0, 1, 3]
+        .iter()
+        .map(|i| IpAddr::V4(lab.unit(*i).ipv4))
+        .collect();
+    let new_model = api_model(&root, &vips, &new_set, INTERVAL, RETRIES);
+    std::thread::sleep(Duration::from_secs(1));
+    reload(&haproxy, &new_model);
+    wait_up(&new_model, 3, Duration::from_secs(15))
+        .unwrap_or_else(|| panic!("new backend set not UP: {:?}", health(&new_model)));
+
+    let mut holder = holder;
+    let mut poller = poller;
+    holder
+        .wait_timeout(Duration::from_secs(30))
+        .expect("hold client finished");
+    poller
+        .wait_timeout(Duration::from_secs(30))
+        .expect("poll client finished");
+    let held: serde_json::Value = serde_json::from_str(holder.log().trim())
+        .unwrap_or_else(|e| panic!("hold output: {e}: {}", holder.log()));
+    assert_eq!(held["failures"], serde_json::json!([]), "{held}");
+    assert!(held["requests"].as_u64().unwrap_or(0) > 100, "{held}");
+    let mut held_on: Vec<String> = held["backends"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b.as_str().unwrap().to_string())
+        .collect();
+    held_on.sort();
+    held_on.dedup();
+    assert_eq!(
+        held_on,
+        ["api0", "api1", "api2"],
+        "connections spread before the reload"
+    );
+    let polled: serde_json::Value = serde_json::from_str(poller.log().trim())
+        .unwrap_or_else(|e| panic!("poll output: {e}: {}", poller.log()));
+    assert_eq!(polled["failures"], serde_json::json!([]), "{polled}");
+
+    // After the reload new connections go to the new set only.
+    let out = assets.client(&lab, &["spread", VIP, "443", "30"]);
+    assert_eq!(out["failures"], serde_json::json!([]), "{out}");
+    assert_eq!(names(&out), ["api0", "api1", "api3"], "{out}");
+}
+
+#[test]
+fn worker_ingress_spreads_over_every_workers_nodeport() {
+    if !require_root() {
+        return;
+    }
+    use k8s_vip::charm::haproxy::options::parse_ingress_ports;
+    use k8s_vip::charm::haproxy::{HaproxyPaths, LoadBalancerModel, Timeouts};
+
+    let lab = Lab::new("lbing", 3);
+    // Every worker answers on its NodePort (kube-proxy's job in real life).
+    let mut nodeports: Vec<_> = lab.serve_units(30080).into_iter().map(Some).collect();
+    let peers: Vec<IpAddr> = (0..3).map(|i| IpAddr::V4(lab.unit(i).ipv4)).collect();
+    let ports = parse_ingress_ports("80:30080").unwrap();
+    // HAProxy runs on every worker (the VIP may land on any); unit 0 holds it.
+    let mut models = Vec::new();
+    let mut haproxies = Vec::new();
+    for i in 0..3 {
+        let mut model = LoadBalancerModel::new(
+            HaproxyPaths::under(&unit_root(&lab, lab.unit(i))),
+            Timeouts::with_idle(Duration::from_secs(3600)),
+        );
+        model
+            .add_ingress(&ports, &peers, &[VIP.parse().unwrap()])
+            .unwrap();
+        haproxies.push(start_haproxy(&lab, lab.unit(i), &model));
+        models.push(model);
+    }
+    lab.exec_ok(
+        lab.unit(0),
+        &["ip", "addr", "add", &format!("{VIP}/24"), "dev", "eth0"],
+    );
+    wait_up(&models[0], 3, Duration::from_secs(15))
+        .unwrap_or_else(|| panic!("workers never all UP: {:?}", health(&models[0])));
+    assert_eq!(
+        status_fragment(&models[0], &health(&models[0])),
+        "3/3 workers up"
+    );
+
+    let vip = support::netns::sock(VIP.parse::<IpAddr>().unwrap(), 80);
+    let prober = lab.prober(lab.client());
+    let mut seen = std::collections::BTreeSet::new();
+    for _ in 0..30 {
+        let got = prober.probe(vip, Duration::from_secs(2));
+        seen.insert(got.expect("every connection to VIP:80 is answered"));
+    }
+    assert_eq!(
+        seen.into_iter().collect::<Vec<_>>(),
+        ["unit0", "unit1", "unit2"]
+    );
+
+    // A dead worker leaves the pool; afterwards every connection succeeds.
+    // Let the checks reach full health (HAProxy starts servers one failure
+    // away from DOWN), then measure from the kill: bound inter (2 s) × fall (3).
+    std::thread::sleep(Duration::from_secs(6));
+    let t0 = Instant::now();
+    nodeports[1] = None;
+    wait_up(&models[0], 2, Duration::from_secs(6 + 5))
+        .unwrap_or_else(|| panic!("dead worker still UP: {:?}", health(&models[0])));
+    eprintln!("dead worker marked DOWN after {:?}", t0.elapsed());
+    let mut seen = std::collections::BTreeSet::new();
+    for _ in 0..30 {
+        let got = prober.probe(vip, Duration::from_secs(2));
+        seen.insert(got.expect("no connection fails after the worker left the pool"));
+    }
+    assert_eq!(seen.into_iter().collect::<Vec<_>>(), ["unit0", "unit2"]);
+}
+
+#[test]
+fn a_port_held_by_another_process_in_the_unit_is_named() {
+    if !require_root() {
+        return;
+    }
+    use k8s_vip::charm::haproxy::ports::{blocked_message, find_conflicts, read_listeners};
+    let lab = Lab::new("lbport", 1);
+    let squatter = lab.spawn(
+        lab.unit(0),
+        "squatter",
+        &["python3", "-m", "http.server", "443", "--bind", "::"],
+    );
+    let net = std::path::PathBuf::from(format!("/proc/{}/net", squatter.pid()));
+    let wanted = [support::netns::sock(VIP.parse::<IpAddr>().unwrap(), 443)];
+    let mut conflicts = Vec::new();
+    wait_for(Duration::from_secs(10), || {
+        let listeners = read_listeners(&net, std::path::Path::new("/proc")).unwrap_or_default();
+        conflicts = find_conflicts(&wanted, &listeners, &|_| false);
+        !conflicts.is_empty()
+    })
+    .unwrap_or_else(|| panic!("squatter on 443 not seen: {}", squatter.log()));
+    let msg = blocked_message(&conflicts);
+    assert!(
+        msg.contains(&format!(
+            "port 443 is held by python3 (pid {})",
+            squatter.pid()
+        )),
+        "{msg}"
+    );
+    // The same port in the host namespace is not this unit's business.
+    let host = read_listeners(
+        std::path::Path::new("/proc/self/net"),
+        std::path::Path::new("/proc"),
+    )
+    .unwrap();
+    assert!(host
+        .iter()
+        .all(|l| l.owners.iter().all(|o| o.pid != squatter.pid())));
+}

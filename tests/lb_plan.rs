@@ -1,0 +1,334 @@
+//! The load balancer inside the charm's plan: kubernetes-control-plane's two
+//! requests go through the charm's lb-consumers provider, the one the VIP
+//! cannot serve directly gets an HAProxy frontend, and the response names the VIP.
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+use std::path::Path;
+
+use k8s_vip::charm::haproxy::options::LoadBalancerMode;
+use k8s_vip::charm::haproxy::plan::{
+    plan_load_balancer, teardown_load_balancer, LbInputs, LbOptions, HAPROXY_CONFIG,
+    HAPROXY_SERVICE, HAPROXY_UNIT_FILE,
+};
+use k8s_vip::charm::haproxy::ports::{Listener, Owner};
+use k8s_vip::charm::haproxy::stats::BackendHealth;
+use k8s_vip::charm::lb_consumers::{answer, proxy_needs, ConsumerRelation, ProviderContext};
+use k8s_vip::charm::plan::{ServiceAction, ServiceState, When};
+
+const EXTERNAL: &str = r#"{"algorithm": [], "backends": [], "health_checks": [{"interval": 30, "path": "/livez", "port": 6443, "protocol": "http", "retries": 3}], "id": "0d5b1b0f3a1c4e1b9a4c1e5d6f7a8b9c", "ingress_address": null, "name": "api-server-external", "port_mapping": {"443": 6443}, "protocol": "tcp", "public": true, "sent_hash": "9a0b5d0e6c2f4a3b8e1d7c6b5a4f3e2d", "sticky": false, "tls_cert": null, "tls_key": null, "tls_termination": false}"#;
+const INTERNAL: &str = r#"{"algorithm": [], "backends": [], "health_checks": [{"interval": 30, "path": "/livez", "port": 6443, "protocol": "http", "retries": 3}], "id": "81c7d839a1f94e1684de04fffe1aaa93", "ingress_address": null, "name": "api-server-internal", "port_mapping": {"6443": 6443}, "protocol": "tcp", "public": false, "sent_hash": "4f4a9a40ec63ae08000f439c6786ea09", "sticky": false, "tls_cert": null, "tls_key": null, "tls_termination": false}"#;
+
+fn ip(s: &str) -> IpAddr {
+    s.parse().unwrap()
+}
+
+fn relation(request: &str) -> ConsumerRelation {
+    let name: String = serde_json::from_str::<serde_json::Value>(request).unwrap()["name"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let units = (11..=13)
+        .map(|i| {
+            (
+                format!("kubernetes-control-plane/{}", i - 11),
+                BTreeMap::from([("ingress-address".to_string(), format!("192.0.2.{i}"))]),
+            )
+        })
+        .collect();
+    ConsumerRelation {
+        id: "lb-consumers:7".into(),
+        remote_app: Some("kubernetes-control-plane".into()),
+        remote_app_data: BTreeMap::from([
+            ("version".to_string(), "1".to_string()),
+            (format!("request_{name}"), request.to_string()),
+        ]),
+        remote_units: units,
+        our_app_data: BTreeMap::new(),
+    }
+}
+
+struct World {
+    options: LbOptions,
+    vips: Vec<IpAddr>,
+    units: Vec<IpAddr>,
+    listeners: Vec<Listener>,
+    installed: bool,
+    service: ServiceState,
+    health: Option<Vec<BackendHealth>>,
+}
+
+impl World {
+    fn new() -> World {
+        World {
+            options: LbOptions::from_config(&serde_json::Map::new()).unwrap(),
+            vips: vec![ip("192.0.2.100")],
+            units: vec![ip("192.0.2.11"), ip("192.0.2.12"), ip("192.0.2.13")],
+            listeners: vec![],
+            installed: false,
+            service: ServiceState::default(),
+            health: None,
+        }
+    }
+
+    fn inputs(&self) -> LbInputs<'_> {
+        LbInputs {
+            options: &self.options,
+            vips: &self.vips,
+            unit_addresses: &self.units,
+            root: Path::new("/"),
+            haproxy_installed: self.installed,
+            haproxy_installed_by_us: self.installed,
+            service: self.service,
+            distro_service: ServiceState::default(),
+            listeners: &self.listeners,
+            health: self.health.as_deref(),
+        }
+    }
+}
+
+fn ctx<'a>(w: &'a World, me: &'a [IpAddr]) -> ProviderContext<'a> {
+    ProviderContext {
+        vips: &w.vips,
+        hostname: None,
+        my_addrs: me,
+        peer_addrs: &w.units,
+    }
+}
+
+fn response(
+    rel: &ConsumerRelation,
+    c: &ProviderContext<'_>,
+    outcome: &k8s_vip::charm::proxy::ProxyOutcome,
+    name: &str,
+) -> serde_json::Value {
+    let ans = answer(rel, c, outcome);
+    serde_json::from_str(
+        ans.app_data
+            .get(&format!("response_{name}"))
+            .expect("response written"),
+    )
+    .unwrap()
+}
+
+#[test]
+fn external_request_gets_a_frontend_and_the_vip_internal_stays_direct() {
+    let w = World::new();
+    let me = [ip("192.0.2.11")];
+    let c = ctx(&w, &me);
+    let ext = relation(EXTERNAL);
+    let int = relation(INTERNAL);
+    let needs = proxy_needs(&[ext.clone(), int.clone()], &c);
+    assert_eq!(needs.len(), 1, "6443 -> 6443 is direct here: {needs:?}");
+    let lb = plan_load_balancer(&needs, &w.inputs());
+    assert_eq!(lb.blocked, None);
+    assert!(lb.outcome.rejected.is_empty(), "{:?}", lb.outcome.rejected);
+    assert_eq!(
+        lb.install_packages,
+        ["haproxy"],
+        "auto installs HAProxy when needed"
+    );
+    let cfg = &lb
+        .outcome
+        .files
+        .iter()
+        .find(|f| f.path == HAPROXY_CONFIG)
+        .unwrap()
+        .content;
+    assert!(cfg.contains("frontend api-server-external-443"), "{cfg}");
+    assert!(cfg.contains("bind 192.0.2.100:443"), "{cfg}");
+    assert!(!cfg.contains("api-server-internal"), "{cfg}");
+    for s in ["192.0.2.11:6443", "192.0.2.12:6443", "192.0.2.13:6443"] {
+        assert!(cfg.contains(s), "{cfg}");
+    }
+    assert!(lb.outcome.files.iter().any(|f| f.path == HAPROXY_UNIT_FILE));
+    let starts: Vec<_> = lb
+        .outcome
+        .services
+        .iter()
+        .filter(|s| s.unit == HAPROXY_SERVICE)
+        .map(|s| s.action)
+        .collect();
+    assert_eq!(
+        starts,
+        [
+            ServiceAction::DaemonReload,
+            ServiceAction::Enable,
+            ServiceAction::Start
+        ]
+    );
+    assert_eq!(lb.agent_check_url, Some("http://127.0.0.1:9744/healthz"));
+
+    let r = response(&ext, &c, &lb.outcome, "api-server-external");
+    assert_eq!(r["address"], "192.0.2.100", "{r}");
+    assert_eq!(r["error"], serde_json::Value::Null, "{r}");
+    assert_eq!(r["received_hash"], "9a0b5d0e6c2f4a3b8e1d7c6b5a4f3e2d");
+    let r = response(&int, &c, &lb.outcome, "api-server-internal");
+    assert_eq!(r["address"], "192.0.2.100", "{r}");
+}
+
+#[test]
+fn running_haproxy_is_reloaded_only_on_change_and_reports_backends() {
+    let mut w = World::new();
+    w.installed = true;
+    w.service = ServiceState {
+        active: true,
+        enabled: true,
+    };
+    w.health = Some(vec![BackendHealth {
+        backend: "api-server-external-443".into(),
+        up: 2,
+        total: 3,
+        down: vec!["192.0.2.13".into()],
+    }]);
+    let me = [ip("192.0.2.11")];
+    let needs = proxy_needs(&[relation(EXTERNAL)], &ctx(&w, &me));
+    let lb = plan_load_balancer(&needs, &w.inputs());
+    assert!(lb.install_packages.is_empty());
+    let ops: Vec<_> = lb
+        .outcome
+        .services
+        .iter()
+        .filter(|s| s.unit == HAPROXY_SERVICE)
+        .map(|s| (s.action, s.when.clone()))
+        .collect();
+    assert!(
+        ops.contains(&(
+            ServiceAction::Reload,
+            When::Changed {
+                any_of: vec![HAPROXY_CONFIG.into()],
+                unless: vec![HAPROXY_UNIT_FILE.into()],
+            }
+        )),
+        "{ops:?}"
+    );
+    assert!(ops
+        .iter()
+        .all(|(a, w)| *a != ServiceAction::Restart || *w == When::changed(HAPROXY_UNIT_FILE)));
+    assert!(!ops.iter().any(|(a, _)| *a == ServiceAction::Start));
+    assert_eq!(lb.status_suffix.as_deref(), Some("2/3 API servers up"));
+}
+
+#[test]
+fn load_balancer_off_refuses_requests_that_need_a_proxy() {
+    let mut w = World::new();
+    w.options.mode = LoadBalancerMode::Off;
+    let me = [ip("192.0.2.11")];
+    let c = ctx(&w, &me);
+    let ext = relation(EXTERNAL);
+    let needs = proxy_needs(std::slice::from_ref(&ext), &c);
+    let lb = plan_load_balancer(&needs, &w.inputs());
+    assert!(lb.install_packages.is_empty());
+    assert!(lb.outcome.files.is_empty());
+    let r = response(&ext, &c, &lb.outcome, "api-server-external");
+    assert_eq!(r["address"], serde_json::Value::Null, "{r}");
+    assert!(
+        r["error_fields"]["port_mapping"]
+            .as_str()
+            .unwrap()
+            .contains("load-balancer=off"),
+        "{r}"
+    );
+}
+
+#[test]
+fn auto_without_needs_installs_nothing_and_on_runs_haproxy_anyway() {
+    let mut w = World::new();
+    let lb = plan_load_balancer(&[], &w.inputs());
+    assert!(lb.install_packages.is_empty());
+    assert!(lb.outcome.files.is_empty());
+    assert!(lb.outcome.services.is_empty());
+    assert_eq!(lb.agent_check_url, None);
+
+    w.options.mode = LoadBalancerMode::On;
+    let lb = plan_load_balancer(&[], &w.inputs());
+    assert_eq!(lb.install_packages, ["haproxy"]);
+    assert!(lb.outcome.files.iter().any(|f| f.path == HAPROXY_CONFIG));
+}
+
+#[test]
+fn a_held_port_blocks_the_unit_and_writes_nothing() {
+    let mut w = World::new();
+    w.listeners = vec![Listener {
+        addr: "0.0.0.0:443".parse().unwrap(),
+        owners: vec![Owner {
+            pid: 812,
+            name: "nginx".into(),
+            cmdline: "nginx: master process".into(),
+        }],
+    }];
+    let me = [ip("192.0.2.11")];
+    let c = ctx(&w, &me);
+    let ext = relation(EXTERNAL);
+    let lb = plan_load_balancer(&proxy_needs(std::slice::from_ref(&ext), &c), &w.inputs());
+    let blocked = lb.blocked.clone().expect("blocked");
+    assert!(
+        blocked.contains("port 443 is held by nginx (pid 812)"),
+        "{blocked}"
+    );
+    assert!(lb.outcome.files.is_empty(), "nothing half-applied");
+    assert!(lb.outcome.services.is_empty());
+    assert!(lb.install_packages.is_empty());
+    let r = response(&ext, &c, &lb.outcome, "api-server-external");
+    assert_eq!(r["address"], serde_json::Value::Null, "{r}");
+}
+
+#[test]
+fn worker_ingress_comes_from_the_option_and_peers() {
+    let mut cfg = serde_json::Map::new();
+    cfg.insert("ingress-ports".into(), "80:30080 443:30443".into());
+    cfg.insert("lb-timeout".into(), "2h".into());
+    let mut w = World::new();
+    w.options = LbOptions::from_config(&cfg).unwrap();
+    let lb = plan_load_balancer(&[], &w.inputs());
+    let text = &lb
+        .outcome
+        .files
+        .iter()
+        .find(|f| f.path == HAPROXY_CONFIG)
+        .unwrap()
+        .content;
+    assert!(text.contains("frontend ingress-80"), "{text}");
+    assert!(
+        text.contains("server 192.0.2.13 192.0.2.13:30443"),
+        "{text}"
+    );
+    assert!(text.contains("timeout client 7200s"), "{text}");
+
+    cfg.insert("ingress-ports".into(), "80".into());
+    let err = LbOptions::from_config(&cfg).unwrap_err();
+    assert_eq!(err.option, "ingress-ports");
+    cfg.insert("ingress-ports".into(), "".into());
+    cfg.insert("load-balancer".into(), "maybe".into());
+    assert_eq!(
+        LbOptions::from_config(&cfg).unwrap_err().option,
+        "load-balancer"
+    );
+}
+
+#[test]
+fn teardown_stops_removes_and_purges_what_we_installed() {
+    let mut w = World::new();
+    w.installed = true;
+    w.service = ServiceState {
+        active: true,
+        enabled: true,
+    };
+    let lb = teardown_load_balancer(&w.inputs());
+    let ops: Vec<_> = lb
+        .outcome
+        .services
+        .iter()
+        .map(|s| (s.unit.as_str(), s.action))
+        .collect();
+    assert_eq!(
+        ops,
+        [
+            (HAPROXY_SERVICE, ServiceAction::Stop),
+            (HAPROXY_SERVICE, ServiceAction::Disable)
+        ]
+    );
+    assert!(lb.remove_files.contains(&HAPROXY_CONFIG.to_string()));
+    assert!(lb.remove_files.contains(&HAPROXY_UNIT_FILE.to_string()));
+    assert_eq!(lb.purge_packages, ["haproxy"]);
+}

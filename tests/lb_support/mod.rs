@@ -1,0 +1,270 @@
+//! Helpers of the load-balancer network tests: TLS /livez backends standing in
+//! for kube-apiserver, HAProxy started from the charm's own rendering, and an
+//! HTTPS client in the client namespace.
+#![allow(dead_code)]
+
+use std::collections::BTreeSet;
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use k8s_vip::charm::haproxy::stats::{backend_health, BackendHealth};
+use k8s_vip::charm::haproxy::{
+    render_haproxy_cfg, HaproxyPaths, LbRequest, LoadBalancerModel, RequestContext, Timeouts,
+};
+
+use crate::support::netns::{wait_for, Lab, Node, Proc};
+
+/// The request kubernetes-control-plane sends on loadbalancer-external, with
+/// the check timing of the test (`INTERVAL`, `RETRIES`) instead of 30 s × 3.
+pub fn external_request(interval: u32, retries: u32) -> LbRequest {
+    request("api-server-external", 443, interval, retries)
+}
+
+/// The request kubernetes-control-plane sends on loadbalancer-internal.
+pub fn internal_request(interval: u32, retries: u32) -> LbRequest {
+    request("api-server-internal", 6443, interval, retries)
+}
+
+fn request(name: &str, port: u16, interval: u32, retries: u32) -> LbRequest {
+    let json = serde_json::json!({
+        "algorithm": [], "backends": [],
+        "health_checks": [{"interval": interval, "path": "/livez", "port": 6443, "protocol": "http", "retries": retries}],
+        "id": "81c7d839a1f94e1684de04fffe1aaa93", "ingress_address": null, "name": name,
+        "port_mapping": {port.to_string(): 6443}, "protocol": "tcp", "public": port == 443,
+        "sent_hash": "4f4a9a40ec63ae08000f439c6786ea09", "sticky": false,
+        "tls_cert": null, "tls_key": null, "tls_termination": false
+    });
+    LbRequest::from_json(&json.to_string()).expect("test request parses")
+}
+
+/// The charm's model for both control-plane requests on a unit rooted at `root`.
+pub fn api_model(
+    root: &Path,
+    vips: &[IpAddr],
+    api_servers: &[IpAddr],
+    interval: u32,
+    retries: u32,
+) -> LoadBalancerModel {
+    let mut model = LoadBalancerModel::new(
+        HaproxyPaths::under(root),
+        Timeouts::with_idle(Duration::from_secs(3600)),
+    );
+    for req in [
+        external_request(interval, retries),
+        internal_request(interval, retries),
+    ] {
+        model
+            .add_request(
+                &req,
+                &RequestContext {
+                    vips,
+                    consumer_addresses: api_servers,
+                    direct_ports: &BTreeSet::new(),
+                },
+            )
+            .expect("request accepted");
+    }
+    model
+}
+
+/// Files shared by a lab's processes: the scripts and a self-signed certificate.
+pub struct Assets {
+    /// `livez_server.py`.
+    pub server: PathBuf,
+    /// `lb_client.py`.
+    pub client: PathBuf,
+    /// Certificate and key of the fake API servers.
+    pub cert: PathBuf,
+    /// Private key.
+    pub key: PathBuf,
+}
+
+impl Assets {
+    /// Writes the scripts and makes a certificate with `openssl` in `dir`.
+    pub fn create(dir: &Path) -> Assets {
+        let server = dir.join("livez_server.py");
+        let client = dir.join("lb_client.py");
+        std::fs::write(&server, include_str!("livez_server.py")).unwrap();
+        std::fs::write(&client, include_str!("lb_client.py")).unwrap();
+        let cert = dir.join("apiserver.crt");
+        let key = dir.join("apiserver.key");
+        let out = Command::new("openssl")
+            .args([
+                "req",
+                "-x509",
+                "-newkey",
+                "ec",
+                "-pkeyopt",
+                "ec_paramgen_curve:prime256v1",
+            ])
+            .args([
+                "-nodes",
+                "-days",
+                "2",
+                "-subj",
+                "/CN=kube-apiserver",
+                "-keyout",
+            ])
+            .arg(&key)
+            .arg("-out")
+            .arg(&cert)
+            .output()
+            .expect("openssl must be installed");
+        assert!(
+            out.status.success(),
+            "openssl req failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        Assets {
+            server,
+            client,
+            cert,
+            key,
+        }
+    }
+
+    /// The file whose presence makes backend `name` answer /livez with 500.
+    pub fn unhealthy_flag(&self, name: &str) -> PathBuf {
+        self.server.with_file_name(format!("{name}.unhealthy"))
+    }
+
+    /// Starts a TLS /livez server called `name` on [::]:`port` in `node`.
+    pub fn start_api_server(&self, lab: &Lab, node: &Node, name: &str, port: u16) -> Proc {
+        let port = port.to_string();
+        let flag = self.unhealthy_flag(name);
+        let args: Vec<&str> = vec![
+            "python3",
+            self.server.to_str().unwrap(),
+            name,
+            &port,
+            self.cert.to_str().unwrap(),
+            self.key.to_str().unwrap(),
+            flag.to_str().unwrap(),
+        ];
+        lab.spawn(node, &format!("api-{name}"), &args)
+    }
+
+    /// Runs the HTTPS client in the client namespace and returns its JSON.
+    pub fn client(&self, lab: &Lab, args: &[&str]) -> serde_json::Value {
+        let mut full = vec!["python3", self.client.to_str().unwrap()];
+        full.extend_from_slice(args);
+        let out = lab.exec(lab.client(), &full);
+        assert!(
+            out.status.success(),
+            "client {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+            panic!(
+                "client output is not JSON ({e}): {}",
+                String::from_utf8_lossy(&out.stdout)
+            )
+        })
+    }
+}
+
+/// A unit's k8s-vip root directory inside the lab dir.
+pub fn unit_root(lab: &Lab, node: &Node) -> PathBuf {
+    let root = lab.dir().join(&node.ns);
+    for sub in ["etc/k8s-vip", "run/k8s-vip"] {
+        std::fs::create_dir_all(root.join(sub)).unwrap();
+    }
+    root
+}
+
+/// Writes the rendered config of `model` and checks it with `haproxy -c`.
+pub fn write_config(model: &LoadBalancerModel) {
+    let cfg = render_haproxy_cfg(model).expect("renders");
+    std::fs::write(&model.paths.config, cfg).unwrap();
+    let out = Command::new("haproxy")
+        .arg("-c")
+        .arg("-q")
+        .arg("-f")
+        .arg(&model.paths.config)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "haproxy -c: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Starts HAProxy the way k8s-vip-haproxy.service does (master-worker) in `node`.
+pub fn start_haproxy(lab: &Lab, node: &Node, model: &LoadBalancerModel) -> Proc {
+    write_config(model);
+    let p = &model.paths;
+    let proc = lab.spawn(
+        node,
+        &format!("haproxy-{}", node.ns),
+        &[
+            "haproxy",
+            "-W",
+            "-f",
+            p.config.to_str().unwrap(),
+            "-p",
+            p.pidfile.to_str().unwrap(),
+            "-S",
+            &format!("{},mode,600", p.master_socket.display()),
+        ],
+    );
+    wait_for(Duration::from_secs(10), || worker_pid(model).is_some())
+        .unwrap_or_else(|| panic!("HAProxy did not start in {}: {}", node.ns, proc.log()));
+    proc
+}
+
+/// Pid of the current HAProxy worker (from the runtime API's `show info`).
+pub fn worker_pid(model: &LoadBalancerModel) -> Option<u32> {
+    let info = k8s_vip::charm::haproxy::stats::query(
+        &model.paths.stats_socket,
+        "show info",
+        Duration::from_secs(2),
+    )
+    .ok()?;
+    info.lines()
+        .find_map(|l| l.strip_prefix("Pid: "))
+        .and_then(|p| p.trim().parse().ok())
+}
+
+/// Seamless reload, as `systemctl reload k8s-vip-haproxy` does it: SIGUSR2 to
+/// the master; returns once a new worker answers on the stats socket.
+pub fn reload(haproxy: &Proc, model: &LoadBalancerModel) {
+    write_config(model);
+    let old = worker_pid(model).expect("a worker runs before the reload");
+    haproxy.signal(nix::sys::signal::SIGUSR2);
+    wait_for(Duration::from_secs(10), || {
+        worker_pid(model).is_some_and(|p| p != old)
+    })
+    .unwrap_or_else(|| panic!("HAProxy did not reload: {}", haproxy.log()));
+}
+
+/// Servers up/total per backend, from the runtime API.
+pub fn health(model: &LoadBalancerModel) -> Vec<BackendHealth> {
+    backend_health(&model.paths.stats_socket, Duration::from_secs(2)).unwrap_or_default()
+}
+
+/// Waits until every backend of `model` reports `up` servers up.
+pub fn wait_up(model: &LoadBalancerModel, up: u32, timeout: Duration) -> Option<Duration> {
+    let n = model.frontends.len();
+    wait_for(timeout, || {
+        let h = health(model);
+        h.len() == n && h.iter().all(|b| b.up == up)
+    })
+}
+
+/// `GET /healthz` on HAProxy's monitor endpoint from inside `node`: the HTTP
+/// status code, or None when nothing answers.
+pub fn monitor_status(lab: &Lab, node: &Node) -> Option<u16> {
+    use std::io::{Read as _, Write as _};
+    lab.in_ns(node, || {
+        let addr = k8s_vip::charm::haproxy::model::MONITOR_ADDR;
+        let mut s = std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(2)).ok()?;
+        s.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
+        s.write_all(b"GET /healthz HTTP/1.0\r\n\r\n").ok()?;
+        let mut buf = String::new();
+        let _ = s.read_to_string(&mut buf);
+        buf.split_whitespace().nth(1)?.parse().ok()
+    })
+}
