@@ -3,10 +3,13 @@
 //! table. The measuring itself belongs to the agent's benchmark; this only
 //! reads its output, so there is one failover benchmark, not two.
 //!
-//! Input: JSON `{"trials": [{"impl": "k8s-vip"|"keepalived", "interval-ms": 100,
-//! "mode": "crash"|"graceful", "ms": 312.5}, ...]}` (extra keys ignored), one
-//! entry per trial: time from the fault to the first client connect that
-//! succeeded through the VIP.
+//! Input, either JSON `{"trials": [{"impl": "k8s-vip"|"keepalived",
+//! "interval-ms": 100, "mode": "crash"|"graceful", "ms": 312.5}, ...]}` (extra
+//! keys ignored), or the log the agent's benchmark (tests/agent_bench_failover.rs)
+//! prints on stderr, one line per trial:
+//! `Ours Crash 100 ms trial 3: 344 ms (master RSS 2345 KiB)`.
+//! Each trial is the time from the fault to the first client connect answered
+//! by the new master.
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -40,9 +43,46 @@ struct Trials {
 pub fn import(path: &Path) -> anyhow::Result<Table> {
     let text =
         std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    let trials: Trials = serde_json::from_str(&text)
-        .with_context(|| format!("{}: expected {{\"trials\": [...]}}", path.display()))?;
-    Ok(table(&trials.trials))
+    let trials = match serde_json::from_str::<Trials>(&text) {
+        Ok(t) => t.trials,
+        Err(_) => parse_log(&text),
+    };
+    if trials.is_empty() {
+        anyhow::bail!(
+            "{}: no failover trials found (expected {{\"trials\": [...]}} or the benchmark's trial lines)",
+            path.display()
+        );
+    }
+    Ok(table(&trials))
+}
+
+/// Trials from the agent benchmark's log lines
+/// (`Ours|Keepalived Crash|Graceful <interval> ms trial <n>: <ms> ms ...`).
+pub fn parse_log(text: &str) -> Vec<Trial> {
+    text.lines()
+        .filter_map(|line| {
+            let w: Vec<&str> = line.split_whitespace().collect();
+            if w.len() < 7 || w.get(3) != Some(&"ms") || w.get(4) != Some(&"trial") {
+                return None;
+            }
+            let implementation = match *w.first()? {
+                "Ours" => "k8s-vip",
+                "Keepalived" => "keepalived",
+                _ => return None,
+            };
+            let mode = match *w.get(1)? {
+                "Crash" => "crash",
+                "Graceful" => "graceful",
+                _ => return None,
+            };
+            Some(Trial {
+                implementation: implementation.to_string(),
+                interval_ms: w.get(2)?.parse().ok()?,
+                mode: mode.to_string(),
+                ms: w.get(6)?.parse().ok()?,
+            })
+        })
+        .collect()
 }
 
 /// Groups trials by (mode, interval) into rows ours vs keepalived.

@@ -48,7 +48,10 @@ fn children(pid: u32) -> Vec<u32> {
     for t in tasks.flatten() {
         let path = t.path().join("children");
         if let Ok(text) = std::fs::read_to_string(path) {
-            out.extend(text.split_whitespace().filter_map(|p| p.parse::<u32>().ok()));
+            out.extend(
+                text.split_whitespace()
+                    .filter_map(|p| p.parse::<u32>().ok()),
+            );
         }
     }
     out
@@ -119,7 +122,10 @@ fn start_ours(lab: &Lab, dir: &Path) -> anyhow::Result<Vec<Agent>> {
     for i in 0..lab.units().len() {
         let d = dir.join(format!("ours{i}"));
         std::fs::create_dir_all(&d)?;
-        let peers: Vec<String> = peers_of(lab, i).iter().map(|p| format!("\"{p}\"")).collect();
+        let peers: Vec<String> = peers_of(lab, i)
+            .iter()
+            .map(|p| format!("\"{p}\""))
+            .collect();
         let config = format!(
             "control-socket: {d}/agent.sock\nstate-file: {d}/state.json\npause-file: {d}/paused\n\
              instances:\n  - name: api\n    interface: eth0\n    vrid: 51\n    version: 3\n    \
@@ -151,7 +157,10 @@ fn start_keepalived(lab: &Lab, dir: &Path) -> anyhow::Result<Vec<Agent>> {
     for i in 0..lab.units().len() {
         let d = dir.join(format!("ka{i}"));
         std::fs::create_dir_all(&d)?;
-        let peers: Vec<String> = peers_of(lab, i).iter().map(|p| format!("    {p}")).collect();
+        let peers: Vec<String> = peers_of(lab, i)
+            .iter()
+            .map(|p| format!("    {p}"))
+            .collect();
         let config = format!(
             "global_defs {{\n  vrrp_version 3\n  router_id ka{i}\n}}\n\
              vrrp_instance api {{\n  state BACKUP\n  interface eth0\n  virtual_router_id 51\n  \
@@ -170,8 +179,16 @@ fn start_keepalived(lab: &Lab, dir: &Path) -> anyhow::Result<Vec<Agent>> {
                 lab.unit(i),
                 &format!("ka{i}"),
                 &[
-                    "keepalived", "--dont-fork", "--log-console", "--vrrp", "--use-file", &conf,
-                    "--pid", &pid, "--vrrp_pid", &vrrp,
+                    "keepalived",
+                    "--dont-fork",
+                    "--log-console",
+                    "--vrrp",
+                    "--use-file",
+                    &conf,
+                    "--pid",
+                    &pid,
+                    "--vrrp_pid",
+                    &vrrp,
                 ],
             ),
         });
@@ -186,7 +203,9 @@ pub fn run(window_s: u64) -> anyhow::Result<Option<Table>> {
         return Ok(None);
     }
     let window = Duration::from_secs(window_s.max(SAMPLES as u64));
-    let tmp = tempfile::Builder::new().prefix("k8s-vip-footprint-").tempdir()?;
+    let tmp = tempfile::Builder::new()
+        .prefix("k8s-vip-footprint-")
+        .tempdir()?;
     let lab_ours = Lab::new("fpo", 3);
     let lab_ka = Lab::new("fpk", 3);
     let ours = start_ours(&lab_ours, tmp.path())?;
@@ -229,9 +248,15 @@ pub fn run(window_s: u64) -> anyhow::Result<Option<Table>> {
             }
         }
     }
-    for (name, lab, m) in [("k8s-vip", &lab_ours, m_ours), ("keepalived", &lab_ka, m_ka)] {
+    for (name, lab, m) in [
+        ("k8s-vip", &lab_ours, m_ours),
+        ("keepalived", &lab_ka, m_ka),
+    ] {
         if lab.holders(VIP) != vec![m] {
-            bail!("{name}: the VIP moved during the measurement ({:?})", lab.holders(VIP));
+            bail!(
+                "{name}: the VIP moved during the measurement ({:?})",
+                lab.holders(VIP)
+            );
         }
     }
     let pick = |side: usize, master: bool, f: fn(&(bool, f64, f64)) -> f64| -> Option<Summary> {
@@ -286,7 +311,9 @@ fn keepalived_version() -> String {
             let text = String::from_utf8_lossy(&o.stderr).to_string()
                 + &String::from_utf8_lossy(&o.stdout);
             text.split_whitespace()
-                .find(|w| w.starts_with('v') && w.chars().nth(1).is_some_and(|c| c.is_ascii_digit()))
+                .find(|w| {
+                    w.starts_with('v') && w.chars().nth(1).is_some_and(|c| c.is_ascii_digit())
+                })
                 .map(str::to_string)
         })
         .unwrap_or_else(|| "?".into())

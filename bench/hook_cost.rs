@@ -110,7 +110,10 @@ pub fn ensure_venv(build: &Path) -> anyhow::Result<PathBuf> {
     if ready {
         return Ok(python);
     }
-    eprintln!("bench: creating {} with ops and jinja2 from PyPI", build.join("bench-venv").display());
+    eprintln!(
+        "bench: creating {} with ops and jinja2 from PyPI",
+        build.join("bench-venv").display()
+    );
     let status = Command::new("python3")
         .args(["-m", "venv"])
         .arg(build.join("bench-venv"))

@@ -13,7 +13,9 @@ mod support;
 mod failover;
 mod footprint;
 mod hook_cost;
+#[allow(dead_code)] // shared with tests/bench_units.rs
 mod stats;
+#[allow(dead_code)] // shared with the demo (tests/demo)
 mod timeline;
 
 use std::path::{Path, PathBuf};
@@ -61,7 +63,11 @@ fn number_arg(args: &[String], i: usize, default: u64) -> anyhow::Result<u64> {
 
 fn run(args: &[String]) -> anyhow::Result<()> {
     // `cargo bench` passes `--bench`; ignore flags.
-    let args: Vec<String> = args.iter().filter(|a| !a.starts_with("--")).cloned().collect();
+    let args: Vec<String> = args
+        .iter()
+        .filter(|a| !a.starts_with("--"))
+        .cloned()
+        .collect();
     match args.first().map(String::as_str) {
         Some("hook-cost") => {
             let runs = number_arg(&args, 1, 15)? as usize;
@@ -135,7 +141,10 @@ fn machine_line() -> String {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .unwrap_or_default()
         .lines()
-        .find_map(|l| l.strip_prefix("model name").map(|r| r.trim_start_matches([' ', '\t', ':']).to_string()))
+        .find_map(|l| {
+            l.strip_prefix("model name")
+                .map(|r| r.trim_start_matches([' ', '\t', ':']).to_string())
+        })
         .unwrap_or_else(|| "unknown CPU".into());
     format!("{cores} cores, Linux {kernel}, {cpu}")
 }

@@ -47,9 +47,9 @@ impl Event {
     /// When it happened.
     pub fn t_ms(&self) -> f64 {
         match self {
-            Event::Holders { t_ms, .. } | Event::Request { t_ms, .. } | Event::Marker { t_ms, .. } => {
-                *t_ms
-            }
+            Event::Holders { t_ms, .. }
+            | Event::Request { t_ms, .. }
+            | Event::Marker { t_ms, .. } => *t_ms,
         }
     }
 }
@@ -82,8 +82,8 @@ impl Timeline {
 
     /// Reads a timeline saved with [`Timeline::save`].
     pub fn load(path: &Path) -> anyhow::Result<Timeline> {
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("reading {}", path.display()))?;
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
         serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))
     }
 
@@ -263,48 +263,5 @@ impl Timeline {
         }
         root.present().map_err(|e| draw(&e))?;
         Ok(())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn sample() -> Timeline {
-        let mut t = Timeline::new("t", vec!["a".into(), "b".into()]);
-        t.events = vec![
-            Event::Holders { t_ms: 0.0, units: vec![0] },
-            Event::Request { t_ms: 10.0, ok: true },
-            Event::Marker { t_ms: 100.0, label: "kill".into() },
-            Event::Request { t_ms: 120.0, ok: false },
-            Event::Holders { t_ms: 150.0, units: vec![] },
-            Event::Request { t_ms: 200.0, ok: false },
-            Event::Holders { t_ms: 400.0, units: vec![1] },
-            Event::Request { t_ms: 420.0, ok: true },
-        ];
-        t
-    }
-
-    #[test]
-    fn spans_follow_holder_changes() {
-        let spans = sample().hold_spans(500.0);
-        assert_eq!(spans, vec![(0, 0.0, 150.0), (1, 400.0, 500.0)]);
-    }
-
-    #[test]
-    fn outage_runs_from_first_failure_to_next_success() {
-        assert_eq!(sample().outages(), vec![(120.0, 420.0)]);
-    }
-
-    #[test]
-    fn writes_an_svg_with_lanes_and_markers() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("t.svg");
-        sample().write_svg(&path).unwrap();
-        let svg = std::fs::read_to_string(&path).unwrap();
-        assert!(svg.starts_with("<svg"));
-        assert!(svg.contains("kill"));
-        assert!(svg.contains("client → VIP"));
-        assert!(svg.contains("rgb(214,48,49)") || svg.contains("#D63031"));
     }
 }
