@@ -1,0 +1,128 @@
+//! Failover: turns the trials of the agent's failover benchmark (k8s-vip vs
+//! keepalived, 1 s and 100 ms adverts, crash and graceful) into a side-by-side
+//! table. The measuring itself belongs to the agent's benchmark; this only
+//! reads its output, so there is one failover benchmark, not two.
+//!
+//! Input, either JSON `{"trials": [{"impl": "k8s-vip"|"keepalived",
+//! "interval-ms": 100, "mode": "crash"|"graceful", "ms": 312.5}, ...]}` (extra
+//! keys ignored), or the log the agent's benchmark (tests/agent_bench_failover.rs)
+//! prints on stderr, one line per trial:
+//! `Ours Crash 100 ms trial 3: 344 ms (master RSS 2345 KiB)`.
+//! Each trial is the time from the fault to the first client connect answered
+//! by the new master.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use anyhow::Context as _;
+use serde::Deserialize;
+
+use crate::stats::{Row, Table};
+
+/// One failover trial.
+#[derive(Debug, Deserialize)]
+pub struct Trial {
+    /// "k8s-vip" or "keepalived".
+    #[serde(rename = "impl")]
+    pub implementation: String,
+    /// Advert interval of the trial.
+    #[serde(rename = "interval-ms")]
+    pub interval_ms: u64,
+    /// "crash" (SIGKILL of the master) or "graceful" (SIGTERM).
+    pub mode: String,
+    /// Fault to first successful client connect, in milliseconds.
+    pub ms: f64,
+}
+
+#[derive(Debug, Deserialize)]
+struct Trials {
+    trials: Vec<Trial>,
+}
+
+/// Reads the agent benchmark's JSON and builds the table.
+pub fn import(path: &Path) -> anyhow::Result<Table> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let trials = match serde_json::from_str::<Trials>(&text) {
+        Ok(t) => t.trials,
+        Err(_) => parse_log(&text),
+    };
+    if trials.is_empty() {
+        anyhow::bail!(
+            "{}: no failover trials found (expected {{\"trials\": [...]}} or the benchmark's trial lines)",
+            path.display()
+        );
+    }
+    Ok(table(&trials))
+}
+
+/// Trials from the agent benchmark's log lines
+/// (`Ours|Keepalived Crash|Graceful <interval> ms trial <n>: <ms> ms ...`).
+pub fn parse_log(text: &str) -> Vec<Trial> {
+    text.lines()
+        .filter_map(|line| {
+            let w: Vec<&str> = line.split_whitespace().collect();
+            if w.len() < 7 || w.get(3) != Some(&"ms") || w.get(4) != Some(&"trial") {
+                return None;
+            }
+            let implementation = match *w.first()? {
+                "Ours" => "k8s-vip",
+                "Keepalived" => "keepalived",
+                _ => return None,
+            };
+            let mode = match *w.get(1)? {
+                "Crash" => "crash",
+                "Graceful" => "graceful",
+                _ => return None,
+            };
+            Some(Trial {
+                implementation: implementation.to_string(),
+                interval_ms: w.get(2)?.parse().ok()?,
+                mode: mode.to_string(),
+                ms: w.get(6)?.parse().ok()?,
+            })
+        })
+        .collect()
+}
+
+/// Groups trials by (mode, interval) into rows ours vs keepalived.
+pub fn table(trials: &[Trial]) -> Table {
+    let keys: BTreeSet<(String, std::cmp::Reverse<u64>)> = trials
+        .iter()
+        .map(|t| (t.mode.clone(), std::cmp::Reverse(t.interval_ms)))
+        .collect();
+    let rows = keys
+        .iter()
+        .map(|(mode, std::cmp::Reverse(iv))| {
+            let of = |imp: &str| -> Vec<f64> {
+                trials
+                    .iter()
+                    .filter(|t| t.implementation == imp && &t.mode == mode && t.interval_ms == *iv)
+                    .map(|t| t.ms)
+                    .collect()
+            };
+            let what = if mode == "crash" {
+                "master SIGKILL"
+            } else {
+                "master SIGTERM"
+            };
+            Row::from_samples(
+                &format!("{what}, {iv} ms adverts → first client connect"),
+                "ms",
+                &of("k8s-vip"),
+                &of("keepalived"),
+            )
+        })
+        .collect();
+    Table {
+        key: "failover".into(),
+        title: "Failover: k8s-vip agent vs keepalived (VRRPv3)".into(),
+        ours_label: "k8s-vip".into(),
+        theirs_label: "keepalived".into(),
+        method: "From the agent's failover benchmark: three units in network namespaces, \
+                 same priorities and advert interval for both, a client connecting to the \
+                 VIP every 10 ms; time from the fault to the first successful connect."
+            .into(),
+        rows,
+    }
+}

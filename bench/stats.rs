@@ -1,0 +1,195 @@
+//! Summaries, side-by-side tables and the JSON report of `make bench`.
+//!
+//! Why it exists: every benchmark part (hook cost, agent footprint, failover)
+//! compares k8s-vip with an alternative in the same run, and an operator reads
+//! all of them the same way: median of N runs with min/max, and the ratio
+//! ours/theirs. One format, printed as a Markdown table (pasted into the README)
+//! and kept as JSON (`build/bench.json`) for scripts.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+/// Median, min and max of a set of samples, in the sample unit.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Summary {
+    /// How many samples.
+    pub n: usize,
+    /// The median (mean of the middle two for an even count).
+    pub median: f64,
+    /// The smallest sample.
+    pub min: f64,
+    /// The largest sample.
+    pub max: f64,
+}
+
+impl Summary {
+    /// Summarises `samples`; None when there are none or one is not finite.
+    pub fn of(samples: &[f64]) -> Option<Summary> {
+        if samples.is_empty() || samples.iter().any(|s| !s.is_finite()) {
+            return None;
+        }
+        let mut sorted = samples.to_vec();
+        sorted.sort_by(f64::total_cmp);
+        let n = sorted.len();
+        let mid = n / 2;
+        let median = if n % 2 == 1 {
+            sorted[mid]
+        } else {
+            (sorted[mid - 1] + sorted[mid]) / 2.0
+        };
+        Some(Summary {
+            n,
+            median,
+            min: sorted[0],
+            max: sorted[n - 1],
+        })
+    }
+}
+
+/// One measured quantity, ours next to the alternative's.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Row {
+    /// What was measured, e.g. "config-changed wall time".
+    pub metric: String,
+    /// Unit of the numbers, e.g. "ms", "MiB", "calls".
+    pub unit: String,
+    /// k8s-vip's figures (None when that side could not be measured).
+    pub ours: Option<Summary>,
+    /// The alternative's figures.
+    pub theirs: Option<Summary>,
+    /// ours.median / theirs.median (below 1 = we are smaller/faster).
+    pub ratio: Option<f64>,
+    /// A short remark (e.g. why a side is missing).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub note: String,
+}
+
+impl Row {
+    /// A row from raw samples of both sides.
+    pub fn from_samples(metric: &str, unit: &str, ours: &[f64], theirs: &[f64]) -> Row {
+        Row::new(metric, unit, Summary::of(ours), Summary::of(theirs))
+    }
+
+    /// A row from summaries; the ratio is filled in when both exist.
+    pub fn new(metric: &str, unit: &str, ours: Option<Summary>, theirs: Option<Summary>) -> Row {
+        let ratio = match (ours, theirs) {
+            (Some(o), Some(t)) if t.median != 0.0 => Some(o.median / t.median),
+            _ => None,
+        };
+        Row {
+            metric: metric.to_string(),
+            unit: unit.to_string(),
+            ours,
+            theirs,
+            ratio,
+            note: String::new(),
+        }
+    }
+
+    /// Adds a remark.
+    pub fn with_note(mut self, note: impl Into<String>) -> Row {
+        self.note = note.into();
+        self
+    }
+}
+
+/// One side-by-side table: a benchmark part.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Table {
+    /// Stable key in build/bench.json ("hook-cost", "footprint", "failover").
+    pub key: String,
+    /// Heading printed above the table.
+    pub title: String,
+    /// Name of our side's column.
+    pub ours_label: String,
+    /// Name of the alternative's column.
+    pub theirs_label: String,
+    /// How it was measured, one paragraph.
+    pub method: String,
+    /// The rows.
+    pub rows: Vec<Row>,
+}
+
+/// Formats a number with a precision that suits its size.
+pub fn fmt_num(v: f64) -> String {
+    let a = v.abs();
+    if a >= 100.0 {
+        format!("{v:.0}")
+    } else if a >= 10.0 {
+        format!("{v:.1}")
+    } else {
+        format!("{v:.2}")
+    }
+}
+
+fn fmt_summary(s: &Option<Summary>) -> String {
+    match s {
+        Some(s) => format!(
+            "{} ({}–{})",
+            fmt_num(s.median),
+            fmt_num(s.min),
+            fmt_num(s.max)
+        ),
+        None => "n/a".to_string(),
+    }
+}
+
+impl Table {
+    /// The table as Markdown: median (min–max) per side, the ratio, N.
+    pub fn to_markdown(&self) -> String {
+        let mut out = String::new();
+        let _ = writeln!(out, "### {}\n", self.title);
+        let _ = writeln!(
+            out,
+            "| metric | unit | {} median (min–max) | {} median (min–max) | ratio | runs |",
+            self.ours_label, self.theirs_label
+        );
+        let _ = writeln!(out, "|---|---|---:|---:|---:|---:|");
+        for r in &self.rows {
+            let n = match (r.ours, r.theirs) {
+                (Some(o), Some(t)) if o.n == t.n => o.n.to_string(),
+                (Some(o), Some(t)) => format!("{}/{}", o.n, t.n),
+                (Some(o), None) => o.n.to_string(),
+                (None, Some(t)) => t.n.to_string(),
+                (None, None) => "0".to_string(),
+            };
+            let ratio = r
+                .ratio
+                .map(|x| format!("{x:.2}×"))
+                .unwrap_or_else(|| "–".into());
+            let metric = if r.note.is_empty() {
+                r.metric.clone()
+            } else {
+                format!("{} ({})", r.metric, r.note)
+            };
+            let _ = writeln!(
+                out,
+                "| {metric} | {} | {} | {} | {ratio} | {n} |",
+                r.unit,
+                fmt_summary(&r.ours),
+                fmt_summary(&r.theirs)
+            );
+        }
+        if !self.method.is_empty() {
+            let _ = writeln!(out, "\n{}", self.method);
+        }
+        out
+    }
+
+    /// Writes the table as JSON to `path` (creating parent directories).
+    pub fn save(&self, path: &Path) -> anyhow::Result<()> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        std::fs::write(path, serde_json::to_string_pretty(self)? + "\n")?;
+        Ok(())
+    }
+
+    /// Reads a table written by [`Table::save`].
+    pub fn load(path: &Path) -> anyhow::Result<Table> {
+        let text = std::fs::read_to_string(path)?;
+        Ok(serde_json::from_str(&text)?)
+    }
+}

@@ -1,0 +1,267 @@
+//! The timeline picture: which unit held the VIP when, whether the client's
+//! requests through the VIP succeeded, and the moments something was done to the
+//! cluster (master killed, `failover` action), drawn as an SVG with `plotters`.
+//!
+//! Why it exists: a failover is easier to trust when you can see it — the gap
+//! between the old master losing the VIP and the new one taking it, and the red
+//! client requests in that gap, are the whole story of a VIP. The demo and the
+//! benchmarks record events and hand them to [`Timeline::write_svg`]; the same
+//! events are saved as JSON next to the picture so it can be redrawn
+//! (`cargo bench --bench k8s-vip-bench -- timeline EVENTS.json OUT.svg`).
+
+use std::path::Path;
+
+use anyhow::Context as _;
+use plotters::prelude::*;
+use serde::{Deserialize, Serialize};
+
+/// Something that happened at `t_ms` milliseconds after the timeline's start.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum Event {
+    /// From now on exactly these lanes (unit indexes) hold the VIP
+    /// (empty = nobody; two = a dual master).
+    Holders {
+        /// Milliseconds since the start.
+        t_ms: f64,
+        /// Unit indexes into [`Timeline::units`].
+        units: Vec<usize>,
+    },
+    /// One client request through the VIP and whether it succeeded.
+    Request {
+        /// Milliseconds since the start.
+        t_ms: f64,
+        /// It got an answer.
+        ok: bool,
+    },
+    /// Something done to the cluster, drawn as a labelled vertical line.
+    Marker {
+        /// Milliseconds since the start.
+        t_ms: f64,
+        /// What happened ("kill -9 master", "failover action").
+        label: String,
+    },
+}
+
+impl Event {
+    /// When it happened.
+    pub fn t_ms(&self) -> f64 {
+        match self {
+            Event::Holders { t_ms, .. }
+            | Event::Request { t_ms, .. }
+            | Event::Marker { t_ms, .. } => *t_ms,
+        }
+    }
+}
+
+/// A recorded run: lane names and events.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Timeline {
+    /// Caption of the picture.
+    pub title: String,
+    /// One lane per unit, e.g. "k8s-vip/0 (192.0.2.11)".
+    pub units: Vec<String>,
+    /// Events, in any order.
+    pub events: Vec<Event>,
+}
+
+const HOLD: RGBColor = RGBColor(46, 125, 196);
+const OK: RGBColor = RGBColor(56, 158, 72);
+const FAIL: RGBColor = RGBColor(214, 48, 49);
+const MARK: RGBColor = RGBColor(90, 90, 90);
+
+impl Timeline {
+    /// An empty timeline with these lanes.
+    pub fn new(title: &str, units: Vec<String>) -> Timeline {
+        Timeline {
+            title: title.to_string(),
+            units,
+            events: Vec::new(),
+        }
+    }
+
+    /// Reads a timeline saved with [`Timeline::save`].
+    pub fn load(path: &Path) -> anyhow::Result<Timeline> {
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))
+    }
+
+    /// Saves the events as JSON.
+    pub fn save(&self, path: &Path) -> anyhow::Result<()> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        std::fs::write(path, serde_json::to_string_pretty(self)? + "\n")
+            .with_context(|| format!("writing {}", path.display()))
+    }
+
+    /// Hold intervals per lane: (lane, from_ms, to_ms), closed at `end`.
+    pub fn hold_spans(&self, end: f64) -> Vec<(usize, f64, f64)> {
+        let mut changes: Vec<(f64, &Vec<usize>)> = self
+            .events
+            .iter()
+            .filter_map(|e| match e {
+                Event::Holders { t_ms, units } => Some((*t_ms, units)),
+                _ => None,
+            })
+            .collect();
+        changes.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let mut spans = Vec::new();
+        let mut open: Vec<(usize, f64)> = Vec::new();
+        for (t, holders) in changes {
+            open.retain(|(lane, since)| {
+                let keep = holders.contains(lane);
+                if !keep {
+                    spans.push((*lane, *since, t));
+                }
+                keep
+            });
+            for lane in holders {
+                if !open.iter().any(|(l, _)| l == lane) {
+                    open.push((*lane, t));
+                }
+            }
+        }
+        for (lane, since) in open {
+            spans.push((lane, since, end));
+        }
+        spans
+    }
+
+    /// Runs of failed requests: (from_ms, to_ms) from the first failure to the
+    /// next success.
+    pub fn outages(&self) -> Vec<(f64, f64)> {
+        let mut reqs: Vec<(f64, bool)> = self
+            .events
+            .iter()
+            .filter_map(|e| match e {
+                Event::Request { t_ms, ok } => Some((*t_ms, *ok)),
+                _ => None,
+            })
+            .collect();
+        reqs.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let mut out = Vec::new();
+        let mut since: Option<f64> = None;
+        for (t, ok) in &reqs {
+            match (ok, since) {
+                (false, None) => since = Some(*t),
+                (true, Some(s)) => {
+                    out.push((s, *t));
+                    since = None;
+                }
+                _ => {}
+            }
+        }
+        if let (Some(s), Some((last, _))) = (since, reqs.last()) {
+            out.push((s, *last));
+        }
+        out
+    }
+
+    /// Draws the picture: one lane per unit (blue = holds the VIP), a client
+    /// lane (green = request answered, red = failed), labelled markers.
+    pub fn write_svg(&self, path: &Path) -> anyhow::Result<()> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        let end = self
+            .events
+            .iter()
+            .map(Event::t_ms)
+            .fold(0.0_f64, f64::max)
+            .max(1.0);
+        let end_s = end / 1000.0;
+        let lanes = self.units.len() + 1;
+        let client_lane = self.units.len();
+        let height = 90 + 44 * lanes as u32;
+        let root = SVGBackend::new(path, (960, height)).into_drawing_area();
+        let draw = |e: &dyn std::fmt::Display| anyhow::anyhow!("drawing {}: {e}", path.display());
+        root.fill(&WHITE).map_err(|e| draw(&e))?;
+        let mut chart = ChartBuilder::on(&root)
+            .caption(&self.title, ("sans-serif", 18))
+            .margin(12)
+            .x_label_area_size(34)
+            .y_label_area_size(170)
+            .build_cartesian_2d(0f64..end_s, 0f64..lanes as f64)
+            .map_err(|e| draw(&e))?;
+        chart
+            .configure_mesh()
+            .disable_y_mesh()
+            .y_labels(0)
+            .x_desc("seconds")
+            .light_line_style(RGBColor(235, 235, 235))
+            .draw()
+            .map_err(|e| draw(&e))?;
+        // Lane i is drawn top-down: y from lanes-1-i to lanes-i.
+        let lane_y = |i: usize| (lanes - 1 - i) as f64;
+        let spans = self.hold_spans(end);
+        chart
+            .draw_series(spans.iter().map(|(lane, from, to)| {
+                let y = lane_y(*lane);
+                Rectangle::new(
+                    [(from / 1000.0, y + 0.2), (to / 1000.0, y + 0.8)],
+                    HOLD.filled(),
+                )
+            }))
+            .map_err(|e| draw(&e))?;
+        let y = lane_y(client_lane);
+        let width_s = (end_s / 900.0).max(0.001);
+        chart
+            .draw_series(self.events.iter().filter_map(|e| match e {
+                Event::Request { t_ms, ok } => {
+                    let x = t_ms / 1000.0;
+                    let color = if *ok { OK } else { FAIL };
+                    Some(Rectangle::new(
+                        [(x, y + 0.25), (x + width_s, y + 0.75)],
+                        color.filled(),
+                    ))
+                }
+                _ => None,
+            }))
+            .map_err(|e| draw(&e))?;
+        chart
+            .draw_series(self.outages().iter().map(|(from, to)| {
+                Rectangle::new(
+                    [(from / 1000.0, y + 0.25), (to / 1000.0, y + 0.75)],
+                    FAIL.mix(0.6).filled(),
+                )
+            }))
+            .map_err(|e| draw(&e))?;
+        for (n, e) in self.events.iter().enumerate() {
+            if let Event::Marker { t_ms, label } = e {
+                let x = t_ms / 1000.0;
+                chart
+                    .draw_series(std::iter::once(PathElement::new(
+                        vec![(x, 0.0), (x, lanes as f64)],
+                        MARK.stroke_width(1),
+                    )))
+                    .map_err(|e| draw(&e))?;
+                let (px, py) = chart.backend_coord(&(x, lanes as f64));
+                let row = (n % 2) as i32 * 14;
+                root.draw(&Text::new(
+                    label.clone(),
+                    (px + 3, py + 2 + row),
+                    ("sans-serif", 12).into_font().color(&MARK),
+                ))
+                .map_err(|e| draw(&e))?;
+            }
+        }
+        let names = self
+            .units
+            .iter()
+            .cloned()
+            .chain(std::iter::once("client → VIP".to_string()));
+        for (i, name) in names.enumerate() {
+            let (_, py) = chart.backend_coord(&(0.0, lane_y(i) + 0.5));
+            root.draw(&Text::new(
+                name,
+                (16, py - 7),
+                ("sans-serif", 14).into_font().color(&BLACK),
+            ))
+            .map_err(|e| draw(&e))?;
+        }
+        root.present().map_err(|e| draw(&e))?;
+        Ok(())
+    }
+}
