@@ -6,8 +6,9 @@
 //!
 //! Each scenario is: a random fault phase, then a healthy network in which we
 //! check, on the simulated clock,
-//! 1. convergence: after Master_Down_Interval + a few adverts there is exactly
-//!    one master, with the highest effective priority (preempt on) or the best
+//! 1. convergence: after Master_Down_Interval + a few adverts (+ any step-down
+//!    hold and preempt delay still to run, network delay and timer lateness:
+//!    [`settle`]) there is exactly one master, with the highest effective priority (preempt on) or the best
 //!    of the routers that were master since the network healed (preempt off);
 //! 2. no flapping: no state changes for 30 more advert intervals;
 //! 3. crash: after the master is killed a new master exists within the
@@ -536,10 +537,28 @@ fn check_violations(s: &Scenario) -> Result<(), TestCaseError> {
     }
 }
 
-/// Settle time: preempt delay + step-down hold (≤ 5 intervals) +
-/// Master_Down_Interval (< 4 intervals) + a few adverts.
+/// How long a healthy network needs to converge from now, per the issue:
+/// Master_Down_Interval (of the lowest priority alive, the slowest to react)
+/// + a few adverts, plus what the configuration adds on purpose — a step-down
+/// hold still running and the preempt delay — plus network delay and timer
+/// lateness.
 fn settle(s: &Scenario) -> Duration {
-    s.interval * 16
+    let w = &s.world;
+    let now = w.t0 + w.now;
+    let mut hold = Duration::ZERO;
+    let mut mdi = Duration::ZERO;
+    for i in alive_set(w) {
+        let r = w.nodes[i].router.as_ref().unwrap();
+        if let Some(h) = r.hold_until(now) {
+            hold = hold.max(h - now);
+        }
+        mdi = mdi.max(rfc_master_down_interval(
+            &w.nodes[i].cfg,
+            r.effective_priority(),
+        ));
+    }
+    let cfg = &w.nodes[0].cfg;
+    hold + cfg.preempt_delay + mdi + s.interval * 3 + w.net.delay_max * 2 + w.net.jitter
 }
 
 fn alive_set(w: &World) -> Vec<usize> {
