@@ -539,9 +539,8 @@ fn check_violations(s: &Scenario) -> Result<(), TestCaseError> {
 
 /// How long a healthy network needs to converge from now, per the issue:
 /// Master_Down_Interval (of the lowest priority alive, the slowest to react)
-/// + a few adverts, plus what the configuration adds on purpose — a step-down
-/// hold still running and the preempt delay — plus network delay and timer
-/// lateness.
+/// and three adverts, plus what the configuration adds on purpose (a step-down
+/// hold still running and the preempt delay), network delay and timer lateness.
 fn settle(s: &Scenario) -> Duration {
     let w = &s.world;
     let now = w.t0 + w.now;
