@@ -211,7 +211,7 @@ fn start_speaker(
             )
             .unwrap();
             let (p, r) = (dir.join("k.pid"), dir.join("v.pid"));
-            let proc = lab.spawn(
+            let proc = lab.spawn_logged(
                 lab.unit(unit),
                 &format!("ka{unit}-{trial}-{interval_ms}-{k}"),
                 &[
