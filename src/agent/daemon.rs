@@ -582,9 +582,9 @@ impl Daemon {
         }
         self.sockets.retain(|k, _| want.contains_key(k));
         for (key, (ifname, multicast)) in want {
-            if self.sockets.contains_key(&key) {
+            if let Some(existing) = self.sockets.get(&key) {
                 // Reopen only if a multicast instance joined a unicast-only socket.
-                if !multicast {
+                if existing.multicast() || !multicast {
                     continue;
                 }
                 self.sockets.remove(&key);
