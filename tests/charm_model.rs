@@ -1045,3 +1045,62 @@ fn relation_hooks_are_idempotent() {
             .contains_key("response_api-server-internal"));
     }
 }
+
+#[test]
+fn external_request_brings_up_haproxy_idempotently_and_remove_purges_it() {
+    let model = deploy(1);
+    let u = model.unit(0);
+    let before_install = {
+        let fresh = Model::new("k8s-vip", 1);
+        snapshot(&fresh, &fresh.unit(0)).len()
+    };
+    let external = INTERNAL
+        .replace("api-server-internal", "api-server-external")
+        .replace(r#"{"6443": 6443}"#, r#"{"443": 6443}"#);
+    let rel = model.add_relation(
+        "lb-consumers",
+        "kubernetes-control-plane",
+        &["kubernetes-control-plane/0"],
+    );
+    model.set_unit_data(
+        &rel,
+        "kubernetes-control-plane/0",
+        &[("ingress-address", "192.0.2.11")],
+    );
+    model.set_app_data(
+        &rel,
+        "kubernetes-control-plane",
+        &[("version", "1"), ("request_api-server-external", &external)],
+    );
+    model
+        .run_relation_hook(&u, &rel, "changed", Some("kubernetes-control-plane/0"))
+        .assert_success();
+    let resp: Value =
+        serde_json::from_str(&model.app_data(&rel, "k8s-vip")["response_api-server-external"])
+            .expect("json");
+    assert_eq!(resp["address"], VIP);
+    assert!(resp["error"].is_null());
+    assert!(model.packages(&u).contains("haproxy"));
+    assert!(model.is_active(&u, "k8s-vip-haproxy"));
+    assert!(read(&model, &u, "/etc/k8s-vip/haproxy.cfg").contains(":443"));
+    // The agent now also checks this unit's HAProxy.
+    assert!(read(&model, &u, "/etc/k8s-vip/agent.yaml").contains("127.0.0.1:9744"));
+    // Idempotent.
+    let before = snapshot(&model, &u);
+    model.clear_calls(&u);
+    model
+        .run_relation_hook(&u, &rel, "changed", Some("kubernetes-control-plane/0"))
+        .assert_success();
+    assert_eq!(before, snapshot(&model, &u));
+    assert_eq!(mutating_calls(&model, &u), Vec::<String>::new());
+    // Teardown removes it all.
+    model.run_hook(&u, "stop").assert_success();
+    model.run_hook(&u, "remove").assert_success();
+    assert!(!model.packages(&u).contains("haproxy"));
+    assert!(!model.is_active(&u, "k8s-vip-haproxy"));
+    assert_eq!(
+        snapshot(&model, &u).len(),
+        before_install,
+        "files left behind"
+    );
+}
