@@ -331,3 +331,146 @@ fn hook_timing_through_the_simulated_model() {
         ms.len()
     );
 }
+
+#[test]
+fn real_tools_are_called_with_jujus_exact_arguments() {
+    use k8s_vip::juju::tools::{CliHookTools, HookTools, LogLevel, Protocol, Status, StatusState};
+    let model = Model::new("k8s-vip", 2);
+    let unit = "k8s-vip/0";
+    let peers = model.relation_id("cluster");
+    model.set_unit_data(&peers, "k8s-vip/1", &[("address", "192.0.2.12")]);
+    let tools = CliHookTools::in_dir(model.tools_dir()).with_env(model.hook_env(unit, "probe"));
+    let bag = |pairs: &[(&str, &str)]| -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    };
+
+    assert_eq!(tools.config_get().unwrap()["port"], 6443);
+    assert_eq!(
+        tools.relation_ids("cluster").unwrap(),
+        std::slice::from_ref(&peers)
+    );
+    assert_eq!(tools.relation_list(&peers).unwrap(), ["k8s-vip/1"]);
+    assert_eq!(
+        tools.relation_remote_app(&peers).unwrap().as_deref(),
+        Some("k8s-vip")
+    );
+    assert_eq!(
+        tools.relation_get(&peers, "k8s-vip/1", false).unwrap(),
+        bag(&[("address", "192.0.2.12")])
+    );
+    tools
+        .relation_set(&peers, &bag(&[("address", "192.0.2.11")]), false)
+        .unwrap();
+    tools
+        .relation_set(&peers, &bag(&[("vrid", "51")]), true)
+        .unwrap();
+    let net = tools.network_get("cluster").unwrap();
+    let (iface, addr) = net.primary().unwrap();
+    assert_eq!(
+        (iface.interface_name.as_str(), addr.value.as_str()),
+        ("eth0", "192.0.2.11")
+    );
+    assert_eq!(addr.cidr, "192.0.2.0/24");
+    tools
+        .status_set(
+            Status::new(StatusState::Waiting, "-- agent starting"),
+            false,
+        )
+        .unwrap();
+    tools
+        .status_set(Status::new(StatusState::Active, "VIP 192.0.2.100"), true)
+        .unwrap();
+    tools.application_version_set("0.1.0").unwrap();
+    assert!(tools.is_leader().unwrap());
+    tools
+        .juju_log(LogLevel::Warning, "-x looks like a flag")
+        .unwrap();
+    tools.open_port(6443, Protocol::Tcp).unwrap();
+    tools.close_port(6443, Protocol::Tcp).unwrap();
+    tools.state_set(&bag(&[("installed", "1")])).unwrap();
+    assert_eq!(tools.state_get().unwrap(), bag(&[("installed", "1")]));
+
+    let argv: Vec<(String, Vec<String>)> = model
+        .all_calls(unit)
+        .into_iter()
+        .map(|c| (c.tool, c.args))
+        .collect();
+    let expect = |tool: &str, args: &[&str]| {
+        (
+            tool.to_string(),
+            args.iter().map(|a| a.to_string()).collect::<Vec<_>>(),
+        )
+    };
+    assert_eq!(
+        argv,
+        vec![
+            expect("config-get", &["--format=json"]),
+            expect("relation-ids", &["--format=json", "cluster"]),
+            expect("relation-list", &["--format=json", "-r", &peers]),
+            expect("relation-list", &["--format=json", "-r", &peers, "--app"]),
+            expect(
+                "relation-get",
+                &["--format=json", "-r", &peers, "-", "k8s-vip/1"]
+            ),
+            expect("relation-set", &["-r", &peers, "--file", "-"]),
+            expect("relation-set", &["-r", &peers, "--app", "--file", "-"]),
+            expect("network-get", &["--format=json", "cluster"]),
+            expect("status-set", &["waiting", "--", "-- agent starting"]),
+            expect(
+                "status-set",
+                &["--application", "active", "--", "VIP 192.0.2.100"]
+            ),
+            expect("application-version-set", &["--", "0.1.0"]),
+            expect("is-leader", &["--format=json"]),
+            expect(
+                "juju-log",
+                &["--log-level", "WARNING", "--", "-x looks like a flag"]
+            ),
+            expect("open-port", &["6443/tcp"]),
+            expect("close-port", &["6443/tcp"]),
+            expect("state-set", &["--file", "-"]),
+            expect("state-get", &["--format=json"]),
+        ]
+    );
+    // What the fake Juju made of them.
+    assert_eq!(
+        model.relation_data(&peers, unit),
+        bag(&[("address", "192.0.2.11")])
+    );
+    assert_eq!(model.app_data(&peers, "k8s-vip"), bag(&[("vrid", "51")]));
+    assert_eq!(model.status(unit).unwrap().message, "-- agent starting");
+    assert_eq!(model.app_status().unwrap().message, "VIP 192.0.2.100");
+    assert_eq!(model.workload_version(unit), "0.1.0");
+    assert_eq!(model.logs(unit)[0].message, "-x looks like a flag");
+    assert!(model.ports(unit).is_empty());
+
+    // Actions: action-get, action-set with nesting, action-fail.
+    model.update(|s| {
+        s.units.get_mut(unit).unwrap().action = Some(support::juju::state::ActionState {
+            name: "failover".into(),
+            params: serde_json::from_value(json!({"hold": 60})).unwrap(),
+            ..Default::default()
+        })
+    });
+    assert_eq!(tools.action_get().unwrap()["hold"], 60);
+    tools
+        .action_set(&bag(&[
+            ("took-over.unit", "k8s-vip/1"),
+            ("took-over.ms", "412"),
+        ]))
+        .unwrap();
+    tools.action_fail("-- not master").unwrap();
+    let state = model.state();
+    let action = state.units[unit].action.as_ref().unwrap();
+    assert_eq!(
+        serde_json::Value::Object(action.results.clone()),
+        json!({"took-over": {"unit": "k8s-vip/1", "ms": "412"}})
+    );
+    assert_eq!(action.failed.as_deref(), Some("-- not master"));
+    let calls = model.calls(unit, "action-set");
+    assert_eq!(calls, [["took-over.ms=412", "took-over.unit=k8s-vip/1"]]);
+    assert_eq!(model.calls(unit, "action-fail"), [["--", "-- not master"]]);
+}

@@ -489,10 +489,16 @@ fn real_services_run_rerooted_exec_start_and_reload_with_sighup() {
         .assert_success();
     wait_for("hup");
     let pid = model.services(unit)["hupper.service"].pid.unwrap();
+    let pid_file = model.unit_dir(unit).join("services/hupper.service.pid");
+    assert_eq!(
+        std::fs::read_to_string(&pid_file).unwrap(),
+        format!("{pid}\n")
+    );
     model
         .run_tool(unit, &["systemctl", "stop", "hupper"], None)
         .assert_success();
     assert!(!model.is_active(unit, "hupper"));
+    assert!(!pid_file.exists());
     assert!(
         support::juju::state::process_start_time(pid).is_none(),
         "process {pid} still runs"
@@ -508,4 +514,68 @@ fn real_services_run_rerooted_exec_start_and_reload_with_sighup() {
         support::juju::state::process_start_time(pid).is_none(),
         "process {pid} outlived the model"
     );
+}
+
+/// A network namespace for one test, removed on drop.
+struct Netns(String);
+
+impl Netns {
+    fn new(tag: &str) -> Option<Netns> {
+        if !nix::unistd::Uid::effective().is_root() {
+            eprintln!("SKIPPED: needs root to create network namespaces");
+            return None;
+        }
+        let name = format!("kvm{}{tag}", std::process::id());
+        let ok = std::process::Command::new("ip")
+            .args(["netns", "add", &name])
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(ok, "ip netns add {name} failed");
+        Some(Netns(name))
+    }
+}
+
+impl Drop for Netns {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("ip")
+            .args(["netns", "delete", &self.0])
+            .status();
+    }
+}
+
+fn netns_inode(path: &str) -> u64 {
+    std::os::unix::fs::MetadataExt::ino(&std::fs::metadata(path).unwrap())
+}
+
+#[test]
+fn hooks_and_their_services_run_in_the_units_network_namespace() {
+    let Some(ns) = Netns::new("hk") else {
+        return;
+    };
+    let mut model = Model::options("k8s-vip", 1).real_services(true).build();
+    let unit = "k8s-vip/0";
+    model.set_netns(unit, &ns.0);
+    let unit_file = model.path(unit, "/etc/systemd/system/sleeper.service");
+    std::fs::create_dir_all(unit_file.parent().unwrap()).unwrap();
+    std::fs::write(&unit_file, "[Service]\nExecStart=/bin/sleep 600\n").unwrap();
+    model.run_hook(unit, "install").assert_success();
+    let run = model.run_tool(unit, &["readlink", "/proc/self/ns/net"], None);
+    run.assert_success();
+    let ns_inode = netns_inode(&format!("/run/netns/{}", ns.0));
+    assert_eq!(
+        run.stdout.trim(),
+        format!("net:[{ns_inode}]"),
+        "tools run in the namespace"
+    );
+    model
+        .run_tool(unit, &["systemctl", "start", "sleeper"], None)
+        .assert_success();
+    let pid = model.services(unit)["sleeper.service"].pid.unwrap();
+    assert_eq!(
+        netns_inode(&format!("/proc/{pid}/ns/net")),
+        netns_inode(&format!("/run/netns/{}", ns.0)),
+        "the service runs in the unit's namespace"
+    );
+    drop(model);
+    assert!(support::juju::state::process_start_time(pid).is_none());
 }

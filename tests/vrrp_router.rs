@@ -495,3 +495,22 @@ fn config_validation_names_the_field() {
     c.version = Version::V2;
     assert!(c.validate().unwrap_err().starts_with("version"));
 }
+
+#[test]
+fn absurd_durations_do_not_panic() {
+    let t0 = Instant::now();
+    let mut c = cfg("192.0.2.11", 100);
+    c.preempt = true;
+    c.preempt_delay = Duration::MAX;
+    c.garp_refresh = Some(Duration::MAX);
+    let (mut r, t) = master(c, t0);
+    r.handle(
+        Event::StepDown {
+            hold: Duration::MAX,
+        },
+        t,
+    );
+    assert_eq!(r.state(), State::Backup);
+    r.handle(rx("192.0.2.12", 50), t);
+    assert!(r.hold_until(t).is_some());
+}

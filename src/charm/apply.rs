@@ -4,7 +4,6 @@
 //! depend on changed, so a second run with unchanged inputs does nothing.
 
 use std::collections::BTreeSet;
-use std::path::Path;
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
@@ -69,8 +68,8 @@ pub fn apply(plan: &Plan, sys: &System, tools: &dyn HookTools) -> anyhow::Result
     for op in &plan.sysctls {
         match op {
             SysctlOp::LoadWhenChanged(file) if done.changed.contains(file) => {
-                let real = sys.path(file);
-                sys.run_ok("sysctl", &[Path::new("-p"), real.as_path()])?;
+                // sysctl reads its files itself; under a test root a shim re-roots it.
+                sys.run_ok("sysctl", &["-p", file.as_str()])?;
                 done.commands.push(format!("sysctl -p {file}"));
             }
             SysctlOp::LoadWhenChanged(_) => {}
@@ -116,7 +115,11 @@ pub fn apply(plan: &Plan, sys: &System, tools: &dyn HookTools) -> anyhow::Result
             done.changed.insert(d.clone());
         }
     }
-    if plan.final_daemon_reload && done.changed.contains(paths::AGENT_UNIT_FILE) {
+    let unit_removed = done
+        .changed
+        .iter()
+        .any(|p| p.starts_with("/etc/systemd/system/"));
+    if plan.final_daemon_reload && unit_removed {
         systemctl(sys, &mut done, &["daemon-reload"])?;
     }
     if !plan.purge_packages.is_empty() {

@@ -170,13 +170,24 @@ pub fn gather(ctx: &HookContext, tools: &dyn HookTools, sys: &System) -> anyhow:
     let runs_apiserver = principal_app.as_deref().is_some_and(is_apiserver_principal)
         || sys.exists(paths::APISERVER_SNAP_BIN);
 
-    let sysctl_now: BTreeMap<String, String> = paths::SYSCTLS
-        .iter()
-        .filter_map(|(k, file)| {
-            sys.read(file)
-                .map(|v| (k.to_string(), v.trim().to_string()))
-        })
-        .collect();
+    // Current sysctl values matter at remove (restore) and before the first
+    // install (to save them); ask sysctl only then.
+    let sysctl_before = sys.read(paths::SYSCTL_BEFORE);
+    let need_now = sysctl_before.is_none() || super::plan::is_teardown_hook(ctx.kind.name());
+    let sysctl_now: BTreeMap<String, String> = if need_now {
+        paths::SYSCTLS
+            .iter()
+            .filter_map(|(k, _)| {
+                let out = sys
+                    .run("sysctl", &["-n", k])
+                    .ok()
+                    .filter(|o| o.status == 0)?;
+                Some((k.to_string(), out.stdout.trim().to_string()))
+            })
+            .collect()
+    } else {
+        BTreeMap::new()
+    };
 
     Ok(Inputs {
         hook: ctx.kind.name().to_string(),
@@ -206,9 +217,9 @@ pub fn gather(ctx: &HookContext, tools: &dyn HookTools, sys: &System) -> anyhow:
             .and_then(|t| StatusDoc::parse(&t).ok()),
         paused: sys.exists(paths::PAUSE_FILE),
         agent_binary_present: sys.exists(paths::AGENT_BINARY),
-        keepalived_installed: sys.exists(paths::KEEPALIVED_BINARY),
+        keepalived_installed: sys.package_installed("keepalived"),
         keepalived_installed_by_us: sys.exists(paths::KEEPALIVED_INSTALLED_MARKER),
-        sysctl_before: sys.read(paths::SYSCTL_BEFORE),
+        sysctl_before,
         sysctl_now,
         charm_dir: ctx.charm_dir.clone(),
         root: sys.root().to_path_buf(),

@@ -153,7 +153,8 @@ pub struct Placement {
 
 /// Picks the interface for `vip`: `forced` (the `network-interface` option)
 /// when set, else the interface holding an address in the VIP's subnet, else
-/// the default-route interface of the VIP's family. The VIP must lie in a
+/// the default-route interface of the VIP's family, else the interface of the
+/// unit's ingress address. The VIP must lie in a
 /// subnet of the chosen interface (the error names the interface and its
 /// addresses otherwise).
 pub fn place(vip: &VipSpec, net: &NetworkView, forced: Option<&str>) -> Result<Placement, String> {
@@ -197,7 +198,20 @@ pub fn place(vip: &VipSpec, net: &NetworkView, forced: Option<&str>) -> Result<P
         } else {
             &net.default_v6
         };
-        match default.as_deref().and_then(|d| net.interfaces.iter().find(|i| i.name == d)) {
+        // Without a default route of the family, the interface of the unit's
+        // ingress address (Juju's choice for this binding).
+        let ingress_iface = || {
+            net.ingress.iter().find_map(|a| {
+                net.interfaces
+                    .iter()
+                    .find(|i| i.addrs.iter().any(|x| x.addr == *a))
+            })
+        };
+        match default
+            .as_deref()
+            .and_then(|d| net.interfaces.iter().find(|i| i.name == d))
+            .or_else(ingress_iface)
+        {
             Some(iface) => iface,
             None => {
                 return Err(format!(

@@ -23,8 +23,6 @@ pub const SYSCTL_BEFORE: &str = "/var/lib/k8s-vip/sysctl-before";
 pub const KEEPALIVED_INSTALLED_MARKER: &str = "/var/lib/k8s-vip/installed-keepalived";
 /// keepalived's config.
 pub const KEEPALIVED_CONFIG: &str = "/etc/keepalived/keepalived.conf";
-/// keepalived's binary (present = package installed).
-pub const KEEPALIVED_BINARY: &str = "/usr/sbin/keepalived";
 /// keepalived's systemd unit.
 pub const KEEPALIVED_SERVICE: &str = "keepalived.service";
 /// Our sysctl drop-in.

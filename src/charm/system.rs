@@ -138,6 +138,12 @@ impl System {
         Ok(out)
     }
 
+    /// Whether dpkg knows `package` as installed.
+    pub fn package_installed(&self, package: &str) -> bool {
+        self.run("dpkg-query", &["-W", "-f=${Status}", package])
+            .is_ok_and(|o| o.status == 0 && o.stdout.contains("install ok installed"))
+    }
+
     /// `systemctl is-active UNIT` succeeded.
     pub fn is_active(&self, unit: &str) -> bool {
         self.run("systemctl", &["is-active", "--quiet", unit])

@@ -27,12 +27,35 @@
 //! [`Event::AdvertReceived`]; the router checks VRID, version, v2 auth and v2
 //! interval itself.
 //!
+//! For status, [`Router::state`], [`Router::master`] (the current master's
+//! address: ours when Master, the latest advert's source otherwise),
+//! [`Router::effective_priority`] and [`Router::hold_until`] answer at any time.
+//!
+//! ```
+//! use std::time::{Duration, Instant};
+//! use k8s_vip::vrrp::router::{Action, Event, Router, RouterConfig, State};
+//!
+//! let cfg = RouterConfig::new(51, "192.0.2.11".parse().unwrap(), vec!["192.0.2.100".parse().unwrap()]);
+//! let mut router = Router::new(cfg);
+//! let t0 = Instant::now();
+//! let actions = router.handle(Event::Startup, t0);
+//! // Backup, waiting 3 × 1 s + skew for a master to show up.
+//! let Some(Action::SetTimer(deadline)) = actions.last().cloned() else { panic!() };
+//! assert_eq!(deadline - t0, Duration::from_micros(3_609_375));
+//! // Nobody did: the shell fires the timer and we take over.
+//! let actions = router.handle(Event::TimerExpired, deadline);
+//! assert!(actions.contains(&Action::AddVips));
+//! assert_eq!(router.state(), State::Master);
+//! ```
+//!
 //! # Timing (RFC 5798 §6.1, in microseconds as keepalived does)
-//! `Skew_Time = ((256 - Priority) × Master_Adver_Interval) / 256` and
-//! `Master_Down_Interval = 3 × Master_Adver_Interval + Skew_Time`, with the
-//! local effective priority. A v3 Backup learns `Master_Adver_Interval` from
-//! the master's adverts; v2 routers must agree on the interval (mismatching
-//! adverts are discarded, RFC 3768 §7.1), so v2 uses its configured interval.
+//! `Master_Down_Interval = 3 × Master_Adver_Interval + Skew_Time` with
+//! `Skew_Time = ((256 - Priority) × Master_Adver_Interval) / 256` for v3 and
+//! `(256 - Priority) / 256` seconds for v2 (RFC 3768 §6.1), using the local
+//! effective priority. A v3 Backup learns `Master_Adver_Interval` from the
+//! master's adverts; v2 routers must agree on the interval (mismatching adverts
+//! are discarded, RFC 3768 §7.1), so v2 uses its configured interval. Timers are
+//! deadlines ([`Instant`]), never sleeps.
 //!
 //! # Elections
 //! - Master: an advert with higher priority, or equal priority from a higher
@@ -518,7 +541,7 @@ impl Router {
             return;
         }
         out.push(Action::SendAdvert { priority: 0 });
-        self.hold_until = Some(now + hold);
+        self.hold_until = Some(later(now, hold));
         self.master = None;
         self.become_backup(
             now,
@@ -538,7 +561,7 @@ impl Router {
         if self.state == State::Master {
             // Tell the backups at once: a lower priority may let one preempt.
             out.push(Action::SendAdvert { priority: p });
-            self.adver_at = Some(now + self.cfg_interval());
+            self.adver_at = Some(later(now, self.cfg_interval()));
         }
     }
 
@@ -549,12 +572,12 @@ impl Router {
                     out.push(Action::SendAdvert {
                         priority: self.priority,
                     });
-                    self.adver_at = Some(now + self.cfg_interval());
+                    self.adver_at = Some(later(now, self.cfg_interval()));
                 }
                 if let (Some(t), Some(every)) = (self.garp_at, self.cfg.garp_refresh) {
                     if t <= now {
                         out.push(Action::SendGratuitous);
-                        self.garp_at = Some(now + every);
+                        self.garp_at = Some(later(now, every));
                     }
                 }
             }
@@ -621,7 +644,7 @@ impl Router {
             out.push(Action::SendAdvert {
                 priority: self.priority,
             });
-            self.adver_at = Some(now + self.cfg_interval());
+            self.adver_at = Some(later(now, self.cfg_interval()));
             return;
         }
         let higher = adv.priority > self.priority;
@@ -657,7 +680,7 @@ impl Router {
                 priority: self.priority,
             });
             out.push(Action::SendGratuitous);
-            self.adver_at = Some(now + self.cfg_interval());
+            self.adver_at = Some(later(now, self.cfg_interval()));
         }
     }
 
@@ -669,7 +692,7 @@ impl Router {
             if self.master.is_none() || self.master == Some(from) {
                 self.master = None;
                 self.resigned_by = Some(from);
-                let skew = now + self.skew_time();
+                let skew = later(now, self.skew_time());
                 self.master_down_at = Some(self.master_down_at.map_or(skew, |t| t.min(skew)));
             }
             return;
@@ -684,7 +707,7 @@ impl Router {
         }
         self.resigned_by = None;
         self.learn_interval(&adv);
-        self.master_down_at = Some(now + self.master_down_interval());
+        self.master_down_at = Some(later(now, self.master_down_interval()));
     }
 
     fn note_master(&mut self, from: IpAddr, priority: u8) {
@@ -751,8 +774,8 @@ impl Router {
         });
         out.push(Action::SendGratuitous);
         self.master_down_at = None;
-        self.adver_at = Some(now + self.cfg_interval());
-        self.garp_at = self.cfg.garp_refresh.map(|d| now + d);
+        self.adver_at = Some(later(now, self.cfg_interval()));
+        self.garp_at = self.cfg.garp_refresh.map(|d| later(now, d));
         self.resigned_by = None;
         self.transition(State::Master, why, out);
     }
@@ -763,7 +786,7 @@ impl Router {
         }
         self.adver_at = None;
         self.garp_at = None;
-        self.master_down_at = Some(now + self.master_down_interval());
+        self.master_down_at = Some(later(now, self.master_down_interval()));
         self.transition(State::Backup, why, out);
     }
 
@@ -811,7 +834,7 @@ impl Router {
         match self.preempt_from {
             Some(t) => now >= t,
             None => {
-                self.preempt_from = Some(now + self.cfg.preempt_delay);
+                self.preempt_from = Some(later(now, self.cfg.preempt_delay));
                 false
             }
         }
@@ -826,6 +849,15 @@ impl Router {
     fn cfg_interval(&self) -> Duration {
         interval_of_cs(self.cfg.advert_interval_cs())
     }
+}
+
+/// `now + d` without the panic on overflow an absurd hold or delay (from a
+/// control-socket request or config) would cause: saturates about a century out.
+fn later(now: Instant, d: Duration) -> Instant {
+    const CENTURY: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
+    now.checked_add(d.min(CENTURY))
+        .or_else(|| now.checked_add(Duration::from_secs(3600)))
+        .unwrap_or(now)
 }
 
 fn interval_of_cs(cs: u16) -> Duration {

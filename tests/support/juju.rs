@@ -998,14 +998,12 @@ impl Model {
     }
 
     /// Runs a tool (fake hook tool, shim, or anything on the hook PATH) in
-    /// `unit`'s hook environment, e.g. to check the model itself.
+    /// `unit`'s hook environment (and network namespace, if set), e.g. to
+    /// check the model itself or to act as the unit from a test.
     pub fn run_tool(&self, unit: &str, args: &[&str], stdin: Option<&str>) -> HookRun {
         let mut vars = self.base_env(unit, "tool");
         vars.push(("JUJU_HOOK_NAME".into(), "tool".into()));
-        let (program, rest) = args.split_first().expect("run_tool needs a command");
-        let mut cmd = Command::new(program);
-        cmd.args(rest);
-        self.spawn(unit, program, cmd, vars, stdin)
+        self.spawn_in_unit(unit, args, vars, stdin)
     }
 
     /// Like [`Model::run_tool`] inside a relation context.
@@ -1021,8 +1019,34 @@ impl Model {
         vars.push(("JUJU_RELATION".into(), r.endpoint.clone()));
         vars.push(("JUJU_RELATION_ID".into(), rel.to_string()));
         vars.push(("JUJU_REMOTE_APP".into(), r.remote_app.clone()));
+        self.spawn_in_unit(unit, args, vars, stdin)
+    }
+
+    /// The environment a hook of `unit` gets (PATH with the fake tools first,
+    /// `JUJU_*`, K8S_VIP_ROOT), e.g. to drive hook tools from the test process.
+    pub fn hook_env(&self, unit: &str, hook: &str) -> Vec<(String, String)> {
+        let mut vars = self.base_env(unit, hook);
+        vars.push(("JUJU_HOOK_NAME".into(), hook.to_string()));
+        vars
+    }
+
+    /// Spawns `args` in the unit's hook environment (and network namespace).
+    fn spawn_in_unit(
+        &self,
+        unit: &str,
+        args: &[&str],
+        vars: Vec<(String, String)>,
+        stdin: Option<&str>,
+    ) -> HookRun {
         let (program, rest) = args.split_first().expect("run_tool needs a command");
-        let mut cmd = Command::new(program);
+        let mut cmd = match self.netns.get(unit) {
+            Some(ns) => {
+                let mut c = Command::new("ip");
+                c.args(["netns", "exec", ns, program]);
+                c
+            }
+            None => Command::new(program),
+        };
         cmd.args(rest);
         self.spawn(unit, program, cmd, vars, stdin)
     }

@@ -16,19 +16,28 @@ use super::{Bag, HookTools, LogLevel, NetworkInfo, Protocol, Status, ToolError};
 #[derive(Debug, Clone, Default)]
 pub struct CliHookTools {
     dir: Option<PathBuf>,
+    env: Vec<(String, String)>,
 }
 
 impl CliHookTools {
     /// Tools looked up on PATH, as in a real hook.
     pub fn new() -> CliHookTools {
-        CliHookTools { dir: None }
+        CliHookTools::default()
     }
 
     /// Tools taken from `dir` (e.g. Juju's tools dir when PATH was altered).
     pub fn in_dir(dir: impl Into<PathBuf>) -> CliHookTools {
         CliHookTools {
             dir: Some(dir.into()),
+            env: Vec::new(),
         }
+    }
+
+    /// Adds environment variables for the tools (e.g. another hook context's
+    /// `JUJU_*` when a harness or debugging tool acts on its behalf).
+    pub fn with_env(mut self, vars: impl IntoIterator<Item = (String, String)>) -> CliHookTools {
+        self.env.extend(vars);
+        self
     }
 
     fn program(&self, tool: &str) -> OsString {
@@ -42,6 +51,7 @@ impl CliHookTools {
     fn run(&self, tool: &str, args: &[&str], stdin: Option<&[u8]>) -> Result<String, ToolError> {
         let mut cmd = Command::new(self.program(tool));
         cmd.args(args)
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
             .stdin(if stdin.is_some() {
                 Stdio::piped()
             } else {

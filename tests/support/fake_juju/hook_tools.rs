@@ -93,6 +93,9 @@ fn formatted(args: &Parsed, value: &Value) -> Out {
         "smart" | "yaml" => Ok(match value {
             Value::String(s) => format!("{s}\n"),
             Value::Null => String::new(),
+            // Juju's "smart" format prints booleans the way Python does.
+            Value::Bool(true) => "True\n".into(),
+            Value::Bool(false) => "False\n".into(),
             other => format!("{other}\n"),
         }),
         other => Err(Fail::usage(format!(
