@@ -366,7 +366,7 @@ fn killing_haproxy_on_the_vip_holder_moves_the_vip() {
         models.push(model);
     }
     let addr = |i: usize| lab.unit(i).ipv4.to_string();
-    let _agents = [
+    let agents = [
         lb_support::start_agent(&lab, lab.unit(3), VIP, 110, &[addr(4)]),
         lb_support::start_agent(&lab, lab.unit(4), VIP, 100, &[addr(3)]),
     ];
@@ -374,12 +374,18 @@ fn killing_haproxy_on_the_vip_holder_moves_the_vip() {
         let h = lab.holders(VIP);
         (h.len() == 1).then(|| h[0])
     };
+    // Settled: one MASTER holding the VIP, one healthy BACKUP.
     let mut holder = None;
     wait_for(Duration::from_secs(10), || {
+        let mut states: Vec<Option<String>> = agents
+            .iter()
+            .map(|(_, s)| lb_support::agent_state(s))
+            .collect();
+        states.sort();
         holder = single_holder();
-        holder.is_some()
+        holder.is_some() && states == [Some("BACKUP".to_string()), Some("MASTER".to_string())]
     })
-    .unwrap_or_else(|| panic!("no single VIP holder: {:?}", lab.holders(VIP)));
+    .unwrap_or_else(|| panic!("no settled VIP holder: {:?}", lab.holders(VIP)));
     let first = holder.unwrap();
     let out = assets.client(&lab, &["spread", VIP, "443", "15"]);
     assert_eq!(out["failures"], serde_json::json!([]), "{out}");
