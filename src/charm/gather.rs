@@ -14,7 +14,7 @@ use crate::juju::tools::{HookTools, NetworkInfo};
 use super::agent_state::StatusDoc;
 use super::haproxy::model::HaproxyPaths;
 use super::haproxy::plan::{
-    DISTRO_HAPROXY_SERVICE, HAPROXY_INSTALLED_MARKER, HAPROXY_PACKAGE, HAPROXY_SERVICE,
+    LbWorld, DISTRO_HAPROXY_SERVICE, HAPROXY_INSTALLED_MARKER, HAPROXY_PACKAGE, HAPROXY_SERVICE,
 };
 use super::haproxy::ports::read_listeners;
 use super::haproxy::stats::backend_health;
@@ -25,7 +25,6 @@ use super::net::{self, IfaceAddr, Interface, NetworkView};
 use super::paths;
 use super::peers::Peer;
 use super::plan::{Inputs, ServiceState};
-use super::plan_types::LbWorld;
 use super::system::System;
 
 /// The peer endpoint.
@@ -82,7 +81,9 @@ fn live_relation_ids(
 }
 
 /// What the load balancer needs of the unit: package, services, listening
-/// sockets (port conflicts) and HAProxy's backend health (status).
+/// sockets (port conflicts) and HAProxy's backend health (status). Like
+/// `LbWorld::gather`, but the package comes from dpkg (the apt-get shim of
+/// the simulated model installs no binary) and /proc is read under the root.
 fn gather_lb(sys: &System) -> LbWorld {
     let listeners = read_listeners(&sys.path("/proc/net"), &sys.path("/proc")).unwrap_or_default();
     let paths = HaproxyPaths::under(sys.root());

@@ -8,8 +8,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::agent_state::StatusDoc;
-use super::haproxy::ports::Listener;
-use super::haproxy::stats::BackendHealth;
+use super::haproxy::plan::LbWorld;
 use super::lb_consumers::ConsumerRelation;
 use super::legacy::UnitRelation;
 use super::net::NetworkView;
@@ -82,24 +81,6 @@ pub struct Inputs {
     pub root: PathBuf,
     /// What the load balancer needs to know of the unit.
     pub lb: LbWorld,
-}
-
-/// The unit as the load balancer (HAProxy) sees it.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default, rename_all = "kebab-case")]
-pub struct LbWorld {
-    /// The haproxy package is installed.
-    pub haproxy_installed: bool,
-    /// The charm installed it (marker present).
-    pub haproxy_installed_by_us: bool,
-    /// k8s-vip-haproxy.service.
-    pub service: ServiceState,
-    /// The distribution's haproxy.service.
-    pub distro_service: ServiceState,
-    /// Listening TCP sockets on the unit (port conflicts).
-    pub listeners: Vec<Listener>,
-    /// HAProxy's view of its backends, when its stats socket answered.
-    pub health: Option<Vec<BackendHealth>>,
 }
 
 /// A file to have on the unit.

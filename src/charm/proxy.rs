@@ -12,19 +12,14 @@
 //! `status_note` is appended to the unit status. At stop/remove,
 //! [`teardown_proxy`] says what to stop and delete.
 //!
-//! The load balancer itself is `charm::haproxy::plan` (lb branch); this file
-//! only translates between the two.
+//! The load balancer itself is `charm::haproxy::plan` (lb branch), which
+//! provides the bodies of both functions.
 
 use std::collections::BTreeMap;
-use std::net::IpAddr;
 
 use super::config::Config;
-use super::haproxy::options::LoadBalancerMode;
-use super::haproxy::plan::{
-    plan_load_balancer, teardown_load_balancer, LbInputs, LbOptions, LbPlan,
-};
+use super::haproxy;
 use super::health::HealthCheck;
-use super::peers;
 use super::plan::{FileSpec, Inputs, ServiceOp};
 
 /// One frontend a consumer request needs from a proxy.
@@ -80,102 +75,12 @@ pub struct ProxyOutcome {
 }
 
 /// Plans the load balancer (`charm::haproxy`) for `needs` and the
-/// load-balancer options.
+/// load-balancer options, from the unit as `Inputs.lb` describes it.
 pub fn plan_proxy(needs: &[ProxyNeed], inputs: &Inputs, cfg: &Config) -> ProxyOutcome {
-    let options = match LbOptions::from_config(&inputs.config) {
-        Ok(o) => o,
-        Err(e) => {
-            let mut out = refuse_all(needs, "the load balancer options are invalid");
-            out.blocked = Some(format!("{}: {}", e.option, e.message));
-            return out;
-        }
-    };
-    let vips: Vec<IpAddr> = cfg.vips.iter().map(|v| v.addr).collect();
-    let units = unit_addresses(inputs);
-    let lb = lb_inputs(inputs, &options, &vips, &units);
-    from_lb_plan(plan_load_balancer(needs, &lb))
+    haproxy::plan::plan_proxy(needs, inputs, cfg, &inputs.lb)
 }
 
 /// What the load balancer leaves behind at stop/remove.
 pub fn teardown_proxy(inputs: &Inputs) -> ProxyOutcome {
-    let options = LbOptions::from_config(&inputs.config).unwrap_or(LbOptions {
-        mode: LoadBalancerMode::Auto,
-        idle_timeout: std::time::Duration::from_secs(600),
-        ingress_ports: Vec::new(),
-    });
-    let units = unit_addresses(inputs);
-    let lb = lb_inputs(inputs, &options, &[], &units);
-    from_lb_plan(teardown_load_balancer(&lb))
-}
-
-/// This unit's primary address and every peer's, sorted (worker-ingress backends).
-fn unit_addresses(inputs: &Inputs) -> Vec<IpAddr> {
-    let mut out: Vec<IpAddr> = inputs
-        .network
-        .ingress
-        .first()
-        .copied()
-        .into_iter()
-        .collect();
-    out.extend(
-        inputs
-            .peers
-            .iter()
-            .filter_map(|p| p.data.get(peers::KEY_ADDRESS))
-            .filter_map(|a| a.parse::<IpAddr>().ok()),
-    );
-    out.sort();
-    out.dedup();
-    out
-}
-
-fn lb_inputs<'a>(
-    inputs: &'a Inputs,
-    options: &'a LbOptions,
-    vips: &'a [IpAddr],
-    units: &'a [IpAddr],
-) -> LbInputs<'a> {
-    LbInputs {
-        options,
-        vips,
-        unit_addresses: units,
-        root: &inputs.root,
-        haproxy_installed: inputs.lb.haproxy_installed,
-        haproxy_installed_by_us: inputs.lb.haproxy_installed_by_us,
-        service: inputs.lb.service,
-        distro_service: inputs.lb.distro_service,
-        listeners: &inputs.lb.listeners,
-        health: inputs.lb.health.as_deref(),
-    }
-}
-
-fn from_lb_plan(lb: LbPlan) -> ProxyOutcome {
-    let mut out = lb.outcome;
-    out.install_packages.extend(lb.install_packages);
-    out.purge_packages.extend(lb.purge_packages);
-    out.remove_files.extend(lb.remove_files);
-    out.blocked = out.blocked.or(lb.blocked);
-    out.status_note = out.status_note.or(lb.status_suffix);
-    if let Some(url) = lb.agent_check_url {
-        out.auto_checks.push(HealthCheck::Http {
-            url: url.to_string(),
-        });
-    }
-    out.logs.extend(lb.logs);
-    out
-}
-
-fn refuse_all(needs: &[ProxyNeed], why: &str) -> ProxyOutcome {
-    let mut out = ProxyOutcome::default();
-    for need in needs {
-        let key = (need.relation_id.clone(), need.request.clone());
-        let msg = format!(
-            "port {} -> {} needs a proxy ({}), but {why}",
-            need.frontend_port, need.backend_port, need.not_direct_because
-        );
-        out.rejected
-            .entry(key)
-            .or_insert(("port_mapping".to_string(), msg));
-    }
-    out
+    haproxy::plan::teardown_proxy(inputs, &inputs.lb)
 }
