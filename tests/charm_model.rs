@@ -1220,3 +1220,11 @@ fn status_shows_load_balancer_backends() {
         "{msg}"
     );
 }
+
+#[test]
+fn install_sets_the_workload_version() {
+    let model = Model::new("k8s-vip", 1);
+    let u = model.unit(0);
+    model.run_hook(&u, "install").assert_success();
+    assert_eq!(model.workload_version(&u), env!("CARGO_PKG_VERSION"));
+}

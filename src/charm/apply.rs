@@ -141,6 +141,9 @@ pub fn apply(plan: &Plan, sys: &System, tools: &dyn HookTools) -> anyhow::Result
             .relation_set(&set.relation_id, &set.data, set.app)
             .with_context(|| format!("publishing data on {}", set.relation_id))?;
     }
+    if let Some(v) = &plan.workload_version {
+        tools.application_version_set(v)?;
+    }
     tools.status_set(juju_status(&plan.unit_status), false)?;
     if let Some(app) = &plan.app_status {
         tools.status_set(juju_status(app), true)?;
