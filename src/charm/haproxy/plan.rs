@@ -126,10 +126,16 @@ pub fn plan_load_balancer(needs: &[ProxyNeed], lb: &LbInputs<'_>) -> LbPlan {
 
     if lb.options.mode == LoadBalancerMode::Off {
         for need in needs {
+            // Same port on both sides: only the backends stop it being direct.
+            let field = if need.frontend_port == need.backend_port {
+                "backends"
+            } else {
+                "port_mapping"
+            };
             reject(
                 &mut out,
                 need,
-                "port_mapping",
+                field,
                 format!(
                     "port {} -> {} needs a proxy ({}), and this k8s-vip runs with load-balancer=off",
                     need.frontend_port, need.backend_port, need.not_direct_because
