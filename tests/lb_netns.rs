@@ -17,6 +17,7 @@ use lb_support::{
 use support::netns::{require_root, wait_for, Lab};
 
 const VIP: &str = "192.0.2.100";
+const VIP6: &str = "2001:db8::100";
 /// Check timing of the tests (the request's interval and retries).
 const INTERVAL: u32 = 1;
 const RETRIES: u32 = 2;
@@ -48,9 +49,21 @@ fn api_servers_behind_the_vip_get_all_traffic_and_health_checks() {
         lb,
         &["ip", "addr", "add", &format!("{VIP}/24"), "dev", "eth0"],
     );
+    lab.exec_ok(
+        lb,
+        &[
+            "ip",
+            "addr",
+            "add",
+            &format!("{VIP6}/64"),
+            "dev",
+            "eth0",
+            "nodad",
+        ],
+    );
     let model = api_model(
         &unit_root(&lab, lb),
-        &[VIP.parse().unwrap()],
+        &[VIP.parse().unwrap(), VIP6.parse().unwrap()],
         &api_servers(&lab),
         INTERVAL,
         RETRIES,
@@ -63,11 +76,18 @@ fn api_servers_behind_the_vip_get_all_traffic_and_health_checks() {
         "3/3 API servers up"
     );
 
-    // Both requested frontends spread over all three API servers.
-    for port in ["443", "6443"] {
-        let out = assets.client(&lab, &["spread", VIP, port, "30"]);
-        assert_eq!(out["failures"], serde_json::json!([]), "port {port}: {out}");
-        assert_eq!(names(&out), ["api0", "api1", "api2"], "port {port}: {out}");
+    // Both requested frontends, on the IPv4 and the IPv6 VIP, spread over
+    // all three API servers.
+    for vip in [VIP, VIP6] {
+        for port in ["443", "6443"] {
+            let out = assets.client(&lab, &["spread", vip, port, "30"]);
+            assert_eq!(
+                out["failures"],
+                serde_json::json!([]),
+                "{vip} {port}: {out}"
+            );
+            assert_eq!(names(&out), ["api0", "api1", "api2"], "{vip} {port}: {out}");
+        }
     }
 
     // An API server answering /livez with 500 is taken out within
