@@ -32,7 +32,7 @@ pub const HAPROXY_SERVICE: &str = "k8s-vip-haproxy.service";
 pub const DISTRO_HAPROXY_SERVICE: &str = "haproxy.service";
 /// The Debian/Ubuntu package.
 pub const HAPROXY_PACKAGE: &str = "haproxy";
-/// The package's binary (present = installed).
+/// The binary the package ships (the systemd unit runs it).
 pub const HAPROXY_BINARY: &str = "/usr/sbin/haproxy";
 /// Marker: the charm installed the haproxy package (purged at remove).
 pub const HAPROXY_INSTALLED_MARKER: &str = "/var/lib/k8s-vip/installed-haproxy";
@@ -417,7 +417,7 @@ fn op(unit: &str, action: ServiceAction, when: When) -> ServiceOp {
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(default, rename_all = "kebab-case")]
 pub struct LbWorld {
-    /// `/usr/sbin/haproxy` exists.
+    /// dpkg knows the haproxy package as installed.
     pub haproxy_installed: bool,
     /// The charm installed the package (marker present).
     pub haproxy_installed_by_us: bool,
@@ -443,7 +443,7 @@ impl LbWorld {
             None
         };
         LbWorld {
-            haproxy_installed: sys.exists(HAPROXY_BINARY),
+            haproxy_installed: sys.package_installed(HAPROXY_PACKAGE),
             haproxy_installed_by_us: sys.exists(HAPROXY_INSTALLED_MARKER),
             service: ServiceState {
                 active: sys.is_active(HAPROXY_SERVICE),
