@@ -111,7 +111,13 @@ fn start_speaker(
             }
         }
         Impl::Keepalived => {
-            let dir = lab.dir().join(format!("ka{unit}-{trial}-{interval_ms}"));
+            // A fresh directory per start: keepalived must never find an
+            // earlier run's pid files.
+            static STARTS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+            let k = STARTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let dir = lab
+                .dir()
+                .join(format!("ka{unit}-{trial}-{interval_ms}-{k}"));
             std::fs::create_dir_all(&dir).unwrap();
             let conf = dir.join("keepalived.conf");
             std::fs::write(
@@ -127,7 +133,7 @@ fn start_speaker(
             let (p, r) = (dir.join("k.pid"), dir.join("v.pid"));
             let proc = lab.spawn(
                 lab.unit(unit),
-                &format!("ka{unit}-{trial}-{interval_ms}"),
+                &format!("ka{unit}-{trial}-{interval_ms}-{k}"),
                 &[
                     "keepalived",
                     "-n",
@@ -182,6 +188,13 @@ fn trial(lab: &Lab, which: Impl, fault: Fault, interval_ms: u64, n: usize) -> (D
         Some("unit1"),
         "{which:?}: warm-up"
     );
+    // Fault at a random phase of the master's advert cycle, so the times spread
+    // over [MDI - interval, MDI] as they do in life.
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    std::thread::sleep(step.mul_f64(f64::from(nanos % 1000) / 1000.0));
     let t0 = Instant::now();
     match fault {
         Fault::Crash => {

@@ -895,3 +895,39 @@ fn s15_gratuitous_arp_refresh_while_master() {
         a.log()
     );
 }
+
+/// Scenario 9c: IPv6 in unicast mode (adverts from the units' global
+/// addresses to each other), with a failover.
+#[test]
+fn s09c_ipv6_unicast() {
+    if !require_root() {
+        return;
+    }
+    let lab = Lab::new("ucast6", 2);
+    let mk = |i: usize, prio: u8| {
+        let mut x = inst(prio, false);
+        x.vrid = 53;
+        x.vips = vec![format!("{VIP6}/64")];
+        x.unicast_peers = vec![lab.unit(1 - i).ipv6.to_string()];
+        x
+    };
+    let mut a1 = start(&lab, 1, &[mk(1, 120)]);
+    assert!(
+        wait_state(&a1, "api", "MASTER", Duration::from_secs(3)).is_some(),
+        "{}",
+        a1.log()
+    );
+    let a0 = start(&lab, 0, &[mk(0, 100)]);
+    std::thread::sleep(Duration::from_millis(500));
+    let st = a0.status();
+    assert_eq!(st["instances"][0]["state"], "BACKUP", "{st}\n{}", a0.log());
+    assert_eq!(st["instances"][0]["master"], "2001:db8::12", "{st}");
+    assert_eq!(lab.holders(VIP6), vec![1]);
+    a1.proc.signal(Signal::SIGTERM);
+    assert!(a1.proc.wait_timeout(Duration::from_secs(3)).is_some());
+    assert!(
+        wait_for(Duration::from_secs(2), || lab.holders(VIP6) == vec![0]).is_some(),
+        "{}",
+        a0.log()
+    );
+}

@@ -51,6 +51,17 @@ fn assert_each_read_once(unit: &str, hook: &str, calls: &[Call]) {
     }
 }
 
+/// The tool a ToolError message names (`hook tool `NAME` ...`).
+#[track_caller]
+fn tool_named_in(stderr: &str) -> String {
+    let start = stderr
+        .find("hook tool `")
+        .unwrap_or_else(|| panic!("no tool named in: {stderr}"))
+        + "hook tool `".len();
+    let len = stderr[start..].find('`').expect("closing backtick");
+    stderr[start..start + len].to_string()
+}
+
 /// Runs one hook on every unit, asserting success and the one-read rule.
 fn run_everywhere(model: &Model, hook: &str) {
     for unit in model.units() {
@@ -175,13 +186,12 @@ fn failing_hook_tool_fails_the_hook_with_the_tool_and_its_stderr_logged() {
     assert_eq!(run.status.code(), Some(1));
     assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
 
-    // The failing tool is the first one the charm called.
-    let first = model
-        .all_calls(unit)
-        .into_iter()
-        .find(|c| c.tool != "juju-log")
-        .expect("the charm called no hook tool");
-    let tool = first.tool;
+    // The error names a tool the charm really called, with that tool's stderr.
+    let tool = tool_named_in(&run.stderr);
+    assert!(
+        model.all_calls(unit).iter().any(|c| c.tool == tool),
+        "{tool} was never called"
+    );
     let expected =
         format!("hook tool `{tool}` failed (exit status: 1): ERROR injected failure of {tool}");
     assert!(run.stderr.contains(&expected), "stderr: {}", run.stderr);
@@ -206,7 +216,9 @@ fn garbage_json_from_a_hook_tool_fails_the_hook_naming_the_tool() {
     let run = model.run_hook(unit, "config-changed");
     run.assert_failure();
     assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
-    let tool = model.all_calls(unit).remove(0).tool;
+    let tool = tool_named_in(&run.stderr);
+    assert!(JSON_TOOLS.contains(&tool.as_str()), "{tool}");
+    assert!(model.all_calls(unit).iter().any(|c| c.tool == tool));
     let expected = format!("hook tool `{tool}` printed output that is not the expected JSON");
     assert!(run.stderr.contains(&expected), "stderr: {}", run.stderr);
     assert!(
