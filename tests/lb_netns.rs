@@ -193,14 +193,14 @@ fn reload_with_a_changed_backend_set_drops_no_established_connection() {
     let ready = lab.dir().join("hold.ready");
     let client = assets.client.to_str().unwrap().to_string();
     let ready_s = ready.to_str().unwrap().to_string();
-    let holder = lab.spawn(
+    let holder = lab.spawn_logged(
         lab.client(),
         "hold",
         &["python3", &client, "hold", VIP, "443", "6", "8", &ready_s],
     );
     wait_for(Duration::from_secs(10), || ready.exists())
         .unwrap_or_else(|| panic!("held connections not opened: {}", holder.log()));
-    let poller = lab.spawn(
+    let poller = lab.spawn_logged(
         lab.client(),
         "poll",
         &["python3", &client, "poll", VIP, "443", "5", "20"],
@@ -327,7 +327,7 @@ fn a_port_held_by_another_process_in_the_unit_is_named() {
     }
     use k8s_vip::charm::haproxy::ports::{blocked_message, find_conflicts, read_listeners};
     let lab = Lab::new("lbport", 1);
-    let squatter = lab.spawn(
+    let squatter = lab.spawn_logged(
         lab.unit(0),
         "squatter",
         &["python3", "-m", "http.server", "443", "--bind", "::"],
