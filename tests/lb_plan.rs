@@ -473,7 +473,7 @@ fn lb_world_reads_package_marker_and_listeners() {
     let sys = k8s_vip::charm::system::System::with_root(root.path());
     let held = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let w = LbWorld::gather(&sys);
-    assert!(!w.haproxy_installed && !w.haproxy_installed_by_us);
+    assert!(!w.haproxy_installed_by_us, "no marker yet");
     assert_eq!(w.health, None, "no stats socket, no health");
     assert!(
         w.listeners

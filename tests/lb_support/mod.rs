@@ -143,7 +143,7 @@ impl Assets {
             self.key.to_str().unwrap(),
             flag.to_str().unwrap(),
         ];
-        let proc = lab.spawn(node, &format!("api-{name}"), &args);
+        let proc = lab.spawn_logged(node, &format!("api-{name}"), &args);
         // Ready before HAProxy's first check (which would mark it DOWN).
         let addr = std::net::SocketAddr::new(IpAddr::V4(node.ipv4), port.parse().unwrap());
         wait_for(Duration::from_secs(10), || {
@@ -205,7 +205,7 @@ pub fn write_config(model: &LoadBalancerModel) {
 pub fn start_haproxy(lab: &Lab, node: &Node, model: &LoadBalancerModel) -> Proc {
     write_config(model);
     let p = &model.paths;
-    let proc = lab.spawn(
+    let proc = lab.spawn_logged(
         node,
         &format!("haproxy-{}", node.ns),
         &[
@@ -305,7 +305,7 @@ pub fn start_agent(
     });
     let config = dir.join("agent.yaml");
     std::fs::write(&config, doc.to_string()).unwrap();
-    let proc = lab.spawn(
+    let proc = lab.spawn_logged(
         node,
         &format!("agent-{}", node.ns),
         &[

@@ -32,7 +32,7 @@ pub const HAPROXY_SERVICE: &str = "k8s-vip-haproxy.service";
 pub const DISTRO_HAPROXY_SERVICE: &str = "haproxy.service";
 /// The Debian/Ubuntu package.
 pub const HAPROXY_PACKAGE: &str = "haproxy";
-/// The package's binary (present = installed).
+/// The binary the package ships (the systemd unit runs it).
 pub const HAPROXY_BINARY: &str = "/usr/sbin/haproxy";
 /// Marker: the charm installed the haproxy package (purged at remove).
 pub const HAPROXY_INSTALLED_MARKER: &str = "/var/lib/k8s-vip/installed-haproxy";
@@ -126,10 +126,16 @@ pub fn plan_load_balancer(needs: &[ProxyNeed], lb: &LbInputs<'_>) -> LbPlan {
 
     if lb.options.mode == LoadBalancerMode::Off {
         for need in needs {
+            // Same port on both sides: only the backends stop it being direct.
+            let field = if need.frontend_port == need.backend_port {
+                "backends"
+            } else {
+                "port_mapping"
+            };
             reject(
                 &mut out,
                 need,
-                "port_mapping",
+                field,
                 format!(
                     "port {} -> {} needs a proxy ({}), and this k8s-vip runs with load-balancer=off",
                     need.frontend_port, need.backend_port, need.not_direct_because
@@ -411,7 +417,7 @@ fn op(unit: &str, action: ServiceAction, when: When) -> ServiceOp {
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(default, rename_all = "kebab-case")]
 pub struct LbWorld {
-    /// `/usr/sbin/haproxy` exists.
+    /// dpkg knows the haproxy package as installed.
     pub haproxy_installed: bool,
     /// The charm installed the package (marker present).
     pub haproxy_installed_by_us: bool,
@@ -437,7 +443,7 @@ impl LbWorld {
             None
         };
         LbWorld {
-            haproxy_installed: sys.exists(HAPROXY_BINARY),
+            haproxy_installed: sys.package_installed(HAPROXY_PACKAGE),
             haproxy_installed_by_us: sys.exists(HAPROXY_INSTALLED_MARKER),
             service: ServiceState {
                 active: sys.is_active(HAPROXY_SERVICE),
