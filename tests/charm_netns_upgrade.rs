@@ -142,6 +142,23 @@ fn upgrade_charm_restarts_the_agent_without_moving_the_vip() {
         "poller made only {} probes",
         results.len()
     );
+    let max_gap = results
+        .windows(2)
+        .filter_map(|w| match w {
+            [(a, _), (b, _)] => Some(b.duration_since(*a)),
+            _ => None,
+        })
+        .max()
+        .unwrap_or_default();
+    eprintln!(
+        "hitless upgrade: {} probes, all answered by {want}; longest time between answers {max_gap:?}",
+        results.len()
+    );
+    // The bound: no client-visible gap longer than one advert interval (1 s here).
+    assert!(
+        max_gap < Duration::from_secs(1),
+        "gap of {max_gap:?} between answers"
+    );
     assert_eq!(lab.holders(VIP), vec![holder], "VIP moved or duplicated");
 }
 

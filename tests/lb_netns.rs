@@ -17,6 +17,7 @@ use lb_support::{
 use support::netns::{require_root, wait_for, Lab};
 
 const VIP: &str = "192.0.2.100";
+const VIP6: &str = "2001:db8::100";
 /// Check timing of the tests (the request's interval and retries).
 const INTERVAL: u32 = 1;
 const RETRIES: u32 = 2;
@@ -48,9 +49,21 @@ fn api_servers_behind_the_vip_get_all_traffic_and_health_checks() {
         lb,
         &["ip", "addr", "add", &format!("{VIP}/24"), "dev", "eth0"],
     );
+    lab.exec_ok(
+        lb,
+        &[
+            "ip",
+            "addr",
+            "add",
+            &format!("{VIP6}/64"),
+            "dev",
+            "eth0",
+            "nodad",
+        ],
+    );
     let model = api_model(
         &unit_root(&lab, lb),
-        &[VIP.parse().unwrap()],
+        &[VIP.parse().unwrap(), VIP6.parse().unwrap()],
         &api_servers(&lab),
         INTERVAL,
         RETRIES,
@@ -63,11 +76,18 @@ fn api_servers_behind_the_vip_get_all_traffic_and_health_checks() {
         "3/3 API servers up"
     );
 
-    // Both requested frontends spread over all three API servers.
-    for port in ["443", "6443"] {
-        let out = assets.client(&lab, &["spread", VIP, port, "30"]);
-        assert_eq!(out["failures"], serde_json::json!([]), "port {port}: {out}");
-        assert_eq!(names(&out), ["api0", "api1", "api2"], "port {port}: {out}");
+    // Both requested frontends, on the IPv4 and the IPv6 VIP, spread over
+    // all three API servers.
+    for vip in [VIP, VIP6] {
+        for port in ["443", "6443"] {
+            let out = assets.client(&lab, &["spread", vip, port, "30"]);
+            assert_eq!(
+                out["failures"],
+                serde_json::json!([]),
+                "{vip} {port}: {out}"
+            );
+            assert_eq!(names(&out), ["api0", "api1", "api2"], "{vip} {port}: {out}");
+        }
     }
 
     // An API server answering /livez with 500 is taken out within
@@ -173,14 +193,14 @@ fn reload_with_a_changed_backend_set_drops_no_established_connection() {
     let ready = lab.dir().join("hold.ready");
     let client = assets.client.to_str().unwrap().to_string();
     let ready_s = ready.to_str().unwrap().to_string();
-    let holder = lab.spawn(
+    let holder = lab.spawn_logged(
         lab.client(),
         "hold",
         &["python3", &client, "hold", VIP, "443", "6", "8", &ready_s],
     );
     wait_for(Duration::from_secs(10), || ready.exists())
         .unwrap_or_else(|| panic!("held connections not opened: {}", holder.log()));
-    let poller = lab.spawn(
+    let poller = lab.spawn_logged(
         lab.client(),
         "poll",
         &["python3", &client, "poll", VIP, "443", "5", "20"],
@@ -307,7 +327,7 @@ fn a_port_held_by_another_process_in_the_unit_is_named() {
     }
     use k8s_vip::charm::haproxy::ports::{blocked_message, find_conflicts, read_listeners};
     let lab = Lab::new("lbport", 1);
-    let squatter = lab.spawn(
+    let squatter = lab.spawn_logged(
         lab.unit(0),
         "squatter",
         &["python3", "-m", "http.server", "443", "--bind", "::"],
@@ -366,7 +386,7 @@ fn killing_haproxy_on_the_vip_holder_moves_the_vip() {
         models.push(model);
     }
     let addr = |i: usize| lab.unit(i).ipv4.to_string();
-    let _agents = [
+    let agents = [
         lb_support::start_agent(&lab, lab.unit(3), VIP, 110, &[addr(4)]),
         lb_support::start_agent(&lab, lab.unit(4), VIP, 100, &[addr(3)]),
     ];
@@ -374,12 +394,18 @@ fn killing_haproxy_on_the_vip_holder_moves_the_vip() {
         let h = lab.holders(VIP);
         (h.len() == 1).then(|| h[0])
     };
+    // Settled: one MASTER holding the VIP, one healthy BACKUP.
     let mut holder = None;
     wait_for(Duration::from_secs(10), || {
+        let mut states: Vec<Option<String>> = agents
+            .iter()
+            .map(|(_, s)| lb_support::agent_state(s))
+            .collect();
+        states.sort();
         holder = single_holder();
-        holder.is_some()
+        holder.is_some() && states == [Some("BACKUP".to_string()), Some("MASTER".to_string())]
     })
-    .unwrap_or_else(|| panic!("no single VIP holder: {:?}", lab.holders(VIP)));
+    .unwrap_or_else(|| panic!("no settled VIP holder: {:?}", lab.holders(VIP)));
     let first = holder.unwrap();
     let out = assets.client(&lab, &["spread", VIP, "443", "15"]);
     assert_eq!(out["failures"], serde_json::json!([]), "{out}");

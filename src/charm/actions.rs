@@ -163,6 +163,14 @@ fn status(inputs: &Inputs, sys: &System) -> Result<BTreeMap<String, String>, Str
         summary.push(format!("{vips} on {holder} (this unit {})", st.state));
     }
     out.insert("vips".into(), summary.join("; "));
+    // The load balancer's view of its backends, when HAProxy runs here.
+    for b in inputs.lb.health.iter().flatten() {
+        let mut v = format!("{}/{} up", b.up, b.total);
+        if !b.down.is_empty() {
+            v.push_str(&format!(" (down: {})", b.down.join(", ")));
+        }
+        out.insert(format!("load-balancer.{}", action_key(&b.backend)), v);
+    }
     Ok(out)
 }
 

@@ -59,6 +59,9 @@ pub fn plan(inputs: &Inputs) -> Plan {
         return teardown(inputs);
     }
     let mut plan = Plan::empty(Status::new(State::Waiting, status::AGENT_STARTING));
+    if matches!(inputs.hook.as_str(), "install" | "upgrade-charm") {
+        plan.workload_version = Some(env!("CARGO_PKG_VERSION").to_string());
+    }
 
     // Peer data: publish our addresses whatever the config (others need them).
     let cfg = match config::parse(&inputs.config, &inputs.app) {

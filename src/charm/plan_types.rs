@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::agent_state::StatusDoc;
+use super::haproxy::plan::LbWorld;
 use super::lb_consumers::ConsumerRelation;
 use super::legacy::UnitRelation;
 use super::net::NetworkView;
@@ -78,6 +79,8 @@ pub struct Inputs {
     pub charm_dir: PathBuf,
     /// Root the on-unit paths are resolved under (written into agent.yaml).
     pub root: PathBuf,
+    /// What the load balancer needs to know of the unit.
+    pub lb: LbWorld,
 }
 
 /// A file to have on the unit.
@@ -219,6 +222,8 @@ pub struct Plan {
     pub app_status: Option<Status>,
     /// Lines for `juju-log`.
     pub logs: Vec<String>,
+    /// `application-version-set` (at install and upgrade only).
+    pub workload_version: Option<String>,
 }
 
 impl Plan {
@@ -238,6 +243,7 @@ impl Plan {
             unit_status: status,
             app_status: None,
             logs: Vec::new(),
+            workload_version: None,
         }
     }
 

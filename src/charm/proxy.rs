@@ -12,12 +12,13 @@
 //! `status_note` is appended to the unit status. At stop/remove,
 //! [`teardown_proxy`] says what to stop and delete.
 //!
-//! Until the load balancer plugs in here, every need is refused with a clear
-//! error, so a consumer is never told an address that would not answer.
+//! The load balancer itself is `charm::haproxy::plan` (lb branch), which
+//! provides the bodies of both functions.
 
 use std::collections::BTreeMap;
 
 use super::config::Config;
+use super::haproxy;
 use super::health::HealthCheck;
 use super::plan::{FileSpec, Inputs, ServiceOp};
 
@@ -73,28 +74,13 @@ pub struct ProxyOutcome {
     pub logs: Vec<String>,
 }
 
-/// Plans the proxy. No proxy is available in this build, so every need is
-/// refused naming the field that would have required one.
-pub fn plan_proxy(needs: &[ProxyNeed], _inputs: &Inputs, _cfg: &Config) -> ProxyOutcome {
-    let mut out = ProxyOutcome::default();
-    for need in needs {
-        let key = (need.relation_id.clone(), need.request.clone());
-        let field = if need.frontend_port == need.backend_port {
-            "backends"
-        } else {
-            "port_mapping"
-        };
-        let msg = format!(
-            "port {} -> {} needs a proxy ({}), and no load balancer runs in this k8s-vip",
-            need.frontend_port, need.backend_port, need.not_direct_because
-        );
-        out.rejected.entry(key).or_insert((field.to_string(), msg));
-    }
-    out
+/// Plans the load balancer (`charm::haproxy`) for `needs` and the
+/// load-balancer options, from the unit as `Inputs.lb` describes it.
+pub fn plan_proxy(needs: &[ProxyNeed], inputs: &Inputs, cfg: &Config) -> ProxyOutcome {
+    haproxy::plan::plan_proxy(needs, inputs, cfg, &inputs.lb)
 }
 
-/// What the load balancer leaves behind at stop/remove: services to stop,
-/// files to delete, packages to purge. Nothing in this build.
-pub fn teardown_proxy(_inputs: &Inputs) -> ProxyOutcome {
-    ProxyOutcome::default()
+/// What the load balancer leaves behind at stop/remove.
+pub fn teardown_proxy(inputs: &Inputs) -> ProxyOutcome {
+    haproxy::plan::teardown_proxy(inputs, &inputs.lb)
 }
