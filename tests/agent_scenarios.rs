@@ -202,7 +202,13 @@ fn s04_master_link_down_up() {
         !lab.has_addr(lab.unit(1), VIP),
         "VIP must be released on link down"
     );
-    assert!(wait_for(Duration::from_secs(3), || lab.holders(VIP) == vec![0]).is_some());
+    let refs: Vec<&Agent> = a.iter().collect();
+    assert!(
+        wait_for(Duration::from_secs(3), || lab.holders(VIP) == vec![0]).is_some(),
+        "holders {:?}\n{}",
+        lab.holders(VIP),
+        logs(&refs)
+    );
     lab.set_link(lab.unit(1), true);
     assert!(
         wait_state(&a[1], "api", "BACKUP", Duration::from_secs(3)).is_some(),
@@ -843,4 +849,85 @@ fn s14_vip_removed_externally_is_restored() {
     );
     assert!(a.log().contains("disappeared"), "{}", a.log());
     assert_eq!(a.state("api"), "MASTER");
+}
+
+/// Periodic re-announcement while master (`garp.refresh-s`): the client sees
+/// gratuitous ARPs for the VIP long after the takeover (switch and ARP caches
+/// age out otherwise, MetalLB#2910).
+#[test]
+fn s15_gratuitous_arp_refresh_while_master() {
+    if !require_root() {
+        return;
+    }
+    let lab = Lab::new("refresh", 1);
+    let mut x = inst(100, false);
+    x.garp_repeat = 1;
+    x.garp_refresh_s = 1;
+    let a = start(&lab, 0, &[x]);
+    assert!(
+        wait_state(&a, "api", "MASTER", Duration::from_secs(3)).is_some(),
+        "{}",
+        a.log()
+    );
+    std::thread::sleep(Duration::from_millis(200));
+    // Only refreshes can arrive in this window (the takeover burst was one round).
+    let out = lab.exec(
+        lab.client(),
+        &[
+            "timeout",
+            "2.6",
+            "tcpdump",
+            "-l",
+            "-n",
+            "-i",
+            "eth0",
+            "arp and host 192.0.2.100",
+        ],
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    let garps = text
+        .lines()
+        .filter(|l| l.contains("Request who-has 192.0.2.100 tell 192.0.2.100"))
+        .count();
+    assert!(
+        garps >= 2,
+        "want >= 2 refresh GARPs in 2.6 s, got {garps}:\n{text}\n{}",
+        a.log()
+    );
+}
+
+/// Scenario 9c: IPv6 in unicast mode (adverts from the units' global
+/// addresses to each other), with a failover.
+#[test]
+fn s09c_ipv6_unicast() {
+    if !require_root() {
+        return;
+    }
+    let lab = Lab::new("ucast6", 2);
+    let mk = |i: usize, prio: u8| {
+        let mut x = inst(prio, false);
+        x.vrid = 53;
+        x.vips = vec![format!("{VIP6}/64")];
+        x.unicast_peers = vec![lab.unit(1 - i).ipv6.to_string()];
+        x
+    };
+    let mut a1 = start(&lab, 1, &[mk(1, 120)]);
+    assert!(
+        wait_state(&a1, "api", "MASTER", Duration::from_secs(3)).is_some(),
+        "{}",
+        a1.log()
+    );
+    let a0 = start(&lab, 0, &[mk(0, 100)]);
+    std::thread::sleep(Duration::from_millis(500));
+    let st = a0.status();
+    assert_eq!(st["instances"][0]["state"], "BACKUP", "{st}\n{}", a0.log());
+    assert_eq!(st["instances"][0]["master"], "2001:db8::12", "{st}");
+    assert_eq!(lab.holders(VIP6), vec![1]);
+    a1.proc.signal(Signal::SIGTERM);
+    assert!(a1.proc.wait_timeout(Duration::from_secs(3)).is_some());
+    assert!(
+        wait_for(Duration::from_secs(2), || lab.holders(VIP6) == vec![0]).is_some(),
+        "{}",
+        a0.log()
+    );
 }

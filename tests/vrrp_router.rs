@@ -495,3 +495,50 @@ fn config_validation_names_the_field() {
     c.version = Version::V2;
     assert!(c.validate().unwrap_err().starts_with("version"));
 }
+
+#[test]
+fn absurd_durations_do_not_panic() {
+    let t0 = Instant::now();
+    let mut c = cfg("192.0.2.11", 100);
+    c.preempt = true;
+    c.preempt_delay = Duration::MAX;
+    c.garp_refresh = Some(Duration::MAX);
+    let (mut r, t) = master(c, t0);
+    r.handle(
+        Event::StepDown {
+            hold: Duration::MAX,
+        },
+        t,
+    );
+    assert_eq!(r.state(), State::Backup);
+    r.handle(rx("192.0.2.12", 50), t);
+    assert!(r.hold_until(t).is_some());
+}
+
+#[test]
+fn reconfigure_keeps_a_master_and_applies_tunables() {
+    let (mut r, t) = master(cfg("192.0.2.11", 100), Instant::now());
+    let mut c = r.config().clone();
+    c.priority = 120;
+    c.advert_interval = Duration::from_millis(200);
+    c.garp_refresh = Some(10 * SEC);
+    let now = t + Duration::from_millis(500);
+    let a = r.reconfigure(c, now).expect("same identity");
+    assert_eq!(r.state(), State::Master);
+    assert_eq!(
+        a,
+        vec![
+            Action::SendAdvert { priority: 120 },
+            Action::SetTimer(now + Duration::from_millis(200))
+        ]
+    );
+    assert_eq!(r.advert(120).max_advert_int_cs, 20);
+    // nothing to do when nothing changed
+    let same = r.config().clone();
+    assert_eq!(r.reconfigure(same, now), Some(vec![]));
+    // another VIP set is another virtual router: the shell must restart it
+    let mut other = r.config().clone();
+    other.vips.push(ip("192.0.2.101"));
+    assert_eq!(r.reconfigure(other, now), None);
+    assert_eq!(r.config().vips, vec![ip("192.0.2.100")]);
+}

@@ -87,9 +87,17 @@ fn run(
     let mut streak_ok = 0u32;
     let mut streak_fail = 0u32;
     let mut last_error: Option<String> = None;
+    // One HTTP agent per check: TLS setup once, connections reused.
+    let http = match &cfg.kind {
+        CheckKind::Http { insecure_tls, .. } => Some(http_agent(*insecure_tls, cfg.timeout)),
+        _ => None,
+    };
     let mut next = Instant::now();
     while !stop.load(Ordering::Relaxed) {
-        let result = probe(&cfg.kind, cfg.timeout);
+        let result = match (&cfg.kind, &http) {
+            (CheckKind::Http { url, .. }, Some(agent)) => http_get(agent, url),
+            (kind, _) => probe(kind, cfg.timeout),
+        };
         let mut changed = false;
         match &result {
             Ok(()) => {
@@ -143,12 +151,12 @@ pub fn probe(kind: &CheckKind, timeout: Duration) -> Result<(), String> {
         CheckKind::Tcp(addr) => TcpStream::connect_timeout(addr, timeout)
             .map(|_| ())
             .map_err(|e| format!("connect {addr}: {e}")),
-        CheckKind::Http { url, insecure_tls } => http_get(url, *insecure_tls, timeout),
+        CheckKind::Http { url, insecure_tls } => http_get(&http_agent(*insecure_tls, timeout), url),
         CheckKind::Exec(argv) => exec(argv, timeout),
     }
 }
 
-fn http_get(url: &str, insecure_tls: bool, timeout: Duration) -> Result<(), String> {
+fn http_agent(insecure_tls: bool, timeout: Duration) -> ureq::Agent {
     let tls = ureq::tls::TlsConfig::builder()
         .disable_verification(insecure_tls)
         .build();
@@ -158,7 +166,10 @@ fn http_get(url: &str, insecure_tls: bool, timeout: Duration) -> Result<(), Stri
         .proxy(None)
         .tls_config(tls)
         .build();
-    let agent = ureq::Agent::new_with_config(config);
+    ureq::Agent::new_with_config(config)
+}
+
+fn http_get(agent: &ureq::Agent, url: &str) -> Result<(), String> {
     match agent.get(url).call() {
         Ok(resp) if resp.status().is_success() => Ok(()),
         Ok(resp) => Err(format!("GET {url}: HTTP {}", resp.status().as_u16())),
@@ -254,5 +265,126 @@ mod tests {
         let e = probe(&kind, Duration::from_secs(2)).unwrap_err();
         assert!(e.contains("503"), "{e}");
         server.join().unwrap();
+    }
+
+    /// https against `openssl s_server` with a self-signed certificate: only
+    /// `insecure-tls` accepts it. Skipped when openssl is not installed.
+    #[test]
+    fn https_probe_verifies_unless_insecure() {
+        let dir = tempfile::tempdir().unwrap();
+        let (key, cert) = (dir.path().join("k.pem"), dir.path().join("c.pem"));
+        let made = Command::new("openssl")
+            .args([
+                "req",
+                "-x509",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-subj",
+                "/CN=localhost",
+                "-days",
+                "1",
+                "-keyout",
+            ])
+            .arg(&key)
+            .arg("-out")
+            .arg(&cert)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+        if !made.is_ok_and(|s| s.success()) {
+            eprintln!("SKIPPED: openssl not available");
+            return;
+        }
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut server = Command::new("openssl")
+            .args([
+                "s_server",
+                "-quiet",
+                "-www",
+                "-accept",
+                &format!("127.0.0.1:{port}"),
+                "-cert",
+            ])
+            .arg(&cert)
+            .arg("-key")
+            .arg(&key)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let addr: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while TcpStream::connect(addr).is_err() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let url = format!("https://127.0.0.1:{port}/");
+        let insecure = probe(
+            &CheckKind::Http {
+                url: url.clone(),
+                insecure_tls: true,
+            },
+            Duration::from_secs(5),
+        );
+        let verified = probe(
+            &CheckKind::Http {
+                url,
+                insecure_tls: false,
+            },
+            Duration::from_secs(5),
+        );
+        let _ = server.kill();
+        let _ = server.wait();
+        assert_eq!(insecure, Ok(()));
+        assert!(
+            verified.is_err(),
+            "a self-signed certificate must fail verification"
+        );
+    }
+
+    #[test]
+    fn thread_reports_first_verdict_then_changes_after_fall() {
+        let dir = tempfile::tempdir().unwrap();
+        let mark = dir.path().join("ok");
+        std::fs::write(&mark, "").unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let (w, _r) = UnixStream::pair().unwrap();
+        let cfg = CheckConfig {
+            name: "t".into(),
+            kind: CheckKind::Exec(vec![
+                "test".into(),
+                "-e".into(),
+                mark.to_string_lossy().into_owned(),
+            ]),
+            interval: Duration::from_millis(20),
+            timeout: Duration::from_secs(1),
+            rise: 2,
+            fall: 3,
+        };
+        let h = spawn(
+            7,
+            "api",
+            0,
+            cfg,
+            ReportSink {
+                tx,
+                waker: Arc::new(w),
+            },
+        );
+        let first = rx.recv_timeout(Duration::from_secs(5)).unwrap();
+        assert!(first.healthy && first.generation == 7 && first.instance == "api");
+        std::fs::remove_file(&mark).unwrap();
+        // The first failure reports the error but keeps the verdict (fall = 3)...
+        let r = rx.recv_timeout(Duration::from_secs(5)).unwrap();
+        assert!(r.healthy && r.last_error.is_some(), "{r:?}");
+        // ...the third turns it.
+        let r = rx.recv_timeout(Duration::from_secs(5)).unwrap();
+        assert!(!r.healthy, "{r:?}");
+        drop(h);
     }
 }

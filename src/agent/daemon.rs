@@ -30,7 +30,7 @@ use crate::agent::instance::{pick_primary, Instance};
 use crate::agent::log::{info, warn};
 use crate::agent::metrics::{self, Metrics, SharedMetrics};
 use crate::agent::netlink::{Addr, Link, Netlink, Watcher};
-use crate::agent::rawsock::{multicast_group, VrrpSocket};
+use crate::agent::rawsock::{multicast_group, Received, VrrpSocket};
 use crate::agent::status::{rfc3339, write_atomic};
 use crate::vrrp::packet::{check_hop_limit, decode};
 use crate::vrrp::router::{Action, Event, State};
@@ -49,6 +49,8 @@ struct Conn {
     stream: UnixStream,
     buf: Vec<u8>,
     opened: Instant,
+    /// Answered or closed: dropped at the next loop turn.
+    done: bool,
 }
 
 /// What a ready file descriptor belongs to.
@@ -347,6 +349,10 @@ impl Daemon {
 
     /// Feeds one event to instance `idx` and carries out the actions.
     fn feed(&mut self, idx: usize, event: Event, now: Instant) {
+        // Never let an instance's clock run backwards (timers are fired at
+        // their deadlines, which may precede an event already handled).
+        let now = self.instances[idx].last_now.map_or(now, |l| l.max(now));
+        self.instances[idx].last_now = Some(now);
         let actions = self.instances[idx].router.handle(event, now);
         self.execute(idx, actions, now);
     }
@@ -456,7 +462,8 @@ impl Daemon {
                 }
             }
         }
-        self.refresh_kernel_state();
+        // No re-read here (it would delay the advert and GARP that follow);
+        // the netlink watcher reports the change and triggers one.
     }
 
     /// Sends one GARP/NA round if one is due, and schedules the next.
@@ -592,73 +599,137 @@ impl Daemon {
 
     // ----- receive path -----
 
-    fn on_vrrp_readable(&mut self, key: (u32, bool), now: Instant) {
+    /// Drains a ready VRRP socket; returns the packets with the instant the
+    /// kernel received each (from SO_TIMESTAMPNS, else `now`).
+    fn collect_packets(
+        &mut self,
+        key: (u32, bool),
+        now: Instant,
+        out: &mut Vec<(Instant, (u32, bool), Received)>,
+    ) {
+        let wall_now = SystemTime::now();
         for _ in 0..256 {
             let Some(sock) = self.sockets.get_mut(&key) else {
                 return;
             };
-            let rx = match sock.recv() {
-                Ok(Some(rx)) => rx,
+            match sock.recv() {
+                Ok(Some(rx)) => {
+                    let ago = rx
+                        .at
+                        .and_then(|t| wall_now.duration_since(t).ok())
+                        .unwrap_or_default();
+                    // A timestamp older than a second means a clock step, not a delay.
+                    let at = if ago < Duration::from_secs(1) {
+                        now.checked_sub(ago).unwrap_or(now)
+                    } else {
+                        now
+                    };
+                    out.push((at, key, rx));
+                }
                 Ok(None) => return,
                 Err(e) if e.kind() == io::ErrorKind::InvalidData => {
-                    self.count_drop(key.0, "bad_ip_header");
-                    continue;
+                    self.count_drop(key.0, "bad_ip_header")
                 }
                 Err(_) => return,
-            };
-            if let Err(e) = check_hop_limit(rx.ttl) {
+            }
+        }
+    }
+
+    /// Checks one received packet and feeds it to the instances it is for, at
+    /// the time it arrived.
+    fn dispatch_packet(&mut self, key: (u32, bool), rx: Received, at: Instant) {
+        if let Err(e) = check_hop_limit(rx.ttl) {
+            self.count_drop(key.0, e.reason());
+            return;
+        }
+        let advert = match decode(&rx.payload, rx.src, rx.dst) {
+            Ok(a) => a,
+            Err(e) => {
                 self.count_drop(key.0, e.reason());
+                return;
+            }
+        };
+        let targets: Vec<usize> = (0..self.instances.len())
+            .filter(|&i| {
+                let inst = &self.instances[i];
+                inst.ifindex == key.0 && inst.cfg.is_ipv6() == key.1 && inst.cfg.vrid == advert.vrid
+            })
+            .collect();
+        if targets.is_empty() {
+            self.count_drop(key.0, "unknown_vrid");
+            return;
+        }
+        for idx in targets {
+            let inst = &mut self.instances[idx];
+            if !inst.cfg.unicast_peers.is_empty() && !inst.cfg.unicast_peers.contains(&rx.src) {
+                if inst.foreign.insert(rx.src) {
+                    warn(&format!(
+                        "instance {}: advert for our VRID {} from {}, which is not a configured peer; ignored",
+                        inst.cfg.name, inst.cfg.vrid, rx.src
+                    ));
+                }
+                self.count_drop(key.0, "unknown_source");
                 continue;
             }
-            let advert = match decode(&rx.payload, rx.src, rx.dst) {
-                Ok(a) => a,
-                Err(e) => {
-                    self.count_drop(key.0, e.reason());
-                    continue;
-                }
+            if !self.started(idx) {
+                continue;
+            }
+            let event = Event::AdvertReceived {
+                from: rx.src,
+                advert: advert.clone(),
             };
-            let targets: Vec<usize> = (0..self.instances.len())
-                .filter(|&i| {
-                    let inst = &self.instances[i];
-                    inst.ifindex == key.0
-                        && inst.cfg.is_ipv6() == key.1
-                        && inst.cfg.vrid == advert.vrid
-                })
-                .collect();
-            if targets.is_empty() {
-                self.count_drop(key.0, "unknown_vrid");
+            let now = self.instances[idx].last_now.map_or(at, |l| l.max(at));
+            self.instances[idx].last_now = Some(now);
+            let actions = self.instances[idx].router.handle(event, now);
+            if !actions.iter().any(|a| matches!(a, Action::Discarded(_))) {
+                if let Ok(mut m) = self.metrics.lock() {
+                    m.instances
+                        .entry(self.instances[idx].cfg.name.clone())
+                        .or_default()
+                        .adverts_received += 1;
+                }
+            }
+            self.execute(idx, actions, now);
+        }
+    }
+
+    /// Fires, in deadline order, the timer of every instance due at or before
+    /// `t`, each instance at most once. Before an advert (`at_deadline`), each
+    /// fires at its own deadline, so a starved agent replays what happened in
+    /// the order it happened; otherwise at `t` (the real time), so a late
+    /// master sends one advert and resumes its cadence instead of a burst.
+    /// Lateness against the real time is measured and logged.
+    fn fire_timers_until(&mut self, t: Instant, at_deadline: bool) {
+        let mut due: Vec<(Instant, usize)> = (0..self.instances.len())
+            .filter_map(|i| {
+                self.instances[i]
+                    .deadline
+                    .filter(|d| *d <= t)
+                    .map(|d| (d, i))
+            })
+            .collect();
+        due.sort();
+        for (deadline, idx) in due {
+            if self.instances[idx].deadline != Some(deadline) {
                 continue;
             }
-            for idx in targets {
-                let inst = &mut self.instances[idx];
-                if !inst.cfg.unicast_peers.is_empty() && !inst.cfg.unicast_peers.contains(&rx.src) {
-                    if inst.foreign.insert(rx.src) {
-                        warn(&format!(
-                            "instance {}: advert for our VRID {} from {}, which is not a configured peer; ignored",
-                            inst.cfg.name, inst.cfg.vrid, rx.src
-                        ));
-                    }
-                    self.count_drop(key.0, "unknown_source");
-                    continue;
-                }
-                if !self.started(idx) {
-                    continue;
-                }
-                let event = Event::AdvertReceived {
-                    from: rx.src,
-                    advert: advert.clone(),
-                };
-                let actions = self.instances[idx].router.handle(event, now);
-                if !actions.iter().any(|a| matches!(a, Action::Discarded(_))) {
-                    if let Ok(mut m) = self.metrics.lock() {
-                        m.instances
-                            .entry(self.instances[idx].cfg.name.clone())
-                            .or_default()
-                            .adverts_received += 1;
-                    }
-                }
-                self.execute(idx, actions, now);
+            let late = Instant::now().saturating_duration_since(deadline);
+            if let Ok(mut m) = self.metrics.lock() {
+                m.observe_lateness(late);
             }
+            if late > LATE_LOG {
+                warn(&format!(
+                    "instance {}: timer fired {} ms late (CPU starvation?)",
+                    self.instances[idx].cfg.name,
+                    late.as_millis()
+                ));
+            }
+            self.instances[idx].deadline = None;
+            self.feed(
+                idx,
+                Event::TimerExpired,
+                if at_deadline { deadline } else { t },
+            );
         }
     }
 
@@ -728,6 +799,7 @@ impl Daemon {
                 stream,
                 buf: Vec::new(),
                 opened: Instant::now(),
+                done: false,
             });
         }
     }
@@ -758,8 +830,7 @@ impl Daemon {
         }
         let Some(pos) = conn.buf.iter().position(|&b| b == b'\n') else {
             if closed {
-                self.conns[i].buf.clear();
-                self.conns[i].opened = Instant::now() - CONN_TIMEOUT - CONN_TIMEOUT;
+                self.conns[i].done = true;
             }
             return;
         };
@@ -774,8 +845,7 @@ impl Daemon {
         let mut text = reply.to_string();
         text.push('\n');
         let _ = conn.stream.write_all(text.as_bytes());
-        // Mark for removal.
-        conn.opened = Instant::now() - CONN_TIMEOUT - CONN_TIMEOUT;
+        conn.done = true;
     }
 
     fn handle_request(&mut self, req: &Value, now: Instant) -> Value {
@@ -1022,31 +1092,18 @@ impl Daemon {
         loop {
             let now = Instant::now();
             self.start_ready(now);
+            self.fire_timers_until(now, false);
             for idx in 0..self.instances.len() {
-                if let Some(t) = self.instances[idx].deadline {
-                    if t <= now {
-                        let late = now - t;
-                        if let Ok(mut m) = self.metrics.lock() {
-                            m.observe_lateness(late);
-                        }
-                        if late > LATE_LOG {
-                            warn(&format!(
-                                "instance {}: timer fired {} ms late (CPU starvation?)",
-                                self.instances[idx].cfg.name,
-                                late.as_millis()
-                            ));
-                        }
-                        self.instances[idx].deadline = None;
-                        self.feed(idx, Event::TimerExpired, now);
-                    }
-                }
-                self.garp_round(idx, now);
+                self.garp_round(idx, Instant::now());
             }
-            self.conns.retain(|c| c.opened.elapsed() < CONN_TIMEOUT);
-            self.publish();
+            // Leave before publishing: a graceful stop must send its priority-0
+            // advert without waiting for a state file write.
             if self.exit.is_some() {
                 return Ok(());
             }
+            self.conns
+                .retain(|c| !c.done && c.opened.elapsed() < CONN_TIMEOUT);
+            self.publish();
             let mut next: Option<Instant> = None;
             for inst in &self.instances {
                 next = min_opt(next, inst.deadline);
@@ -1116,11 +1173,19 @@ impl Daemon {
                 self.on_signal(now);
             }
         }
+        // Adverts and timers in the order they really happened.
+        let mut packets = Vec::new();
         for s in &ready {
             if let Source::Vrrp(i, v6) = s {
-                self.on_vrrp_readable((*i, *v6), now);
+                self.collect_packets((*i, *v6), now, &mut packets);
             }
         }
+        packets.sort_by_key(|(at, _, _)| *at);
+        for (at, key, rx) in packets {
+            self.fire_timers_until(at, true);
+            self.dispatch_packet(key, rx, at);
+        }
+        self.fire_timers_until(now, false);
         for s in ready {
             match s {
                 Source::Netlink if self.watcher.drain() => self.on_netlink(now),

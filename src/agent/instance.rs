@@ -67,6 +67,8 @@ pub struct Instance {
     pub foreign: BTreeSet<IpAddr>,
     /// Last send error, to log each distinct error once.
     pub last_send_error: Option<String>,
+    /// The latest time fed to the router (its clock never runs backwards).
+    pub last_now: Option<Instant>,
 }
 
 /// Picks the address adverts are sent from: `unicast-source`, else the
@@ -144,6 +146,7 @@ impl Instance {
             last_reason: None,
             foreign: BTreeSet::new(),
             last_send_error: None,
+            last_now: None,
         }
     }
 

@@ -9,7 +9,7 @@
 
 use std::io::{self, IoSlice};
 use std::mem::{size_of, zeroed};
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddrV4, SocketAddrV6};
 use std::os::fd::{AsRawFd, RawFd};
 
 use nix::sys::socket::{sendmsg, ControlMessage, MsgFlags, SockaddrIn, SockaddrIn6};
@@ -28,6 +28,8 @@ pub struct Received {
     pub ttl: u8,
     /// The VRRP message (after the IP header).
     pub payload: Vec<u8>,
+    /// When the kernel received it (SO_TIMESTAMPNS, wall clock), if reported.
+    pub at: Option<std::time::SystemTime>,
 }
 
 /// A VRRP socket on one interface for one address family.
@@ -69,6 +71,9 @@ impl VrrpSocket {
         sock.bind_device(Some(ifname.as_bytes()))?;
         sock.set_nonblocking(true)?;
         let fd = sock.as_raw_fd();
+        // Kernel receive timestamps let the loop order adverts and timers by
+        // when they really happened, even when the agent was starved of CPU.
+        setsockopt_int(fd, nix::libc::SOL_SOCKET, nix::libc::SO_TIMESTAMPNS, 1)?;
         if v6 {
             sock.set_multicast_hops_v6(u32::from(REQUIRED_HOP_LIMIT))?;
             sock.set_unicast_hops_v6(u32::from(REQUIRED_HOP_LIMIT))?;
@@ -138,39 +143,30 @@ impl VrrpSocket {
     }
 
     /// Receives one packet if one is waiting (non-blocking); `Ok(None)` when none.
-    /// Malformed IPv4 headers come back as `Err(InvalidData)`.
+    /// Malformed IPv4 headers or missing IPv6 metadata come back as
+    /// `Err(InvalidData)`.
     pub fn recv(&mut self) -> io::Result<Option<Received>> {
-        if self.v6 {
-            self.recv_v6()
-        } else {
-            self.recv_v4()
-        }
-    }
-
-    fn recv_v4(&mut self) -> io::Result<Option<Received>> {
-        // SAFETY: the buffer outlives the call and its length is passed.
-        let n = unsafe {
-            nix::libc::recv(
-                self.sock.as_raw_fd(),
-                self.buf.as_mut_ptr() as *mut nix::libc::c_void,
-                self.buf.len(),
-                0,
-            )
+        let Some(raw) = self.recvmsg()? else {
+            return Ok(None);
         };
-        if n < 0 {
-            let e = io::Error::last_os_error();
-            return if e.kind() == io::ErrorKind::WouldBlock {
-                Ok(None)
-            } else {
-                Err(e)
+        let bad = |what: &str| io::Error::new(io::ErrorKind::InvalidData, what.to_string());
+        if self.v6 {
+            let (Some(ttl), Some(dst)) = (raw.hop_limit, raw.dst6) else {
+                return Err(bad("missing hop limit or destination"));
             };
+            return Ok(Some(Received {
+                src: IpAddr::V6(raw.src6),
+                dst: IpAddr::V6(dst),
+                ttl,
+                payload: raw.data,
+                at: raw.at,
+            }));
         }
-        let pkt = &self.buf[..(n as usize).min(self.buf.len())];
-        let bad = || io::Error::new(io::ErrorKind::InvalidData, "truncated IPv4 header");
-        let first = *pkt.first().ok_or_else(bad)?;
+        let pkt = &raw.data;
+        let first = *pkt.first().ok_or_else(|| bad("empty IPv4 packet"))?;
         let ihl = usize::from(first & 0x0f) * 4;
         if first >> 4 != 4 || ihl < 20 || pkt.len() < ihl {
-            return Err(bad());
+            return Err(bad("truncated IPv4 header"));
         }
         let ttl = pkt[8];
         let src = Ipv4Addr::new(pkt[12], pkt[13], pkt[14], pkt[15]);
@@ -186,10 +182,12 @@ impl VrrpSocket {
             dst: dst.into(),
             ttl,
             payload: pkt[ihl..end].to_vec(),
+            at: raw.at,
         }))
     }
 
-    fn recv_v6(&mut self) -> io::Result<Option<Received>> {
+    /// recvmsg(2) with the ancillary data we asked for.
+    fn recvmsg(&mut self) -> io::Result<Option<RawMsg>> {
         let fd = self.sock.as_raw_fd();
         let mut cbuf = [0u64; 64];
         // SAFETY: all structures are zero-initialised plain old data, and every
@@ -217,38 +215,52 @@ impl VrrpSocket {
                     Err(e)
                 };
             }
-            let mut ttl: Option<u8> = None;
-            let mut dst: Option<Ipv6Addr> = None;
+            let mut out = RawMsg {
+                data: self.buf[..(n as usize).min(self.buf.len())].to_vec(),
+                src6: Ipv6Addr::from(from.sin6_addr.s6_addr),
+                dst6: None,
+                hop_limit: None,
+                at: None,
+            };
             let mut c = nix::libc::CMSG_FIRSTHDR(&msg);
             while !c.is_null() {
                 let hdr = &*c;
-                if hdr.cmsg_level == nix::libc::IPPROTO_IPV6 {
-                    let data = nix::libc::CMSG_DATA(c);
-                    if hdr.cmsg_type == nix::libc::IPV6_HOPLIMIT {
-                        let v = std::ptr::read_unaligned(data as *const i32);
-                        ttl = u8::try_from(v).ok();
-                    } else if hdr.cmsg_type == nix::libc::IPV6_PKTINFO {
-                        let info = std::ptr::read_unaligned(data as *const nix::libc::in6_pktinfo);
-                        dst = Some(Ipv6Addr::from(info.ipi6_addr.s6_addr));
+                let data = nix::libc::CMSG_DATA(c);
+                if hdr.cmsg_level == nix::libc::IPPROTO_IPV6
+                    && hdr.cmsg_type == nix::libc::IPV6_HOPLIMIT
+                {
+                    let v = std::ptr::read_unaligned(data as *const i32);
+                    out.hop_limit = u8::try_from(v).ok();
+                } else if hdr.cmsg_level == nix::libc::IPPROTO_IPV6
+                    && hdr.cmsg_type == nix::libc::IPV6_PKTINFO
+                {
+                    let info = std::ptr::read_unaligned(data as *const nix::libc::in6_pktinfo);
+                    out.dst6 = Some(Ipv6Addr::from(info.ipi6_addr.s6_addr));
+                } else if hdr.cmsg_level == nix::libc::SOL_SOCKET
+                    && hdr.cmsg_type == nix::libc::SCM_TIMESTAMPNS
+                {
+                    let ts = std::ptr::read_unaligned(data as *const nix::libc::timespec);
+                    if ts.tv_sec >= 0 && (0..1_000_000_000).contains(&ts.tv_nsec) {
+                        out.at = Some(
+                            std::time::UNIX_EPOCH
+                                + std::time::Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32),
+                        );
                     }
                 }
                 c = nix::libc::CMSG_NXTHDR(&msg, c);
             }
-            let src = Ipv6Addr::from(from.sin6_addr.s6_addr);
-            let (Some(ttl), Some(dst)) = (ttl, dst) else {
-                return Err(io::Error::new(
-                    io::ErrorKind::InvalidData,
-                    "missing hop limit or destination",
-                ));
-            };
-            Ok(Some(Received {
-                src: src.into(),
-                dst: dst.into(),
-                ttl,
-                payload: self.buf[..(n as usize).min(self.buf.len())].to_vec(),
-            }))
+            Ok(Some(out))
         }
     }
+}
+
+/// What recvmsg(2) returned, before family-specific parsing.
+struct RawMsg {
+    data: Vec<u8>,
+    src6: Ipv6Addr,
+    dst6: Option<Ipv6Addr>,
+    hop_limit: Option<u8>,
+    at: Option<std::time::SystemTime>,
 }
 
 impl AsRawFd for VrrpSocket {
@@ -264,9 +276,4 @@ pub fn multicast_group(v6: bool) -> IpAddr {
     } else {
         MULTICAST_V4.into()
     }
-}
-
-/// A plain socket address (port 0) for an IP, for logs.
-pub fn sockaddr(ip: IpAddr) -> SocketAddr {
-    SocketAddr::new(ip, 0)
 }

@@ -32,7 +32,7 @@ pub fn rfc3339(t: SystemTime) -> String {
     format!("{y:04}-{mo:02}-{d:02}T{h:02}:{m:02}:{s:02}Z")
 }
 
-/// Writes `doc` to `path` atomically (temp file in the same directory, fsync, rename).
+/// Writes `doc` to `path` atomically (temp file in the same directory, then rename).
 pub fn write_atomic(path: &Path, doc: &Value) -> std::io::Result<()> {
     let dir = path
         .parent()
@@ -48,8 +48,9 @@ pub fn write_atomic(path: &Path, doc: &Value) -> std::io::Result<()> {
         let mut f = std::fs::File::create(&tmp)?;
         let mut text = serde_json::to_vec_pretty(doc)?;
         text.push(b'\n');
+        // No fsync: the file lives on tmpfs (/run) and readers only need the
+        // rename's atomicity; an fsync here would delay the event loop.
         f.write_all(&text)?;
-        f.sync_all()?;
     }
     std::fs::rename(&tmp, path)
 }

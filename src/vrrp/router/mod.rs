@@ -21,18 +21,41 @@
 //! - [`Action::StateChanged`]: log it with its reason, bump the transition
 //!   counter, rewrite the state file;
 //! - [`Action::Discarded`]: count the advert as dropped with
-//!   [`DecodeError::reason`].
+//!   [`DecodeError::reason`](crate::vrrp::packet::DecodeError::reason).
 //!
 //! Every advert that decoded and passed the shell's TTL/source checks goes in as
 //! [`Event::AdvertReceived`]; the router checks VRID, version, v2 auth and v2
 //! interval itself.
 //!
+//! For status, [`Router::state`], [`Router::master`] (the current master's
+//! address: ours when Master, the latest advert's source otherwise),
+//! [`Router::effective_priority`] and [`Router::hold_until`] answer at any time.
+//!
+//! ```
+//! use std::time::{Duration, Instant};
+//! use k8s_vip::vrrp::router::{Action, Event, Router, RouterConfig, State};
+//!
+//! let cfg = RouterConfig::new(51, "192.0.2.11".parse().unwrap(), vec!["192.0.2.100".parse().unwrap()]);
+//! let mut router = Router::new(cfg);
+//! let t0 = Instant::now();
+//! let actions = router.handle(Event::Startup, t0);
+//! // Backup, waiting 3 × 1 s + skew for a master to show up.
+//! let Some(Action::SetTimer(deadline)) = actions.last().cloned() else { panic!() };
+//! assert_eq!(deadline - t0, Duration::from_micros(3_609_375));
+//! // Nobody did: the shell fires the timer and we take over.
+//! let actions = router.handle(Event::TimerExpired, deadline);
+//! assert!(actions.contains(&Action::AddVips));
+//! assert_eq!(router.state(), State::Master);
+//! ```
+//!
 //! # Timing (RFC 5798 §6.1, in microseconds as keepalived does)
-//! `Skew_Time = ((256 - Priority) × Master_Adver_Interval) / 256` and
-//! `Master_Down_Interval = 3 × Master_Adver_Interval + Skew_Time`, with the
-//! local effective priority. A v3 Backup learns `Master_Adver_Interval` from
-//! the master's adverts; v2 routers must agree on the interval (mismatching
-//! adverts are discarded, RFC 3768 §7.1), so v2 uses its configured interval.
+//! `Master_Down_Interval = 3 × Master_Adver_Interval + Skew_Time` with
+//! `Skew_Time = ((256 - Priority) × Master_Adver_Interval) / 256` for v3 and
+//! `(256 - Priority) / 256` seconds for v2 (RFC 3768 §6.1), using the local
+//! effective priority. A v3 Backup learns `Master_Adver_Interval` from the
+//! master's adverts; v2 routers must agree on the interval (mismatching adverts
+//! are discarded, RFC 3768 §7.1), so v2 uses its configured interval. Timers are
+//! deadlines ([`Instant`]), never sleeps.
 //!
 //! # Elections
 //! - Master: an advert with higher priority, or equal priority from a higher
@@ -67,236 +90,17 @@
 //! up) and removes the VIPs; leaving them re-enters Backup (or Master directly
 //! for an address owner) as on startup.
 
+mod config;
+mod receive;
+mod types;
+
+pub use config::RouterConfig;
+pub use types::{Action, Event, State};
+
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
-use crate::vrrp::packet::{auth_type, Advert, DecodeError, Version, V3_MAX_ADVERT_INT_CS};
-
-/// Where a virtual router instance stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum State {
-    /// Not started, or shut down (RFC "Initialize").
-    Initialize,
-    /// Watching the master, ready to take over.
-    Backup,
-    /// Owns the VIPs and advertises.
-    Master,
-    /// Must not be master: a health check fails or the link is down.
-    Fault,
-    /// Must not be master: the operator paused the instance.
-    Paused,
-}
-
-impl State {
-    /// The upper-case name used in the status document and logs
-    /// (`INIT|BACKUP|MASTER|FAULT|PAUSED`).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            State::Initialize => "INIT",
-            State::Backup => "BACKUP",
-            State::Master => "MASTER",
-            State::Fault => "FAULT",
-            State::Paused => "PAUSED",
-        }
-    }
-}
-
-impl std::fmt::Display for State {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// The settings of one virtual router instance.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RouterConfig {
-    /// Virtual router id, 1..=255; must match the peers.
-    pub vrid: u8,
-    /// Protocol version; must match the peers.
-    pub version: Version,
-    /// Base priority 1..=255 (255 = address owner: takes over at once, always preempts).
-    pub priority: u8,
-    /// Advert interval. v3: multiples of 10 ms up to 40.95 s; v2: whole seconds.
-    pub advert_interval: Duration,
-    /// Whether a higher-priority Backup takes over from a lower-priority Master.
-    pub preempt: bool,
-    /// A Backup preempts a lower-priority master only after hearing it for this
-    /// long (keepalived `preempt_delay`), so a rebooting node can settle first.
-    pub preempt_delay: Duration,
-    /// The virtual addresses (one family, the family of `primary_addr`).
-    pub vips: Vec<IpAddr>,
-    /// The address adverts are sent from and elections compare: the interface's
-    /// primary IPv4 address, or for IPv6 its link-local address as on the wire.
-    pub primary_addr: IpAddr,
-    /// RFC 5798 Accept_Mode: whether the master accepts packets addressed to the
-    /// VIPs it does not own. Informational for the shell; the protocol core does
-    /// not depend on it.
-    pub accept_mode: bool,
-    /// v2 authentication type ([`auth_type`]); ignored for v3.
-    pub auth_type: u8,
-    /// v2 authentication data (the password, zero padded); ignored for v3.
-    pub auth_data: [u8; 8],
-    /// While master, ask for a gratuitous ARP/NA round this often (switch caches
-    /// age out); `None` = only when becoming master or re-asserting.
-    pub garp_refresh: Option<Duration>,
-}
-
-impl RouterConfig {
-    /// A v3 instance with the defaults: priority 100, 1 s adverts, preempt off,
-    /// no preempt delay, accept mode off, no periodic gratuitous refresh.
-    pub fn new(vrid: u8, primary_addr: IpAddr, vips: Vec<IpAddr>) -> RouterConfig {
-        RouterConfig {
-            vrid,
-            version: Version::V3,
-            priority: 100,
-            advert_interval: Duration::from_secs(1),
-            preempt: false,
-            preempt_delay: Duration::ZERO,
-            vips,
-            primary_addr,
-            accept_mode: false,
-            auth_type: auth_type::NONE,
-            auth_data: [0; 8],
-            garp_refresh: None,
-        }
-    }
-
-    /// The configured interval as it goes on the wire, in centiseconds
-    /// (v2: whole seconds × 100).
-    pub fn advert_interval_cs(&self) -> u16 {
-        match self.version {
-            Version::V3 => {
-                let cs = self.advert_interval.as_millis() / 10;
-                cs.clamp(1, u128::from(V3_MAX_ADVERT_INT_CS)) as u16
-            }
-            Version::V2 => {
-                let s = (self.advert_interval.as_millis() + 500) / 1000;
-                (s.clamp(1, 255) as u16) * 100
-            }
-        }
-    }
-
-    /// Check the settings against what the wire can carry; the message names
-    /// the field to fix.
-    pub fn validate(&self) -> Result<(), String> {
-        if self.vrid == 0 {
-            return Err("vrid: must be 1..255, not 0".into());
-        }
-        if self.priority == 0 {
-            return Err("priority: must be 1..255 (0 is reserved for resigning)".into());
-        }
-        let ms = self.advert_interval.as_millis();
-        match self.version {
-            Version::V3 => {
-                if ms < 10 || ms % 10 != 0 || ms > 40_950 {
-                    return Err(format!(
-                        "advert-interval: {ms} ms; VRRPv3 needs a multiple of 10 ms between 10 and 40950"
-                    ));
-                }
-            }
-            Version::V2 => {
-                if ms < 1000 || ms % 1000 != 0 || ms > 255_000 {
-                    return Err(format!(
-                        "advert-interval: {ms} ms; VRRPv2 needs whole seconds between 1 and 255"
-                    ));
-                }
-                if self.primary_addr.is_ipv6() {
-                    return Err("version: VRRPv2 is IPv4 only; use version 3 for IPv6".into());
-                }
-            }
-        }
-        if self.vips.is_empty() {
-            return Err("vips: at least one virtual address is needed".into());
-        }
-        if self.vips.len() > 255 {
-            return Err("vips: at most 255 addresses fit in one advert".into());
-        }
-        if let Some(v) = self
-            .vips
-            .iter()
-            .find(|v| v.is_ipv4() != self.primary_addr.is_ipv4())
-        {
-            return Err(format!(
-                "vips: {v} is not of the same address family as the primary address {}",
-                self.primary_addr
-            ));
-        }
-        Ok(())
-    }
-}
-
-/// Something that happened to the instance, fed in by the shell.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Event {
-    /// Start the instance (RFC "Startup" event).
-    Startup,
-    /// Start the instance as master at once because its VIPs are already on the
-    /// interface (the previous agent handed over without releasing them).
-    Adopt,
-    /// Stop the instance: a master resigns with priority 0 and removes its VIPs.
-    Shutdown,
-    /// A valid advert arrived (decoded, TTL 255, source accepted by the shell).
-    AdvertReceived {
-        /// IP source address of the advert.
-        from: IpAddr,
-        /// The decoded advert.
-        advert: Advert,
-    },
-    /// The deadline from the last [`Action::SetTimer`] has passed.
-    TimerExpired,
-    /// The effective priority changed (base priority adjusted by health-check
-    /// weights), 1..=255; 0 is treated as 1 (use `HealthChanged` for "never master").
-    PriorityChanged(u8),
-    /// The instance's health checks as a whole turned failing (→ Fault) or passing.
-    HealthChanged {
-        /// Whether the instance may be master.
-        healthy: bool,
-    },
-    /// Operator pause: release the VIPs and stay out of elections.
-    Pause,
-    /// Undo [`Event::Pause`].
-    Resume,
-    /// Operator failover: a master resigns and does not preempt for `hold`.
-    StepDown {
-        /// How long not to take the VIP back by preemption.
-        hold: Duration,
-    },
-    /// The interface lost carrier or went down (→ Fault).
-    LinkDown,
-    /// The interface is up again.
-    LinkUp,
-}
-
-/// What the shell must do, in order.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Action {
-    /// Send [`Router::advert`]`(priority)` from the primary address.
-    SendAdvert {
-        /// Priority to advertise (0 = resigning).
-        priority: u8,
-    },
-    /// Add all VIPs to the interface (idempotent).
-    AddVips,
-    /// Remove all VIPs from the interface (idempotent).
-    RemoveVips,
-    /// Send one gratuitous ARP / unsolicited NA round for every VIP.
-    SendGratuitous,
-    /// Arm the instance's single deadline (replacing any earlier one).
-    SetTimer(Instant),
-    /// Disarm the deadline: nothing is pending.
-    CancelTimer,
-    /// The state changed; `reason` is a human sentence for logs and status.
-    StateChanged {
-        /// Previous state.
-        from: State,
-        /// New state.
-        to: State,
-        /// Why, e.g. "master down timer expired".
-        reason: String,
-    },
-    /// A received advert was ignored; count it under `reason.reason()`.
-    Discarded(DecodeError),
-}
+use crate::vrrp::packet::{auth_type, Advert, Version};
 
 /// One VRRP virtual router instance. See the module docs for how to drive it.
 #[derive(Debug, Clone)]
@@ -426,6 +230,50 @@ impl Router {
         }
     }
 
+    /// Apply new settings in place (config reload, SIGHUP) without a state
+    /// change, so a master keeps its VIPs: priority, preempt, preempt delay,
+    /// advert interval, accept mode, v2 auth and gratuitous refresh.
+    ///
+    /// Returns `None` and changes nothing when the identity of the virtual
+    /// router changed (VRID, version, primary address or VIPs): then the shell
+    /// shuts this router down and starts a new one. The new base priority
+    /// replaces the effective one; a shell adjusting it by health checks sends
+    /// [`Event::PriorityChanged`] afterwards as usual.
+    pub fn reconfigure(&mut self, cfg: RouterConfig, now: Instant) -> Option<Vec<Action>> {
+        let same_identity = cfg.vrid == self.cfg.vrid
+            && cfg.version == self.cfg.version
+            && cfg.primary_addr == self.cfg.primary_addr
+            && cfg.vips == self.cfg.vips;
+        if !same_identity {
+            return None;
+        }
+        let interval_changed = cfg.advert_interval_cs() != self.cfg.advert_interval_cs();
+        let refresh_changed = cfg.garp_refresh != self.cfg.garp_refresh;
+        let new_priority = cfg.priority.max(1);
+        self.cfg = cfg;
+        let mut out = Vec::new();
+        if self.state == State::Master {
+            if new_priority != self.priority || interval_changed {
+                // Tell the backups the new priority / interval at once.
+                self.priority = new_priority;
+                out.push(Action::SendAdvert {
+                    priority: self.priority,
+                });
+                self.adver_at = Some(later(now, self.cfg_interval()));
+            }
+            if refresh_changed {
+                self.garp_at = self.cfg.garp_refresh.map(|d| later(now, d));
+            }
+        } else {
+            self.priority = new_priority;
+            if self.cfg.version == Version::V2 || self.master.is_none() {
+                self.master_adver_int = self.cfg_interval();
+            }
+        }
+        self.sync_timer(false, &mut out);
+        Some(out)
+    }
+
     /// Feed one event at time `now`; returns what the shell must do, in order.
     pub fn handle(&mut self, event: Event, now: Instant) -> Vec<Action> {
         let mut out = Vec::new();
@@ -518,7 +366,7 @@ impl Router {
             return;
         }
         out.push(Action::SendAdvert { priority: 0 });
-        self.hold_until = Some(now + hold);
+        self.hold_until = Some(later(now, hold));
         self.master = None;
         self.become_backup(
             now,
@@ -538,7 +386,7 @@ impl Router {
         if self.state == State::Master {
             // Tell the backups at once: a lower priority may let one preempt.
             out.push(Action::SendAdvert { priority: p });
-            self.adver_at = Some(now + self.cfg_interval());
+            self.adver_at = Some(later(now, self.cfg_interval()));
         }
     }
 
@@ -549,12 +397,12 @@ impl Router {
                     out.push(Action::SendAdvert {
                         priority: self.priority,
                     });
-                    self.adver_at = Some(now + self.cfg_interval());
+                    self.adver_at = Some(later(now, self.cfg_interval()));
                 }
                 if let (Some(t), Some(every)) = (self.garp_at, self.cfg.garp_refresh) {
                     if t <= now {
                         out.push(Action::SendGratuitous);
-                        self.garp_at = Some(now + every);
+                        self.garp_at = Some(later(now, every));
                     }
                 }
             }
@@ -566,134 +414,6 @@ impl Router {
                 self.become_master(now, why, out);
             }
             _ => {}
-        }
-    }
-
-    fn on_advert(&mut self, from: IpAddr, adv: Advert, now: Instant, out: &mut Vec<Action>) {
-        if let Err(e) = self.check(from, &adv) {
-            out.push(Action::Discarded(e));
-            return;
-        }
-        match self.state {
-            State::Master => self.master_rx(from, adv, now, out),
-            State::Backup => self.backup_rx(from, adv, now),
-            _ => self.note_master(from, adv.priority),
-        }
-    }
-
-    /// Instance-level receive checks (RFC 5798 §7.1 / RFC 3768 §7.1).
-    fn check(&self, from: IpAddr, adv: &Advert) -> Result<(), DecodeError> {
-        if adv.vrid != self.cfg.vrid {
-            return Err(DecodeError::UnknownVrid(adv.vrid));
-        }
-        if adv.version != self.cfg.version {
-            return Err(DecodeError::VersionMismatch {
-                got: adv.version,
-                want: self.cfg.version,
-            });
-        }
-        if from == self.cfg.primary_addr {
-            return Err(DecodeError::OwnAddress(from));
-        }
-        if adv.max_advert_int_cs == 0 {
-            return Err(DecodeError::ZeroInterval);
-        }
-        if self.cfg.version == Version::V2 {
-            let auth_ok = adv.auth_type == self.cfg.auth_type
-                && (self.cfg.auth_type != auth_type::SIMPLE || adv.auth_data == self.cfg.auth_data);
-            if !auth_ok {
-                return Err(DecodeError::AuthMismatch);
-            }
-            let want = self.cfg.advert_interval_cs();
-            if adv.max_advert_int_cs != want {
-                return Err(DecodeError::IntervalMismatch {
-                    got_cs: adv.max_advert_int_cs,
-                    want_cs: want,
-                });
-            }
-        }
-        Ok(())
-    }
-
-    fn master_rx(&mut self, from: IpAddr, adv: Advert, now: Instant, out: &mut Vec<Action>) {
-        if adv.priority == 0 {
-            // Another router resigned: re-assert at once (RFC 5798 §6.4.3).
-            out.push(Action::SendAdvert {
-                priority: self.priority,
-            });
-            self.adver_at = Some(now + self.cfg_interval());
-            return;
-        }
-        let higher = adv.priority > self.priority;
-        let tie_won = adv.priority == self.priority && addr_gt(from, self.cfg.primary_addr);
-        if higher || tie_won {
-            // Yield, but first tell the winner we were master too: it answers a
-            // lower-priority advert by re-announcing the VIPs (we do, and so does
-            // keepalived by default), so clients that followed us are won back
-            // even when its advert reached us before ours reached it
-            // (split brain healing, keepalived#166).
-            out.push(Action::SendAdvert {
-                priority: self.priority,
-            });
-            self.learn_interval(&adv);
-            self.master = Some(from);
-            self.resigned_by = None;
-            let why = if higher {
-                format!(
-                    "higher priority advert from {from} ({} > {})",
-                    adv.priority, self.priority
-                )
-            } else {
-                format!(
-                    "equal priority advert from higher address {from} ({})",
-                    adv.priority
-                )
-            };
-            self.become_backup(now, why, out);
-        } else {
-            // A lower master exists (e.g. a healed partition): make it step
-            // down now and win back the ARP/ND caches (keepalived#166).
-            out.push(Action::SendAdvert {
-                priority: self.priority,
-            });
-            out.push(Action::SendGratuitous);
-            self.adver_at = Some(now + self.cfg_interval());
-        }
-    }
-
-    fn backup_rx(&mut self, from: IpAddr, adv: Advert, now: Instant) {
-        if adv.priority == 0 {
-            // Only the master we follow (or any, when we follow none) can hand
-            // over; a stray resignation from elsewhere (a healed partition's
-            // other master) must not start an election while ours is alive.
-            if self.master.is_none() || self.master == Some(from) {
-                self.master = None;
-                self.resigned_by = Some(from);
-                let skew = now + self.skew_time();
-                self.master_down_at = Some(self.master_down_at.map_or(skew, |t| t.min(skew)));
-            }
-            return;
-        }
-        self.master = Some(from);
-        if adv.priority < self.priority && self.may_preempt(now) {
-            // Ignore the lower master; our master-down timer will fire.
-            return;
-        }
-        if adv.priority >= self.priority {
-            self.preempt_from = None;
-        }
-        self.resigned_by = None;
-        self.learn_interval(&adv);
-        self.master_down_at = Some(now + self.master_down_interval());
-    }
-
-    fn note_master(&mut self, from: IpAddr, priority: u8) {
-        if priority == 0 {
-            if self.master == Some(from) {
-                self.master = None;
-            }
-        } else {
-            self.master = Some(from);
         }
     }
 
@@ -751,8 +471,8 @@ impl Router {
         });
         out.push(Action::SendGratuitous);
         self.master_down_at = None;
-        self.adver_at = Some(now + self.cfg_interval());
-        self.garp_at = self.cfg.garp_refresh.map(|d| now + d);
+        self.adver_at = Some(later(now, self.cfg_interval()));
+        self.garp_at = self.cfg.garp_refresh.map(|d| later(now, d));
         self.resigned_by = None;
         self.transition(State::Master, why, out);
     }
@@ -763,7 +483,7 @@ impl Router {
         }
         self.adver_at = None;
         self.garp_at = None;
-        self.master_down_at = Some(now + self.master_down_interval());
+        self.master_down_at = Some(later(now, self.master_down_interval()));
         self.transition(State::Backup, why, out);
     }
 
@@ -795,37 +515,18 @@ impl Router {
     }
 
     // ----- helpers -----
-
-    /// Whether a lower-priority advert may be ignored (preempting its sender).
-    /// The preempt delay runs from the first lower-priority advert seen and is
-    /// reset by any advert at least as good as ours (keepalived's behaviour).
-    fn may_preempt(&mut self, now: Instant) -> bool {
-        let wanted = self.cfg.preempt || self.priority == 255;
-        let no_hold = self.hold_until.map_or(true, |t| now >= t);
-        if !(wanted && no_hold) {
-            return false;
-        }
-        if self.cfg.preempt_delay.is_zero() {
-            return true;
-        }
-        match self.preempt_from {
-            Some(t) => now >= t,
-            None => {
-                self.preempt_from = Some(now + self.cfg.preempt_delay);
-                false
-            }
-        }
-    }
-
-    fn learn_interval(&mut self, adv: &Advert) {
-        if self.cfg.version == Version::V3 && adv.max_advert_int_cs > 0 {
-            self.master_adver_int = interval_of_cs(adv.max_advert_int_cs);
-        }
-    }
-
     fn cfg_interval(&self) -> Duration {
         interval_of_cs(self.cfg.advert_interval_cs())
     }
+}
+
+/// `now + d` without the panic on overflow an absurd hold or delay (from a
+/// control-socket request or config) would cause: saturates about a century out.
+fn later(now: Instant, d: Duration) -> Instant {
+    const CENTURY: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
+    now.checked_add(d.min(CENTURY))
+        .or_else(|| now.checked_add(Duration::from_secs(3600)))
+        .unwrap_or(now)
 }
 
 fn interval_of_cs(cs: u16) -> Duration {
