@@ -208,8 +208,8 @@ pub fn run(window_s: u64) -> anyhow::Result<Option<Table>> {
         .tempdir()?;
     let lab_ours = Lab::new("fpo", 3);
     let lab_ka = Lab::new("fpk", 3);
-    let ours = start_ours(&lab_ours, tmp.path())?;
-    let ka = start_keepalived(&lab_ka, tmp.path())?;
+    let mut ours = start_ours(&lab_ours, tmp.path())?;
+    let mut ka = start_keepalived(&lab_ka, tmp.path())?;
     for (name, lab, agents) in [("k8s-vip", &lab_ours, &ours), ("keepalived", &lab_ka, &ka)] {
         if wait_for(Duration::from_secs(10), || lab.holders(VIP).len() == 1).is_none() {
             let logs: Vec<String> = agents.iter().map(|a| a.proc.log()).collect();
@@ -248,15 +248,21 @@ pub fn run(window_s: u64) -> anyhow::Result<Option<Table>> {
             }
         }
     }
-    for (name, lab, m) in [
-        ("k8s-vip", &lab_ours, m_ours),
-        ("keepalived", &lab_ka, m_ka),
-    ] {
-        if lab.holders(VIP) != vec![m] {
-            bail!(
-                "{name}: the VIP moved during the measurement ({:?})",
-                lab.holders(VIP)
-            );
+    let holders_after = [lab_ours.holders(VIP), lab_ka.holders(VIP)];
+    // Stop every agent gracefully (keepalived's parent then stops its VRRP
+    // child); the labs' Drop SIGKILLs whatever is left.
+    for agent in ours.iter_mut().chain(ka.iter_mut()) {
+        agent.proc.signal(nix::sys::signal::Signal::SIGTERM);
+    }
+    for agent in ours.iter_mut().chain(ka.iter_mut()) {
+        let _ = agent.proc.wait_timeout(Duration::from_secs(3));
+    }
+    for ((name, m), holders) in [("k8s-vip", m_ours), ("keepalived", m_ka)]
+        .iter()
+        .zip(holders_after)
+    {
+        if holders != vec![*m] {
+            bail!("{name}: the VIP moved during the measurement ({holders:?})");
         }
     }
     let pick = |side: usize, master: bool, f: fn(&(bool, f64, f64)) -> f64| -> Option<Summary> {

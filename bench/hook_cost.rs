@@ -138,6 +138,9 @@ fn install_baseline(model: &Model, source: &Path, python: &Path) -> anyhow::Resu
     for unit in model.units() {
         let charm = model.charm_dir(unit);
         let _ = std::fs::remove_file(charm.join("bin/k8s-vip"));
+        // An ops charm packed by charmcraft has only `dispatch`: with hooks/
+        // symlinks present, ops would run them as "legacy hooks" (itself again).
+        let _ = std::fs::remove_dir_all(charm.join("hooks"));
         std::fs::create_dir_all(charm.join("src"))?;
         std::fs::copy(source.join("src/charm.py"), charm.join("src/charm.py"))?;
         std::fs::create_dir_all(charm.join("templates"))?;

@@ -115,7 +115,7 @@ pub struct Table {
 /// Formats a number with a precision that suits its size.
 pub fn fmt_num(v: f64) -> String {
     let a = v.abs();
-    if a >= 100.0 {
+    if a >= 100.0 || (v.fract() == 0.0 && a < 1e15) {
         format!("{v:.0}")
     } else if a >= 10.0 {
         format!("{v:.1}")

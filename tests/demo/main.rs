@@ -19,6 +19,7 @@
 #[path = "../support/mod.rs"]
 mod support;
 #[path = "../../bench/timeline.rs"]
+#[allow(dead_code)] // shared with bench/main.rs
 mod timeline;
 
 mod apiserver;

@@ -39,6 +39,10 @@ struct Inner {
     requests: Vec<Request>,
 }
 
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
@@ -105,6 +109,33 @@ impl Recorder {
             .collect()
     }
 
+    /// Client-visible failure after `since`, before `until`: milliseconds from
+    /// the first failed request to the next answered one (send times), and how
+    /// many requests failed; (0, 0) when none failed.
+    pub fn outage(&self, since: Instant, until: Instant) -> (f64, usize) {
+        let reqs: Vec<Request> = self
+            .requests_since(since)
+            .into_iter()
+            .filter(|r| r.at < until)
+            .collect();
+        let failed = reqs.iter().filter(|r| r.answered_by.is_none()).count();
+        let Some(first_fail) = reqs.iter().position(|r| r.answered_by.is_none()) else {
+            return (0.0, 0);
+        };
+        let last_fail = reqs
+            .iter()
+            .rposition(|r| r.answered_by.is_none())
+            .unwrap_or(first_fail);
+        let end = reqs
+            .get(last_fail + 1)
+            .map(|r| r.at)
+            .unwrap_or_else(|| reqs[last_fail].at);
+        (
+            ms(end.saturating_duration_since(reqs[first_fail].at)),
+            failed,
+        )
+    }
+
     /// The first request after `since` answered by `unit`.
     pub fn first_answer_after(&self, since: Instant, unit: &str) -> Option<Instant> {
         self.requests_since(since)
@@ -147,9 +178,19 @@ impl Recorder {
         }
     }
 
-    /// Sends HTTPS GET /livez to the VIP from the client namespace every
-    /// `every` until `stop`.
-    pub fn run_client(&self, client_ns: &str, url: &str, every: Duration, stop: &AtomicBool) {
+    /// Once `go` is set, sends HTTPS GET /livez to the VIP from the client
+    /// namespace every `every` until `stop`.
+    pub fn run_client(
+        &self,
+        client_ns: &str,
+        url: &str,
+        every: Duration,
+        go: &AtomicBool,
+        stop: &AtomicBool,
+    ) {
+        while !go.load(Ordering::SeqCst) && !stop.load(Ordering::SeqCst) {
+            std::thread::sleep(Duration::from_millis(20));
+        }
         while !stop.load(Ordering::SeqCst) {
             let at = Instant::now();
             let out = Command::new("ip")
@@ -184,9 +225,9 @@ impl Recorder {
         }
     }
 
-    /// The timeline so far.
-    pub fn timeline(&self, title: &str) -> Timeline {
-        let mut t = Timeline::new(title, self.units.clone());
+    /// The timeline so far, lanes named by `lanes` (e.g. unit and address).
+    pub fn timeline(&self, title: &str, lanes: Vec<String>) -> Timeline {
+        let mut t = Timeline::new(title, lanes);
         t.events = lock(&self.inner).events.clone();
         t
     }

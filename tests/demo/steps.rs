@@ -339,9 +339,10 @@ fn steady(rec: &Recorder, d: Duration) -> anyhow::Result<()> {
 
 struct Figures {
     vip_moved_ms: Option<f64>,
-    outage_ms: Option<f64>,
+    crash_outage: (f64, usize),
     action_moved_ms: Option<f64>,
-    action_outage_ms: Option<f64>,
+    action_took: String,
+    action_outage: (f64, usize),
     from: String,
     to: String,
     action_to: String,
@@ -354,23 +355,35 @@ fn live(
     apiservers: &mut [Option<Proc>],
 ) -> anyhow::Result<String> {
     let say = |msg: &str| println!("[{:5.1}s] {msg}", rec.secs());
-    deploy(lab, model, rec)?;
     let stop = AtomicBool::new(false);
+    let go = AtomicBool::new(false);
     let url = format!("https://{VIP}:{}/livez", apiserver::PORT);
     let figures = std::thread::scope(|s| -> anyhow::Result<Figures> {
-        let stop_ref = &stop;
-        let url_ref = &url;
+        let (stop_ref, go_ref, url_ref) = (&stop, &go, &url);
         s.spawn(move || rec.watch_holders(lab, VIP, stop_ref));
         let client_ns = lab.client().ns.clone();
-        s.spawn(move || rec.run_client(&client_ns, url_ref, Duration::from_millis(50), stop_ref));
-        let out = show(lab, model, rec, apiservers);
+        s.spawn(move || {
+            rec.run_client(
+                &client_ns,
+                url_ref,
+                Duration::from_millis(50),
+                go_ref,
+                stop_ref,
+            )
+        });
+        let out = deploy(lab, model, rec).and_then(|()| show(lab, model, rec, apiservers, &go));
         stop.store(true, Ordering::SeqCst);
         out
     })?;
     say("done; stopping agents and removing namespaces");
 
-    let timeline =
-        rec.timeline("k8s-vip demo: VIP holder and client requests (HTTPS GET /livez via the VIP)");
+    let lanes = (0..UNITS)
+        .map(|i| format!("{APP}/{i} ({})", lab.unit(i).ipv4))
+        .collect();
+    let timeline = rec.timeline(
+        "k8s-vip demo: who holds the VIP, and the client's HTTPS requests through it",
+        lanes,
+    );
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("build");
     timeline.save(&dir.join("demo-timeline.json"))?;
     let svg = dir.join("demo-timeline.svg");
@@ -380,21 +393,33 @@ fn live(
         v.map(|x| format!("{x:.0} ms"))
             .unwrap_or_else(|| "n/a".into())
     };
+    let o = |(t, n): (f64, usize)| {
+        if n == 0 {
+            "no failed client request".to_string()
+        } else {
+            format!(
+                "client saw failures for {t:.0} ms ({n} request{})",
+                if n == 1 { "" } else { "s" }
+            )
+        }
+    };
     Ok(format!(
         "\nSummary\n\
-         - master {} powered off (agent SIGKILL, API server stopped, cable pulled): VIP on {} after {}; \
-           client outage {}\n\
-         - `juju run {} failover`: VIP on {} after {}; client outage {}\n\
-         - client requests through the VIP: {okn} ok, {failed} failed (all failures fall in those two windows)\n\
+         - master {} powered off (agent SIGKILL, API server stopped, cable pulled): \
+           VIP on {} after {}; {}\n\
+         - `juju run {} failover`: VIP on {} {} after the action started (the agent's own step-down → \
+           takeover: {} ms); {}\n\
+         - client requests through the VIP: {okn} answered, {failed} failed\n\
          - timeline: {}\n",
         figures.from,
         figures.to,
         f(figures.vip_moved_ms),
-        f(figures.outage_ms),
+        o(figures.crash_outage),
         figures.to,
         figures.action_to,
         f(figures.action_moved_ms),
-        f(figures.action_outage_ms),
+        figures.action_took,
+        o(figures.action_outage),
         svg.display()
     ))
 }
@@ -404,12 +429,14 @@ fn show(
     model: &Model,
     rec: &Recorder,
     apiservers: &mut [Option<Proc>],
+    go: &AtomicBool,
 ) -> anyhow::Result<Figures> {
     let say = |msg: &str| println!("[{:5.1}s] {msg}", rec.secs());
     consumers(model, rec)?;
     say(&format!(
         "client starts requesting https://{VIP}:6443/livez every 50 ms"
     ));
+    go.store(true, Ordering::SeqCst);
     steady(rec, Duration::from_secs(3))?;
 
     // ---- the master dies
@@ -447,13 +474,14 @@ fn show(
     wait_until(Duration::from_secs(5), || {
         rec.first_answer_after(t0, &to).is_some()
     })?;
-    let outage = rec.first_answer_after(t0, &to).map(|t| ms(t - t0));
+    let first = rec.first_answer_after(t0, &to).map(|t| ms(t - t0));
     say(&format!(
-        "failover: {to} took the VIP {} after the power-off; first client request answered by it after {}",
+        "failover: {to} took the VIP {} after the power-off; the first request it answered was sent {} after",
         moved.map(|v| format!("{v:.0} ms")).unwrap_or_else(|| "?".into()),
-        outage.map(|v| format!("{v:.0} ms")).unwrap_or_else(|| "?".into())
+        first.map(|v| format!("{v:.0} ms")).unwrap_or_else(|| "?".into())
     ));
     steady(rec, Duration::from_secs(2))?;
+    let crash_outage = rec.outage(t0 - Duration::from_millis(400), Instant::now());
 
     // ---- it comes back (a reboot: no stale VIP, services start)
     say(&format!("power {from} back on; Juju runs its start hook"));
@@ -513,14 +541,8 @@ fn show(
     wait_until(Duration::from_secs(3), || {
         rec.first_answer_after(t1, &action_to).is_some()
     })?;
-    let first_new = rec.first_answer_after(t1, &action_to);
-    let failed_before = rec
-        .requests_since(t1)
-        .iter()
-        .filter(|r| first_new.is_some_and(|f| r.at < f) && r.answered_by.is_none())
-        .count();
-    let action_outage = first_new.map(|f| if failed_before == 0 { 0.0 } else { ms(f - t1) });
     steady(rec, Duration::from_secs(2))?;
+    let action_outage = rec.outage(t1, Instant::now());
 
     // ---- the status action
     say(&format!("juju run {action_to} status"));
@@ -534,9 +556,10 @@ fn show(
     }
     Ok(Figures {
         vip_moved_ms: moved,
-        outage_ms: outage,
+        crash_outage,
         action_moved_ms: action_moved,
-        action_outage_ms: action_outage,
+        action_took: action.result("took-ms").unwrap_or_else(|| "?".into()),
+        action_outage,
         from,
         to,
         action_to,

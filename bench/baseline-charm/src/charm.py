@@ -102,6 +102,7 @@ class BaselineCharm(ops.CharmBase):
         systemctl("is-enabled", "--quiet", "k8s-vip-agent.service")
         systemctl("is-active", "--quiet", "keepalived.service")
         systemctl("is-enabled", "--quiet", "keepalived.service")
+        subprocess.run(["dpkg-query", "-W", "-f=${Status}", "keepalived"], capture_output=True)
         state = read(STATE_FILE)
         state = json.loads(state) if state else None
 
