@@ -1,9 +1,9 @@
 //! The hook runtime end to end: the real `k8s-vip` binary run through the real
 //! `dispatch` script by the simulated Juju model (tests/support/juju.rs).
 //!
-//! Most tests here assert runtime behaviour that holds whatever the charm
-//! logic does (dispatch, error reporting, caching). `minimal_charm_*` tests
-//! pin the placeholder `charm::handle` and go when the charm logic replaces it.
+//! The tests here assert runtime behaviour that holds whatever the charm
+//! logic does (dispatch, error reporting, caching); the charm's own behaviour
+//! is tested in tests/charm_*.rs.
 
 mod support;
 
@@ -126,45 +126,6 @@ fn three_units_go_through_install_relation_config_and_an_action() {
         }
         assert_each_read_once(unit, "status", &calls);
     }
-}
-
-#[test]
-fn minimal_charm_sets_status_from_virtual_ip_and_echoes_action_params() {
-    let model = Model::new("k8s-vip", 3);
-    for unit in model.units() {
-        model.run_hook(unit, "install").assert_success();
-        let status = model.status(unit).unwrap();
-        assert_eq!(
-            (status.state.as_str(), status.message.as_str()),
-            ("blocked", "set the virtual-ip option")
-        );
-    }
-    model.set_config("virtual-ip", "192.0.2.100");
-    let peers = model.relation_id("cluster");
-    for unit in model.units() {
-        model
-            .run_relation_hook(unit, &peers, "changed", Some("k8s-vip/0"))
-            .assert_success();
-        model.run_hook(unit, "config-changed").assert_success();
-        let status = model.status(unit).unwrap();
-        assert_eq!(status.state, "active");
-        assert_eq!(status.message, "VIP 192.0.2.100");
-        assert_eq!(status.hook, "config-changed");
-        assert_eq!(
-            model.calls(unit, "status-set").last().unwrap(),
-            &["active", "--", "VIP 192.0.2.100"]
-        );
-    }
-    let action = model.run_action("k8s-vip/2", "failover", json!({"hold": 5}));
-    action.assert_completed();
-    assert_eq!(action.result("action").as_deref(), Some("failover"));
-    assert_eq!(action.result("params.hold").as_deref(), Some("5"));
-    let action = model.run_action("k8s-vip/2", "failover", json!({}));
-    assert_eq!(
-        action.result("params.hold").as_deref(),
-        Some("60"),
-        "default from actions.yaml"
-    );
 }
 
 #[test]
