@@ -428,3 +428,95 @@ fn killing_haproxy_on_the_vip_holder_moves_the_vip() {
     assert_eq!(out["failures"], serde_json::json!([]), "{out}");
     assert_eq!(names(&out), ["api0", "api1", "api2"], "{out}");
 }
+
+#[test]
+fn active_active_vips_spread_over_units_and_survive_a_dead_haproxy() {
+    if !require_root() {
+        return;
+    }
+    use k8s_vip::charm::haproxy::options::parse_ingress_ports;
+    use k8s_vip::charm::haproxy::{HaproxyPaths, LoadBalancerModel, Timeouts};
+
+    // Three workers, three VIPs: each VIP its own VRRP instance, each unit
+    // the preferred master of one; every HAProxy binds all three VIPs.
+    let lab = Lab::new("lbaa", 3);
+    let vips = ["192.0.2.101", "192.0.2.102", "192.0.2.103"];
+    let _nodeports = lab.serve_units(30080);
+    let peers: Vec<IpAddr> = (0..3).map(|i| IpAddr::V4(lab.unit(i).ipv4)).collect();
+    let vip_addrs: Vec<IpAddr> = vips.iter().map(|v| v.parse().unwrap()).collect();
+    let ports = parse_ingress_ports("80:30080").unwrap();
+    let mut haproxies = Vec::new();
+    let mut agents = Vec::new();
+    for i in 0..3 {
+        let mut model = LoadBalancerModel::new(
+            HaproxyPaths::under(&unit_root(&lab, lab.unit(i))),
+            Timeouts::with_idle(Duration::from_secs(3600)),
+        );
+        model.add_ingress(&ports, &peers, &vip_addrs).unwrap();
+        haproxies.push(Some(start_haproxy(&lab, lab.unit(i), &model)));
+    }
+    for i in 0..3 {
+        let instances: Vec<(String, u8, u8)> = (0..3)
+            .map(|j| {
+                let prio = if i == j {
+                    150
+                } else {
+                    100 - 10 * ((i + 3 - j) % 3) as u8
+                };
+                (vips[j].to_string(), 61 + j as u8, prio)
+            })
+            .collect();
+        let others: Vec<String> = (0..3)
+            .filter(|k| *k != i)
+            .map(|k| lab.unit(k).ipv4.to_string())
+            .collect();
+        agents.push(lb_support::start_agent_instances(
+            &lab,
+            lab.unit(i),
+            &instances,
+            &others,
+            true,
+        ));
+    }
+    let layout = || -> Vec<Vec<usize>> { vips.iter().map(|v| lab.holders(v)).collect() };
+    wait_for(Duration::from_secs(10), || {
+        layout() == [vec![0], vec![1], vec![2]]
+    })
+    .unwrap_or_else(|| panic!("VIPs not one per unit: {:?}", layout()));
+
+    let prober = lab.prober(lab.client());
+    let spread_through = |vip: &str| {
+        let addr = support::netns::sock(vip.parse::<IpAddr>().unwrap(), 80);
+        let mut seen = std::collections::BTreeSet::new();
+        for _ in 0..15 {
+            let got = prober.probe(addr, Duration::from_secs(2));
+            seen.insert(got.unwrap_or_else(|| panic!("{vip}:80 did not answer")));
+        }
+        seen.into_iter().collect::<Vec<_>>()
+    };
+    for vip in vips {
+        assert_eq!(
+            spread_through(vip),
+            ["unit0", "unit1", "unit2"],
+            "via {vip}"
+        );
+    }
+
+    // HAProxy dies on unit 1: its VIP moves to another unit; all three VIPs
+    // keep answering and spreading.
+    if let Some(mut p) = haproxies[1].take() {
+        p.kill();
+    }
+    wait_for(Duration::from_secs(10), || {
+        let l = layout();
+        l.iter().all(|h| h.len() == 1) && !l.iter().any(|h| h == &vec![1])
+    })
+    .unwrap_or_else(|| panic!("VIP of unit1 did not move: {:?}", layout()));
+    for vip in vips {
+        assert_eq!(
+            spread_through(vip),
+            ["unit0", "unit1", "unit2"],
+            "via {vip}"
+        );
+    }
+}

@@ -288,20 +288,37 @@ pub fn start_agent(
     priority: u8,
     peers: &[String],
 ) -> (Proc, PathBuf) {
+    start_agent_instances(lab, node, &[(vip.to_string(), 51, priority)], peers, false)
+}
+
+/// Like [`start_agent`] with one VRRP instance per `(vip, vrid, priority)`.
+pub fn start_agent_instances(
+    lab: &Lab,
+    node: &Node,
+    instances: &[(String, u8, u8)],
+    peers: &[String],
+    preempt: bool,
+) -> (Proc, PathBuf) {
     let dir = lab.dir().join(format!("{}-agent", node.ns));
     std::fs::create_dir_all(&dir).unwrap();
     let socket = dir.join("agent.sock");
+    let instances: Vec<serde_json::Value> = instances
+        .iter()
+        .map(|(vip, vrid, priority)| {
+            serde_json::json!({
+                "name": format!("vip{vrid}"), "interface": "eth0", "vrid": vrid, "version": 3,
+                "priority": priority, "advert-interval-ms": 100, "preempt": preempt,
+                "vips": [format!("{vip}/24")], "unicast-peers": peers,
+                "garp": {"repeat": 3, "interval-ms": 50, "refresh-s": 0},
+                "checks": [{"http": k8s_vip::charm::haproxy::model::MONITOR_URL,
+                            "interval-ms": 200, "timeout-ms": 500, "rise": 2, "fall": 2}],
+            })
+        })
+        .collect();
     let doc = serde_json::json!({
         "control-socket": socket, "state-file": dir.join("state.json"),
         "pause-file": dir.join("paused"),
-        "instances": [{
-            "name": "api", "interface": "eth0", "vrid": 51, "version": 3,
-            "priority": priority, "advert-interval-ms": 100, "preempt": false,
-            "vips": [format!("{vip}/24")], "unicast-peers": peers,
-            "garp": {"repeat": 3, "interval-ms": 50, "refresh-s": 0},
-            "checks": [{"http": k8s_vip::charm::haproxy::model::MONITOR_URL,
-                        "interval-ms": 200, "timeout-ms": 500, "rise": 2, "fall": 2}],
-        }],
+        "instances": instances,
     });
     let config = dir.join("agent.yaml");
     std::fs::write(&config, doc.to_string()).unwrap();
