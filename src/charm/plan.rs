@@ -111,7 +111,13 @@ pub fn plan(inputs: &Inputs) -> Plan {
 
     plan_system(inputs, &cfg, &instances, &mut plan);
     if plan.unit_status.state == State::Blocked {
-        return plan; // a template failed to render: nothing is applied
+        // A template failed to render: nothing is applied.
+        plan.install_packages.clear();
+        plan.files.clear();
+        plan.copies.clear();
+        plan.sysctls.clear();
+        plan.services.clear();
+        return plan;
     }
     for pkg in &proxy_outcome.install_packages {
         if !plan.install_packages.contains(pkg) {
