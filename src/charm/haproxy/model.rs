@@ -226,6 +226,9 @@ pub enum IngressError {
     /// No peer addresses are known yet.
     #[error("ingress-ports: no worker addresses known yet (peers have not published theirs)")]
     NoBackends,
+    /// No VIP to bind the frontends on.
+    #[error("ingress-ports: no virtual-ip to listen on")]
+    NoVip,
 }
 
 /// Health check timing for `ingress-ports` and for requests without checks.
@@ -300,6 +303,9 @@ impl LoadBalancerModel {
         if peers.is_empty() {
             return Err(IngressError::NoBackends);
         }
+        if vips.is_empty() {
+            return Err(IngressError::NoVip);
+        }
         for p in ports {
             if let Some(owner) = self.owner_of(p.port) {
                 return Err(IngressError::PortInUse {
@@ -354,6 +360,12 @@ fn frontends_for_request(
     request: &LbRequest,
     ctx: &RequestContext<'_>,
 ) -> Result<Vec<Frontend>, RequestError> {
+    if ctx.vips.is_empty() {
+        return Err(RequestError::invalid(
+            "ingress_address",
+            "this load balancer has no virtual-ip to listen on yet",
+        ));
+    }
     match request.protocol.as_str() {
         "tcp" | "http" | "https" => {}
         "udp" => {
