@@ -405,7 +405,8 @@ fn several_and_mixed_health_checks_render_one_sequence() {
         "shortest interval, fewest retries"
     );
     let cfg = render_haproxy_cfg(&m).unwrap();
-    assert!(cfg.contains("http-check connect port 10250\n"), "{cfg}");
+    assert!(cfg.contains("tcp-check connect port 10250\n"), "{cfg}");
+    assert!(cfg.contains("tcp-check connect port 6443 ssl"), "{cfg}");
     haproxy_check(&cfg);
 
     let m = with_request(

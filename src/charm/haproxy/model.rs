@@ -175,8 +175,12 @@ pub struct HealthCheck {
     pub rise: u32,
     /// Seconds a single check may take.
     pub timeout_s: u32,
-    /// True when any step is HTTP (HAProxy `option httpchk`).
+    /// True when any step is HTTP.
     pub http: bool,
+    /// True when HTTP and TCP steps are mixed: HAProxy's `http-check` rules
+    /// cannot hold a bare connect, so the whole sequence becomes `tcp-check`
+    /// rules that speak HTTP themselves.
+    pub mixed: bool,
 }
 
 /// One step of a health check.
@@ -554,6 +558,7 @@ fn health_check(request: &LbRequest, backend_port: u16) -> Result<HealthCheck, R
         ));
     }
     let http = steps.iter().any(|s| matches!(s, CheckStep::Http { .. }));
+    let mixed = http && steps.iter().any(|s| matches!(s, CheckStep::Tcp { .. }));
     Ok(HealthCheck {
         steps,
         interval_s,
@@ -562,6 +567,7 @@ fn health_check(request: &LbRequest, backend_port: u16) -> Result<HealthCheck, R
         rise: CHECK_RISE,
         timeout_s: interval_s.min(MAX_CHECK_TIMEOUT_S),
         http,
+        mixed,
     })
 }
 
@@ -614,6 +620,7 @@ fn default_check(port: u16) -> HealthCheck {
         rise: CHECK_RISE,
         timeout_s: DEFAULT_CHECK_INTERVAL_S.min(MAX_CHECK_TIMEOUT_S),
         http: false,
+        mixed: false,
     }
 }
 
