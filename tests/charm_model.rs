@@ -833,18 +833,28 @@ fn pause_persists_until_resume() {
 // ===== upgrade, backends, teardown =====
 
 #[test]
-fn upgrade_charm_with_a_new_binary_restarts_via_handover_not_reload() {
+fn upgrade_charm_with_a_new_binary_hands_over_then_starts_the_new_agent() {
     let model = deploy(1);
     let u = model.unit(0);
     // An older binary is installed.
     std::fs::write(model.path(&u, "/usr/local/lib/k8s-vip/k8s-vip"), b"old").expect("write");
-    let agent = FakeAgent::start(&model, &u, |_, _| json!({"ok": true}));
+    // The "old agent": its pid is a process that has already exited, as after a handover.
+    let mut gone = std::process::Command::new("true")
+        .spawn()
+        .expect("spawn true");
+    let gone_pid = gone.id();
+    let _ = gone.wait();
+    let agent = FakeAgent::start(&model, &u, move |req, _| match req["cmd"].as_str() {
+        Some("status") => json!({"ok": true, "pid": gone_pid, "instances": []}),
+        _ => json!({"ok": true}),
+    });
     model.clear_calls(&u);
     model.run_hook(&u, "upgrade-charm").assert_success();
+    // Never a graceful stop (it would release the VIP): the new agent is started.
     let verbs = systemctl_verbs(&model, &u);
     assert_eq!(
         verbs,
-        vec!["restart k8s-vip-agent.service".to_string()],
+        vec!["start k8s-vip-agent.service".to_string()],
         "{verbs:?}"
     );
     assert!(agent.requests().contains(&json!({"cmd": "handover"})));
@@ -854,6 +864,24 @@ fn upgrade_charm_with_a_new_binary_restarts_via_handover_not_reload() {
         std::fs::metadata(support::juju::CHARM_BINARY)
             .expect("meta")
             .len()
+    );
+}
+
+#[test]
+fn upgrade_charm_without_a_handover_restarts() {
+    let model = deploy(1);
+    let u = model.unit(0);
+    std::fs::write(model.path(&u, "/usr/local/lib/k8s-vip/k8s-vip"), b"old").expect("write");
+    let _agent = FakeAgent::start(
+        &model,
+        &u,
+        |_, _| json!({"ok": false, "error": "unknown command"}),
+    );
+    model.clear_calls(&u);
+    model.run_hook(&u, "upgrade-charm").assert_success();
+    assert_eq!(
+        systemctl_verbs(&model, &u),
+        vec!["restart k8s-vip-agent.service".to_string()]
     );
 }
 
@@ -1191,4 +1219,12 @@ fn status_shows_load_balancer_backends() {
         msg.starts_with(&format!("MASTER {VIP} (vrid {}), ", vrid())) && msg.contains("2/3"),
         "{msg}"
     );
+}
+
+#[test]
+fn install_sets_the_workload_version() {
+    let model = Model::new("k8s-vip", 1);
+    let u = model.unit(0);
+    model.run_hook(&u, "install").assert_success();
+    assert_eq!(model.workload_version(&u), env!("CARGO_PKG_VERSION"));
 }

@@ -144,9 +144,18 @@ pub fn gather(ctx: &HookContext, tools: &dyn HookTools, sys: &System) -> anyhow:
             if Some(&unit) == departing.as_ref() || unit == ctx.unit_name {
                 continue;
             }
-            let data = tools
-                .relation_get(rel, &unit, false)
-                .with_context(|| format!("reading {unit}'s peer data"))?;
+            // A peer leaving between relation-list and relation-get must not
+            // fail the hook: it is simply seen without data this time.
+            let data = match tools.relation_get(rel, &unit, false) {
+                Ok(d) => d,
+                Err(e) => {
+                    let _ = tools.juju_log(
+                        crate::juju::tools::LogLevel::Warning,
+                        &format!("reading {unit}'s peer data failed: {e}"),
+                    );
+                    BTreeMap::new()
+                }
+            };
             peers.push(Peer { unit, data });
         }
         own_cluster_data = tools

@@ -59,6 +59,9 @@ pub fn plan(inputs: &Inputs) -> Plan {
         return teardown(inputs);
     }
     let mut plan = Plan::empty(Status::new(State::Waiting, status::AGENT_STARTING));
+    if matches!(inputs.hook.as_str(), "install" | "upgrade-charm") {
+        plan.workload_version = Some(env!("CARGO_PKG_VERSION").to_string());
+    }
 
     // Peer data: publish our addresses whatever the config (others need them).
     let cfg = match config::parse(&inputs.config, &inputs.app) {
@@ -108,7 +111,13 @@ pub fn plan(inputs: &Inputs) -> Plan {
 
     plan_system(inputs, &cfg, &instances, &mut plan);
     if plan.unit_status.state == State::Blocked {
-        return plan; // a template failed to render: nothing is applied
+        // A template failed to render: nothing is applied.
+        plan.install_packages.clear();
+        plan.files.clear();
+        plan.copies.clear();
+        plan.sysctls.clear();
+        plan.services.clear();
+        return plan;
     }
     for pkg in &proxy_outcome.install_packages {
         if !plan.install_packages.contains(pkg) {

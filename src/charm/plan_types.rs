@@ -222,6 +222,8 @@ pub struct Plan {
     pub app_status: Option<Status>,
     /// Lines for `juju-log`.
     pub logs: Vec<String>,
+    /// `application-version-set` (at install and upgrade only).
+    pub workload_version: Option<String>,
 }
 
 impl Plan {
@@ -241,6 +243,7 @@ impl Plan {
             unit_status: status,
             app_status: None,
             logs: Vec::new(),
+            workload_version: None,
         }
     }
 
