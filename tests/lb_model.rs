@@ -3,10 +3,9 @@
 //! unit and service out, the response naming the VIP, idempotent hooks,
 //! load-balancer=off taking it all away.
 //!
-//! Needs the charm's proxy seam to call `charm::haproxy::plan` (it does since
-//! the charm branch's "delegate" commit), and the option test needs the three
-//! options in config.yaml (docs/lb-config-options.patch); until then the
-//! parts that cannot run print SKIPPED.
+//! Parts that cannot run in a tree without the charm's delegation to
+//! `charm::haproxy::plan` or without the three options in config.yaml print
+//! SKIPPED (both are present once the branches are merged).
 
 mod support;
 
@@ -172,7 +171,7 @@ fn load_balancer_off_removes_haproxy_and_refuses_the_proxied_request() {
     {
         eprintln!(
             "SKIPPED: config.yaml lacks the load-balancer options \
-             (their YAML is in docs/lb.md and docs/lb-config-options.patch)"
+             (their YAML is in docs/lb.md)"
         );
         return;
     }

@@ -520,3 +520,66 @@ fn active_active_vips_spread_over_units_and_survive_a_dead_haproxy() {
         );
     }
 }
+
+#[test]
+fn mixed_tcp_and_https_checks_really_check_livez() {
+    if !require_root() {
+        return;
+    }
+    use k8s_vip::charm::haproxy::{
+        HaproxyPaths, LbRequest, LoadBalancerModel, RequestContext, Timeouts,
+    };
+    let lab = Lab::new("lbmix", 4);
+    let assets = Assets::create(lab.dir());
+    let _servers: Vec<_> = (0..3)
+        .map(|i| assets.start_api_server(&lab, lab.unit(i), &format!("api{i}"), 6443))
+        .collect();
+    let lb = lab.unit(3);
+    lab.exec_ok(
+        lb,
+        &["ip", "addr", "add", &format!("{VIP}/24"), "dev", "eth0"],
+    );
+    // A TCP check and an https /livez check: one tcp-check sequence.
+    let req = LbRequest::from_json(
+        &serde_json::json!({"name": "api-server-external", "protocol": "tcp",
+            "port_mapping": {"443": 6443}, "backends": [],
+            "health_checks": [
+                {"protocol": "tcp", "port": 6443, "interval": INTERVAL, "retries": RETRIES},
+                {"protocol": "https", "port": 6443, "path": "/livez", "interval": INTERVAL, "retries": RETRIES}
+            ]})
+        .to_string(),
+    )
+    .unwrap();
+    let mut model = LoadBalancerModel::new(
+        HaproxyPaths::under(&unit_root(&lab, lb)),
+        Timeouts::with_idle(Duration::from_secs(3600)),
+    );
+    let servers = api_servers(&lab);
+    model
+        .add_request(
+            &req,
+            &RequestContext {
+                vips: &[VIP.parse().unwrap()],
+                consumer_addresses: &servers,
+                direct_ports: &Default::default(),
+            },
+        )
+        .unwrap();
+    assert!(model.frontends[0].backend.check.mixed);
+    let _haproxy = start_haproxy(&lab, lb, &model);
+    // Healthy servers pass the whole sequence (not just the initial UP state).
+    std::thread::sleep(Duration::from_secs(u64::from(INTERVAL * (RETRIES + 1))));
+    wait_up(&model, 3, Duration::from_secs(15))
+        .unwrap_or_else(|| panic!("healthy servers not UP: {:?}", health(&model)));
+    // /livez answering 500 fails the https step although TCP still connects.
+    std::fs::write(assets.unhealthy_flag("api0"), "").unwrap();
+    wait_up(
+        &model,
+        2,
+        Duration::from_secs(u64::from(INTERVAL * RETRIES) + 5),
+    )
+    .unwrap_or_else(|| panic!("unhealthy api0 still UP: {:?}", health(&model)));
+    let out = assets.client(&lab, &["spread", VIP, "443", "10"]);
+    assert_eq!(out["failures"], serde_json::json!([]), "{out}");
+    assert_eq!(names(&out), ["api1", "api2"], "{out}");
+}

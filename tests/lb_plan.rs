@@ -295,6 +295,21 @@ fn worker_ingress_comes_from_the_option_and_peers() {
     );
     assert!(text.contains("timeout client 7200s"), "{text}");
 
+    // ingress-ports without the load balancer is a contradiction: blocked.
+    w.options.mode = LoadBalancerMode::Off;
+    let lb = plan_load_balancer(&[], &w.inputs());
+    let blocked = lb.blocked.expect("blocked");
+    assert!(blocked.starts_with("ingress-ports"), "{blocked}");
+
+    // No VIP yet: blocked, not an invalid haproxy.cfg.
+    w.options.mode = LoadBalancerMode::Auto;
+    w.vips.clear();
+    let lb = plan_load_balancer(&[], &w.inputs());
+    assert_eq!(
+        lb.blocked.as_deref(),
+        Some("ingress-ports: no virtual-ip to listen on")
+    );
+
     cfg.insert("ingress-ports".into(), "80".into());
     let err = LbOptions::from_config(&cfg).unwrap_err();
     assert_eq!(err.option, "ingress-ports");

@@ -349,6 +349,25 @@ fn direct_ports_get_no_frontend() {
 }
 
 #[test]
+fn requests_without_a_vip_are_an_error_not_a_frontend_without_bind() {
+    let req = LbRequest::from_json(INTERNAL).unwrap();
+    let mut model = empty_model();
+    let consumers = ips(&["192.0.2.11"]);
+    let err = model
+        .add_request(
+            &req,
+            &RequestContext {
+                vips: &[],
+                consumer_addresses: &consumers,
+                direct_ports: &BTreeSet::new(),
+            },
+        )
+        .unwrap_err();
+    assert!(err.to_string().contains("no virtual-ip"), "{err}");
+    assert!(model.is_empty());
+}
+
+#[test]
 fn requests_without_backends_or_consumers_are_an_error() {
     let req = LbRequest::from_json(INTERNAL).unwrap();
     let mut model = empty_model();
@@ -386,7 +405,8 @@ fn several_and_mixed_health_checks_render_one_sequence() {
         "shortest interval, fewest retries"
     );
     let cfg = render_haproxy_cfg(&m).unwrap();
-    assert!(cfg.contains("http-check connect port 10250\n"), "{cfg}");
+    assert!(cfg.contains("tcp-check connect port 10250\n"), "{cfg}");
+    assert!(cfg.contains("tcp-check connect port 6443 ssl"), "{cfg}");
     haproxy_check(&cfg);
 
     let m = with_request(

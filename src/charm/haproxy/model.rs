@@ -175,8 +175,12 @@ pub struct HealthCheck {
     pub rise: u32,
     /// Seconds a single check may take.
     pub timeout_s: u32,
-    /// True when any step is HTTP (HAProxy `option httpchk`).
+    /// True when any step is HTTP.
     pub http: bool,
+    /// True when HTTP and TCP steps are mixed: HAProxy's `http-check` rules
+    /// cannot hold a bare connect, so the whole sequence becomes `tcp-check`
+    /// rules that speak HTTP themselves.
+    pub mixed: bool,
 }
 
 /// One step of a health check.
@@ -226,6 +230,9 @@ pub enum IngressError {
     /// No peer addresses are known yet.
     #[error("ingress-ports: no worker addresses known yet (peers have not published theirs)")]
     NoBackends,
+    /// No VIP to bind the frontends on.
+    #[error("ingress-ports: no virtual-ip to listen on")]
+    NoVip,
 }
 
 /// Health check timing for `ingress-ports` and for requests without checks.
@@ -300,6 +307,9 @@ impl LoadBalancerModel {
         if peers.is_empty() {
             return Err(IngressError::NoBackends);
         }
+        if vips.is_empty() {
+            return Err(IngressError::NoVip);
+        }
         for p in ports {
             if let Some(owner) = self.owner_of(p.port) {
                 return Err(IngressError::PortInUse {
@@ -354,6 +364,12 @@ fn frontends_for_request(
     request: &LbRequest,
     ctx: &RequestContext<'_>,
 ) -> Result<Vec<Frontend>, RequestError> {
+    if ctx.vips.is_empty() {
+        return Err(RequestError::invalid(
+            "ingress_address",
+            "this load balancer has no virtual-ip to listen on yet",
+        ));
+    }
     match request.protocol.as_str() {
         "tcp" | "http" | "https" => {}
         "udp" => {
@@ -542,6 +558,7 @@ fn health_check(request: &LbRequest, backend_port: u16) -> Result<HealthCheck, R
         ));
     }
     let http = steps.iter().any(|s| matches!(s, CheckStep::Http { .. }));
+    let mixed = http && steps.iter().any(|s| matches!(s, CheckStep::Tcp { .. }));
     Ok(HealthCheck {
         steps,
         interval_s,
@@ -550,6 +567,7 @@ fn health_check(request: &LbRequest, backend_port: u16) -> Result<HealthCheck, R
         rise: CHECK_RISE,
         timeout_s: interval_s.min(MAX_CHECK_TIMEOUT_S),
         http,
+        mixed,
     })
 }
 
@@ -602,6 +620,7 @@ fn default_check(port: u16) -> HealthCheck {
         rise: CHECK_RISE,
         timeout_s: DEFAULT_CHECK_INTERVAL_S.min(MAX_CHECK_TIMEOUT_S),
         http: false,
+        mixed: false,
     }
 }
 

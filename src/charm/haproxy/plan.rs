@@ -145,11 +145,17 @@ pub fn plan_load_balancer(needs: &[ProxyNeed], lb: &LbInputs<'_>) -> LbPlan {
     } else {
         add_requests(&mut model, needs, lb, &mut out);
     }
-    if lb.options.mode != LoadBalancerMode::Off {
-        if let Err(e) = model.add_ingress(&lb.options.ingress_ports, lb.unit_addresses, lb.vips) {
-            out.blocked = Some(e.to_string());
-            out.logs.push(format!("load balancer: {e}"));
+    if lb.options.mode == LoadBalancerMode::Off {
+        if !lb.options.ingress_ports.is_empty() {
+            out.blocked = Some(
+                "ingress-ports needs the load balancer: set load-balancer=auto (or on), or unset ingress-ports"
+                    .to_string(),
+            );
         }
+    } else if let Err(e) = model.add_ingress(&lb.options.ingress_ports, lb.unit_addresses, lb.vips)
+    {
+        out.blocked = Some(e.to_string());
+        out.logs.push(format!("load balancer: {e}"));
     }
 
     if !lb.options.mode.haproxy_wanted(!model.is_empty()) {
