@@ -61,7 +61,12 @@ pub fn import(path: &Path) -> anyhow::Result<Table> {
 pub fn parse_log(text: &str) -> Vec<Trial> {
     text.lines()
         .filter_map(|line| {
-            let w: Vec<&str> = line.split_whitespace().collect();
+            // The line may carry a prefix (cargo's "test NAME ... ").
+            let all: Vec<&str> = line.split_whitespace().collect();
+            let start = all
+                .iter()
+                .position(|t| *t == "Ours" || *t == "Keepalived")?;
+            let w = &all[start..];
             if w.len() < 7 || w.get(3) != Some(&"ms") || w.get(4) != Some(&"trial") {
                 return None;
             }

@@ -45,7 +45,7 @@ mod stats_tests {
             rows: vec![Row::from_samples("a", "ms", &[1.0, 2.0], &[2.0, 4.0])],
         };
         let md = t.to_markdown();
-        assert!(md.contains("| a | ms | 1.50 (1.00–2.00) | 3.00 (2.00–4.00) | 0.50× | 2 |"));
+        assert!(md.contains("| a | ms | 1.50 (1.00–2.00) | 3 (2–4) | 0.50× | 2 |"));
     }
 }
 
@@ -120,7 +120,7 @@ mod failover_tests {
 
     #[test]
     fn reads_the_agent_benchmark_log() {
-        let log = "noise\nOurs Crash 100 ms trial 0: 344 ms (master RSS 2345 KiB)\n\
+        let log = "noise\ntest bench ... Ours Crash 100 ms trial 0: 344 ms (master RSS 2345 KiB)\n\
                    Keepalived Crash 100 ms trial 0: 350 ms (master RSS 9000 KiB)\n\
                    Ours Graceful 1000 ms trial 1: 620 ms (master RSS 1 KiB)\n";
         let trials = parse_log(log);
