@@ -49,7 +49,7 @@ fn start_keepalived(lab: &Lab, i: usize, version: u8, advert: &str, priority: u8
         dir.join("k.pid"),
         dir.join("v.pid"),
     );
-    lab.spawn(
+    lab.spawn_logged(
         lab.unit(i),
         &format!("keepalived{i}-v{version}"),
         &[
@@ -217,7 +217,7 @@ fn s11_interop_keepalived_ipv6() {
     )
     .unwrap();
     let (p, r) = (dir.join("k.pid"), dir.join("v.pid"));
-    let mut ka = lab.spawn(
+    let mut ka = lab.spawn_logged(
         lab.unit(1),
         "keepalived6",
         &[
@@ -273,7 +273,7 @@ fn s11_interop_keepalived_ipv6() {
     let bad = complaints(&ka.log());
     assert!(bad.is_empty(), "keepalived complained:\n{}", bad.join("\n"));
     // keepalived restarted next to our master hears our IPv6 adverts and stays backup.
-    let ka2 = lab.spawn(
+    let ka2 = lab.spawn_logged(
         lab.unit(1),
         "keepalived6-again",
         &[

@@ -45,7 +45,7 @@ fn lab_connects_units_and_client_and_cleans_up() {
         );
         lab.set_port(lab.unit(1), true);
         // A spawned process is killed on drop.
-        let mut p = lab.spawn(lab.unit(0), "sleeper", &["sleep", "30"]);
+        let mut p = lab.spawn_logged(lab.unit(0), "sleeper", &["sleep", "30"]);
         assert!(p.running());
         for n in &names {
             assert!(Path::new(&format!("/run/netns/{n}")).exists());
@@ -57,4 +57,22 @@ fn lab_connects_units_and_client_and_cleans_up() {
             "{n} left behind"
         );
     }
+}
+
+#[test]
+fn lab_spawn_captures_output_and_signals() {
+    if !require_root() {
+        return;
+    }
+    let lab = Lab::new("spawn", 1);
+    let mut p = lab.spawn(
+        lab.unit(0),
+        &["sh", "-c", "ip -br addr show dev eth0; sleep 30"],
+    );
+    let logged =
+        support::netns::wait_for(Duration::from_secs(3), || p.log().contains("192.0.2.11/24"));
+    assert!(logged.is_some(), "{}", p.log());
+    p.signal(nix::sys::signal::Signal::SIGTERM);
+    assert!(p.wait_timeout(Duration::from_secs(3)).is_some());
+    assert!(!p.running());
 }

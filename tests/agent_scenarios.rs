@@ -43,8 +43,16 @@ fn three(lab: &Lab, preempt: bool) -> Vec<Agent> {
     let a2 = start(lab, 2, &[inst(90, preempt)]);
     let a = vec![a0, a1, a2];
     let refs: Vec<&Agent> = a.iter().collect();
+    // ...and the backups have heard it.
+    let follows = |x: &Agent| {
+        x.try_status()
+            .is_some_and(|s| s["instances"][0]["master"] == "192.0.2.12")
+    };
     let ok = wait_for(Duration::from_secs(5), || {
-        lab.holders(VIP) == vec![1] && a[1].state("api") == "MASTER"
+        lab.holders(VIP) == vec![1]
+            && a[1].state("api") == "MASTER"
+            && follows(&a[0])
+            && follows(&a[2])
     });
     assert!(
         ok.is_some(),
@@ -632,7 +640,8 @@ fn s10_sighup_reload_keeps_unchanged_instance() {
         );
     }
     assert!(
-        a[1].log().contains("1 instance(s) unchanged, 1 started"),
+        a[1].log()
+            .contains("1 instance(s) unchanged, 0 retuned in place, 1 started, 0 stopped"),
         "{}",
         a[1].log()
     );
@@ -648,6 +657,34 @@ fn s10_sighup_reload_keeps_unchanged_instance() {
         "{}",
         a[1].log()
     );
+    // New tunables for the same virtual router (priority, GARP refresh, a
+    // health check): applied in place, the VIP still never leaves.
+    let mut retuned = inst(110, true);
+    retuned.garp_refresh_s = 30;
+    retuned.checks = vec![json!({"exec": ["true"], "interval-ms": 100})];
+    let mut extra = Inst::v4(60, 120);
+    extra.name = "extra".into();
+    extra.vips = vec!["192.0.2.101/24".into()];
+    write_config(&lab, 1, &[retuned, extra]);
+    a[1].proc.signal(Signal::SIGHUP);
+    let t0 = Instant::now();
+    while t0.elapsed() < Duration::from_millis(1000) {
+        assert!(
+            lab.has_addr(lab.unit(1), VIP),
+            "VIP left the master during a retune\n{}",
+            a[1].log()
+        );
+    }
+    assert!(
+        a[1].log().contains("instance api retuned in place"),
+        "{}",
+        a[1].log()
+    );
+    let st = a[1].status();
+    assert_eq!(st["instances"][0]["priority"], 110, "{st}");
+    assert_eq!(st["instances"][0]["state"], "MASTER", "{st}");
+    assert_eq!(st["instances"][0]["transitions"], transitions, "{st}");
+    assert_eq!(st["instances"][0]["checks"][0]["healthy"], true, "{st}");
     // A bad config is refused and the running one kept.
     std::fs::write(&a[1].config, "instances: [{name: x}]\n").unwrap();
     a[1].proc.signal(Signal::SIGHUP);

@@ -142,16 +142,68 @@ fn other_version_is_ignored_and_logged() {
     );
 }
 
-#[test]
-fn external_443_to_6443_needs_a_proxy_and_gets_a_clear_error() {
-    let external = INTERNAL
+fn external() -> String {
+    INTERNAL
         .replace("api-server-internal", "api-server-external")
         .replace(r#"{"6443": 6443}"#, r#"{"443": 6443}"#)
-        .replace(r#""public": false"#, r#""public": true"#);
+        .replace(r#""public": false"#, r#""public": true"#)
+}
+
+fn lb_off(mut inp: Inputs) -> Inputs {
+    inp.config.insert("load-balancer".into(), json!("off"));
+    inp
+}
+
+#[test]
+fn external_443_to_6443_is_proxied_by_haproxy() {
     let p = plan(&inputs(
         3,
-        bag(&[("version", "1"), ("request_api-server-external", &external)]),
+        bag(&[
+            ("version", "1"),
+            ("request_api-server-external", &external()),
+        ]),
     ));
+    assert_eq!(
+        app_set(&p)
+            .get("response_api-server-external")
+            .map(String::as_str),
+        Some(
+            r#"{"address":"192.0.2.100","error":null,"error_fields":{},"error_message":null,"received_hash":"4f4a9a40ec63ae08000f439c6786ea09"}"#
+        )
+    );
+    // The load balancer joined the plan: package, config, and the agent checks HAProxy.
+    assert!(
+        p.install_packages.contains(&"haproxy".to_string()),
+        "{:?}",
+        p.install_packages
+    );
+    let cfg = p
+        .files
+        .iter()
+        .find(|f| f.path == "/etc/k8s-vip/haproxy.cfg")
+        .expect("haproxy.cfg");
+    assert!(cfg.content.contains("443"), "{}", cfg.content);
+    let agent = p
+        .files
+        .iter()
+        .find(|f| f.path == "/etc/k8s-vip/agent.yaml")
+        .expect("agent.yaml");
+    assert!(
+        agent.content.contains("127.0.0.1:9744"),
+        "{}",
+        agent.content
+    );
+}
+
+#[test]
+fn external_without_a_load_balancer_gets_a_clear_error() {
+    let p = plan(&lb_off(inputs(
+        3,
+        bag(&[
+            ("version", "1"),
+            ("request_api-server-external", &external()),
+        ]),
+    )));
     let r = response(&p, "api-server-external");
     assert_eq!(r["error"], "unsupported");
     assert!(r["address"].is_null());
@@ -161,23 +213,24 @@ fn external_443_to_6443_needs_a_proxy_and_gets_a_clear_error() {
         .expect("port_mapping field");
     assert!(msg.contains("443 -> 6443"), "{msg}");
     assert_eq!(r["error_message"].as_str(), Some(msg));
+    assert!(p.files.iter().all(|f| !f.path.contains("haproxy")));
 }
 
 #[test]
-fn identity_mapping_but_not_a_backend_is_refused() {
+fn identity_mapping_but_not_a_backend_is_refused_without_a_load_balancer() {
     let req = INTERNAL.replace(
         r#""backends": []"#,
         r#""backends": ["198.51.100.7", "198.51.100.8"]"#,
     );
-    let p = plan(&inputs(
+    let p = plan(&lb_off(inputs(
         1,
         bag(&[("version", "1"), ("request_api-server-internal", &req)]),
-    ));
+    )));
     let r = response(&p, "api-server-internal");
     assert_eq!(r["error"], "unsupported");
-    assert!(r["error_fields"]["backends"]
+    assert!(r["error_message"]
         .as_str()
-        .expect("backends")
+        .expect("msg")
         .contains("not one of the backends"));
 }
 
@@ -185,16 +238,22 @@ fn identity_mapping_but_not_a_backend_is_refused() {
 fn a_peer_that_is_not_a_backend_prevents_direct() {
     // Backends given explicitly: only this unit, but a peer exists that is not a backend.
     let req = INTERNAL.replace(r#""backends": []"#, r#""backends": ["192.0.2.11"]"#);
-    let p = plan(&inputs(
+    let p = plan(&lb_off(inputs(
         2,
         bag(&[("version", "1"), ("request_api-server-internal", &req)]),
-    ));
+    )));
     let r = response(&p, "api-server-internal");
     assert_eq!(r["error"], "unsupported");
     assert!(r["error_message"]
         .as_str()
         .expect("msg")
         .contains("192.0.2.12"));
+    // With the load balancer (default auto) the same request is proxied instead.
+    let p = plan(&inputs(
+        2,
+        bag(&[("version", "1"), ("request_api-server-internal", &req)]),
+    ));
+    assert!(response(&p, "api-server-internal")["error"].is_null());
 }
 
 #[test]

@@ -613,23 +613,18 @@ fn legacy_relations_publish_vip_and_port() {
 
 // ===== actions with a fake agent =====
 
-/// A fake agent answering on a unit's control socket with `reply(request, n)`.
-struct FakeAgent {
+/// A fake server on a Unix socket: one line in, `reply(line, n)` out, then close.
+struct FakeSocket {
     stop: Arc<AtomicBool>,
     thread: Option<std::thread::JoinHandle<()>>,
-    requests: Arc<Mutex<Vec<Value>>>,
+    requests: Arc<Mutex<Vec<String>>>,
 }
 
-impl FakeAgent {
-    fn start(
-        model: &Model,
-        unit: &str,
-        reply: impl Fn(&Value, usize) -> Value + Send + 'static,
-    ) -> FakeAgent {
-        let path = model.path(unit, "/run/k8s-vip/agent.sock");
+impl FakeSocket {
+    fn start(path: PathBuf, reply: impl Fn(&str, usize) -> String + Send + 'static) -> FakeSocket {
         std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
         let _ = std::fs::remove_file(&path);
-        let listener = UnixListener::bind(&path).expect("bind fake agent");
+        let listener = UnixListener::bind(&path).expect("bind fake socket");
         listener.set_nonblocking(true).expect("nonblocking");
         let stop = Arc::new(AtomicBool::new(false));
         let requests = Arc::new(Mutex::new(Vec::new()));
@@ -645,39 +640,62 @@ impl FakeAgent {
                         let mut line = String::new();
                         let mut reader = BufReader::new(&stream);
                         if reader.read_line(&mut line).is_ok() {
-                            let req: Value =
-                                serde_json::from_str(line.trim()).unwrap_or(Value::Null);
-                            let answer = reply(&req, n);
+                            let answer = reply(line.trim(), n);
                             n += 1;
                             if let Ok(mut v) = r.lock() {
-                                v.push(req);
+                                v.push(line.trim().to_string());
                             }
                             let mut w = &stream;
-                            let _ = w.write_all(format!("{answer}\n").as_bytes());
+                            let _ = w.write_all(answer.as_bytes());
                         }
                     }
                     Err(_) => std::thread::sleep(Duration::from_millis(5)),
                 }
             }
         });
-        FakeAgent {
+        FakeSocket {
             stop,
             thread: Some(thread),
             requests,
         }
     }
-
-    fn requests(&self) -> Vec<Value> {
-        self.requests.lock().map(|v| v.clone()).unwrap_or_default()
-    }
 }
 
-impl Drop for FakeAgent {
+impl Drop for FakeSocket {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::SeqCst);
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }
+    }
+}
+
+/// A fake agent answering JSON on a unit's control socket with `reply(request, n)`.
+struct FakeAgent(FakeSocket);
+
+impl FakeAgent {
+    fn start(
+        model: &Model,
+        unit: &str,
+        reply: impl Fn(&Value, usize) -> Value + Send + 'static,
+    ) -> FakeAgent {
+        let path = model.path(unit, "/run/k8s-vip/agent.sock");
+        FakeAgent(FakeSocket::start(path, move |line, n| {
+            let req: Value = serde_json::from_str(line).unwrap_or(Value::Null);
+            format!("{}\n", reply(&req, n))
+        }))
+    }
+
+    fn requests(&self) -> Vec<Value> {
+        self.0
+            .requests
+            .lock()
+            .map(|v| {
+                v.iter()
+                    .map(|l| serde_json::from_str(l).unwrap_or(Value::Null))
+                    .collect()
+            })
+            .unwrap_or_default()
     }
 }
 
@@ -717,6 +735,18 @@ fn status_action_reports_role_vip_master_unit_and_checks() {
         Some("2026-11-26T11:59:00Z")
     );
     assert!(a.result("vips").is_some_and(|v| v.contains("on k8s-vip/0")));
+    assert_eq!(
+        a.result("instances.v4-1.preferred-unit").as_deref(),
+        Some("k8s-vip/0")
+    );
+    assert_eq!(
+        a.result("instances.v4-1.priorities.k8s-vip-0").as_deref(),
+        Some("200")
+    );
+    assert_eq!(
+        a.result("instances.v4-1.priorities.k8s-vip-1").as_deref(),
+        Some("199")
+    );
 }
 
 #[test]
@@ -803,18 +833,28 @@ fn pause_persists_until_resume() {
 // ===== upgrade, backends, teardown =====
 
 #[test]
-fn upgrade_charm_with_a_new_binary_restarts_via_handover_not_reload() {
+fn upgrade_charm_with_a_new_binary_hands_over_then_starts_the_new_agent() {
     let model = deploy(1);
     let u = model.unit(0);
     // An older binary is installed.
     std::fs::write(model.path(&u, "/usr/local/lib/k8s-vip/k8s-vip"), b"old").expect("write");
-    let agent = FakeAgent::start(&model, &u, |_, _| json!({"ok": true}));
+    // The "old agent": its pid is a process that has already exited, as after a handover.
+    let mut gone = std::process::Command::new("true")
+        .spawn()
+        .expect("spawn true");
+    let gone_pid = gone.id();
+    let _ = gone.wait();
+    let agent = FakeAgent::start(&model, &u, move |req, _| match req["cmd"].as_str() {
+        Some("status") => json!({"ok": true, "pid": gone_pid, "instances": []}),
+        _ => json!({"ok": true}),
+    });
     model.clear_calls(&u);
     model.run_hook(&u, "upgrade-charm").assert_success();
+    // Never a graceful stop (it would release the VIP): the new agent is started.
     let verbs = systemctl_verbs(&model, &u);
     assert_eq!(
         verbs,
-        vec!["restart k8s-vip-agent.service".to_string()],
+        vec!["start k8s-vip-agent.service".to_string()],
         "{verbs:?}"
     );
     assert!(agent.requests().contains(&json!({"cmd": "handover"})));
@@ -824,6 +864,24 @@ fn upgrade_charm_with_a_new_binary_restarts_via_handover_not_reload() {
         std::fs::metadata(support::juju::CHARM_BINARY)
             .expect("meta")
             .len()
+    );
+}
+
+#[test]
+fn upgrade_charm_without_a_handover_restarts() {
+    let model = deploy(1);
+    let u = model.unit(0);
+    std::fs::write(model.path(&u, "/usr/local/lib/k8s-vip/k8s-vip"), b"old").expect("write");
+    let _agent = FakeAgent::start(
+        &model,
+        &u,
+        |_, _| json!({"ok": false, "error": "unknown command"}),
+    );
+    model.clear_calls(&u);
+    model.run_hook(&u, "upgrade-charm").assert_success();
+    assert_eq!(
+        systemctl_verbs(&model, &u),
+        vec!["restart k8s-vip-agent.service".to_string()]
     );
 }
 
@@ -910,4 +968,263 @@ fn remove_leaves_the_unit_as_before_install() {
         model.run_hook(&u, "remove").assert_success();
         assert_eq!(mutating_calls(&model, &u), Vec::<String>::new());
     }
+}
+
+#[test]
+fn dual_stack_vips_use_ipv6_peers_and_the_vip_subnets() {
+    let model = Model::new("k8s-vip", 2);
+    for i in 0..2 {
+        let v4 = format!("192.0.2.{}", 11 + i);
+        let v6 = format!("2001:db8::{}", 11 + i);
+        model.set_network(
+            &model.unit(i),
+            "*",
+            json!({
+                "bind-addresses": [{"interface-name": "eth0", "mac-address": "02:00:00:00:00:11",
+                    "addresses": [{"value": v4, "cidr": "192.0.2.0/24"}, {"value": v6, "cidr": "2001:db8::/64"}]}],
+                "ingress-addresses": [v4],
+                "egress-subnets": [],
+            }),
+        );
+    }
+    model.set_config("virtual-ip", "2001:db8::100 192.0.2.100");
+    for _round in 0..2 {
+        for u in model.units().to_vec() {
+            model.run_hook(&u, "config-changed").assert_success();
+        }
+    }
+    let rel = model.relation_id("cluster");
+    let d = model.relation_data(&rel, &model.unit(0));
+    assert_eq!(d.get("address").map(String::as_str), Some("192.0.2.11"));
+    assert_eq!(
+        d.get("address-v6").map(String::as_str),
+        Some("2001:db8::11")
+    );
+    let y = agent_yaml(&model, &model.unit(0));
+    let names: Vec<&str> = y["instances"]
+        .as_array()
+        .expect("list")
+        .iter()
+        .filter_map(|i| i["name"].as_str())
+        .collect();
+    assert_eq!(names, ["v4-1", "v6-1"]);
+    assert_eq!(y["instances"][1]["vips"], json!(["2001:db8::100/64"]));
+    assert_eq!(y["instances"][1]["unicast-peers"], json!(["2001:db8::12"]));
+    assert_eq!(y["instances"][1]["unicast-source"], json!("2001:db8::11"));
+    assert_eq!(y["instances"][0]["unicast-peers"], json!(["192.0.2.12"]));
+    // The agent accepts what the charm rendered.
+    let text = read(&model, &model.unit(0), "/etc/k8s-vip/agent.yaml");
+    if let Err(e) = k8s_vip::agent::config::parse(&text) {
+        panic!("agent rejects the rendered dual-stack config: {e}");
+    }
+}
+
+#[test]
+fn relation_hooks_are_idempotent() {
+    for n in [1, 3] {
+        let model = deploy(n);
+        let cp: Vec<String> = (0..n)
+            .map(|i| format!("kubernetes-control-plane/{i}"))
+            .collect();
+        let cp_refs: Vec<&str> = cp.iter().map(String::as_str).collect();
+        let lbc = model.add_relation("lb-consumers", "kubernetes-control-plane", &cp_refs);
+        for (i, u) in cp.iter().enumerate() {
+            model.set_unit_data(
+                &lbc,
+                u,
+                &[("ingress-address", &format!("192.0.2.{}", 11 + i))],
+            );
+        }
+        model.set_app_data(
+            &lbc,
+            "kubernetes-control-plane",
+            &[("version", "1"), ("request_api-server-internal", INTERNAL)],
+        );
+        let lb = model.add_relation(
+            "loadbalancer",
+            "kubernetes-master",
+            &["kubernetes-master/0"],
+        );
+        let web = model.add_relation("website", "kubernetes-worker", &["kubernetes-worker/0"]);
+        let info = model.relation_id("juju-info");
+        let runs: Vec<(String, &str, String)> = vec![
+            (lbc.clone(), "joined", cp[0].clone()),
+            (lbc.clone(), "changed", cp[0].clone()),
+            (lb.clone(), "joined", "kubernetes-master/0".into()),
+            (lb.clone(), "changed", "kubernetes-master/0".into()),
+            (web.clone(), "joined", "kubernetes-worker/0".into()),
+            (web.clone(), "changed", "kubernetes-worker/0".into()),
+        ];
+        for u in model.units().to_vec() {
+            // Converge once.
+            for (rel, kind, remote) in &runs {
+                model
+                    .run_relation_hook(&u, rel, kind, Some(remote))
+                    .assert_success();
+            }
+            let principal = model.remote_units(&u, &info).into_iter().next();
+            for (rel, kind, remote) in runs
+                .iter()
+                .cloned()
+                .chain(principal.map(|p| (info.clone(), "changed", p)))
+            {
+                let before = snapshot(&model, &u);
+                model.clear_calls(&u);
+                model
+                    .run_relation_hook(&u, &rel, kind, Some(&remote))
+                    .assert_success();
+                assert_eq!(
+                    before,
+                    snapshot(&model, &u),
+                    "{n} units, {u} {rel} {kind}: files changed"
+                );
+                assert_eq!(
+                    mutating_calls(&model, &u),
+                    Vec::<String>::new(),
+                    "{n} units, {u} {rel} {kind}"
+                );
+            }
+        }
+        // The response is there and stable.
+        assert!(model
+            .app_data(&lbc, "k8s-vip")
+            .contains_key("response_api-server-internal"));
+    }
+}
+
+#[test]
+fn external_request_brings_up_haproxy_idempotently_and_remove_purges_it() {
+    let model = deploy(1);
+    let u = model.unit(0);
+    let before_install = {
+        let fresh = Model::new("k8s-vip", 1);
+        snapshot(&fresh, &fresh.unit(0)).len()
+    };
+    let external = INTERNAL
+        .replace("api-server-internal", "api-server-external")
+        .replace(r#"{"6443": 6443}"#, r#"{"443": 6443}"#);
+    let rel = model.add_relation(
+        "lb-consumers",
+        "kubernetes-control-plane",
+        &["kubernetes-control-plane/0"],
+    );
+    model.set_unit_data(
+        &rel,
+        "kubernetes-control-plane/0",
+        &[("ingress-address", "192.0.2.11")],
+    );
+    model.set_app_data(
+        &rel,
+        "kubernetes-control-plane",
+        &[("version", "1"), ("request_api-server-external", &external)],
+    );
+    model
+        .run_relation_hook(&u, &rel, "changed", Some("kubernetes-control-plane/0"))
+        .assert_success();
+    let resp: Value =
+        serde_json::from_str(&model.app_data(&rel, "k8s-vip")["response_api-server-external"])
+            .expect("json");
+    assert_eq!(resp["address"], VIP);
+    assert!(resp["error"].is_null());
+    assert!(model.packages(&u).contains("haproxy"));
+    assert!(model.is_active(&u, "k8s-vip-haproxy"));
+    assert!(read(&model, &u, "/etc/k8s-vip/haproxy.cfg").contains(":443"));
+    // The agent now also checks this unit's HAProxy.
+    assert!(read(&model, &u, "/etc/k8s-vip/agent.yaml").contains("127.0.0.1:9744"));
+    // Idempotent.
+    let before = snapshot(&model, &u);
+    model.clear_calls(&u);
+    model
+        .run_relation_hook(&u, &rel, "changed", Some("kubernetes-control-plane/0"))
+        .assert_success();
+    assert_eq!(before, snapshot(&model, &u));
+    assert_eq!(mutating_calls(&model, &u), Vec::<String>::new());
+    // Teardown removes it all.
+    model.run_hook(&u, "stop").assert_success();
+    model.run_hook(&u, "remove").assert_success();
+    assert!(!model.packages(&u).contains("haproxy"));
+    assert!(!model.is_active(&u, "k8s-vip-haproxy"));
+    assert_eq!(
+        snapshot(&model, &u).len(),
+        before_install,
+        "files left behind"
+    );
+}
+
+/// `show stat` CSV (HAProxy 2.6 header columns that matter) for one backend.
+fn show_stat(backend: &str, servers: &[(&str, &str)]) -> String {
+    let mut out = String::from("# pxname,svname,status,type,\n");
+    out.push_str(&format!("{backend},FRONTEND,OPEN,0,\n"));
+    for (name, status) in servers {
+        out.push_str(&format!("{backend},{name},{status},2,\n"));
+    }
+    out.push_str(&format!("{backend},BACKEND,UP,1,\n\n"));
+    out
+}
+
+#[test]
+fn status_shows_load_balancer_backends() {
+    let model = deploy(1);
+    let u = model.unit(0);
+    let external = INTERNAL
+        .replace("api-server-internal", "api-server-external")
+        .replace(r#"{"6443": 6443}"#, r#"{"443": 6443}"#);
+    let rel = model.add_relation(
+        "lb-consumers",
+        "kubernetes-control-plane",
+        &["kubernetes-control-plane/0"],
+    );
+    model.set_unit_data(
+        &rel,
+        "kubernetes-control-plane/0",
+        &[("ingress-address", "192.0.2.11")],
+    );
+    model.set_app_data(
+        &rel,
+        "kubernetes-control-plane",
+        &[("version", "1"), ("request_api-server-external", &external)],
+    );
+    model
+        .run_relation_hook(&u, &rel, "changed", Some("kubernetes-control-plane/0"))
+        .assert_success();
+    let cfg = read(&model, &u, "/etc/k8s-vip/haproxy.cfg");
+    let backend = cfg
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("backend "))
+        .map(|b| b.trim().to_string())
+        .expect("a backend in haproxy.cfg");
+    let csv = show_stat(&backend, &[("s1", "UP"), ("s2", "UP"), ("s3", "DOWN")]);
+    let _stats = FakeSocket::start(model.path(&u, "/run/k8s-vip/haproxy.sock"), move |_, _| {
+        csv.clone()
+    });
+    let _agent = FakeAgent::start(&model, &u, |_, _| status_reply("MASTER", "192.0.2.11"));
+    let a = model.run_action(&u, "status", json!({}));
+    a.assert_completed();
+    let key = format!("load-balancer.{backend}");
+    assert_eq!(
+        a.result(&key).as_deref(),
+        Some("2/3 up (down: s3)"),
+        "{:?}",
+        a.results
+    );
+    write_state(
+        &model,
+        &u,
+        json!([instance_state("MASTER", Some("192.0.2.11"), "192.0.2.11")]),
+    );
+    model.run_hook(&u, "update-status").assert_success();
+    let (state, msg) = status(&model, &u);
+    assert_eq!(state, "active");
+    assert!(
+        msg.starts_with(&format!("MASTER {VIP} (vrid {}), ", vrid())) && msg.contains("2/3"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn install_sets_the_workload_version() {
+    let model = Model::new("k8s-vip", 1);
+    let u = model.unit(0);
+    model.run_hook(&u, "install").assert_success();
+    assert_eq!(model.workload_version(&u), env!("CARGO_PKG_VERSION"));
 }

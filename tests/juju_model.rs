@@ -489,10 +489,16 @@ fn real_services_run_rerooted_exec_start_and_reload_with_sighup() {
         .assert_success();
     wait_for("hup");
     let pid = model.services(unit)["hupper.service"].pid.unwrap();
+    let pid_file = model.unit_dir(unit).join("services/hupper.service.pid");
+    assert_eq!(
+        std::fs::read_to_string(&pid_file).unwrap(),
+        format!("{pid}\n")
+    );
     model
         .run_tool(unit, &["systemctl", "stop", "hupper"], None)
         .assert_success();
     assert!(!model.is_active(unit, "hupper"));
+    assert!(!pid_file.exists());
     assert!(
         support::juju::state::process_start_time(pid).is_none(),
         "process {pid} still runs"
@@ -572,4 +578,51 @@ fn hooks_and_their_services_run_in_the_units_network_namespace() {
     );
     drop(model);
     assert!(support::juju::state::process_start_time(pid).is_none());
+}
+
+#[test]
+fn units_join_and_leave_the_peer_relation() {
+    let mut model = Model::new("k8s-vip", 2);
+    let peers = model.relation_id("cluster");
+    let new = model.add_unit();
+    assert_eq!(new, "k8s-vip/2");
+    assert_eq!(model.units(), ["k8s-vip/0", "k8s-vip/1", "k8s-vip/2"]);
+    model.run_hook(&new, "install").assert_success();
+    model
+        .run_relation_hook("k8s-vip/0", &peers, "joined", Some(&new))
+        .assert_success();
+    assert_eq!(
+        model.remote_units("k8s-vip/0", &peers),
+        ["k8s-vip/1", "k8s-vip/2"]
+    );
+    let juju_info = model.relation_id("juju-info");
+    assert_eq!(
+        model.remote_units(&new, &juju_info),
+        ["kubernetes-control-plane/2"]
+    );
+    let addr = stdout_json(
+        &model,
+        &new,
+        &[
+            "network-get",
+            "--format=json",
+            "cluster",
+            "--ingress-address",
+        ],
+    );
+    assert_eq!(addr, "192.0.2.13");
+
+    model.set_unit_data(&peers, "k8s-vip/1", &[("address", "192.0.2.12")]);
+    model.remove_unit("k8s-vip/1");
+    assert_eq!(model.remote_units("k8s-vip/0", &peers), ["k8s-vip/2"]);
+    model
+        .run_relation_hook("k8s-vip/0", &peers, "departed", Some("k8s-vip/1"))
+        .assert_success();
+    // In -departed the departing unit's bag is still readable by name.
+    let mut env = model.hook_env("k8s-vip/0", "cluster-relation-departed");
+    env.push(("JUJU_DEPARTING_UNIT".into(), "k8s-vip/1".into()));
+    let tools = k8s_vip::juju::tools::CliHookTools::in_dir(model.tools_dir()).with_env(env);
+    let bag =
+        k8s_vip::juju::tools::HookTools::relation_get(&tools, &peers, "k8s-vip/1", false).unwrap();
+    assert_eq!(bag["address"], "192.0.2.12");
 }

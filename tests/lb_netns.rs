@@ -17,6 +17,7 @@ use lb_support::{
 use support::netns::{require_root, wait_for, Lab};
 
 const VIP: &str = "192.0.2.100";
+const VIP6: &str = "2001:db8::100";
 /// Check timing of the tests (the request's interval and retries).
 const INTERVAL: u32 = 1;
 const RETRIES: u32 = 2;
@@ -48,9 +49,21 @@ fn api_servers_behind_the_vip_get_all_traffic_and_health_checks() {
         lb,
         &["ip", "addr", "add", &format!("{VIP}/24"), "dev", "eth0"],
     );
+    lab.exec_ok(
+        lb,
+        &[
+            "ip",
+            "addr",
+            "add",
+            &format!("{VIP6}/64"),
+            "dev",
+            "eth0",
+            "nodad",
+        ],
+    );
     let model = api_model(
         &unit_root(&lab, lb),
-        &[VIP.parse().unwrap()],
+        &[VIP.parse().unwrap(), VIP6.parse().unwrap()],
         &api_servers(&lab),
         INTERVAL,
         RETRIES,
@@ -63,11 +76,18 @@ fn api_servers_behind_the_vip_get_all_traffic_and_health_checks() {
         "3/3 API servers up"
     );
 
-    // Both requested frontends spread over all three API servers.
-    for port in ["443", "6443"] {
-        let out = assets.client(&lab, &["spread", VIP, port, "30"]);
-        assert_eq!(out["failures"], serde_json::json!([]), "port {port}: {out}");
-        assert_eq!(names(&out), ["api0", "api1", "api2"], "port {port}: {out}");
+    // Both requested frontends, on the IPv4 and the IPv6 VIP, spread over
+    // all three API servers.
+    for vip in [VIP, VIP6] {
+        for port in ["443", "6443"] {
+            let out = assets.client(&lab, &["spread", vip, port, "30"]);
+            assert_eq!(
+                out["failures"],
+                serde_json::json!([]),
+                "{vip} {port}: {out}"
+            );
+            assert_eq!(names(&out), ["api0", "api1", "api2"], "{vip} {port}: {out}");
+        }
     }
 
     // An API server answering /livez with 500 is taken out within
@@ -173,14 +193,14 @@ fn reload_with_a_changed_backend_set_drops_no_established_connection() {
     let ready = lab.dir().join("hold.ready");
     let client = assets.client.to_str().unwrap().to_string();
     let ready_s = ready.to_str().unwrap().to_string();
-    let holder = lab.spawn(
+    let holder = lab.spawn_logged(
         lab.client(),
         "hold",
         &["python3", &client, "hold", VIP, "443", "6", "8", &ready_s],
     );
     wait_for(Duration::from_secs(10), || ready.exists())
         .unwrap_or_else(|| panic!("held connections not opened: {}", holder.log()));
-    let poller = lab.spawn(
+    let poller = lab.spawn_logged(
         lab.client(),
         "poll",
         &["python3", &client, "poll", VIP, "443", "5", "20"],
@@ -307,7 +327,7 @@ fn a_port_held_by_another_process_in_the_unit_is_named() {
     }
     use k8s_vip::charm::haproxy::ports::{blocked_message, find_conflicts, read_listeners};
     let lab = Lab::new("lbport", 1);
-    let squatter = lab.spawn(
+    let squatter = lab.spawn_logged(
         lab.unit(0),
         "squatter",
         &["python3", "-m", "http.server", "443", "--bind", "::"],
@@ -338,4 +358,165 @@ fn a_port_held_by_another_process_in_the_unit_is_named() {
     assert!(host
         .iter()
         .all(|l| l.owners.iter().all(|o| o.pid != squatter.pid())));
+}
+
+#[test]
+fn killing_haproxy_on_the_vip_holder_moves_the_vip() {
+    if !require_root() {
+        return;
+    }
+    let lab = Lab::new("lbkill", 5);
+    let assets = Assets::create(lab.dir());
+    let _servers: Vec<_> = (0..3)
+        .map(|i| assets.start_api_server(&lab, lab.unit(i), &format!("api{i}"), 6443))
+        .collect();
+    // Units 3 and 4 run k8s-vip: HAProxy plus the agent checking HAProxy.
+    let vips = [VIP.parse().unwrap()];
+    let mut models = Vec::new();
+    let mut haproxies = Vec::new();
+    for i in [3, 4] {
+        let model = api_model(
+            &unit_root(&lab, lab.unit(i)),
+            &vips,
+            &api_servers(&lab),
+            INTERVAL,
+            RETRIES,
+        );
+        haproxies.push(Some(start_haproxy(&lab, lab.unit(i), &model)));
+        models.push(model);
+    }
+    let addr = |i: usize| lab.unit(i).ipv4.to_string();
+    let agents = [
+        lb_support::start_agent(&lab, lab.unit(3), VIP, 110, &[addr(4)]),
+        lb_support::start_agent(&lab, lab.unit(4), VIP, 100, &[addr(3)]),
+    ];
+    let single_holder = || {
+        let h = lab.holders(VIP);
+        (h.len() == 1).then(|| h[0])
+    };
+    // Settled: one MASTER holding the VIP, one healthy BACKUP.
+    let mut holder = None;
+    wait_for(Duration::from_secs(10), || {
+        let mut states: Vec<Option<String>> = agents
+            .iter()
+            .map(|(_, s)| lb_support::agent_state(s))
+            .collect();
+        states.sort();
+        holder = single_holder();
+        holder.is_some() && states == [Some("BACKUP".to_string()), Some("MASTER".to_string())]
+    })
+    .unwrap_or_else(|| panic!("no settled VIP holder: {:?}", lab.holders(VIP)));
+    let first = holder.unwrap();
+    let out = assets.client(&lab, &["spread", VIP, "443", "15"]);
+    assert_eq!(out["failures"], serde_json::json!([]), "{out}");
+    assert_eq!(names(&out), ["api0", "api1", "api2"], "{out}");
+
+    // HAProxy dies on the holder: its agent's check fails and the VIP moves.
+    let killed = Instant::now();
+    if let Some(mut p) = haproxies[first - 3].take() {
+        p.kill();
+    }
+    let other = if first == 3 { 4 } else { 3 };
+    wait_for(Duration::from_secs(10), || single_holder() == Some(other)).unwrap_or_else(|| {
+        panic!(
+            "VIP did not move from unit{first} to unit{other}: holders {:?}",
+            lab.holders(VIP)
+        )
+    });
+    eprintln!("VIP moved {:?} after HAProxy was killed", killed.elapsed());
+    let out = assets.client(&lab, &["spread", VIP, "443", "15"]);
+    assert_eq!(out["failures"], serde_json::json!([]), "{out}");
+    assert_eq!(names(&out), ["api0", "api1", "api2"], "{out}");
+}
+
+#[test]
+fn active_active_vips_spread_over_units_and_survive_a_dead_haproxy() {
+    if !require_root() {
+        return;
+    }
+    use k8s_vip::charm::haproxy::options::parse_ingress_ports;
+    use k8s_vip::charm::haproxy::{HaproxyPaths, LoadBalancerModel, Timeouts};
+
+    // Three workers, three VIPs: each VIP its own VRRP instance, each unit
+    // the preferred master of one; every HAProxy binds all three VIPs.
+    let lab = Lab::new("lbaa", 3);
+    let vips = ["192.0.2.101", "192.0.2.102", "192.0.2.103"];
+    let _nodeports = lab.serve_units(30080);
+    let peers: Vec<IpAddr> = (0..3).map(|i| IpAddr::V4(lab.unit(i).ipv4)).collect();
+    let vip_addrs: Vec<IpAddr> = vips.iter().map(|v| v.parse().unwrap()).collect();
+    let ports = parse_ingress_ports("80:30080").unwrap();
+    let mut haproxies = Vec::new();
+    let mut agents = Vec::new();
+    for i in 0..3 {
+        let mut model = LoadBalancerModel::new(
+            HaproxyPaths::under(&unit_root(&lab, lab.unit(i))),
+            Timeouts::with_idle(Duration::from_secs(3600)),
+        );
+        model.add_ingress(&ports, &peers, &vip_addrs).unwrap();
+        haproxies.push(Some(start_haproxy(&lab, lab.unit(i), &model)));
+    }
+    for i in 0..3 {
+        let instances: Vec<(String, u8, u8)> = (0..3)
+            .map(|j| {
+                let prio = if i == j {
+                    150
+                } else {
+                    100 - 10 * ((i + 3 - j) % 3) as u8
+                };
+                (vips[j].to_string(), 61 + j as u8, prio)
+            })
+            .collect();
+        let others: Vec<String> = (0..3)
+            .filter(|k| *k != i)
+            .map(|k| lab.unit(k).ipv4.to_string())
+            .collect();
+        agents.push(lb_support::start_agent_instances(
+            &lab,
+            lab.unit(i),
+            &instances,
+            &others,
+            true,
+        ));
+    }
+    let layout = || -> Vec<Vec<usize>> { vips.iter().map(|v| lab.holders(v)).collect() };
+    wait_for(Duration::from_secs(10), || {
+        layout() == [vec![0], vec![1], vec![2]]
+    })
+    .unwrap_or_else(|| panic!("VIPs not one per unit: {:?}", layout()));
+
+    let prober = lab.prober(lab.client());
+    let spread_through = |vip: &str| {
+        let addr = support::netns::sock(vip.parse::<IpAddr>().unwrap(), 80);
+        let mut seen = std::collections::BTreeSet::new();
+        for _ in 0..15 {
+            let got = prober.probe(addr, Duration::from_secs(2));
+            seen.insert(got.unwrap_or_else(|| panic!("{vip}:80 did not answer")));
+        }
+        seen.into_iter().collect::<Vec<_>>()
+    };
+    for vip in vips {
+        assert_eq!(
+            spread_through(vip),
+            ["unit0", "unit1", "unit2"],
+            "via {vip}"
+        );
+    }
+
+    // HAProxy dies on unit 1: its VIP moves to another unit; all three VIPs
+    // keep answering and spreading.
+    if let Some(mut p) = haproxies[1].take() {
+        p.kill();
+    }
+    wait_for(Duration::from_secs(10), || {
+        let l = layout();
+        l.iter().all(|h| h.len() == 1) && !l.iter().any(|h| h == &vec![1])
+    })
+    .unwrap_or_else(|| panic!("VIP of unit1 did not move: {:?}", layout()));
+    for vip in vips {
+        assert_eq!(
+            spread_through(vip),
+            ["unit0", "unit1", "unit2"],
+            "via {vip}"
+        );
+    }
 }

@@ -332,3 +332,163 @@ fn teardown_stops_removes_and_purges_what_we_installed() {
     assert!(lb.remove_files.contains(&HAPROXY_UNIT_FILE.to_string()));
     assert_eq!(lb.purge_packages, ["haproxy"]);
 }
+
+mod seam {
+    //! The bodies of the charm's `proxy::plan_proxy` / `teardown_proxy`.
+
+    use super::*;
+    use k8s_vip::charm::config;
+    use k8s_vip::charm::haproxy::plan::{plan_proxy, teardown_proxy, LbWorld};
+    use k8s_vip::charm::health::HealthCheck;
+    use k8s_vip::charm::peers::Peer;
+    use k8s_vip::charm::plan::Inputs;
+
+    fn inputs(extra: &[(&str, &str)]) -> Inputs {
+        let mut cfg = serde_json::Map::new();
+        cfg.insert("virtual-ip".into(), "192.0.2.100/24".into());
+        for (k, v) in extra {
+            cfg.insert((*k).into(), (*v).into());
+        }
+        let mut i = Inputs {
+            unit: "k8s-vip/0".into(),
+            app: "k8s-vip".into(),
+            config: cfg,
+            root: "/".into(),
+            ..Inputs::default()
+        };
+        i.network.ingress = vec![ip("192.0.2.11")];
+        i.peers = (12..=13)
+            .map(|n| Peer {
+                unit: format!("k8s-vip/{}", n - 11),
+                data: BTreeMap::from([("address".to_string(), format!("192.0.2.{n}"))]),
+            })
+            .collect();
+        i.consumers = vec![relation(EXTERNAL), relation(INTERNAL)];
+        i
+    }
+
+    #[test]
+    fn plan_proxy_serves_the_external_request_and_adds_the_haproxy_check() {
+        let i = inputs(&[]);
+        let cfg = config::parse(&i.config, &i.app).unwrap();
+        let me = [ip("192.0.2.11")];
+        let peers = [ip("192.0.2.12"), ip("192.0.2.13")];
+        let vips = [ip("192.0.2.100")];
+        let c = ProviderContext {
+            vips: &vips,
+            hostname: None,
+            my_addrs: &me,
+            peer_addrs: &peers,
+        };
+        let needs = proxy_needs(&i.consumers, &c);
+        let out = plan_proxy(&needs, &i, &cfg, &LbWorld::default());
+        assert_eq!(out.blocked, None);
+        assert!(out.rejected.is_empty(), "{:?}", out.rejected);
+        assert_eq!(out.install_packages, ["haproxy"]);
+        assert_eq!(
+            out.auto_checks,
+            vec![HealthCheck::Http {
+                url: "http://127.0.0.1:9744/healthz".into()
+            }]
+        );
+        let r = response(&i.consumers[0], &c, &out, "api-server-external");
+        assert_eq!(r["address"], "192.0.2.100", "{r}");
+    }
+
+    #[test]
+    fn worker_ingress_backends_are_this_unit_and_its_peers() {
+        let i = inputs(&[("ingress-ports", "80:30080")]);
+        let cfg = config::parse(&i.config, &i.app).unwrap();
+        let out = plan_proxy(&[], &i, &cfg, &LbWorld::default());
+        let text = &out
+            .files
+            .iter()
+            .find(|f| f.path == HAPROXY_CONFIG)
+            .unwrap()
+            .content;
+        for n in 11..=13 {
+            assert!(text.contains(&format!("192.0.2.{n}:30080")), "{text}");
+        }
+    }
+
+    #[test]
+    fn bad_options_block_naming_the_option() {
+        let i = inputs(&[("lb-timeout", "30s")]);
+        let cfg = config::parse(&i.config, &i.app).unwrap();
+        let out = plan_proxy(&[], &i, &cfg, &LbWorld::default());
+        assert!(
+            out.blocked
+                .as_deref()
+                .unwrap_or("")
+                .starts_with("lb-timeout: "),
+            "{out:?}"
+        );
+        assert!(out.files.is_empty());
+    }
+
+    #[test]
+    fn status_note_and_teardown() {
+        let i = inputs(&[]);
+        let cfg = config::parse(&i.config, &i.app).unwrap();
+        let world = LbWorld {
+            haproxy_installed: true,
+            haproxy_installed_by_us: true,
+            service: ServiceState {
+                active: true,
+                enabled: true,
+            },
+            health: Some(vec![BackendHealth {
+                backend: "api-server-external-443".into(),
+                up: 3,
+                total: 3,
+                down: vec![],
+            }]),
+            ..LbWorld::default()
+        };
+        let me = [ip("192.0.2.11")];
+        let peers = [ip("192.0.2.12"), ip("192.0.2.13")];
+        let vips = [ip("192.0.2.100")];
+        let c = ProviderContext {
+            vips: &vips,
+            hostname: None,
+            my_addrs: &me,
+            peer_addrs: &peers,
+        };
+        let out = plan_proxy(&proxy_needs(&i.consumers, &c), &i, &cfg, &world);
+        assert_eq!(out.status_note.as_deref(), Some("3/3 API servers up"));
+        let down = teardown_proxy(&i, &world);
+        assert_eq!(down.purge_packages, ["haproxy"]);
+        assert!(down.remove_files.contains(&HAPROXY_CONFIG.to_string()));
+        assert!(down
+            .services
+            .iter()
+            .any(|s| s.unit == HAPROXY_SERVICE && s.action == ServiceAction::Stop));
+    }
+}
+
+#[test]
+fn lb_world_reads_package_marker_and_listeners() {
+    use k8s_vip::charm::haproxy::plan::{LbWorld, HAPROXY_INSTALLED_MARKER};
+    let root = tempfile::tempdir().unwrap();
+    let sys = k8s_vip::charm::system::System::with_root(root.path());
+    let held = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let w = LbWorld::gather(&sys);
+    assert!(!w.haproxy_installed_by_us, "no marker yet");
+    assert_eq!(w.health, None, "no stats socket, no health");
+    assert!(
+        w.listeners
+            .iter()
+            .any(|l| l.addr == held.local_addr().unwrap()),
+        "listeners come from /proc/net"
+    );
+    for p in [
+        "usr/sbin/haproxy",
+        HAPROXY_INSTALLED_MARKER.trim_start_matches('/'),
+    ] {
+        let p = root.path().join(p);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, "").unwrap();
+    }
+    let w = LbWorld::gather(&sys);
+    assert!(w.haproxy_installed && w.haproxy_installed_by_us);
+}

@@ -1,8 +1,8 @@
 //! Deterministic cluster simulation: N routers (2–7) in one process on a
 //! simulated clock and network with loss, delay, duplication, partitions,
 //! crash/restart, graceful stop, health/pause/link faults, step-downs,
-//! priority changes and timer lateness (clock jitter). Every run is a pure
-//! function of one `u64` seed.
+//! priority changes, per-node clock drift (±1 %) and timer lateness (clock
+//! jitter, CPU starvation). Every run is a pure function of one `u64` seed.
 //!
 //! Each scenario is: a random fault phase, then a healthy network in which we
 //! check, on the simulated clock,
@@ -96,6 +96,8 @@ impl Net {
 
 struct Node {
     cfg: RouterConfig,
+    /// Speed of this node's clock relative to simulated time (clock drift).
+    rate: f64,
     router: Option<Router>,
     timer: Option<Duration>,
     vips: bool,
@@ -140,6 +142,7 @@ impl World {
                 .into_iter()
                 .map(|cfg| Node {
                     cfg,
+                    rate: 1.0,
                     router: None,
                     timer: None,
                     vips: false,
@@ -191,8 +194,13 @@ impl World {
             .reduce(|a, b| if self.beats(b, a) { b } else { a })
     }
 
+    /// Node `i`'s local clock reading at the current simulated time.
+    fn local_now(&self, i: usize) -> Instant {
+        self.t0 + self.now.mul_f64(self.nodes[i].rate)
+    }
+
     fn event(&mut self, i: usize, ev: Event) {
-        let now = self.t0 + self.now;
+        let now = self.local_now(i);
         let Some(router) = self.nodes[i].router.as_mut() else {
             return;
         };
@@ -235,9 +243,12 @@ impl World {
                     self.garps.push((self.now, i));
                 }
                 Action::SetTimer(t) => {
+                    // The deadline is on the node's own clock; 1 µs absorbs
+                    // float rounding so the node never wakes before it.
+                    let local = t.saturating_duration_since(self.t0);
+                    let global = local.div_f64(self.nodes[i].rate) + Duration::from_micros(1);
                     let late = self.rng.duration(self.net.jitter);
-                    let at = t.saturating_duration_since(self.t0) + late;
-                    self.nodes[i].timer = Some(at.max(self.now));
+                    self.nodes[i].timer = Some((global + late).max(self.now));
                 }
                 Action::CancelTimer => self.nodes[i].timer = None,
                 Action::StateChanged { from, to, reason } => self.log.push(Transition {
@@ -434,10 +445,15 @@ fn build(seed: u64) -> Scenario {
         cfgs.push(c);
     }
     let net = Net::healthy(interval);
+    let mut world = World::new(rng, cfgs, net);
+    for node in &mut world.nodes {
+        // clock drift within ±1 %
+        node.rate = 1.0 + (world.rng.range(0, 2001) as f64 - 1000.0) / 100_000.0;
+    }
     Scenario {
         seed,
         interval,
-        world: World::new(rng, cfgs, net),
+        world,
     }
 }
 
@@ -540,7 +556,8 @@ fn check_violations(s: &Scenario) -> Result<(), TestCaseError> {
 /// How long a healthy network needs to converge from now, per the issue:
 /// Master_Down_Interval (of the lowest priority alive, the slowest to react)
 /// and three adverts, plus what the configuration adds on purpose (a step-down
-/// hold still running and the preempt delay), network delay and timer lateness.
+/// hold still running; a preempt delay and the master-down wait after it),
+/// network delay and timer lateness.
 fn settle(s: &Scenario) -> Duration {
     let w = &s.world;
     let now = w.t0 + w.now;
@@ -556,8 +573,16 @@ fn settle(s: &Scenario) -> Duration {
             r.effective_priority(),
         ));
     }
-    let cfg = &w.nodes[0].cfg;
-    hold + cfg.preempt_delay + mdi + s.interval * 3 + w.net.delay_max * 2 + w.net.jitter
+    // A preempt delay only starts once a lower master is heard, which may
+    // itself take a Master_Down_Interval; then the preempting router still
+    // waits out its own master-down timer.
+    let delay = w.nodes[0].cfg.preempt_delay;
+    let preempt_chain = if delay.is_zero() {
+        Duration::ZERO
+    } else {
+        delay + mdi
+    };
+    hold + mdi + preempt_chain + s.interval * 3 + w.net.delay_max * 2 + w.net.jitter
 }
 
 fn alive_set(w: &World) -> Vec<usize> {
@@ -711,8 +736,17 @@ fn run_phases(s: &mut Scenario) -> Result<(), TestCaseError> {
         let winner = s.world.best_of(&duals).unwrap();
         s.world.net.groups = None;
         let healed = s.world.now;
+        // One advert interval on the slowest clock, then one advert each way
+        // across the network, late by at most the timer lateness.
+        let slowest = s
+            .world
+            .nodes
+            .iter()
+            .map(|n| n.rate)
+            .fold(f64::MAX, f64::min);
+        let one_interval = iv.div_f64(slowest);
         let slack = s.world.net.jitter + s.world.net.delay_max * 2 + Duration::from_millis(1);
-        let bound = healed + iv + slack;
+        let bound = healed + one_interval + slack;
         s.world.run_until(bound);
         check_violations(s)?;
         let masters = s.world.masters();
@@ -721,7 +755,7 @@ fn run_phases(s: &mut Scenario) -> Result<(), TestCaseError> {
                 s,
                 format!(
                     "dual masters {duals:?} not resolved to {winner} within {:?} of the heal: masters {masters:?}",
-                    iv + slack
+                    one_interval + slack
                 ),
             )?;
         }

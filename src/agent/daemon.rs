@@ -26,7 +26,7 @@ use serde_json::{json, Value};
 use crate::agent::checks::{self, CheckReport, ReportSink};
 use crate::agent::config::{self, AgentConfig, InstanceConfig};
 use crate::agent::garp::Announcer;
-use crate::agent::instance::{pick_primary, Instance};
+use crate::agent::instance::{check_states, pick_primary, router_config, Instance};
 use crate::agent::log::{info, warn};
 use crate::agent::metrics::{self, Metrics, SharedMetrics};
 use crate::agent::netlink::{Addr, Link, Netlink, Watcher};
@@ -582,9 +582,9 @@ impl Daemon {
         }
         self.sockets.retain(|k, _| want.contains_key(k));
         for (key, (ifname, multicast)) in want {
-            if self.sockets.contains_key(&key) {
+            if let Some(existing) = self.sockets.get(&key) {
                 // Reopen only if a multicast instance joined a unicast-only socket.
-                if !multicast {
+                if existing.multicast() || !multicast {
                     continue;
                 }
                 self.sockets.remove(&key);
@@ -992,42 +992,90 @@ impl Daemon {
         {
             warn("reload: control-socket, state-file and metrics-listen changes apply at the next restart");
         }
-        let mut kept = 0;
-        let old = std::mem::take(&mut self.instances);
-        let mut keep = Vec::new();
-        for mut inst in old {
-            if new.instances.contains(&inst.cfg) {
-                keep.push(inst);
+        let mut leftovers = std::mem::take(&mut self.instances);
+        let mut next: Vec<Instance> = Vec::new();
+        let mut pending: Vec<(usize, Vec<Action>, Instant)> = Vec::new();
+        let mut to_add: Vec<InstanceConfig> = Vec::new();
+        let (mut kept, mut retuned) = (0, 0);
+        for cfg in &new.instances {
+            if let Some(pos) = leftovers.iter().position(|i| i.cfg == *cfg) {
+                next.push(leftovers.remove(pos));
                 kept += 1;
-            } else {
-                info(&format!(
-                    "reload: instance {} removed or changed; stopping it",
-                    inst.cfg.name
-                ));
-                let actions = inst.router.handle(Event::Shutdown, now);
-                self.instances.push(inst);
-                let idx = self.instances.len() - 1;
-                self.execute(idx, actions, now);
-                self.instances.pop();
+                continue;
+            }
+            // Same virtual router with new tunables (priority, interval,
+            // preempt, peers, GARP, checks): apply in place, no VIP blip.
+            let same = leftovers
+                .iter()
+                .position(|i| i.cfg.name == cfg.name && i.cfg.interface == cfg.interface);
+            if let (Some(pos), Ok((link, primary))) = (same, resolve(cfg, &self.links, &self.addrs))
+            {
+                let inst = &mut leftovers[pos];
+                let t = inst.last_now.map_or(now, |l| l.max(now));
+                if link.index == inst.ifindex && primary == inst.primary {
+                    if let Some(actions) = inst.router.reconfigure(router_config(cfg, primary), t) {
+                        let mut inst = leftovers.remove(pos);
+                        inst.last_now = Some(t);
+                        if inst.cfg.checks != cfg.checks {
+                            self.generation += 1;
+                            inst.generation = self.generation;
+                            inst.handles.clear();
+                            inst.checks = check_states(cfg);
+                            for (k, c) in cfg.checks.iter().enumerate() {
+                                inst.handles.push(checks::spawn(
+                                    self.generation,
+                                    &cfg.name,
+                                    k,
+                                    c.clone(),
+                                    self.sink.clone(),
+                                ));
+                            }
+                            if cfg.checks.is_empty() {
+                                let more = inst
+                                    .router
+                                    .handle(Event::HealthChanged { healthy: true }, t);
+                                pending.push((next.len(), more, t));
+                            }
+                        }
+                        inst.cfg = cfg.clone();
+                        info(&format!("reload: instance {} retuned in place", cfg.name));
+                        pending.push((next.len(), actions, t));
+                        next.push(inst);
+                        retuned += 1;
+                        continue;
+                    }
+                }
+            }
+            to_add.push(cfg.clone());
+        }
+        // Stop what is gone or changed identity first (releases its VIPs).
+        let stopped = leftovers.len();
+        self.instances = leftovers;
+        for idx in 0..self.instances.len() {
+            info(&format!(
+                "reload: instance {} removed or changed; stopping it",
+                self.instances[idx].cfg.name
+            ));
+            if self.started(idx) {
+                self.feed(idx, Event::Shutdown, now);
             }
         }
-        self.instances = keep;
+        self.instances = next;
+        for (idx, actions, t) in pending {
+            self.execute(idx, actions, t);
+        }
         let mut added = 0;
-        for cfg in new.instances.iter() {
-            if self.instances.iter().any(|i| i.cfg == *cfg) {
-                continue;
+        for cfg in to_add {
+            match self.add_instance(cfg) {
+                Ok(()) => added += 1,
+                Err(e) => crate::agent::log::error(&format!("reload: {e}")),
             }
-            if let Err(e) = self.add_instance(cfg.clone()) {
-                crate::agent::log::error(&format!("reload: {e}"));
-                continue;
-            }
-            added += 1;
         }
         // Keep the configured order.
         self.instances.sort_by_key(|i| {
             new.instances
                 .iter()
-                .position(|c| *c == i.cfg)
+                .position(|c| c.name == i.cfg.name)
                 .unwrap_or(usize::MAX)
         });
         self.config.pause_file = new.pause_file.clone();
@@ -1036,7 +1084,7 @@ impl Daemon {
             crate::agent::log::error(&format!("reload: {e:#}"));
         }
         info(&format!(
-            "reloaded {}: {kept} instance(s) unchanged, {added} started",
+            "reloaded {}: {kept} instance(s) unchanged, {retuned} retuned in place, {added} started, {stopped} stopped",
             self.config_path.display()
         ));
     }

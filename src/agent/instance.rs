@@ -100,6 +100,30 @@ pub fn pick_primary(cfg: &InstanceConfig, ifindex: u32, addrs: &[Addr]) -> Optio
     }
 }
 
+/// The router settings for an instance config sending from `primary`.
+pub fn router_config(cfg: &InstanceConfig, primary: IpAddr) -> RouterConfig {
+    let mut rc = RouterConfig::new(cfg.vrid, primary, cfg.vips.iter().map(|v| v.addr).collect());
+    rc.version = cfg.version;
+    rc.priority = cfg.priority;
+    rc.advert_interval = cfg.advert_interval;
+    rc.preempt = cfg.preempt;
+    rc.preempt_delay = cfg.preempt_delay;
+    rc.garp_refresh = cfg.garp.refresh;
+    rc
+}
+
+/// Fresh (not yet reported) states for a config's checks.
+pub fn check_states(cfg: &InstanceConfig) -> Vec<CheckState> {
+    cfg.checks
+        .iter()
+        .map(|c| CheckState {
+            name: c.name.clone(),
+            healthy: None,
+            last_error: None,
+        })
+        .collect()
+}
+
 impl Instance {
     /// Builds the router for `cfg` (not started yet).
     pub fn new(
@@ -110,23 +134,8 @@ impl Instance {
         primary: IpAddr,
         link_up: bool,
     ) -> Instance {
-        let mut rc =
-            RouterConfig::new(cfg.vrid, primary, cfg.vips.iter().map(|v| v.addr).collect());
-        rc.version = cfg.version;
-        rc.priority = cfg.priority;
-        rc.advert_interval = cfg.advert_interval;
-        rc.preempt = cfg.preempt;
-        rc.preempt_delay = cfg.preempt_delay;
-        rc.garp_refresh = cfg.garp.refresh;
-        let checks = cfg
-            .checks
-            .iter()
-            .map(|c| CheckState {
-                name: c.name.clone(),
-                healthy: None,
-                last_error: None,
-            })
-            .collect();
+        let rc = router_config(&cfg, primary);
+        let checks = check_states(&cfg);
         Instance {
             router: Router::new(rc),
             cfg,

@@ -37,6 +37,7 @@ pub struct VrrpSocket {
     sock: Socket,
     ifindex: u32,
     v6: bool,
+    multicast: bool,
     buf: Vec<u8>,
 }
 
@@ -96,8 +97,14 @@ impl VrrpSocket {
             sock,
             ifindex,
             v6,
+            multicast,
             buf: vec![0; 65536],
         })
+    }
+
+    /// Whether the socket joined the VRRP multicast group.
+    pub fn multicast(&self) -> bool {
+        self.multicast
     }
 
     /// Sends one VRRP message from `src` to `dst` out of this interface.

@@ -15,9 +15,10 @@ use crate::juju::tools::HookTools;
 use super::agent_state::{InstanceState, StatusDoc};
 use super::config::{self, VipAgent};
 use super::gather::gather;
+use super::instances::Instance;
 use super::paths;
-use super::peers::unit_of_address;
-use super::plan::{my_addresses, Inputs};
+use super::peers::{priority, sorted_units, unit_of_address};
+use super::plan::{build_instances, my_addresses, Inputs};
 use super::system::System;
 
 /// How long one control-socket request may take.
@@ -105,6 +106,12 @@ fn status(inputs: &Inputs, sys: &System) -> Result<BTreeMap<String, String>, Str
     let mut out = BTreeMap::new();
     out.insert("unit".into(), inputs.unit.clone());
     out.insert("paused".into(), doc.paused.to_string());
+    // Every unit's priority per instance, from the same formula the plan uses.
+    let units = sorted_units(&inputs.unit, &inputs.peers);
+    let planned: Vec<Instance> = config::parse(&inputs.config, &inputs.app)
+        .ok()
+        .and_then(|c| build_instances(inputs, &c).ok())
+        .unwrap_or_default();
     let mut summary = Vec::new();
     for st in &doc.instances {
         let key = action_key(&st.name);
@@ -122,6 +129,16 @@ fn status(inputs: &Inputs, sys: &System) -> Result<BTreeMap<String, String>, Str
             out.insert(p("master"), m.clone());
         }
         out.insert(p("master-unit"), holder.clone());
+        if let Some(inst) = planned.iter().find(|i| i.name == st.name) {
+            out.insert(p("preferred-unit"), inst.preferred_unit.clone());
+            let index = family_index(&inst.name);
+            for (rank, unit) in units.iter().enumerate() {
+                out.insert(
+                    p(&format!("priorities.{}", action_key(unit))),
+                    priority(rank, units.len(), index).to_string(),
+                );
+            }
+        }
         out.insert(p("transitions"), st.transitions.to_string());
         if let Some(t) = &st.last_transition {
             out.insert(p("last-transition"), t.clone());
@@ -146,6 +163,14 @@ fn status(inputs: &Inputs, sys: &System) -> Result<BTreeMap<String, String>, Str
         summary.push(format!("{vips} on {holder} (this unit {})", st.state));
     }
     out.insert("vips".into(), summary.join("; "));
+    // The load balancer's view of its backends, when HAProxy runs here.
+    for b in inputs.lb.health.iter().flatten() {
+        let mut v = format!("{}/{} up", b.up, b.total);
+        if !b.down.is_empty() {
+            v.push_str(&format!(" (down: {})", b.down.join(", ")));
+        }
+        out.insert(format!("load-balancer.{}", action_key(&b.backend)), v);
+    }
     Ok(out)
 }
 
@@ -158,6 +183,14 @@ fn holder(inputs: &Inputs, st: &InstanceState) -> String {
         Some(m) => unit_for(inputs, m).unwrap_or_else(|| m.clone()),
         None => "unknown".into(),
     }
+}
+
+/// The 0-based index of an instance within its family, from its name (`v4-2` -> 1).
+fn family_index(name: &str) -> usize {
+    name.rsplit('-')
+        .next()
+        .and_then(|n| n.parse::<usize>().ok())
+        .map_or(0, |n| n.saturating_sub(1))
 }
 
 /// Juju action keys: lowercase letters, digits and dashes.

@@ -100,8 +100,16 @@ pub fn apply(plan: &Plan, sys: &System, tools: &dyn HookTools) -> anyhow::Result
             ServiceAction::Restart => systemctl(sys, &mut done, &["restart", unit])?,
             ServiceAction::Reload => systemctl(sys, &mut done, &["reload", unit])?,
             ServiceAction::HandoverRestart => {
-                handover(sys, tools);
-                systemctl(sys, &mut done, &["restart", unit])?;
+                // After a handover the old agent is gone with its VIPs still in
+                // place: `start` brings up the new binary (a no-op if systemd's
+                // Restart= already did) and never stops an agent that adopted
+                // the VIPs. Without a handover, a plain (graceful) restart.
+                let verb = if handover(sys, tools) {
+                    "start"
+                } else {
+                    "restart"
+                };
+                systemctl(sys, &mut done, &[verb, unit])?;
             }
         }
     }
@@ -115,7 +123,11 @@ pub fn apply(plan: &Plan, sys: &System, tools: &dyn HookTools) -> anyhow::Result
             done.changed.insert(d.clone());
         }
     }
-    if plan.final_daemon_reload && done.changed.contains(paths::AGENT_UNIT_FILE) {
+    let unit_removed = done
+        .changed
+        .iter()
+        .any(|p| p.starts_with("/etc/systemd/system/"));
+    if plan.final_daemon_reload && unit_removed {
         systemctl(sys, &mut done, &["daemon-reload"])?;
     }
     if !plan.purge_packages.is_empty() {
@@ -128,6 +140,9 @@ pub fn apply(plan: &Plan, sys: &System, tools: &dyn HookTools) -> anyhow::Result
         tools
             .relation_set(&set.relation_id, &set.data, set.app)
             .with_context(|| format!("publishing data on {}", set.relation_id))?;
+    }
+    if let Some(v) = &plan.workload_version {
+        tools.application_version_set(v)?;
     }
     tools.status_set(juju_status(&plan.unit_status), false)?;
     if let Some(app) = &plan.app_status {
@@ -142,32 +157,44 @@ fn systemctl(sys: &System, done: &mut Applied, args: &[&str]) -> anyhow::Result<
     Ok(())
 }
 
-/// Asks the running agent to exit keeping its VIPs, and waits (up to 5 s) for
-/// it to be gone, so the restart that follows adopts them without a gap.
-/// Best effort: an agent that does not answer is simply restarted.
-fn handover(sys: &System, tools: &dyn HookTools) {
+/// Asks the running agent to exit keeping its VIPs and waits (up to 5 s) for
+/// its process to be gone. Returns whether it handed over; an agent that does
+/// not answer or refuses is left to a normal restart.
+fn handover(sys: &System, tools: &dyn HookTools) -> bool {
     let socket = sys.path(paths::CONTROL_SOCKET);
-    match crate::agent::client::request(
-        &socket,
-        &json!({"cmd": "handover"}),
-        Duration::from_secs(2),
-    ) {
+    let timeout = Duration::from_secs(2);
+    let old_pid = crate::agent::client::request(&socket, &json!({"cmd": "status"}), timeout)
+        .ok()
+        .and_then(|r| r["pid"].as_u64());
+    match crate::agent::client::request(&socket, &json!({"cmd": "handover"}), timeout) {
         Ok(reply) if reply["ok"].as_bool() == Some(true) => {
+            let gone = || match old_pid {
+                Some(pid) => !std::path::Path::new(&format!("/proc/{pid}")).exists(),
+                None => std::os::unix::net::UnixStream::connect(&socket).is_err(),
+            };
             let deadline = Instant::now() + Duration::from_secs(5);
-            while Instant::now() < deadline
-                && std::os::unix::net::UnixStream::connect(&socket).is_ok()
-            {
-                std::thread::sleep(Duration::from_millis(20));
+            while Instant::now() < deadline && !gone() {
+                std::thread::sleep(Duration::from_millis(10));
             }
+            if !gone() {
+                let _ = tools.juju_log(
+                    LogLevel::Warning,
+                    "the agent accepted the handover but is still running after 5 s; restarting it",
+                );
+                return false;
+            }
+            true
         }
         Ok(reply) => {
             let _ = tools.juju_log(
                 LogLevel::Warning,
                 &format!("agent refused handover: {reply}; restarting"),
             );
+            false
         }
         Err(e) => {
             let _ = tools.juju_log(LogLevel::Info, &format!("no handover ({e:#}); restarting"));
+            false
         }
     }
 }

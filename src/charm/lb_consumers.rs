@@ -115,6 +115,7 @@ pub fn proxy_needs(rels: &[ConsumerRelation], ctx: &ProviderContext<'_>) -> Vec<
                         sticky: req.sticky,
                         health_checks: req.health_checks.clone(),
                         not_direct_because: why,
+                        raw: raw.clone(),
                     });
                 }
             }

@@ -16,11 +16,14 @@ pub mod net;
 pub mod paths;
 pub mod peers;
 pub mod plan;
+pub mod plan_types;
 pub mod proxy;
 pub mod reldata;
 pub mod render;
 pub mod status;
 pub mod system;
+pub mod system_plan;
+pub mod teardown;
 pub mod unit_file;
 pub mod vrid;
 

@@ -1,16 +1,26 @@
 //! The seam between the VIP part of the plan and the load balancer (HAProxy,
 //! owned by the lb branch in `charm::haproxy`).
 //!
-//! The `lb-consumers` provider hands every request that the VIP cannot serve
-//! "direct" to [`plan_proxy`] as [`ProxyNeed`]s. Until the load balancer plugs
-//! in here (turning the needs into a `LoadBalancerModel`, calling
-//! `render_haproxy_cfg`, and returning the files and services it wants), every
-//! such need is rejected with a clear error response, so a consumer is never
-//! told an address that would not answer.
+//! Every hook, the plan calls [`plan_proxy`] with the `lb-consumers` requests
+//! the VIP cannot serve "direct" (as [`ProxyNeed`]s), the whole [`Inputs`]
+//! (for the load balancer's own options, the peers for worker ingress, ...)
+//! and the validated [`Config`]. The answer ([`ProxyOutcome`]) joins the plan:
+//! files, packages and services are applied with the VIP's, refused requests
+//! are answered with an `unsupported` error naming the field, `auto_checks`
+//! join the agent's health checks when `health-check=auto`, `blocked` stops
+//! the whole hook before anything is applied (e.g. a port conflict), and
+//! `status_note` is appended to the unit status. At stop/remove,
+//! [`teardown_proxy`] says what to stop and delete.
+//!
+//! The load balancer itself is `charm::haproxy::plan` (lb branch), which
+//! provides the bodies of both functions.
 
 use std::collections::BTreeMap;
 
-use super::plan::{FileSpec, ServiceOp};
+use super::config::Config;
+use super::haproxy;
+use super::health::HealthCheck;
+use super::plan::{FileSpec, Inputs, ServiceOp};
 
 /// One frontend a consumer request needs from a proxy.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,35 +45,42 @@ pub struct ProxyNeed {
     pub health_checks: Vec<serde_json::Value>,
     /// Why the VIP cannot serve this port directly (for messages).
     pub not_direct_because: String,
+    /// The raw request JSON (for fields this seam does not model).
+    pub raw: String,
 }
 
-/// What the load balancer answers for a set of needs.
+/// What the load balancer answers for a hook.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ProxyOutcome {
     /// Requests (relation id, name) refused: field name -> message for `error_fields`.
     pub rejected: BTreeMap<(String, String), (String, String)>,
+    /// Packages to install first (only when missing).
+    pub install_packages: Vec<String>,
     /// Files the load balancer wants written.
     pub files: Vec<FileSpec>,
-    /// Services it wants started or reloaded.
+    /// Services it wants started, reloaded, stopped (after the VIP agent's steps).
     pub services: Vec<ServiceOp>,
+    /// Files to delete (after the services steps).
+    pub remove_files: Vec<String>,
+    /// Packages to purge (teardown).
+    pub purge_packages: Vec<String>,
+    /// When set, the unit is blocked with this message and nothing is applied.
+    pub blocked: Option<String>,
+    /// Checks the VIP agent adds when `health-check=auto` (e.g. the HAProxy frontend).
+    pub auto_checks: Vec<HealthCheck>,
+    /// Appended to the unit status message (e.g. "3/3 API servers up").
+    pub status_note: Option<String>,
+    /// Lines for `juju-log`.
+    pub logs: Vec<String>,
 }
 
-/// Plans the proxy for `needs`. Today no proxy is available in this build, so
-/// every need is refused naming the port mapping it would have required.
-pub fn plan_proxy(needs: &[ProxyNeed]) -> ProxyOutcome {
-    let mut out = ProxyOutcome::default();
-    for need in needs {
-        let key = (need.relation_id.clone(), need.request.clone());
-        let field = if need.frontend_port == need.backend_port {
-            "backends"
-        } else {
-            "port_mapping"
-        };
-        let msg = format!(
-            "port {} -> {} needs a proxy ({}), and no load balancer runs in this k8s-vip",
-            need.frontend_port, need.backend_port, need.not_direct_because
-        );
-        out.rejected.entry(key).or_insert((field.to_string(), msg));
-    }
-    out
+/// Plans the load balancer (`charm::haproxy`) for `needs` and the
+/// load-balancer options, from the unit as `Inputs.lb` describes it.
+pub fn plan_proxy(needs: &[ProxyNeed], inputs: &Inputs, cfg: &Config) -> ProxyOutcome {
+    haproxy::plan::plan_proxy(needs, inputs, cfg, &inputs.lb)
+}
+
+/// What the load balancer leaves behind at stop/remove.
+pub fn teardown_proxy(inputs: &Inputs) -> ProxyOutcome {
+    haproxy::plan::teardown_proxy(inputs, &inputs.lb)
 }

@@ -131,21 +131,24 @@ fn describe(
     match st.state.as_str() {
         "MASTER" => (State::Active, format!("MASTER {vip} (vrid {})", inst.vrid)),
         "BACKUP" => {
-            let on = match st.master.as_deref() {
-                Some(m) => format!("on {}", name_master(inp, m)),
-                None => "master unknown".to_string(),
+            let text = match (st.master.as_deref(), many) {
+                (Some(m), false) => format!(
+                    "BACKUP, VIP on {} (vrid {})",
+                    name_master(inp, m),
+                    inst.vrid
+                ),
+                (Some(m), true) => format!(
+                    "BACKUP, VIP {vip} on {} (vrid {})",
+                    name_master(inp, m),
+                    inst.vrid
+                ),
+                (None, false) => format!("BACKUP, master not seen yet (vrid {})", inst.vrid),
+                (None, true) => format!(
+                    "BACKUP, VIP {vip}: master not seen yet (vrid {})",
+                    inst.vrid
+                ),
             };
-            if many {
-                (
-                    State::Active,
-                    format!("BACKUP, VIP {vip} {on} (vrid {})", inst.vrid),
-                )
-            } else {
-                (
-                    State::Active,
-                    format!("BACKUP, VIP {on} (vrid {})", inst.vrid),
-                )
-            }
+            (State::Active, text)
         }
         "FAULT" => {
             let why = st

@@ -1,45 +1,25 @@
-//! The agent's systemd unit. The agent branch owns the real template
-//! (templates/k8s-vip-agent.service); until it is merged, this fallback keeps
-//! the same paths and semantics (reload = SIGHUP, Restart=always).
+//! The agent's systemd unit, from templates/k8s-vip-agent.service (owned by
+//! the agent: hardening, real-time scheduling, reload = SIGHUP). The charm only
+//! re-roots the binary and config paths when `$K8S_VIP_ROOT` is not `/`, so
+//! tests run the unit's exact command under their own root.
 
 use std::path::Path;
 
 use super::paths;
 
-const FALLBACK_UNIT: &str = "[Unit]
-Description=k8s-vip VRRP agent (virtual IPs for Kubernetes)
-Documentation=https://github.com/k8s-vip/k8s-vip
-After=network-online.target
-Wants=network-online.target
-
-[Service]
-Type=simple
-ExecStart={{BINARY}} agent --config {{CONFIG}}
-ExecReload=/bin/kill -HUP $MAINPID
-Restart=always
-RestartSec=100ms
-RuntimeDirectory=k8s-vip
-RuntimeDirectoryPreserve=yes
-AmbientCapabilities=CAP_NET_ADMIN CAP_NET_RAW
-CapabilityBoundingSet=CAP_NET_ADMIN CAP_NET_RAW
-NoNewPrivileges=yes
-
-[Install]
-WantedBy=multi-user.target
-";
+const AGENT_UNIT_TEMPLATE: &str = include_str!("../../templates/k8s-vip-agent.service");
 
 /// The unit file content, with the agent binary and config paths under `root`.
 pub fn agent_unit(root: &Path) -> String {
-    let rooted = |p: &str| -> String {
-        if root.as_os_str().is_empty() || root == Path::new("/") {
-            p.to_string()
-        } else {
-            root.join(p.trim_start_matches('/'))
-                .to_string_lossy()
-                .into_owned()
-        }
+    if root.as_os_str().is_empty() || root == Path::new("/") {
+        return AGENT_UNIT_TEMPLATE.to_string();
+    }
+    let rooted = |p: &str| {
+        root.join(p.trim_start_matches('/'))
+            .to_string_lossy()
+            .into_owned()
     };
-    FALLBACK_UNIT
-        .replace("{{BINARY}}", &rooted(paths::AGENT_BINARY))
-        .replace("{{CONFIG}}", &rooted(paths::AGENT_CONFIG))
+    AGENT_UNIT_TEMPLATE
+        .replace(paths::AGENT_BINARY, &rooted(paths::AGENT_BINARY))
+        .replace(paths::AGENT_CONFIG, &rooted(paths::AGENT_CONFIG))
 }

@@ -104,7 +104,7 @@ pub fn start(lab: &Lab, i: usize, insts: &[Inst]) -> Agent {
 pub fn start_with(lab: &Lab, i: usize, config: PathBuf) -> Agent {
     let (_, socket, state_file, pause_file) = paths(lab, i);
     let n = std::fs::read_dir(lab.dir()).map(|d| d.count()).unwrap_or(0);
-    let proc = lab.spawn(
+    let proc = lab.spawn_logged(
         lab.unit(i),
         &format!("agent{i}-{n}"),
         &[BIN, "agent", "--config", config.to_str().unwrap()],

@@ -143,7 +143,16 @@ impl Assets {
             self.key.to_str().unwrap(),
             flag.to_str().unwrap(),
         ];
-        lab.spawn(node, &format!("api-{name}"), &args)
+        let proc = lab.spawn_logged(node, &format!("api-{name}"), &args);
+        // Ready before HAProxy's first check (which would mark it DOWN).
+        let addr = std::net::SocketAddr::new(IpAddr::V4(node.ipv4), port.parse().unwrap());
+        wait_for(Duration::from_secs(10), || {
+            lab.in_ns(node, move || {
+                std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok()
+            })
+        })
+        .unwrap_or_else(|| panic!("API server {name} did not start: {}", proc.log()));
+        proc
     }
 
     /// Runs the HTTPS client in the client namespace and returns its JSON.
@@ -196,7 +205,7 @@ pub fn write_config(model: &LoadBalancerModel) {
 pub fn start_haproxy(lab: &Lab, node: &Node, model: &LoadBalancerModel) -> Proc {
     write_config(model);
     let p = &model.paths;
-    let proc = lab.spawn(
+    let proc = lab.spawn_logged(
         node,
         &format!("haproxy-{}", node.ns),
         &[
@@ -267,4 +276,74 @@ pub fn monitor_status(lab: &Lab, node: &Node) -> Option<u16> {
         let _ = s.read_to_string(&mut buf);
         buf.split_whitespace().nth(1)?.parse().ok()
     })
+}
+
+/// Starts the real `k8s-vip agent` in `node` holding `vip` with the given
+/// unicast peers, advert interval 100 ms, and the charm's HAProxy health
+/// check (HAProxy's monitor endpoint).
+pub fn start_agent(
+    lab: &Lab,
+    node: &Node,
+    vip: &str,
+    priority: u8,
+    peers: &[String],
+) -> (Proc, PathBuf) {
+    start_agent_instances(lab, node, &[(vip.to_string(), 51, priority)], peers, false)
+}
+
+/// Like [`start_agent`] with one VRRP instance per `(vip, vrid, priority)`.
+pub fn start_agent_instances(
+    lab: &Lab,
+    node: &Node,
+    instances: &[(String, u8, u8)],
+    peers: &[String],
+    preempt: bool,
+) -> (Proc, PathBuf) {
+    let dir = lab.dir().join(format!("{}-agent", node.ns));
+    std::fs::create_dir_all(&dir).unwrap();
+    let socket = dir.join("agent.sock");
+    let instances: Vec<serde_json::Value> = instances
+        .iter()
+        .map(|(vip, vrid, priority)| {
+            serde_json::json!({
+                "name": format!("vip{vrid}"), "interface": "eth0", "vrid": vrid, "version": 3,
+                "priority": priority, "advert-interval-ms": 100, "preempt": preempt,
+                "vips": [format!("{vip}/24")], "unicast-peers": peers,
+                "garp": {"repeat": 3, "interval-ms": 50, "refresh-s": 0},
+                "checks": [{"http": k8s_vip::charm::haproxy::model::MONITOR_URL,
+                            "interval-ms": 200, "timeout-ms": 500, "rise": 2, "fall": 2}],
+            })
+        })
+        .collect();
+    let doc = serde_json::json!({
+        "control-socket": socket, "state-file": dir.join("state.json"),
+        "pause-file": dir.join("paused"),
+        "instances": instances,
+    });
+    let config = dir.join("agent.yaml");
+    std::fs::write(&config, doc.to_string()).unwrap();
+    let proc = lab.spawn_logged(
+        node,
+        &format!("agent-{}", node.ns),
+        &[
+            env!("CARGO_BIN_EXE_k8s-vip"),
+            "agent",
+            "--config",
+            config.to_str().unwrap(),
+        ],
+    );
+    wait_for(Duration::from_secs(10), || socket.exists())
+        .unwrap_or_else(|| panic!("agent in {} did not start: {}", node.ns, proc.log()));
+    (proc, socket)
+}
+
+/// The VRRP state of the agent's first instance (`MASTER`, `BACKUP`, ...).
+pub fn agent_state(socket: &Path) -> Option<String> {
+    let v = k8s_vip::agent::client::request(
+        socket,
+        &serde_json::json!({"cmd": "status"}),
+        Duration::from_secs(2),
+    )
+    .ok()?;
+    v["instances"][0]["state"].as_str().map(str::to_string)
 }

@@ -366,43 +366,7 @@ impl Model {
             action_schema,
         };
         for (i, unit) in units.iter().enumerate() {
-            let unit_dir = model.unit_dir(unit);
-            let charm = unit_dir.join("charm");
-            must(
-                std::fs::create_dir_all(charm.join("bin")),
-                "creating charm dir",
-            );
-            must(
-                std::fs::create_dir_all(charm.join("hooks")),
-                "creating hooks dir",
-            );
-            must(
-                std::fs::create_dir_all(unit_dir.join("root")),
-                "creating unit root",
-            );
-            for file in ["metadata.yaml", "config.yaml", "actions.yaml", "dispatch"] {
-                must(
-                    std::fs::copy(source.join(file), charm.join(file)),
-                    "copying charm file",
-                );
-            }
-            for entry in must(std::fs::read_dir(source.join("hooks")), "reading hooks/") {
-                let entry = must(entry, "reading hooks/");
-                must(
-                    std::os::unix::fs::symlink(
-                        "../dispatch",
-                        charm.join("hooks").join(entry.file_name()),
-                    ),
-                    "linking hook",
-                );
-            }
-            if source.join("templates").is_dir() {
-                copy_tree(&source.join("templates"), &charm.join("templates"));
-            }
-            must(
-                std::os::unix::fs::symlink(CHARM_BINARY, charm.join("bin/k8s-vip")),
-                "linking charm binary",
-            );
+            model.lay_out_unit(unit);
             let mut network = BTreeMap::new();
             network.insert("*".to_string(), default_network(i));
             model_state.units.insert(
@@ -454,6 +418,104 @@ impl Model {
             eprintln!("simulated model kept at {}", dir.display());
         }
         model
+    }
+
+    /// Creates a unit's agent directory: charm dir (copies of the charm files,
+    /// hooks/ symlinks, bin/k8s-vip linked to the built binary) and its root.
+    fn lay_out_unit(&self, unit: &str) {
+        let source = Path::new(SOURCE_DIR);
+        let unit_dir = self.unit_dir(unit);
+        let charm = unit_dir.join("charm");
+        must(
+            std::fs::create_dir_all(charm.join("bin")),
+            "creating charm dir",
+        );
+        must(
+            std::fs::create_dir_all(charm.join("hooks")),
+            "creating hooks dir",
+        );
+        must(
+            std::fs::create_dir_all(unit_dir.join("root")),
+            "creating unit root",
+        );
+        for file in ["metadata.yaml", "config.yaml", "actions.yaml", "dispatch"] {
+            must(
+                std::fs::copy(source.join(file), charm.join(file)),
+                "copying charm file",
+            );
+        }
+        for entry in must(std::fs::read_dir(source.join("hooks")), "reading hooks/") {
+            let entry = must(entry, "reading hooks/");
+            must(
+                std::os::unix::fs::symlink(
+                    "../dispatch",
+                    charm.join("hooks").join(entry.file_name()),
+                ),
+                "linking hook",
+            );
+        }
+        if source.join("templates").is_dir() {
+            copy_tree(&source.join("templates"), &charm.join("templates"));
+        }
+        must(
+            std::os::unix::fs::symlink(CHARM_BINARY, charm.join("bin/k8s-vip")),
+            "linking charm binary",
+        );
+    }
+
+    /// `juju add-unit`: a new unit with the next number, attached to the next
+    /// principal unit, with the default network answer for its number. It is
+    /// a peer at once (run its install and the others' cluster-relation-joined).
+    pub fn add_unit(&mut self) -> String {
+        let number = self
+            .units
+            .iter()
+            .filter_map(|u| u.rsplit('/').next()?.parse::<usize>().ok())
+            .max()
+            .map_or(0, |n| n + 1);
+        let unit = format!("{}/{number}", self.app);
+        self.lay_out_unit(&unit);
+        self.update(|s| {
+            let principal = s
+                .relations
+                .iter_mut()
+                .find(|r| r.endpoint == "juju-info" && r.visible.is_some());
+            let principal_unit = principal.map(|r| {
+                let p = format!("{}/{number}", r.remote_app);
+                r.remote_units.push(p.clone());
+                if let Some(visible) = r.visible.as_mut() {
+                    visible.insert(unit.clone(), vec![p.clone()]);
+                }
+                p
+            });
+            let mut network = BTreeMap::new();
+            network.insert("*".to_string(), default_network(number));
+            s.units.insert(
+                unit.clone(),
+                UnitState {
+                    network,
+                    principal: principal_unit,
+                    ..UnitState::default()
+                },
+            );
+        });
+        self.units.push(unit.clone());
+        unit
+    }
+
+    /// `juju remove-unit` after the unit's own stop/remove hooks: it leaves
+    /// every relation (peers stop listing it; its bags stay readable by
+    /// name in -departed hooks, as in Juju) and loses leadership.
+    pub fn remove_unit(&mut self, unit: &str) {
+        self.update(|s| {
+            s.units.remove(unit);
+            for r in s.relations.iter_mut() {
+                if let Some(visible) = r.visible.as_mut() {
+                    visible.remove(unit);
+                }
+            }
+        });
+        self.units.retain(|u| u != unit);
     }
 
     // ===== layout =====

@@ -308,9 +308,22 @@ impl Lab {
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
-    /// Starts a process inside `ns`; stdout and stderr go to `<dir>/<log_name>.log`.
-    /// The returned guard kills it when dropped; the lab kills it too on drop.
-    pub fn spawn(&self, ns: impl AsRef<str>, log_name: &str, args: &[&str]) -> Proc {
+    /// Starts a process inside `ns` (the contract's `lab.spawn(ns, &[...])`);
+    /// its output goes to a log file named after the program (see
+    /// [`Proc::log`]). The returned guard kills it when dropped; the lab kills
+    /// it too on drop.
+    pub fn spawn(&self, ns: impl AsRef<str>, args: &[&str]) -> Proc {
+        static SPAWNS: AtomicU32 = AtomicU32::new(0);
+        let n = SPAWNS.fetch_add(1, Ordering::Relaxed);
+        let prog = args
+            .first()
+            .map(|p| p.rsplit('/').next().unwrap_or(p).to_string())
+            .unwrap_or_default();
+        self.spawn_logged(ns, &format!("{prog}-{n}"), args)
+    }
+
+    /// Like [`Lab::spawn`], with stdout and stderr going to `<dir>/<log_name>.log`.
+    pub fn spawn_logged(&self, ns: impl AsRef<str>, log_name: &str, args: &[&str]) -> Proc {
         let log_path = self.dir().join(format!("{log_name}.log"));
         let log = File::create(&log_path).expect("create log file");
         let log2 = log.try_clone().expect("clone log file");

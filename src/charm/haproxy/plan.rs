@@ -32,7 +32,7 @@ pub const HAPROXY_SERVICE: &str = "k8s-vip-haproxy.service";
 pub const DISTRO_HAPROXY_SERVICE: &str = "haproxy.service";
 /// The Debian/Ubuntu package.
 pub const HAPROXY_PACKAGE: &str = "haproxy";
-/// The package's binary (present = installed).
+/// The binary the package ships (the systemd unit runs it).
 pub const HAPROXY_BINARY: &str = "/usr/sbin/haproxy";
 /// Marker: the charm installed the haproxy package (purged at remove).
 pub const HAPROXY_INSTALLED_MARKER: &str = "/var/lib/k8s-vip/installed-haproxy";
@@ -126,10 +126,16 @@ pub fn plan_load_balancer(needs: &[ProxyNeed], lb: &LbInputs<'_>) -> LbPlan {
 
     if lb.options.mode == LoadBalancerMode::Off {
         for need in needs {
+            // Same port on both sides: only the backends stop it being direct.
+            let field = if need.frontend_port == need.backend_port {
+                "backends"
+            } else {
+                "port_mapping"
+            };
             reject(
                 &mut out,
                 need,
-                "port_mapping",
+                field,
                 format!(
                     "port {} -> {} needs a proxy ({}), and this k8s-vip runs with load-balancer=off",
                     need.frontend_port, need.backend_port, need.not_direct_because
@@ -400,5 +406,150 @@ fn op(unit: &str, action: ServiceAction, when: When) -> ServiceOp {
         unit: unit.to_string(),
         action,
         when,
+    }
+}
+
+// ===== the charm's proxy seam =====
+
+/// What the load balancer reads of the unit each hook, besides [`Inputs`]:
+/// gathered by [`LbWorld::gather`] through the charm's system seam, carried
+/// in `Inputs` so `plan` stays pure.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default, rename_all = "kebab-case")]
+pub struct LbWorld {
+    /// dpkg knows the haproxy package as installed.
+    pub haproxy_installed: bool,
+    /// The charm installed the package (marker present).
+    pub haproxy_installed_by_us: bool,
+    /// k8s-vip-haproxy.service.
+    pub service: ServiceState,
+    /// The distribution's haproxy.service.
+    pub distro_service: ServiceState,
+    /// Listening TCP sockets in the hook's network namespace.
+    pub listeners: Vec<Listener>,
+    /// HAProxy's backends as its runtime API reports them (None: not running).
+    pub health: Option<Vec<BackendHealth>>,
+}
+
+impl LbWorld {
+    /// Reads the package, services, listening sockets (`/proc/net`, the
+    /// hook's own network namespace) and HAProxy's stats socket.
+    pub fn gather(sys: &crate::charm::system::System) -> LbWorld {
+        let paths = HaproxyPaths::under(sys.root());
+        let health = if paths.stats_socket.exists() {
+            super::stats::backend_health(&paths.stats_socket, std::time::Duration::from_secs(1))
+                .ok()
+        } else {
+            None
+        };
+        LbWorld {
+            haproxy_installed: sys.package_installed(HAPROXY_PACKAGE),
+            haproxy_installed_by_us: sys.exists(HAPROXY_INSTALLED_MARKER),
+            service: ServiceState {
+                active: sys.is_active(HAPROXY_SERVICE),
+                enabled: sys.is_enabled(HAPROXY_SERVICE),
+            },
+            distro_service: ServiceState {
+                active: sys.is_active(DISTRO_HAPROXY_SERVICE),
+                enabled: sys.is_enabled(DISTRO_HAPROXY_SERVICE),
+            },
+            listeners: super::ports::read_listeners(Path::new("/proc/net"), Path::new("/proc"))
+                .unwrap_or_default(),
+            health,
+        }
+    }
+}
+
+/// The body of `charm::proxy::plan_proxy`: the load balancer for `needs` and
+/// the load-balancer options, in the seam's terms.
+pub fn plan_proxy(
+    needs: &[ProxyNeed],
+    inputs: &crate::charm::plan::Inputs,
+    cfg: &crate::charm::config::Config,
+    world: &LbWorld,
+) -> ProxyOutcome {
+    let options = match LbOptions::from_config(&inputs.config) {
+        Ok(o) => o,
+        Err(e) => {
+            return ProxyOutcome {
+                blocked: Some(e.to_string()),
+                ..ProxyOutcome::default()
+            }
+        }
+    };
+    let vips: Vec<IpAddr> = cfg.vips.iter().map(|v| v.addr).collect();
+    let units = unit_addresses(inputs);
+    let lb = LbInputs {
+        options: &options,
+        vips: &vips,
+        unit_addresses: &units,
+        root: &inputs.root,
+        haproxy_installed: world.haproxy_installed,
+        haproxy_installed_by_us: world.haproxy_installed_by_us,
+        service: world.service,
+        distro_service: world.distro_service,
+        listeners: &world.listeners,
+        health: world.health.as_deref(),
+    };
+    plan_load_balancer(needs, &lb).into_outcome()
+}
+
+/// The body of `charm::proxy::teardown_proxy`.
+pub fn teardown_proxy(inputs: &crate::charm::plan::Inputs, world: &LbWorld) -> ProxyOutcome {
+    let options = LbOptions::from_config(&inputs.config).unwrap_or(LbOptions {
+        mode: LoadBalancerMode::Auto,
+        idle_timeout: super::options::MIN_LB_TIMEOUT,
+        ingress_ports: Vec::new(),
+    });
+    let lb = LbInputs {
+        options: &options,
+        vips: &[],
+        unit_addresses: &[],
+        root: &inputs.root,
+        haproxy_installed: world.haproxy_installed,
+        haproxy_installed_by_us: world.haproxy_installed_by_us,
+        service: world.service,
+        distro_service: world.distro_service,
+        listeners: &[],
+        health: None,
+    };
+    teardown_load_balancer(&lb).into_outcome()
+}
+
+/// This unit's and every peer's primary address (worker-ingress backends).
+fn unit_addresses(inputs: &crate::charm::plan::Inputs) -> Vec<IpAddr> {
+    let own = inputs
+        .network
+        .ingress
+        .first()
+        .copied()
+        .or_else(|| crate::charm::plan::my_addresses(inputs).first().copied());
+    let peers = inputs
+        .peers
+        .iter()
+        .filter_map(|p| p.data.get(crate::charm::peers::KEY_ADDRESS))
+        .filter_map(|a| a.parse::<IpAddr>().ok());
+    let mut out: Vec<IpAddr> = own.into_iter().chain(peers).collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
+impl LbPlan {
+    /// The plan in the charm's proxy-seam terms.
+    pub fn into_outcome(self) -> ProxyOutcome {
+        let mut o = self.outcome;
+        o.install_packages = self.install_packages;
+        o.purge_packages = self.purge_packages;
+        o.remove_files.extend(self.remove_files);
+        o.blocked = self.blocked;
+        o.status_note = self.status_suffix;
+        o.auto_checks = self
+            .agent_check_url
+            .map(|url| crate::charm::health::HealthCheck::Http { url: url.into() })
+            .into_iter()
+            .collect();
+        o.logs.extend(self.logs);
+        o
     }
 }

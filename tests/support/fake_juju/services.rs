@@ -328,6 +328,7 @@ fn stop(ctx: &Ctx, model: &ModelState, unit: &str, svc: &ServiceState) -> Result
             signal(svc, Signal::SIGKILL);
         }
     }
+    let _ = std::fs::remove_file(pid_file(ctx, unit));
     update_service(ctx, unit, |s| {
         s.active = false;
         s.pid = None;
@@ -374,6 +375,8 @@ fn start(ctx: &Ctx, model: &ModelState, unit: &str, source: Option<Source>) -> R
         let child = spawn(ctx, unit, &file)?;
         pid = Some(child);
         pid_start = state::process_start_time(child);
+        // Also a plain PID file, for scripts (the demo) that look at services.
+        let _ = std::fs::write(pid_file(ctx, unit), format!("{child}\n"));
     }
     update_service(ctx, unit, |s| {
         s.active = true;
@@ -381,6 +384,11 @@ fn start(ctx: &Ctx, model: &ModelState, unit: &str, source: Option<Source>) -> R
         s.pid_start = pid_start;
         s.starts += 1;
     })
+}
+
+/// `<unit dir>/services/NAME.pid` (real-services mode).
+fn pid_file(ctx: &Ctx, unit: &str) -> PathBuf {
+    ctx.unit_dir.join("services").join(format!("{unit}.pid"))
 }
 
 fn spawn(ctx: &Ctx, unit: &str, file: &UnitFile) -> Result<u32, Fail> {

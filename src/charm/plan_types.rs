@@ -1,0 +1,258 @@
+//! The values `plan` works on: [`Inputs`] (what a hook read of the world) and
+//! [`Plan`] (what it should change), with the small step types in between.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use super::agent_state::StatusDoc;
+use super::haproxy::plan::LbWorld;
+use super::lb_consumers::ConsumerRelation;
+use super::legacy::UnitRelation;
+use super::net::NetworkView;
+use super::peers::Peer;
+use super::status::Status;
+
+/// Whether a systemd unit is running / enabled.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ServiceState {
+    /// `systemctl is-active` said active.
+    pub active: bool,
+    /// `systemctl is-enabled` said enabled.
+    pub enabled: bool,
+}
+
+/// Everything a hook reads, once, before deciding anything.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, rename_all = "kebab-case")]
+pub struct Inputs {
+    /// Hook name (`config-changed`, `upgrade-charm`, `stop`, ...).
+    pub hook: String,
+    /// This unit (`k8s-vip/0`).
+    pub unit: String,
+    /// This application (`k8s-vip`).
+    pub app: String,
+    /// Model name (part of the derived VRID).
+    pub model: String,
+    /// Whether this unit runs kube-apiserver (principal charm or snap present).
+    pub runs_apiserver: bool,
+    /// `config-get` output.
+    pub config: Map<String, Value>,
+    /// `is-leader`.
+    pub leader: bool,
+    /// Interfaces, addresses, default routes.
+    pub network: NetworkView,
+    /// Other units in the `cluster` peer relation with their data.
+    pub peers: Vec<Peer>,
+    /// The `cluster` relation id, once it exists.
+    pub cluster_relation: Option<String>,
+    /// Our unit data in `cluster` now.
+    pub own_cluster_data: BTreeMap<String, String>,
+    /// `lb-consumers` relations.
+    pub consumers: Vec<ConsumerRelation>,
+    /// `loadbalancer` (public-address) relations.
+    pub public_address: Vec<UnitRelation>,
+    /// `website` (http) relations.
+    pub website: Vec<UnitRelation>,
+    /// The agent's systemd unit.
+    pub agent_service: ServiceState,
+    /// keepalived's systemd unit.
+    pub keepalived_service: ServiceState,
+    /// The agent's state file, when present and parseable.
+    pub agent_state: Option<StatusDoc>,
+    /// The pause marker exists.
+    pub paused: bool,
+    /// The agent binary exists at its on-unit path.
+    pub agent_binary_present: bool,
+    /// The keepalived binary exists.
+    pub keepalived_installed: bool,
+    /// The charm installed keepalived (marker present).
+    pub keepalived_installed_by_us: bool,
+    /// Content of the saved pre-install sysctl values, if saved.
+    pub sysctl_before: Option<String>,
+    /// Current sysctl values (key -> value), for saving before install.
+    pub sysctl_now: BTreeMap<String, String>,
+    /// The charm directory (the agent binary is copied from `bin/k8s-vip` there).
+    pub charm_dir: PathBuf,
+    /// Root the on-unit paths are resolved under (written into agent.yaml).
+    pub root: PathBuf,
+    /// What the load balancer needs to know of the unit.
+    pub lb: LbWorld,
+}
+
+/// A file to have on the unit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileSpec {
+    /// On-unit absolute path.
+    pub path: String,
+    /// Exact content.
+    pub content: String,
+    /// Permission bits.
+    pub mode: u32,
+}
+
+/// What to do to a systemd unit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ServiceAction {
+    /// `systemctl daemon-reload` (unit name ignored).
+    DaemonReload,
+    /// `systemctl enable`.
+    Enable,
+    /// `systemctl disable`.
+    Disable,
+    /// `systemctl start`.
+    Start,
+    /// `systemctl stop`.
+    Stop,
+    /// `systemctl restart`.
+    Restart,
+    /// `systemctl reload` (SIGHUP for the agent).
+    Reload,
+    /// Hitless restart: ask the agent to hand over (exit keeping its VIPs),
+    /// then `systemctl restart` so the new binary adopts them.
+    HandoverRestart,
+}
+
+/// When a step runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum When {
+    /// Every time.
+    Always,
+    /// Only if one of `any_of` changed during this apply and none of `unless` did.
+    Changed {
+        /// Paths whose change triggers the step.
+        any_of: Vec<String>,
+        /// Paths whose change makes the step unnecessary (a restart covers a reload).
+        unless: Vec<String>,
+    },
+}
+
+impl When {
+    /// Runs when `path` changed.
+    pub fn changed(path: &str) -> When {
+        When::Changed {
+            any_of: vec![path.to_string()],
+            unless: Vec::new(),
+        }
+    }
+}
+
+/// One systemd step.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServiceOp {
+    /// Unit name (`k8s-vip-agent.service`).
+    pub unit: String,
+    /// The action.
+    pub action: ServiceAction,
+    /// Its condition.
+    pub when: When,
+}
+
+impl ServiceOp {
+    /// Shorthand constructor.
+    pub fn new(unit: &str, action: ServiceAction, when: When) -> ServiceOp {
+        ServiceOp {
+            unit: unit.to_string(),
+            action,
+            when,
+        }
+    }
+}
+
+/// One sysctl step.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SysctlOp {
+    /// `sysctl -p FILE` when FILE changed.
+    LoadWhenChanged(String),
+    /// `sysctl -w KEY=VALUE`.
+    Set(String, String),
+}
+
+/// Relation data to set (only the keys that change; "" deletes).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RelationSet {
+    /// Relation id.
+    pub relation_id: String,
+    /// Application bag (leader only) instead of unit bag.
+    pub app: bool,
+    /// Keys to set.
+    pub data: BTreeMap<String, String>,
+}
+
+/// A file to copy from the charm onto the unit (the agent binary).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CopySpec {
+    /// Source (a real path in the charm directory).
+    pub from: PathBuf,
+    /// On-unit destination.
+    pub to: String,
+    /// Permission bits.
+    pub mode: u32,
+}
+
+/// Everything a hook should change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Plan {
+    /// Packages to `apt-get install`.
+    pub install_packages: Vec<String>,
+    /// Files to have (written only when different).
+    pub files: Vec<FileSpec>,
+    /// Files to copy (written only when different).
+    pub copies: Vec<CopySpec>,
+    /// Sysctl steps.
+    pub sysctls: Vec<SysctlOp>,
+    /// systemd steps, in order.
+    pub services: Vec<ServiceOp>,
+    /// Files to delete (after the services steps).
+    pub remove_files: Vec<String>,
+    /// Directories to delete recursively (after the files).
+    pub remove_dirs: Vec<String>,
+    /// `systemctl daemon-reload` after removing unit files (when one was removed).
+    pub final_daemon_reload: bool,
+    /// Packages to `apt-get purge`.
+    pub purge_packages: Vec<String>,
+    /// Relation data to set.
+    pub relation_sets: Vec<RelationSet>,
+    /// The unit status.
+    pub unit_status: Status,
+    /// The application status (leader only).
+    pub app_status: Option<Status>,
+    /// Lines for `juju-log`.
+    pub logs: Vec<String>,
+    /// `application-version-set` (at install and upgrade only).
+    pub workload_version: Option<String>,
+}
+
+impl Plan {
+    /// A plan that changes nothing and sets `status`.
+    pub fn empty(status: Status) -> Plan {
+        Plan {
+            install_packages: Vec::new(),
+            files: Vec::new(),
+            copies: Vec::new(),
+            sysctls: Vec::new(),
+            services: Vec::new(),
+            remove_files: Vec::new(),
+            remove_dirs: Vec::new(),
+            final_daemon_reload: false,
+            purge_packages: Vec::new(),
+            relation_sets: Vec::new(),
+            unit_status: status,
+            app_status: None,
+            logs: Vec::new(),
+            workload_version: None,
+        }
+    }
+
+    /// Adds a file to have.
+    pub fn file(&mut self, path: &str, content: String, mode: u32) {
+        self.files.push(FileSpec {
+            path: path.to_string(),
+            content,
+            mode,
+        });
+    }
+}
