@@ -22,12 +22,10 @@ test: deps
 	$(CARGO) clippy --locked --all-targets -- -D warnings
 	$(CARGO) test --locked
 
-demo:
-	@echo "make demo: not yet available"
-
-bench:
-	@echo "make bench: not yet available"
-
 clean:
 	rm -rf build/charm-stage build/*.charm
 	$(CARGO) clean
+
+# The live demo (root) and the side-by-side benchmarks.
+include scripts/demo.mk
+include bench/bench.mk
