@@ -18,11 +18,12 @@ use std::time::{Duration, Instant};
 
 use crate::agent::config::{CheckConfig, CheckKind};
 
-/// A verdict change (or the first verdict) of one check.
+/// The first probe's verdict of one check, then each change of its verdict or
+/// of its latest error.
 #[derive(Debug, Clone)]
 pub struct CheckReport {
-    /// Generation of the instance that owns the check (reloads bump it, so late
-    /// reports from stopped checks are ignored).
+    /// Identifies the check thread (unique per spawned check, so late reports
+    /// from a check a reload stopped are ignored).
     pub generation: u64,
     /// Instance name.
     pub instance: String,
@@ -32,6 +33,63 @@ pub struct CheckReport {
     pub healthy: bool,
     /// The error of the latest failed probe, if the latest probe failed.
     pub last_error: Option<String>,
+}
+
+/// The rise/fall verdict of one check, apart from any probing (pure, so the
+/// rules are unit-tested on their own).
+///
+/// Why it starts *healthy*: a check is new when the agent starts or when a
+/// reload adds it, often together with the service it probes (the charm
+/// reloads the agent with HAProxy's monitor check as HAProxy starts). Like
+/// keepalived's tracked scripts (without `init_fail`), a new check is presumed
+/// passing and only turns failing after `fall` consecutive failures, so one
+/// early "connection refused" never faults a healthy master. Once failing, it
+/// needs `rise` consecutive passes to recover.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Hysteresis {
+    rise: u32,
+    fall: u32,
+    healthy: bool,
+    ok_streak: u32,
+    fail_streak: u32,
+}
+
+impl Hysteresis {
+    /// A new check's verdict: presumed healthy, no probe seen yet. `rise` and
+    /// `fall` below 1 count as 1.
+    pub fn new(rise: u32, fall: u32) -> Hysteresis {
+        Hysteresis {
+            rise: rise.max(1),
+            fall: fall.max(1),
+            healthy: true,
+            ok_streak: 0,
+            fail_streak: 0,
+        }
+    }
+
+    /// Records one probe result; returns true when the verdict flipped.
+    pub fn observe(&mut self, ok: bool) -> bool {
+        let was = self.healthy;
+        if ok {
+            self.ok_streak = self.ok_streak.saturating_add(1);
+            self.fail_streak = 0;
+            if !self.healthy && self.ok_streak >= self.rise {
+                self.healthy = true;
+            }
+        } else {
+            self.fail_streak = self.fail_streak.saturating_add(1);
+            self.ok_streak = 0;
+            if self.healthy && self.fail_streak >= self.fall {
+                self.healthy = false;
+            }
+        }
+        was != self.healthy
+    }
+
+    /// The current verdict.
+    pub fn healthy(&self) -> bool {
+        self.healthy
+    }
 }
 
 /// A running check thread; stops (at its next tick) when dropped.
@@ -83,9 +141,8 @@ fn run(
     sink: ReportSink,
     stop: Arc<AtomicBool>,
 ) {
-    let mut healthy: Option<bool> = None;
-    let mut streak_ok = 0u32;
-    let mut streak_fail = 0u32;
+    let mut verdict = Hysteresis::new(cfg.rise, cfg.fall);
+    let mut reported = false;
     let mut last_error: Option<String> = None;
     // One HTTP agent per check: TLS setup once, connections reused.
     let http = match &cfg.kind {
@@ -98,35 +155,19 @@ fn run(
             (CheckKind::Http { url, .. }, Some(agent)) => http_get(agent, url),
             (kind, _) => probe(kind, cfg.timeout),
         };
-        let mut changed = false;
-        match &result {
-            Ok(()) => {
-                streak_ok += 1;
-                streak_fail = 0;
-                changed |= last_error.take().is_some();
-            }
-            Err(e) => {
-                streak_fail += 1;
-                streak_ok = 0;
-                changed |= last_error.as_deref() != Some(e.as_str());
-                last_error = Some(e.clone());
-            }
-        }
-        let verdict = match healthy {
-            // The first probe decides at once, so a starting agent neither waits
-            // `rise` intervals nor claims health it has not seen.
-            None => result.is_ok(),
-            Some(false) if streak_ok >= cfg.rise => true,
-            Some(true) if streak_fail >= cfg.fall => false,
-            Some(h) => h,
-        };
-        if healthy != Some(verdict) || changed {
-            healthy = Some(verdict);
+        let error = result.err();
+        let error_changed = error != last_error;
+        last_error = error;
+        let flipped = verdict.observe(last_error.is_none());
+        // The first probe is always reported (the daemon waits for it before
+        // starting the instance), then every verdict or error change.
+        if !reported || flipped || error_changed {
+            reported = true;
             let report = CheckReport {
                 generation,
                 instance: instance.clone(),
                 index,
-                healthy: verdict,
+                healthy: verdict.healthy(),
                 last_error: last_error.clone(),
             };
             if sink.tx.send(report).is_err() {
@@ -385,6 +426,81 @@ mod tests {
         // ...the third turns it.
         let r = rx.recv_timeout(Duration::from_secs(5)).unwrap();
         assert!(!r.healthy, "{r:?}");
+        drop(h);
+    }
+
+    #[test]
+    fn a_new_check_is_presumed_healthy_until_fall_failures() {
+        let mut h = Hysteresis::new(2, 3);
+        assert!(h.healthy(), "a new check starts presumed healthy");
+        assert!(
+            !h.observe(false) && h.healthy(),
+            "first failure must not fault"
+        );
+        assert!(!h.observe(false) && h.healthy());
+        assert!(
+            h.observe(false) && !h.healthy(),
+            "the third (fall) failure faults"
+        );
+        // Recovery needs `rise` passes in a row; a failure resets the streak.
+        assert!(!h.observe(true) && !h.healthy());
+        assert!(!h.observe(false) && !h.healthy());
+        assert!(!h.observe(true) && !h.healthy());
+        assert!(h.observe(true) && h.healthy());
+        // A pass resets the failure streak too.
+        h.observe(false);
+        h.observe(false);
+        h.observe(true);
+        h.observe(false);
+        assert!(h.healthy(), "failures must be consecutive");
+    }
+
+    #[test]
+    fn fall_one_faults_on_the_first_failure_and_zero_counts_as_one() {
+        let mut h = Hysteresis::new(1, 1);
+        assert!(h.observe(false) && !h.healthy());
+        assert!(h.observe(true) && h.healthy());
+        let mut z = Hysteresis::new(0, 0);
+        assert!(z.observe(false) && !z.healthy());
+        assert!(z.observe(true) && z.healthy());
+    }
+
+    /// The demo's bug: the check is added (by a reload) before its service
+    /// listens. Its first report must say healthy (with the error), and a
+    /// service that comes up before `fall` failures never turns it failing.
+    #[test]
+    fn thread_keeps_a_new_check_healthy_while_its_service_comes_up() {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let (w, _r) = UnixStream::pair().unwrap();
+        let cfg = CheckConfig {
+            name: "t".into(),
+            kind: CheckKind::Tcp(port),
+            interval: Duration::from_millis(200),
+            timeout: Duration::from_secs(1),
+            rise: 2,
+            fall: 3,
+        };
+        let h = spawn(
+            9,
+            "api",
+            0,
+            cfg,
+            ReportSink {
+                tx,
+                waker: Arc::new(w),
+            },
+        );
+        let first = rx.recv_timeout(Duration::from_secs(5)).unwrap();
+        assert!(first.healthy, "first failure faulted: {first:?}");
+        assert!(first.last_error.is_some(), "{first:?}");
+        // The service starts listening (well before three failures).
+        let _l = std::net::TcpListener::bind(port).unwrap();
+        let r = rx.recv_timeout(Duration::from_secs(5)).unwrap();
+        assert!(r.healthy && r.last_error.is_none(), "{r:?}");
         drop(h);
     }
 }

@@ -24,9 +24,9 @@ use nix::sys::signalfd::{SfdFlags, SignalFd};
 use serde_json::{json, Value};
 
 use crate::agent::checks::{self, CheckReport, ReportSink};
-use crate::agent::config::{self, AgentConfig, InstanceConfig};
+use crate::agent::config::{self, AgentConfig, CheckConfig, InstanceConfig};
 use crate::agent::garp::Announcer;
-use crate::agent::instance::{check_states, pick_primary, router_config, Instance};
+use crate::agent::instance::{check_state, pick_primary, router_config, CheckState, Instance};
 use crate::agent::log::{info, warn};
 use crate::agent::metrics::{self, Metrics, SharedMetrics};
 use crate::agent::netlink::{Addr, Link, Netlink, Watcher};
@@ -246,14 +246,10 @@ impl Daemon {
             .map_err(|e| anyhow::anyhow!("instance {}: {e}", cfg.name))?;
         self.generation += 1;
         let mut inst = Instance::new(cfg, self.generation, link.index, link.mac, primary, link.up);
-        for (i, c) in inst.cfg.checks.iter().enumerate() {
-            inst.handles.push(checks::spawn(
-                self.generation,
-                &inst.cfg.name,
-                i,
-                c.clone(),
-                self.sink.clone(),
-            ));
+        for (i, c) in inst.cfg.checks.clone().iter().enumerate() {
+            let (state, handle) = self.spawn_check(&inst.cfg.name, i, c);
+            inst.checks.push(state);
+            inst.handles.push(handle);
         }
         let wait = inst
             .cfg
@@ -303,7 +299,63 @@ impl Daemon {
         Ok(())
     }
 
-    /// Starts instances whose first check verdicts are in (or overdue).
+    /// Spawns the thread for check `index` of `instance`, with its own
+    /// generation, and returns its fresh state and handle.
+    fn spawn_check(
+        &mut self,
+        instance: &str,
+        index: usize,
+        cfg: &CheckConfig,
+    ) -> (CheckState, checks::CheckHandle) {
+        self.generation += 1;
+        let handle = checks::spawn(
+            self.generation,
+            instance,
+            index,
+            cfg.clone(),
+            self.sink.clone(),
+        );
+        (check_state(cfg, self.generation), handle)
+    }
+
+    /// Replaces `inst`'s checks with `cfg`'s on a reload: a check whose
+    /// settings did not change keeps its thread and verdict (a failing check
+    /// stays failing, a healthy one healthy); a new or changed check starts
+    /// fresh, presumed healthy until it fails `fall` times; a removed one stops.
+    fn rebuild_checks(&mut self, inst: &mut Instance, cfg: &InstanceConfig) {
+        let mut old: Vec<Option<(CheckConfig, CheckState, checks::CheckHandle)>> = inst
+            .cfg
+            .checks
+            .iter()
+            .cloned()
+            .zip(std::mem::take(&mut inst.checks))
+            .zip(std::mem::take(&mut inst.handles))
+            .map(|((c, s), h)| Some((c, s, h)))
+            .collect();
+        for (k, c) in cfg.checks.iter().enumerate() {
+            let kept = old
+                .iter_mut()
+                .find(|o| o.as_ref().is_some_and(|(oc, _, _)| oc == c))
+                .and_then(Option::take);
+            let (state, handle) = match kept {
+                Some((_, state, handle)) => (state, handle),
+                None => self.spawn_check(&cfg.name, k, c),
+            };
+            inst.checks.push(state);
+            inst.handles.push(handle);
+        }
+        // What is left in `old` is dropped here, which stops those threads.
+    }
+
+    /// Starts instances whose checks have each reported their first probe (or
+    /// whose wait, the longest check timeout + 200 ms, is over).
+    ///
+    /// Startup rule: a check is presumed healthy until it has failed `fall`
+    /// times in a row ([`checks::Hysteresis`]). So an instance whose check
+    /// failed its first probe with `fall` = 1 starts in FAULT; with a larger
+    /// `fall` it starts as BACKUP and can only become master after the master
+    /// down interval, during which further failures fault it. A check that
+    /// has not answered at all delays the start by at most its timeout.
     fn start_ready(&mut self, now: Instant) {
         for idx in 0..self.instances.len() {
             let inst = &self.instances[idx];
@@ -751,15 +803,22 @@ impl Daemon {
         let mut buf = [0u8; 256];
         while matches!((&self.wake_rx).read(&mut buf), Ok(n) if n > 0) {}
         while let Ok(r) = self.reports.try_recv() {
-            let Some(idx) = self
-                .instances
-                .iter()
-                .position(|i| i.generation == r.generation && i.cfg.name == r.instance)
-            else {
+            // Matched by the thread's generation, not by index: a reload may
+            // keep a check at another position.
+            let Some((idx, k)) = self.instances.iter().enumerate().find_map(|(i, inst)| {
+                (inst.cfg.name == r.instance)
+                    .then(|| {
+                        inst.checks
+                            .iter()
+                            .position(|c| c.generation == r.generation)
+                    })
+                    .flatten()
+                    .map(|k| (i, k))
+            }) else {
                 continue;
             };
             let inst = &mut self.instances[idx];
-            let Some(c) = inst.checks.get_mut(r.index) else {
+            let Some(c) = inst.checks.get_mut(k) else {
                 continue;
             };
             let was = c.healthy;
@@ -1017,23 +1076,11 @@ impl Daemon {
                         let mut inst = leftovers.remove(pos);
                         inst.last_now = Some(t);
                         if inst.cfg.checks != cfg.checks {
-                            self.generation += 1;
-                            inst.generation = self.generation;
-                            inst.handles.clear();
-                            inst.checks = check_states(cfg);
-                            for (k, c) in cfg.checks.iter().enumerate() {
-                                inst.handles.push(checks::spawn(
-                                    self.generation,
-                                    &cfg.name,
-                                    k,
-                                    c.clone(),
-                                    self.sink.clone(),
-                                ));
-                            }
-                            if cfg.checks.is_empty() {
-                                let more = inst
-                                    .router
-                                    .handle(Event::HealthChanged { healthy: true }, t);
+                            let was_healthy = inst.healthy();
+                            self.rebuild_checks(&mut inst, cfg);
+                            let healthy = inst.healthy();
+                            if healthy != was_healthy {
+                                let more = inst.router.handle(Event::HealthChanged { healthy }, t);
                                 pending.push((next.len(), more, t));
                             }
                         }

@@ -12,7 +12,7 @@ use std::time::{Instant, SystemTime};
 use serde_json::{json, Value};
 
 use crate::agent::checks::CheckHandle;
-use crate::agent::config::InstanceConfig;
+use crate::agent::config::{CheckConfig, InstanceConfig};
 use crate::agent::netlink::Addr;
 use crate::agent::status::rfc3339;
 use crate::vrrp::packet::Version;
@@ -23,10 +23,13 @@ use crate::vrrp::router::{Router, RouterConfig};
 pub struct CheckState {
     /// Display name.
     pub name: String,
-    /// None until the first probe reported.
+    /// None until the first probe reported (a pending check counts as
+    /// healthy: see [`crate::agent::checks::Hysteresis`]).
     pub healthy: Option<bool>,
     /// Error of the latest failed probe.
     pub last_error: Option<String>,
+    /// Identifies the thread probing it; its reports carry the same number.
+    pub generation: u64,
 }
 
 /// A running instance.
@@ -49,7 +52,8 @@ pub struct Instance {
     pub garp_left: u32,
     /// When the next burst round is due.
     pub garp_next: Option<Instant>,
-    /// Health check verdicts.
+    /// Health check verdicts, in config order (filled by the daemon as it
+    /// spawns each check; `handles` has the same order).
     pub checks: Vec<CheckState>,
     /// The check threads (stopped on drop).
     pub handles: Vec<CheckHandle>,
@@ -112,16 +116,15 @@ pub fn router_config(cfg: &InstanceConfig, primary: IpAddr) -> RouterConfig {
     rc
 }
 
-/// Fresh (not yet reported) states for a config's checks.
-pub fn check_states(cfg: &InstanceConfig) -> Vec<CheckState> {
-    cfg.checks
-        .iter()
-        .map(|c| CheckState {
-            name: c.name.clone(),
-            healthy: None,
-            last_error: None,
-        })
-        .collect()
+/// A fresh (not yet reported) state for a check whose thread reports with
+/// `generation`.
+pub fn check_state(cfg: &CheckConfig, generation: u64) -> CheckState {
+    CheckState {
+        name: cfg.name.clone(),
+        healthy: None,
+        last_error: None,
+        generation,
+    }
 }
 
 impl Instance {
@@ -135,7 +138,6 @@ impl Instance {
         link_up: bool,
     ) -> Instance {
         let rc = router_config(&cfg, primary);
-        let checks = check_states(&cfg);
         Instance {
             router: Router::new(rc),
             cfg,
@@ -146,7 +148,7 @@ impl Instance {
             deadline: None,
             garp_left: 0,
             garp_next: None,
-            checks,
+            checks: Vec::new(),
             handles: Vec::new(),
             start_by: None,
             link_up,
@@ -159,7 +161,8 @@ impl Instance {
         }
     }
 
-    /// True when every check has passed (or has not reported yet).
+    /// True when no check is failing (a check that has not reported yet, or
+    /// has failed fewer than `fall` times, is not failing).
     pub fn healthy(&self) -> bool {
         self.checks.iter().all(|c| c.healthy != Some(false))
     }
