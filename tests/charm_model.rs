@@ -1228,3 +1228,76 @@ fn install_sets_the_workload_version() {
     model.run_hook(&u, "install").assert_success();
     assert_eq!(model.workload_version(&u), env!("CARGO_PKG_VERSION"));
 }
+
+/// Position of the first systemctl call `verb unit` in `calls`, if any.
+fn call_at(calls: &[Vec<String>], verbs: &[&str], unit: &str) -> Option<usize> {
+    calls
+        .iter()
+        .position(|c| c.len() == 2 && verbs.contains(&c[0].as_str()) && c[1] == unit)
+}
+
+/// The agent's new health check is HAProxy's monitor: HAProxy must be up
+/// before the agent is reloaded with it (else the master's first probe is
+/// refused), and the agent must drop the check before HAProxy stops.
+#[test]
+fn haproxy_comes_up_before_the_agent_reload_and_goes_down_after_it() {
+    let model = deploy(1);
+    let u = model.unit(0);
+    let external = INTERNAL
+        .replace("api-server-internal", "api-server-external")
+        .replace(r#"{"6443": 6443}"#, r#"{"443": 6443}"#);
+    let rel = model.add_relation(
+        "lb-consumers",
+        "kubernetes-control-plane",
+        &["kubernetes-control-plane/0"],
+    );
+    model.set_unit_data(
+        &rel,
+        "kubernetes-control-plane/0",
+        &[("ingress-address", "192.0.2.11")],
+    );
+    model.set_app_data(
+        &rel,
+        "kubernetes-control-plane",
+        &[("version", "1"), ("request_api-server-external", &external)],
+    );
+    model.clear_calls(&u);
+    model
+        .run_relation_hook(&u, &rel, "changed", Some("kubernetes-control-plane/0"))
+        .assert_success();
+    let calls = model.calls(&u, "systemctl");
+    let haproxy_up = call_at(
+        &calls,
+        &["start", "restart", "reload"],
+        "k8s-vip-haproxy.service",
+    )
+    .unwrap_or_else(|| panic!("HAProxy was not started: {calls:?}"));
+    let agent_reload = call_at(&calls, &["reload", "restart"], "k8s-vip-agent.service")
+        .unwrap_or_else(|| panic!("the agent was not reloaded: {calls:?}"));
+    assert!(
+        haproxy_up < agent_reload,
+        "the agent was reloaded with HAProxy's check before HAProxy started: {calls:?}"
+    );
+    assert!(read(&model, &u, "/etc/k8s-vip/agent.yaml").contains("127.0.0.1:9744"));
+
+    // The request goes away: the agent drops the check, then HAProxy stops.
+    model.set_app_data(
+        &rel,
+        "kubernetes-control-plane",
+        &[("request_api-server-external", "")],
+    );
+    model.clear_calls(&u);
+    model
+        .run_relation_hook(&u, &rel, "changed", Some("kubernetes-control-plane/0"))
+        .assert_success();
+    let calls = model.calls(&u, "systemctl");
+    let agent_reload = call_at(&calls, &["reload", "restart"], "k8s-vip-agent.service")
+        .unwrap_or_else(|| panic!("the agent was not reloaded: {calls:?}"));
+    let haproxy_down = call_at(&calls, &["stop"], "k8s-vip-haproxy.service")
+        .unwrap_or_else(|| panic!("HAProxy was not stopped: {calls:?}"));
+    assert!(
+        agent_reload < haproxy_down,
+        "HAProxy stopped while the agent still checked it: {calls:?}"
+    );
+    assert!(!read(&model, &u, "/etc/k8s-vip/agent.yaml").contains("127.0.0.1:9744"));
+}

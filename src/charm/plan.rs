@@ -125,7 +125,7 @@ pub fn plan(inputs: &Inputs) -> Plan {
         }
     }
     plan.files.extend(proxy_outcome.files.iter().cloned());
-    plan.services.extend(proxy_outcome.services.iter().cloned());
+    order_proxy_services(&mut plan.services, &proxy_outcome.services);
     plan.remove_files
         .extend(proxy_outcome.remove_files.iter().cloned());
     plan.final_daemon_reload = true;
@@ -328,4 +328,24 @@ fn plan_relations(
             });
         }
     }
+}
+
+/// Merges the load balancer's service steps with the VIP agent's (`agent`).
+///
+/// Why the order matters: the agent's config names HAProxy's monitor as a
+/// health check when HAProxy is in use. Steps that bring HAProxy up (start,
+/// restart, reload, enable, daemon-reload, stopping the distro's instance
+/// that would hold its ports) run BEFORE the agent is started or reloaded, so
+/// the agent's new check finds HAProxy listening. Steps that take our HAProxy
+/// down (stop, disable) run AFTER, so the agent has already dropped that
+/// check when HAProxy goes away.
+pub fn order_proxy_services(agent: &mut Vec<ServiceOp>, proxy: &[ServiceOp]) {
+    let takes_down = |op: &ServiceOp| {
+        op.unit == crate::charm::haproxy::plan::HAPROXY_SERVICE
+            && matches!(op.action, ServiceAction::Stop | ServiceAction::Disable)
+    };
+    let mut merged: Vec<ServiceOp> = proxy.iter().filter(|op| !takes_down(op)).cloned().collect();
+    merged.append(agent);
+    merged.extend(proxy.iter().filter(|op| takes_down(op)).cloned());
+    *agent = merged;
 }
