@@ -409,3 +409,41 @@ fn legacy_public_address_and_http() {
         Some("api.example.com")
     );
 }
+
+/// loadbalancer-interface v1: a value the provider cannot serve is a
+/// `provider error`, a feature it does not offer is `unsupported`; both name
+/// the field. The load balancer's verdict must reach the consumer unchanged.
+#[test]
+fn proxied_requests_answer_provider_error_for_bad_values_and_unsupported_for_features() {
+    let bad_backend = external()
+        .replace("api-server-external", "bad-backend")
+        .replace(r#""backends": []"#, r#""backends": ["not-an-ip"]"#);
+    let bad_algo = external()
+        .replace("api-server-external", "bad-algo")
+        .replace(r#""algorithm": []"#, r#""algorithm": ["no-such-algorithm"]"#);
+    let p = plan(&inputs(
+        3,
+        bag(&[
+            ("version", "1"),
+            ("request_bad-backend", &bad_backend),
+            ("request_bad-algo", &bad_algo),
+            ("request_api-server-external", &external()),
+        ]),
+    ));
+    let r = response(&p, "bad-backend");
+    assert_eq!(r["error"], "provider error", "{r}");
+    assert!(r["address"].is_null(), "{r}");
+    let msg = r["error_fields"]["backends"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no backends field: {r}"));
+    assert!(msg.contains("not-an-ip"), "{msg}");
+    assert_eq!(r["error_message"].as_str(), Some(msg));
+    assert_eq!(r["received_hash"], "4f4a9a40ec63ae08000f439c6786ea09");
+    let r = response(&p, "bad-algo");
+    assert_eq!(r["error"], "unsupported", "{r}");
+    assert!(r["error_fields"]["algorithm"].is_string(), "{r}");
+    // The good request next to them is still served.
+    let r = response(&p, "api-server-external");
+    assert!(r["error"].is_null(), "{r}");
+    assert_eq!(r["address"], "192.0.2.100");
+}

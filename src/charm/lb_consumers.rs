@@ -188,10 +188,10 @@ fn respond(
             return error_response("unsupported", Some(&msg), &fields, hash);
         }
     };
-    if let Some((field, msg)) = proxy.rejected.get(&(rel.id.clone(), req.name.clone())) {
+    if let Some(r) = proxy.rejected.get(&(rel.id.clone(), req.name.clone())) {
         let mut fields = Map::new();
-        fields.insert(field.clone(), Value::String(msg.clone()));
-        return error_response("unsupported", Some(msg), &fields, hash);
+        fields.insert(r.field.clone(), Value::String(r.message.clone()));
+        return error_response(r.kind.code(), Some(&r.message), &fields, hash);
     }
     json!({
         "address": address,

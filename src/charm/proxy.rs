@@ -6,7 +6,8 @@
 //! (for the load balancer's own options, the peers for worker ingress, ...)
 //! and the validated [`Config`]. The answer ([`ProxyOutcome`]) joins the plan:
 //! files, packages and services are applied with the VIP's, refused requests
-//! are answered with an `unsupported` error naming the field, `auto_checks`
+//! are answered with the [`Rejection`]'s error (`unsupported` for a feature we
+//! do not offer, `provider error` for a value we cannot serve) naming the field, `auto_checks`
 //! join the agent's health checks when `health-check=auto`, `blocked` stops
 //! the whole hook before anything is applied (e.g. a port conflict), and
 //! `status_note` is appended to the unit status. At stop/remove,
@@ -49,11 +50,45 @@ pub struct ProxyNeed {
     pub raw: String,
 }
 
+/// The loadbalancer-interface v1 `error` value of a refused request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RejectionKind {
+    /// The request asks for a feature this provider does not offer (or has
+    /// switched off, e.g. `load-balancer=off`): `"error": "unsupported"`.
+    Unsupported,
+    /// The request's values cannot be served (a bad port, a backend that is
+    /// not an IP, a port held by another process): `"error": "provider error"`.
+    ProviderError,
+}
+
+impl RejectionKind {
+    /// The v1 response's `error` string.
+    pub fn code(self) -> &'static str {
+        match self {
+            RejectionKind::Unsupported => "unsupported",
+            RejectionKind::ProviderError => "provider error",
+        }
+    }
+}
+
+/// Why the load balancer refused one request: the v1 `error` value, and the
+/// `error_fields` entry (request field at fault, message). Carried whole so a
+/// consumer can tell a feature it must not ask for from a value it must fix.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rejection {
+    /// `unsupported` or `provider error`.
+    pub kind: RejectionKind,
+    /// The request field at fault, as the interface spells it.
+    pub field: String,
+    /// What is wrong and what would work.
+    pub message: String,
+}
+
 /// What the load balancer answers for a hook.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ProxyOutcome {
-    /// Requests (relation id, name) refused: field name -> message for `error_fields`.
-    pub rejected: BTreeMap<(String, String), (String, String)>,
+    /// Requests (relation id, name) refused, with the v1 error to answer.
+    pub rejected: BTreeMap<(String, String), Rejection>,
     /// Packages to install first (only when missing).
     pub install_packages: Vec<String>,
     /// Files the load balancer wants written.

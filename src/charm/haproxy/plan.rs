@@ -17,10 +17,10 @@ use super::options::{
 };
 use super::ports::{blocked_message, find_conflicts, is_our_haproxy, Listener};
 use super::render::{render_haproxy_cfg, render_haproxy_unit};
-use super::request::{HealthCheckRequest, LbRequest};
+use super::request::{HealthCheckRequest, LbRequest, RequestError};
 use super::stats::{status_fragment, BackendHealth};
 use crate::charm::plan::{FileSpec, ServiceAction, ServiceOp, ServiceState, When};
-use crate::charm::proxy::{ProxyNeed, ProxyOutcome};
+use crate::charm::proxy::{ProxyNeed, ProxyOutcome, Rejection, RejectionKind};
 
 /// On-unit path of the rendered haproxy.cfg (CONTRACTS.md).
 pub const HAPROXY_CONFIG: &str = "/etc/k8s-vip/haproxy.cfg";
@@ -135,6 +135,7 @@ pub fn plan_load_balancer(needs: &[ProxyNeed], lb: &LbInputs<'_>) -> LbPlan {
             reject(
                 &mut out,
                 need,
+                RejectionKind::Unsupported,
                 field,
                 format!(
                     "port {} -> {} needs a proxy ({}), and this k8s-vip runs with load-balancer=off",
@@ -174,6 +175,7 @@ pub fn plan_load_balancer(needs: &[ProxyNeed], lb: &LbInputs<'_>) -> LbPlan {
                     reject(
                         &mut out,
                         need,
+                        RejectionKind::ProviderError,
                         "port_mapping",
                         format!("{c} on the load balancer unit"),
                     );
@@ -195,6 +197,7 @@ pub fn plan_load_balancer(needs: &[ProxyNeed], lb: &LbInputs<'_>) -> LbPlan {
                 reject(
                     &mut out,
                     need,
+                    RejectionKind::ProviderError,
                     "port_mapping",
                     "the load balancer could not be configured".into(),
                 );
@@ -329,7 +332,7 @@ fn add_requests(
             Ok(r) => r,
             Err((field, msg)) => {
                 for need in group {
-                    reject(out, need, field, msg.clone());
+                    reject(out, need, RejectionKind::ProviderError, field, msg.clone());
                 }
                 continue;
             }
@@ -352,7 +355,7 @@ fn add_requests(
                 first.relation_id, first.request
             ));
             for need in group {
-                reject(out, need, field, e.to_string());
+                reject(out, need, rejection_kind(&e), field, e.to_string());
             }
         }
     }
@@ -400,11 +403,25 @@ fn field_name(field: &str) -> &'static str {
     }
 }
 
-fn reject(out: &mut LbPlan, need: &ProxyNeed, field: &str, message: String) {
+fn reject(out: &mut LbPlan, need: &ProxyNeed, kind: RejectionKind, field: &str, message: String) {
     out.outcome
         .rejected
         .entry((need.relation_id.clone(), need.request.clone()))
-        .or_insert((field.to_string(), message));
+        .or_insert(Rejection {
+            kind,
+            field: field.to_string(),
+            message,
+        });
+}
+
+/// The v1 error kind of a request the model refused.
+fn rejection_kind(e: &RequestError) -> RejectionKind {
+    match e {
+        RequestError::Unsupported { .. } => RejectionKind::Unsupported,
+        RequestError::Invalid { .. } | RequestError::Malformed { .. } => {
+            RejectionKind::ProviderError
+        }
+    }
 }
 
 fn op(unit: &str, action: ServiceAction, when: When) -> ServiceOp {
