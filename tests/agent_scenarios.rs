@@ -980,3 +980,113 @@ fn s09c_ipv6_unicast() {
         a0.log()
     );
 }
+
+/// Scenario 16 (the demo's lb-consumers bug): a reload adds a health check
+/// on a service that is not listening yet (the charm adds HAProxy's monitor
+/// as HAProxy starts). The first probe is refused, but a new check is
+/// presumed healthy until `fall` failures: the master keeps the VIP, and
+/// once the service listens the check passes without any transition.
+#[test]
+fn s16_reload_adding_a_not_yet_listening_check_keeps_the_vip() {
+    if !require_root() {
+        return;
+    }
+    let lab = Lab::new("newchk", 2);
+    let a: Vec<Agent> = [100u8, 120]
+        .iter()
+        .enumerate()
+        .map(|(i, &p)| start(&lab, i, &[inst(p, true)]))
+        .collect();
+    let refs: Vec<&Agent> = a.iter().collect();
+    assert!(
+        wait_for(Duration::from_secs(5), || lab.holders(VIP) == vec![1]
+            && a[1].state("api") == "MASTER")
+        .is_some(),
+        "{}",
+        logs(&refs)
+    );
+    let transitions = a[1].status()["instances"][0]["transitions"].clone();
+    let mut checked = inst(120, true);
+    checked.checks = vec![json!({
+        "tcp": "127.0.0.1:19744", "interval-ms": 300, "rise": 2, "fall": 3
+    })];
+    write_config(&lab, 1, &[checked]);
+    a[1].proc.signal(Signal::SIGHUP);
+    // Wait for the first (refused) probe of the new check, VIP held all along.
+    let refused = wait_for(Duration::from_secs(3), || {
+        assert!(
+            lab.has_addr(lab.unit(1), VIP),
+            "VIP left the master on the new check's first failure\n{}",
+            a[1].log()
+        );
+        a[1].try_status().is_some_and(|s| {
+            s["instances"][0]["checks"][0]["last-error"]
+                .as_str()
+                .is_some_and(|e| !e.is_empty())
+        })
+    });
+    assert!(refused.is_some(), "no failed probe seen\n{}", a[1].log());
+    let st = a[1].status();
+    assert_eq!(st["instances"][0]["state"], "MASTER", "{st}");
+    assert_eq!(st["instances"][0]["checks"][0]["healthy"], true, "{st}");
+    // The service comes up (well before the third failure).
+    let listener = lab.spawn(
+        &lab.unit(1).ns,
+        &[
+            "python3",
+            "-c",
+            "import socket,time\ns=socket.socket()\ns.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1)\ns.bind(('127.0.0.1',19744))\ns.listen(16)\nwhile True:\n  c,_=s.accept()\n  c.close()",
+        ],
+    );
+    let passing = wait_for(Duration::from_secs(3), || {
+        assert!(
+            lab.has_addr(lab.unit(1), VIP),
+            "VIP left the master before the check's service came up\n{}",
+            a[1].log()
+        );
+        a[1].try_status()
+            .is_some_and(|s| s["instances"][0]["checks"][0]["last-error"].is_null())
+    });
+    assert!(passing.is_some(), "the check never passed\n{}", a[1].log());
+    let st = a[1].status();
+    assert_eq!(st["instances"][0]["state"], "MASTER", "{st}");
+    assert_eq!(st["instances"][0]["transitions"], transitions, "{st}");
+    assert_eq!(lab.holders(VIP), vec![1], "{}", logs(&refs));
+    assert!(!a[1].log().contains("FAULT"), "{}", a[1].log());
+
+    // A check whose settings did not change keeps its verdict across a
+    // reload that adds another check: the service goes away, the check
+    // fails `fall` times and faults the master...
+    drop(listener);
+    assert!(
+        wait_state(&a[1], "api", "FAULT", Duration::from_secs(5)).is_some(),
+        "{}",
+        a[1].log()
+    );
+    let transitions = a[1].status()["instances"][0]["transitions"].clone();
+    let mut more = inst(120, true);
+    more.checks = vec![
+        json!({"tcp": "127.0.0.1:19744", "interval-ms": 300, "rise": 2, "fall": 3}),
+        json!({"exec": ["true"], "interval-ms": 300}),
+    ];
+    write_config(&lab, 1, &[more]);
+    a[1].proc.signal(Signal::SIGHUP);
+    assert!(
+        wait_for(Duration::from_secs(3), || a[1]
+            .log()
+            .contains("instance api retuned in place"))
+        .is_some(),
+        "{}",
+        a[1].log()
+    );
+    // ...and stays failing: a fresh (presumed healthy) state would leave FAULT.
+    let t0 = Instant::now();
+    while t0.elapsed() < Duration::from_millis(600) {
+        assert_eq!(a[1].state("api"), "FAULT", "{}", a[1].log());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let st = a[1].status();
+    assert_eq!(st["instances"][0]["transitions"], transitions, "{st}");
+    assert_eq!(st["instances"][0]["checks"][0]["healthy"], false, "{st}");
+    assert_eq!(st["instances"][0]["checks"][1]["healthy"], true, "{st}");
+}

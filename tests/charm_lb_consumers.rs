@@ -420,7 +420,10 @@ fn proxied_requests_answer_provider_error_for_bad_values_and_unsupported_for_fea
         .replace(r#""backends": []"#, r#""backends": ["not-an-ip"]"#);
     let bad_algo = external()
         .replace("api-server-external", "bad-algo")
-        .replace(r#""algorithm": []"#, r#""algorithm": ["no-such-algorithm"]"#);
+        .replace(
+            r#""algorithm": []"#,
+            r#""algorithm": ["no-such-algorithm"]"#,
+        );
     let p = plan(&inputs(
         3,
         bag(&[
