@@ -1029,6 +1029,14 @@ fn s16_reload_adding_a_not_yet_listening_check_keeps_the_vip() {
     let st = a[1].status();
     assert_eq!(st["instances"][0]["state"], "MASTER", "{st}");
     assert_eq!(st["instances"][0]["checks"][0]["healthy"], true, "{st}");
+    assert!(
+        wait_for(Duration::from_secs(2), || a[1].log().contains(
+            "probe failed, still counted healthy until it fails 3 times"
+        ))
+        .is_some(),
+        "{}",
+        a[1].log()
+    );
     // The service comes up (well before the third failure).
     let listener = lab.spawn(
         &lab.unit(1).ns,

@@ -822,14 +822,15 @@ impl Daemon {
                 continue;
             };
             let was = c.healthy;
+            let had_error = c.last_error.is_some();
             c.healthy = Some(r.healthy);
             c.last_error = r.last_error.clone();
-            if was != Some(r.healthy) {
-                let detail = r
-                    .last_error
-                    .as_deref()
-                    .map(|e| format!(": {e}"))
-                    .unwrap_or_default();
+            let detail = r
+                .last_error
+                .as_deref()
+                .map(|e| format!(": {e}"))
+                .unwrap_or_default();
+            if was != Some(r.healthy) && !(r.healthy && r.last_error.is_some()) {
                 let line = format!(
                     "instance {}: check {} is {}{detail}",
                     inst.cfg.name,
@@ -841,6 +842,15 @@ impl Daemon {
                 } else {
                     warn(&line)
                 }
+            } else if r.healthy && r.last_error.is_some() && !had_error {
+                // Failed, but fewer than `fall` times in a row (a new check
+                // is presumed healthy): worth a line, not a fault.
+                warn(&format!(
+                    "instance {}: check {} probe failed, still counted healthy until it fails {} times in a row{detail}",
+                    inst.cfg.name,
+                    c.name,
+                    inst.cfg.checks.get(k).map_or(1, |cc| cc.fall)
+                ));
             }
             let healthy = inst.healthy();
             if self.started(idx) {
