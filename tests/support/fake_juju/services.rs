@@ -422,15 +422,64 @@ fn spawn(ctx: &Ctx, unit: &str, file: &UnitFile) -> Result<u32, Fail> {
                 .map_err(std::io::Error::from)
         });
     }
-    let child = cmd
+    // Type=notify: like systemd, `start` returns once the service said
+    // READY=1 on $NOTIFY_SOCKET (HAProxy -Ws does when it listens), so a
+    // hook's next step sees the service up.
+    let notify = if file.notify {
+        let path = logs.join(format!("{unit}.notify"));
+        let _ = std::fs::remove_file(&path);
+        let sock = std::os::unix::net::UnixDatagram::bind(&path)
+            .map_err(|e| fail(format!("cannot bind {}: {e}", path.display()), 1))?;
+        cmd.env("NOTIFY_SOCKET", &path);
+        Some((sock, path))
+    } else {
+        None
+    };
+    let mut child = cmd
         .spawn()
         .map_err(|e| fail(format!("Failed to start {unit}: {program}: {e}"), 1))?;
+    if let Some((sock, path)) = notify {
+        let ready = wait_ready(&sock, &mut child, Duration::from_secs(10));
+        let _ = std::fs::remove_file(&path);
+        if let Err(why) = ready {
+            return Err(fail(format!("Failed to start {unit}: {why}"), 1));
+        }
+    }
     Ok(child.id())
+}
+
+/// Waits for `READY=1` on a Type=notify service's socket, bounded by
+/// `timeout`; fails when the service exits first.
+fn wait_ready(
+    sock: &std::os::unix::net::UnixDatagram,
+    child: &mut std::process::Child,
+    timeout: Duration,
+) -> Result<(), String> {
+    let deadline = Instant::now() + timeout;
+    let _ = sock.set_read_timeout(Some(Duration::from_millis(50)));
+    let mut buf = [0u8; 4096];
+    while Instant::now() < deadline {
+        if let Ok(n) = sock.recv(&mut buf) {
+            let msg = String::from_utf8_lossy(buf.get(..n).unwrap_or_default());
+            if msg.lines().any(|l| l.trim() == "READY=1") {
+                return Ok(());
+            }
+        }
+        if let Ok(Some(status)) = child.try_wait() {
+            return Err(format!("the service exited ({status}) before it was ready"));
+        }
+    }
+    Err(format!(
+        "no READY=1 within {} s (Type=notify)",
+        timeout.as_secs()
+    ))
 }
 
 /// The parts of a unit file (plus its drop-ins) the shim needs.
 struct UnitFile {
     exec_start: Vec<String>,
+    /// `Type=notify`: started means READY=1 was received.
+    notify: bool,
     env: BTreeMap<String, String>,
     reload_signal: Signal,
 }
@@ -457,6 +506,7 @@ impl UnitFile {
         let mut exec = String::new();
         let mut env = BTreeMap::new();
         let mut reload_signal = Signal::SIGHUP;
+        let mut notify = false;
         for text in &texts {
             let mut in_service = false;
             for line in text.lines().map(str::trim) {
@@ -473,6 +523,7 @@ impl UnitFile {
                 let value = value.trim();
                 match key.trim() {
                     "ExecStart" => exec = value.to_string(),
+                    "Type" => notify = value == "notify",
                     "Environment" => {
                         for pair in split_words(value) {
                             if let Some((k, v)) = pair.split_once('=') {
@@ -510,6 +561,7 @@ impl UnitFile {
         let exec_start = expand(ctx, &split_words(exec), &env);
         Ok(UnitFile {
             exec_start,
+            notify,
             env,
             reload_signal,
         })
