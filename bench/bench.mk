@@ -11,10 +11,19 @@ BENCH_TRIALS ?= 10
 BENCH_FOOTPRINT_S ?= 60
 BENCH_BIN := $(CARGO) bench --locked --bench k8s-vip-bench --
 
-.PHONY: bench bench-hooks bench-footprint bench-failover-table bench-report
+.PHONY: bench bench-deps bench-hooks bench-footprint bench-failover-table bench-report
 
-bench: bench-failover-table bench-hooks bench-footprint
+bench: bench-deps
+	$(MAKE) -f bench/bench.mk bench-failover-table bench-hooks bench-footprint
 	$(BENCH_BIN) report
+
+## bench-deps: root check, then keepalived, haproxy, iproute2, python3-venv...
+bench-deps:
+	@if [ "$$(id -u)" != 0 ]; then \
+	  echo "make bench needs root: the failover and footprint parts run VRRP in network namespaces. Run: sudo make bench (or make -f bench/bench.mk bench-hooks alone)" >&2; \
+	  exit 2; \
+	fi
+	scripts/install-deps --packages-only
 
 ## bench-hooks: config-changed/update-status cost, k8s-vip vs a Python ops charm
 bench-hooks:

@@ -141,7 +141,7 @@ fn start_ours(lab: &Lab, dir: &Path) -> anyhow::Result<Vec<Agent>> {
         write(&file, &config)?;
         let file = file.display().to_string();
         agents.push(Agent {
-            proc: lab.spawn(
+            proc: lab.spawn_logged(
                 lab.unit(i),
                 &format!("ours{i}"),
                 &[CHARM_BINARY, "agent", "--config", &file],
@@ -175,7 +175,7 @@ fn start_keepalived(lab: &Lab, dir: &Path) -> anyhow::Result<Vec<Agent>> {
         let arg = |name: &str| d.join(name).display().to_string();
         let (conf, pid, vrrp) = (arg("keepalived.conf"), arg("k.pid"), arg("v.pid"));
         agents.push(Agent {
-            proc: lab.spawn(
+            proc: lab.spawn_logged(
                 lab.unit(i),
                 &format!("ka{i}"),
                 &[

@@ -112,26 +112,27 @@ pub struct Table {
     pub rows: Vec<Row>,
 }
 
-/// Formats a number with a precision that suits its size.
-pub fn fmt_num(v: f64) -> String {
+/// Decimals that suit a figure of this size (0 for ≥ 100, 1 for ≥ 10, else 2).
+pub fn decimals(v: f64) -> usize {
     let a = v.abs();
-    if a >= 100.0 || (v.fract() == 0.0 && a < 1e15) {
-        format!("{v:.0}")
+    if a >= 100.0 {
+        0
     } else if a >= 10.0 {
-        format!("{v:.1}")
+        1
     } else {
-        format!("{v:.2}")
+        2
     }
 }
 
+/// "median (min–max)", all three with the median's precision (none when all
+/// are whole numbers, e.g. call counts).
 fn fmt_summary(s: &Option<Summary>) -> String {
     match s {
-        Some(s) => format!(
-            "{} ({}–{})",
-            fmt_num(s.median),
-            fmt_num(s.min),
-            fmt_num(s.max)
-        ),
+        Some(s) => {
+            let whole = [s.median, s.min, s.max].iter().all(|v| v.fract() == 0.0);
+            let d = if whole { 0 } else { decimals(s.median) };
+            format!("{:.d$} ({:.d$}–{:.d$})", s.median, s.min, s.max)
+        }
         None => "n/a".to_string(),
     }
 }

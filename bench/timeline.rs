@@ -174,13 +174,19 @@ impl Timeline {
         let end_s = end / 1000.0;
         let lanes = self.units.len() + 1;
         let client_lane = self.units.len();
-        let height = 90 + 44 * lanes as u32;
+        let height = 120 + 44 * lanes as u32;
         let root = SVGBackend::new(path, (960, height)).into_drawing_area();
         let draw = |e: &dyn std::fmt::Display| anyhow::anyhow!("drawing {}: {e}", path.display());
         root.fill(&WHITE).map_err(|e| draw(&e))?;
+        root.draw(&Text::new(
+            self.title.clone(),
+            (16, 8),
+            ("sans-serif", 18).into_font().color(&BLACK),
+        ))
+        .map_err(|e| draw(&e))?;
         let mut chart = ChartBuilder::on(&root)
-            .caption(&self.title, ("sans-serif", 18))
             .margin(12)
+            .margin_top(62)
             .x_label_area_size(34)
             .y_label_area_size(170)
             .build_cartesian_2d(0f64..end_s, 0f64..lanes as f64)
@@ -228,8 +234,17 @@ impl Timeline {
                 )
             }))
             .map_err(|e| draw(&e))?;
-        for (n, e) in self.events.iter().enumerate() {
-            if let Event::Marker { t_ms, label } = e {
+        let mut markers: Vec<(f64, &str)> = self
+            .events
+            .iter()
+            .filter_map(|e| match e {
+                Event::Marker { t_ms, label } => Some((*t_ms, label.as_str())),
+                _ => None,
+            })
+            .collect();
+        markers.sort_by(|a, b| a.0.total_cmp(&b.0));
+        for (n, (t_ms, label)) in markers.into_iter().enumerate() {
+            {
                 let x = t_ms / 1000.0;
                 chart
                     .draw_series(std::iter::once(PathElement::new(
@@ -237,11 +252,13 @@ impl Timeline {
                         MARK.stroke_width(1),
                     )))
                     .map_err(|e| draw(&e))?;
+                // Labels sit above the plot, alternating two rows so that
+                // close markers do not overwrite each other.
                 let (px, py) = chart.backend_coord(&(x, lanes as f64));
                 let row = (n % 2) as i32 * 14;
                 root.draw(&Text::new(
-                    label.clone(),
-                    (px + 3, py + 2 + row),
+                    label.to_string(),
+                    (px + 3, py - 32 + row),
                     ("sans-serif", 12).into_font().color(&MARK),
                 ))
                 .map_err(|e| draw(&e))?;

@@ -33,6 +33,9 @@ fn unit_runs_the_agent_as_the_contract_says() {
     assert_eq!(one("Restart"), "always");
     assert_eq!(one("KillSignal"), "SIGTERM");
     assert_eq!(one("RuntimeDirectory"), "k8s-vip");
+    // /run/k8s-vip also holds HAProxy's stats socket: stopping the agent must
+    // not delete it (systemd removes a runtime directory on stop otherwise).
+    assert_eq!(one("RuntimeDirectoryPreserve"), "yes");
     assert_eq!(one("StateDirectory"), "k8s-vip");
     assert_eq!(one("WantedBy"), "multi-user.target");
 }

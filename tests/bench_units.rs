@@ -45,7 +45,7 @@ mod stats_tests {
             rows: vec![Row::from_samples("a", "ms", &[1.0, 2.0], &[2.0, 4.0])],
         };
         let md = t.to_markdown();
-        assert!(md.contains("| a | ms | 1.50 (1.00–2.00) | 3.00 (2.00–4.00) | 0.50× | 2 |"));
+        assert!(md.contains("| a | ms | 1.50 (1.00–2.00) | 3 (2–4) | 0.50× | 2 |"));
     }
 }
 
@@ -120,8 +120,8 @@ mod failover_tests {
 
     #[test]
     fn reads_the_agent_benchmark_log() {
-        let log = "noise\nOurs Crash 100 ms trial 0: 344 ms (master RSS 2345 KiB)\n\
-                   Keepalived Crash 100 ms trial 0: 350 ms (master RSS 9000 KiB)\n\
+        let log = "noise\ntest bench ... Ours Crash 100 ms trial 0: 344 ms (master RSS 2345 KiB)\n\
+                   Keepalived Crash 100 ms trial 0 (phase 0.05): 350 ms, 371 ms after the master's last advert (master RSS 9000 KiB)\n\
                    Ours Graceful 1000 ms trial 1: 620 ms (master RSS 1 KiB)\n";
         let trials = parse_log(log);
         assert_eq!(trials.len(), 3);
@@ -130,7 +130,11 @@ mod failover_tests {
         assert!(crash.metric.contains("SIGKILL, 100 ms"));
         assert_eq!(crash.ours.map(|s| s.median), Some(344.0));
         assert_eq!(crash.theirs.map(|s| s.median), Some(350.0));
-        assert!(t.rows[1].metric.contains("SIGTERM, 1000 ms"));
-        assert!(t.rows[1].theirs.is_none());
+        let since = &t.rows[1];
+        assert!(since.metric.contains("from its last advert"));
+        assert!(since.ours.is_none());
+        assert_eq!(since.theirs.map(|s| s.median), Some(371.0));
+        assert!(t.rows[2].metric.contains("SIGTERM, 1000 ms"));
+        assert!(t.rows[2].theirs.is_none());
     }
 }

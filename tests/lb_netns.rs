@@ -159,8 +159,12 @@ fn a_stopped_api_server_leaves_the_pool_and_clients_never_fail_after() {
     wait_up(&model, 0, Duration::from_secs(15))
         .unwrap_or_else(|| panic!("dead servers still UP: {:?}", health(&model)));
     assert_eq!(monitor_status(&lab, lb), Some(503));
+    // systemctl stop: SIGTERM to the master, which stops its worker and exits.
     let mut haproxy = haproxy;
-    haproxy.kill();
+    haproxy.signal(nix::sys::signal::SIGTERM);
+    haproxy
+        .wait_timeout(Duration::from_secs(10))
+        .unwrap_or_else(|| panic!("HAProxy ignored SIGTERM: {}", haproxy.log()));
     assert_eq!(monitor_status(&lab, lb), None);
 }
 
@@ -214,7 +218,7 @@ fn reload_with_a_changed_backend_set_drops_no_established_connection() {
         .collect();
     let new_model = api_model(&root, &vips, &new_set, INTERVAL, RETRIES);
     std::thread::sleep(Duration::from_secs(1));
-    reload(&haproxy, &new_model);
+    let old_worker = reload(&haproxy, &new_model);
     wait_up(&new_model, 3, Duration::from_secs(15))
         .unwrap_or_else(|| panic!("new backend set not UP: {:?}", health(&new_model)));
 
@@ -246,6 +250,13 @@ fn reload_with_a_changed_backend_set_drops_no_established_connection() {
     let polled: serde_json::Value = serde_json::from_str(poller.log().trim())
         .unwrap_or_else(|e| panic!("poll output: {e}: {}", poller.log()));
     assert_eq!(polled["failures"], serde_json::json!([]), "{polled}");
+
+    // Once its connections are gone the old worker exits (the master, root,
+    // may signal the haproxy-user workers under the unit's capability set).
+    wait_for(Duration::from_secs(10), || {
+        !lb_support::process_alive(old_worker)
+    })
+    .unwrap_or_else(|| panic!("old worker {old_worker} lingers: {}", haproxy.log()));
 
     // After the reload new connections go to the new set only.
     let out = assets.client(&lab, &["spread", VIP, "443", "30"]);

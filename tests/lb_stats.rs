@@ -117,25 +117,3 @@ fn status_line_reports_the_worst_backend_of_each_kind() {
         "HAProxy not reporting yet"
     );
 }
-
-#[test]
-fn status_action_keys_per_backend() {
-    use k8s_vip::charm::haproxy::stats::action_results;
-    let got = action_results(&[BackendHealth {
-        backend: "api-server-external-443".into(),
-        up: 2,
-        total: 3,
-        down: vec!["192.0.2.13".into()],
-    }]);
-    let want: Vec<(&str, &str)> = vec![
-        ("load-balancer.api-server-external-443.down", "192.0.2.13"),
-        ("load-balancer.api-server-external-443.total", "3"),
-        ("load-balancer.api-server-external-443.up", "2"),
-    ];
-    assert_eq!(
-        got.iter()
-            .map(|(k, v)| (k.as_str(), v.as_str()))
-            .collect::<Vec<_>>(),
-        want
-    );
-}

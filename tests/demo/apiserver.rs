@@ -68,7 +68,7 @@ pub fn start(
         cert.display(),
         key.display()
     );
-    Ok(lab.spawn(
+    Ok(lab.spawn_logged(
         lab.unit(i),
         &format!("apiserver{i}"),
         &["sh", "-c", &script],

@@ -261,7 +261,7 @@ fn deploy(lab: &Lab, model: &Model, rec: &Recorder) -> anyhow::Result<()> {
 
 /// The lb-consumers relation as kubernetes-control-plane speaks it; prints
 /// the responses our leader wrote.
-fn consumers(model: &Model, rec: &Recorder) -> anyhow::Result<()> {
+fn consumers(lab: &Lab, model: &Model, rec: &Recorder) -> anyhow::Result<()> {
     let say = |msg: &str| println!("[{:5.1}s] {msg}", rec.secs());
     let remote: Vec<String> = (0..UNITS).map(|i| format!("{PRINCIPAL}/{i}")).collect();
     let remote_refs: Vec<&str> = remote.iter().map(String::as_str).collect();
@@ -309,6 +309,48 @@ fn consumers(model: &Model, rec: &Recorder) -> anyhow::Result<()> {
     if !ours.keys().any(|k| k.starts_with("response_")) {
         println!("           (no response yet: {ours:?})");
     }
+    let external_ok = ours
+        .get("response_api-server-external")
+        .and_then(|r| serde_json::from_str::<Value>(r).ok())
+        .is_some_and(|r| r["address"].is_string() && r["error"].is_null());
+    if external_ok {
+        load_balanced(lab, rec)?;
+    }
+    Ok(())
+}
+
+/// When the charm serves api-server-external (443 → 6443 through HAProxy on
+/// the VIP holder), a few requests to VIP:443 show them spread over the units.
+fn load_balanced(lab: &Lab, rec: &Recorder) -> anyhow::Result<()> {
+    let url = format!("https://{VIP}:443/livez");
+    let mut answered: BTreeMap<String, usize> = BTreeMap::new();
+    let mut failed = 0;
+    let ready = wait_until(Duration::from_secs(10), || {
+        lab.exec(lab.client(), &["curl", "-sk", "--max-time", "1", &url])
+            .status
+            .success()
+    })?;
+    for _ in 0..9 {
+        interrupted()?;
+        let out = lab.exec(lab.client(), &["curl", "-sk", "--max-time", "1", &url]);
+        match String::from_utf8_lossy(&out.stdout)
+            .trim()
+            .strip_prefix("ok ")
+        {
+            Some(unit) if out.status.success() => {
+                *answered.entry(unit.to_string()).or_default() += 1
+            }
+            _ => failed += 1,
+        }
+    }
+    let spread: Vec<String> = answered.iter().map(|(u, n)| format!("{u} ×{n}")).collect();
+    println!(
+        "[{:5.1}s] load balancing: 9 requests to {url} (HAProxy on the VIP holder{}) answered by {}{}",
+        rec.secs(),
+        if ready { "" } else { ", not ready after 10 s" },
+        if spread.is_empty() { "nobody".to_string() } else { spread.join(", ") },
+        if failed > 0 { format!("; {failed} failed") } else { String::new() }
+    );
     Ok(())
 }
 
@@ -432,7 +474,7 @@ fn show(
     go: &AtomicBool,
 ) -> anyhow::Result<Figures> {
     let say = |msg: &str| println!("[{:5.1}s] {msg}", rec.secs());
-    consumers(model, rec)?;
+    consumers(lab, model, rec)?;
     say(&format!(
         "client starts requesting https://{VIP}:6443/livez every 50 ms"
     ));

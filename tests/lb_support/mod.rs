@@ -205,10 +205,18 @@ pub fn write_config(model: &LoadBalancerModel) {
 pub fn start_haproxy(lab: &Lab, node: &Node, model: &LoadBalancerModel) -> Proc {
     write_config(model);
     let p = &model.paths;
+    // Under the capability bounding set and no-new-privileges of the rendered
+    // systemd unit, so the tests prove the unit's hardening leaves HAProxy able
+    // to bind, drop privileges, reload and stop.
+    let caps = unit_bounding_set(p);
     let proc = lab.spawn_logged(
         node,
         &format!("haproxy-{}", node.ns),
         &[
+            "setpriv",
+            "--bounding-set",
+            &caps,
+            "--no-new-privs",
             "haproxy",
             "-W",
             "-f",
@@ -222,6 +230,21 @@ pub fn start_haproxy(lab: &Lab, node: &Node, model: &LoadBalancerModel) -> Proc 
     wait_for(Duration::from_secs(10), || worker_pid(model).is_some())
         .unwrap_or_else(|| panic!("HAProxy did not start in {}: {}", node.ns, proc.log()));
     proc
+}
+
+/// `setpriv --bounding-set` argument for the rendered unit's
+/// `CapabilityBoundingSet=` (e.g. `-all,+net_admin,+kill`).
+pub fn unit_bounding_set(paths: &HaproxyPaths) -> String {
+    let unit = k8s_vip::charm::haproxy::render_haproxy_unit(paths).expect("unit renders");
+    let line = unit
+        .lines()
+        .find_map(|l| l.strip_prefix("CapabilityBoundingSet="))
+        .expect("the unit sets CapabilityBoundingSet");
+    let caps: Vec<String> = line
+        .split_whitespace()
+        .map(|c| format!("+{}", c.trim_start_matches("CAP_").to_ascii_lowercase()))
+        .collect();
+    format!("-all,{}", caps.join(","))
 }
 
 /// Pid of the current HAProxy worker (from the runtime API's `show info`).
@@ -239,7 +262,8 @@ pub fn worker_pid(model: &LoadBalancerModel) -> Option<u32> {
 
 /// Seamless reload, as `systemctl reload k8s-vip-haproxy` does it: SIGUSR2 to
 /// the master; returns once a new worker answers on the stats socket.
-pub fn reload(haproxy: &Proc, model: &LoadBalancerModel) {
+/// Returns the old worker's pid (it lives on until its connections end).
+pub fn reload(haproxy: &Proc, model: &LoadBalancerModel) -> u32 {
     write_config(model);
     let old = worker_pid(model).expect("a worker runs before the reload");
     haproxy.signal(nix::sys::signal::SIGUSR2);
@@ -247,6 +271,15 @@ pub fn reload(haproxy: &Proc, model: &LoadBalancerModel) {
         worker_pid(model).is_some_and(|p| p != old)
     })
     .unwrap_or_else(|| panic!("HAProxy did not reload: {}", haproxy.log()));
+    old
+}
+
+/// True while process `pid` exists and is not a zombie.
+pub fn process_alive(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|s| s.rsplit(')').next().map(|r| r.trim_start().to_string()))
+        .is_some_and(|r| !r.starts_with('Z'))
 }
 
 /// Servers up/total per backend, from the runtime API.

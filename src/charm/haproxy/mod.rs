@@ -7,6 +7,8 @@
 //! - [`model`]: the pure [`LoadBalancerModel`] built from requests and options;
 //! - [`render`]: haproxy.cfg and the systemd unit from tera templates;
 //! - [`options`]: `load-balancer`, `lb-timeout`, `ingress-ports`;
+//! - [`plan`]: the load balancer's share of the charm's plan (the bodies of
+//!   the charm's proxy seam) and [`plan::LbWorld`], what a hook reads for it;
 //! - [`ports`]: port-conflict detection before anything is applied;
 //! - [`stats`]: the runtime API client behind "3/3 API servers up".
 

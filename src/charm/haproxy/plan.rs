@@ -417,7 +417,7 @@ fn op(unit: &str, action: ServiceAction, when: When) -> ServiceOp {
 
 // ===== the charm's proxy seam =====
 
-/// What the load balancer reads of the unit each hook, besides [`Inputs`]:
+/// What the load balancer reads of the unit each hook, besides `Inputs`:
 /// gathered by [`LbWorld::gather`] through the charm's system seam, carried
 /// in `Inputs` so `plan` stays pure.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]

@@ -133,29 +133,3 @@ pub fn status_fragment(model: &LoadBalancerModel, health: &[BackendHealth]) -> S
         .collect::<Vec<_>>()
         .join(", ")
 }
-
-/// The `status` action's view of the load balancer, as dotted `action-set`
-/// keys: `load-balancer.<backend>.up`, `.total` and `.down` (space-separated
-/// server names), so `juju run k8s-vip/0 status` shows every backend.
-pub fn action_results(health: &[BackendHealth]) -> BTreeMap<String, String> {
-    let mut out = BTreeMap::new();
-    for h in health {
-        // action-set keys: lowercase letters, digits and dashes.
-        let key: String = h
-            .backend
-            .chars()
-            .map(|c| {
-                if c.is_ascii_alphanumeric() {
-                    c.to_ascii_lowercase()
-                } else {
-                    '-'
-                }
-            })
-            .collect();
-        let base = format!("load-balancer.{key}");
-        out.insert(format!("{base}.up"), h.up.to_string());
-        out.insert(format!("{base}.total"), h.total.to_string());
-        out.insert(format!("{base}.down"), h.down.join(" "));
-    }
-    out
-}
