@@ -22,11 +22,11 @@ test: deps
 	$(CARGO) clippy --locked --all-targets -- -D warnings
 	$(CARGO) test --locked
 
-demo:
-	@echo "make demo: not yet available"
+## demo: the three-unit live demo (root; scripts/demo.mk)
+include scripts/demo.mk
 
-bench:
-	@echo "make bench: not yet available"
+## bench: k8s-vip side by side with keepalived and a Python ops charm (root; bench/bench.mk)
+include bench/bench.mk
 
 clean:
 	rm -rf build/charm-stage build/*.charm
