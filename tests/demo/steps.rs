@@ -224,6 +224,7 @@ fn deploy(lab: &Lab, model: &Model, rec: &Recorder) -> anyhow::Result<()> {
     ));
     interrupted()?;
     say(&format!("juju config {APP} virtual-ip={VIP}"));
+    rec.mark("virtual-ip set");
     model.set_config("virtual-ip", VIP);
     for u in &units {
         hook_ms.push(ms(ok(model.run_hook(u, "config-changed"))?.elapsed));
@@ -268,6 +269,7 @@ fn consumers(lab: &Lab, model: &Model, rec: &Recorder) -> anyhow::Result<()> {
     say(&format!(
         "juju integrate {APP}:lb-consumers {PRINCIPAL}:loadbalancer-internal"
     ));
+    rec.mark("lb-consumers related");
     let rel = model.add_relation("lb-consumers", PRINCIPAL, &remote_refs);
     for (i, r) in remote.iter().enumerate() {
         model.set_unit_data(
