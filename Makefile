@@ -22,12 +22,10 @@ test: deps
 	$(CARGO) clippy --locked --all-targets -- -D warnings
 	$(CARGO) test --locked
 
-## demo: the three-unit live demo (root; scripts/demo.mk)
-include scripts/demo.mk
-
-## bench: k8s-vip side by side with keepalived and a Python ops charm (root; bench/bench.mk)
-include bench/bench.mk
-
 clean:
 	rm -rf build/charm-stage build/*.charm
 	$(CARGO) clean
+
+# The live demo (root) and the side-by-side benchmarks.
+include scripts/demo.mk
+include bench/bench.mk
