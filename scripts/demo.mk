@@ -1,4 +1,4 @@
-# `make demo`: the three-unit live demo (see docs/demo.md). Included from the
+# `make demo`: the three-unit live demo (see README.md). Included from the
 # Makefile (`include scripts/demo.mk`); also runs on its own:
 # `make -f scripts/demo.mk demo`. Needs root (network namespaces).
 CARGO ?= cargo

@@ -1,6 +1,6 @@
 //! Failover benchmark, k8s-vip agent vs keepalived (issue 4 "Benchmark"). Not a
 //! timed test: it is `#[ignore]`d and run by `bench/failover.sh`
-//! (`make bench-failover`), as root.
+//! (`make -f bench/bench.mk bench-failover-table`, part of `make bench`), as root.
 //!
 //! Same lab, same run, same settings for both: 3 units, VRRPv3 multicast, the
 //! master on unit1 (priority 150), backups on unit0 (priority 100, the one that
@@ -383,7 +383,7 @@ fn cells(ours: &[Duration], ka: &[Duration]) -> String {
 }
 
 #[test]
-#[ignore = "benchmark: run with bench/failover.sh (make bench-failover)"]
+#[ignore = "benchmark: run with bench/failover.sh (make bench)"]
 fn bench_failover_vs_keepalived() {
     if !require_root() {
         return;

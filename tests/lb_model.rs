@@ -171,7 +171,7 @@ fn load_balancer_off_removes_haproxy_and_refuses_the_proxied_request() {
     {
         eprintln!(
             "SKIPPED: config.yaml lacks the load-balancer options \
-             (their YAML is in docs/lb.md)"
+             (README.md, Options)"
         );
         return;
     }
