@@ -192,7 +192,7 @@ fn deploy(lab: &Lab, model: &Model, rec: &Recorder) -> anyhow::Result<()> {
     let say = |msg: &str| println!("[{:5.1}s] {msg}", rec.secs());
     let units = model.units().to_vec();
     say(&format!(
-        "juju deploy {APP} && juju integrate {APP} {PRINCIPAL}   (simulated: {} units, leader {APP}/0)",
+        "juju deploy {APP} && juju integrate {APP}:juju-info {PRINCIPAL}:juju-info   (simulated: {} units, leader {APP}/0)",
         units.len()
     ));
     let mut hook_ms = Vec::new();
