@@ -11,7 +11,7 @@ mod support;
 
 use std::time::Duration;
 
-use lb_support::Assets;
+use lb_support::{names, Assets};
 use serde_json::json;
 use support::juju::Model;
 use support::netns::{require_root, wait_for, Lab};
@@ -28,13 +28,6 @@ fn request(name: &str, port: u16) -> String {
         "tls_cert": null, "tls_key": null, "tls_termination": false
     })
     .to_string()
-}
-
-fn names(v: &serde_json::Value) -> Vec<String> {
-    v["counts"]
-        .as_object()
-        .map(|m| m.keys().cloned().collect())
-        .unwrap_or_default()
 }
 
 #[test]

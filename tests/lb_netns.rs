@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use k8s_vip::charm::haproxy::stats::status_fragment;
 
 use lb_support::{
-    api_model, health, monitor_status, reload, start_haproxy, unit_root, wait_up, Assets,
+    api_model, health, monitor_status, names, reload, start_haproxy, unit_root, wait_up, Assets,
 };
 use support::netns::{require_root, wait_for, Lab};
 
@@ -25,13 +25,6 @@ const RETRIES: u32 = 2;
 /// Units 0-2: API servers; unit 3: the k8s-vip unit holding the VIP.
 fn api_servers(lab: &Lab) -> Vec<IpAddr> {
     (0..3).map(|i| IpAddr::V4(lab.unit(i).ipv4)).collect()
-}
-
-fn names(v: &serde_json::Value) -> Vec<String> {
-    v["counts"]
-        .as_object()
-        .map(|m| m.keys().cloned().collect())
-        .unwrap_or_default()
 }
 
 #[test]

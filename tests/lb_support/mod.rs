@@ -380,3 +380,12 @@ pub fn agent_state(socket: &Path) -> Option<String> {
     .ok()?;
     v["instances"][0]["state"].as_str().map(str::to_string)
 }
+
+/// The backend names a client probe reached: the keys of the `counts` object
+/// that tests/lb_support/lb_client.py prints.
+pub fn names(v: &serde_json::Value) -> Vec<String> {
+    v["counts"]
+        .as_object()
+        .map(|m| m.keys().cloned().collect())
+        .unwrap_or_default()
+}
