@@ -160,23 +160,20 @@ pub fn run() -> anyhow::Result<String> {
     }
     say("stand-in kube-apiserver (HTTPS /livez on :6443) running in every unit");
 
+    // `make demo` deploys the .charm it packed; without it, the test build.
+    let charm = std::env::var_os("K8S_VIP_DEMO_CHARM").map(std::path::PathBuf::from);
+    if let Some(file) = &charm {
+        say(&format!("charm: {}", file.display()));
+    }
     // The model must drop before the lab: it stops the agents in the namespaces.
     let mut model = Model::options(APP, UNITS)
         .real_services(true)
         .principal(Some(PRINCIPAL))
+        .charm_file(charm)
         .build();
     for i in 0..UNITS {
         let unit = model.unit(i);
         model.set_netns(&unit, &lab.unit(i).ns);
-        if let Ok(bin) = std::env::var("K8S_VIP_DEMO_BINARY") {
-            // Run the release binary `make charm` packed instead of the test build.
-            let link = model.charm_dir(&unit).join("bin/k8s-vip");
-            let _ = std::fs::remove_file(&link);
-            std::os::unix::fs::symlink(
-                std::fs::canonicalize(&bin).context("K8S_VIP_DEMO_BINARY")?,
-                &link,
-            )?;
-        }
     }
     let result = live(&lab, &model, &rec, &mut apiservers);
     if result.is_err() && !INTERRUPTED.load(Ordering::SeqCst) {

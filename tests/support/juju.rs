@@ -195,6 +195,9 @@ pub struct ModelOptions {
     pub principal: Option<String>,
     /// Keep the model directory after the test (for debugging); path printed.
     pub keep: bool,
+    /// A packed `.charm` to deploy: each unit's charm directory is this archive
+    /// unpacked, as Juju does it. None = the source tree and the test build.
+    pub charm_file: Option<PathBuf>,
 }
 
 impl ModelOptions {
@@ -207,7 +210,14 @@ impl ModelOptions {
             real_services: false,
             principal: Some("kubernetes-control-plane".into()),
             keep: std::env::var_os("K8S_VIP_KEEP_MODEL").is_some(),
+            charm_file: None,
         }
+    }
+
+    /// Deploys a packed `.charm` (see [`ModelOptions::charm_file`]).
+    pub fn charm_file(mut self, charm: Option<PathBuf>) -> ModelOptions {
+        self.charm_file = charm;
+        self
     }
 
     /// Turns on real services.
@@ -237,6 +247,7 @@ pub struct Model {
     netns: BTreeMap<String, String>,
     keep: bool,
     action_schema: Map<String, Value>,
+    charm_file: Option<PathBuf>,
 }
 
 /// A test panics on setup failures: they are bugs in the test or the machine.
@@ -269,6 +280,34 @@ fn copy_tree(from: &Path, to: &Path) {
         } else {
             must(std::fs::copy(entry.path(), &target), "copying template");
         }
+    }
+}
+
+/// Unpacks a `.charm` (a zip with symlinks stored as symlinks) the way Juju
+/// lays out a unit's charm directory; `unzip` comes from scripts/install-deps.
+fn unpack_charm(file: &Path, charm: &Path) {
+    must(std::fs::create_dir_all(charm), "creating charm dir");
+    let out = must(
+        std::process::Command::new("unzip")
+            .arg("-q")
+            .arg(file)
+            .arg("-d")
+            .arg(charm)
+            .output(),
+        "running unzip (scripts/install-deps installs it)",
+    );
+    assert!(
+        out.status.success(),
+        "simulated model: unzip {} failed: {}",
+        file.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for needed in ["dispatch", "bin/k8s-vip", "hooks/install", "metadata.yaml"] {
+        assert!(
+            charm.join(needed).exists(),
+            "simulated model: {} has no {needed}",
+            file.display()
+        );
     }
 }
 
@@ -364,6 +403,7 @@ impl Model {
             netns: BTreeMap::new(),
             keep: opts.keep,
             action_schema,
+            charm_file: opts.charm_file.clone(),
         };
         for (i, unit) in units.iter().enumerate() {
             model.lay_out_unit(unit);
@@ -421,11 +461,20 @@ impl Model {
     }
 
     /// Creates a unit's agent directory: charm dir (copies of the charm files,
-    /// hooks/ symlinks, bin/k8s-vip linked to the built binary) and its root.
+    /// hooks/ symlinks, bin/k8s-vip linked to the built binary — or the packed
+    /// charm unpacked) and its root.
     fn lay_out_unit(&self, unit: &str) {
         let source = Path::new(SOURCE_DIR);
         let unit_dir = self.unit_dir(unit);
         let charm = unit_dir.join("charm");
+        if let Some(file) = &self.charm_file {
+            unpack_charm(file, &charm);
+            must(
+                std::fs::create_dir_all(unit_dir.join("root")),
+                "creating unit root",
+            );
+            return;
+        }
         must(
             std::fs::create_dir_all(charm.join("bin")),
             "creating charm dir",
