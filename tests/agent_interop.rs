@@ -123,7 +123,7 @@ fn mixed_group(tag: &str, version: u8, advert_ms: u64) {
     // Ours follow keepalived: they decode its adverts (checksum, version) and stay backups.
     std::thread::sleep(step * 6);
     let all = |a0: &Agent, a2: &Agent, ka: &Proc| {
-        format!("{}\n--- keepalived ---\n{}", logs(&[a0, a2]), ka.log())
+        format!("{}\n--- keepalived ---\n{}", logs([a0, a2]), ka.log())
     };
     assert_eq!(lab.holders(VIP), vec![1], "{}", all(&a0, &a2, &ka));
     for a in [&a0, &a2] {
