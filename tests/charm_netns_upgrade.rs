@@ -55,13 +55,8 @@ fn deploy(tag: &str) -> (Lab, Model, usize) {
         model.run_hook(&u, "config-changed").assert_success();
         model.run_hook(&u, "start").assert_success();
     }
-    let rel = model.relation_id("cluster");
     for u in model.units().to_vec() {
-        for other in model.units().to_vec().into_iter().filter(|o| *o != u) {
-            model
-                .run_relation_hook(&u, &rel, "changed", Some(&other))
-                .assert_success();
-        }
+        model.run_peers_changed(&u);
     }
     let holder = single_holder(&lab, VIP, Duration::from_secs(20))
         .unwrap_or_else(|| panic!("no single VIP holder: {:?}", lab.holders(VIP)));
