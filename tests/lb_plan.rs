@@ -3,7 +3,7 @@
 //! cannot serve directly gets an HAProxy frontend, and the response names the VIP.
 
 use std::collections::BTreeMap;
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv4Addr};
 use std::path::Path;
 
 use k8s_vip::charm::haproxy::options::LoadBalancerMode;
@@ -379,19 +379,28 @@ mod seam {
         i
     }
 
+    /// What the seam's unit (`inputs`: 192.0.2.11, peers .12 and .13) offers
+    /// for the VIP 192.0.2.100.
+    fn unit0_context() -> ProviderContext<'static> {
+        static ME: [IpAddr; 1] = [IpAddr::V4(Ipv4Addr::new(192, 0, 2, 11))];
+        static PEERS: [IpAddr; 2] = [
+            IpAddr::V4(Ipv4Addr::new(192, 0, 2, 12)),
+            IpAddr::V4(Ipv4Addr::new(192, 0, 2, 13)),
+        ];
+        static VIPS: [IpAddr; 1] = [IpAddr::V4(Ipv4Addr::new(192, 0, 2, 100))];
+        ProviderContext {
+            vips: &VIPS,
+            hostname: None,
+            my_addrs: &ME,
+            peer_addrs: &PEERS,
+        }
+    }
+
     #[test]
     fn plan_proxy_serves_the_external_request_and_adds_the_haproxy_check() {
         let i = inputs(&[]);
         let cfg = config::parse(&i.config, &i.app).unwrap();
-        let me = [ip("192.0.2.11")];
-        let peers = [ip("192.0.2.12"), ip("192.0.2.13")];
-        let vips = [ip("192.0.2.100")];
-        let c = ProviderContext {
-            vips: &vips,
-            hostname: None,
-            my_addrs: &me,
-            peer_addrs: &peers,
-        };
+        let c = unit0_context();
         let needs = proxy_needs(&i.consumers, &c);
         let out = plan_proxy(&needs, &i, &cfg, &LbWorld::default());
         assert_eq!(out.blocked, None);
@@ -452,15 +461,7 @@ mod seam {
             }]),
             ..LbWorld::default()
         };
-        let me = [ip("192.0.2.11")];
-        let peers = [ip("192.0.2.12"), ip("192.0.2.13")];
-        let vips = [ip("192.0.2.100")];
-        let c = ProviderContext {
-            vips: &vips,
-            hostname: None,
-            my_addrs: &me,
-            peer_addrs: &peers,
-        };
+        let c = unit0_context();
         let out = plan_proxy(&proxy_needs(&i.consumers, &c), &i, &cfg, &world);
         assert_eq!(out.status_note.as_deref(), Some("3/3 API servers up"));
         let down = teardown_proxy(&i, &world);
