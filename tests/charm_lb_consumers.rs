@@ -2,14 +2,16 @@
 //! sent_hash echo, version gating, unsupported and malformed requests, the
 //! direct rule, and the legacy public-address / http relations.
 
+mod support;
+
 use std::collections::BTreeMap;
 
 use k8s_vip::charm::lb_consumers::ConsumerRelation;
 use k8s_vip::charm::legacy::UnitRelation;
-use k8s_vip::charm::net::{IfaceAddr, Interface, NetworkView};
 use k8s_vip::charm::peers::Peer;
 use k8s_vip::charm::plan::{plan, Inputs, RelationSet};
 use serde_json::{json, Value};
+use support::net::eth0;
 
 const INTERNAL: &str = r#"{"algorithm": [], "backends": [], "health_checks": [{"interval": 30, "path": "/livez", "port": 6443, "protocol": "http", "retries": 3}], "id": "81c7d839a1f94e1684de04fffe1aaa93", "ingress_address": null, "name": "api-server-internal", "port_mapping": {"6443": 6443}, "protocol": "tcp", "public": false, "sent_hash": "4f4a9a40ec63ae08000f439c6786ea09", "sticky": false, "tls_cert": null, "tls_key": null, "tls_termination": false}"#;
 
@@ -38,17 +40,7 @@ fn inputs(n_units: usize, consumer_app_data: BTreeMap<String, String>) -> Inputs
             .cloned()
             .unwrap_or_default(),
         leader: true,
-        network: NetworkView {
-            interfaces: vec![Interface {
-                name: "eth0".into(),
-                addrs: vec![IfaceAddr {
-                    addr: "192.0.2.11".parse().expect("ip"),
-                    prefix: 24,
-                }],
-            }],
-            ingress: vec!["192.0.2.11".parse().expect("ip")],
-            ..Default::default()
-        },
+        network: eth0(&[("192.0.2.11", 24)]),
         peers: (1..n_units)
             .map(|i| Peer {
                 unit: format!("k8s-vip/{i}"),
