@@ -130,15 +130,6 @@ fn expect_client_neighbour(lab: &Lab, ip: &str, i: usize, context: &str) {
     );
 }
 
-/// Removes the VIP from unit `i`'s eth0 behind its agent's back (what a dead
-/// machine or an operator does).
-fn del_vip(lab: &Lab, i: usize) {
-    lab.exec_ok(
-        lab.unit(i),
-        &["ip", "addr", "del", "192.0.2.100/24", "dev", "eth0"],
-    );
-}
-
 /// Three agents, unit1 has the highest priority (120), unit0 100, unit2 90;
 /// waits until unit1 is the only holder.
 fn three(lab: &Lab, preempt: bool) -> Vec<Agent> {

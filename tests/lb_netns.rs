@@ -364,10 +364,6 @@ fn killing_haproxy_on_the_vip_holder_moves_the_vip() {
         lb_support::start_agent(&lab, lab.unit(3), VIP, 110, &[addr(4)]),
         lb_support::start_agent(&lab, lab.unit(4), VIP, 100, &[addr(3)]),
     ];
-    let single_holder = || {
-        let h = lab.holders(VIP);
-        (h.len() == 1).then(|| h[0])
-    };
     // Settled: one MASTER holding the VIP, one healthy BACKUP.
     let mut holder = None;
     wait_for(Duration::from_secs(10), || {
@@ -376,7 +372,7 @@ fn killing_haproxy_on_the_vip_holder_moves_the_vip() {
             .map(|(_, s)| lb_support::agent_state(s))
             .collect();
         states.sort();
-        holder = single_holder();
+        holder = lab.single_holder(VIP);
         holder.is_some() && states == [Some("BACKUP".to_string()), Some("MASTER".to_string())]
     })
     .unwrap_or_else(|| panic!("no settled VIP holder: {:?}", lab.holders(VIP)));
@@ -393,7 +389,10 @@ fn killing_haproxy_on_the_vip_holder_moves_the_vip() {
         p.kill();
     }
     let other = if first == 3 { 4 } else { 3 };
-    wait_for(Duration::from_secs(10), || single_holder() == Some(other)).unwrap_or_else(|| {
+    wait_for(Duration::from_secs(10), || {
+        lab.single_holder(VIP) == Some(other)
+    })
+    .unwrap_or_else(|| {
         panic!(
             "VIP did not move from unit{first} to unit{other}: holders {:?}",
             lab.holders(VIP)

@@ -251,15 +251,19 @@ pub fn holders(lab: &Lab, ip: &str) -> Vec<usize> {
     lab.holders(ip)
 }
 
+/// Removes [`Inst::v4`]'s VIP (192.0.2.100/24) from unit `i`'s eth0 behind
+/// its agent's back: what a dead machine (the VIP goes with it) or an
+/// operator does.
+pub fn del_vip(lab: &Lab, i: usize) {
+    lab.exec_ok(
+        lab.unit(i),
+        &["ip", "addr", "del", "192.0.2.100/24", "dev", "eth0"],
+    );
+}
+
 /// Waits until exactly one unit holds `ip` and returns it.
 pub fn wait_single_holder(lab: &Lab, ip: &str, timeout: Duration) -> Option<usize> {
-    let mut who = None;
-    wait_for(timeout, || {
-        let h = lab.holders(ip);
-        who = (h.len() == 1).then(|| h[0]);
-        who.is_some()
-    })?;
-    who
+    lab.wait_single_holder(ip, timeout)
 }
 
 /// Dump of all agent logs, for failure messages.
