@@ -64,6 +64,21 @@ fn advert_then_timer(r: &mut Router, from: &str, priority: u8, now: Instant) {
     r.handle(Event::TimerExpired, now);
 }
 
+/// What a master leaving for `to` does: resign (priority 0 advert), release
+/// the VIPs, change state, stop its timer.
+fn master_resigns_to(to: State, reason: &str) -> Vec<Action> {
+    vec![
+        Action::SendAdvert { priority: 0 },
+        Action::RemoveVips,
+        Action::StateChanged {
+            from: State::Master,
+            to,
+            reason: reason.into(),
+        },
+        Action::CancelTimer,
+    ]
+}
+
 /// A router started at `t0` that became master after its master-down timer.
 fn master(c: RouterConfig, t0: Instant) -> (Router, Instant) {
     let mut r = Router::new(c);
@@ -264,19 +279,7 @@ fn backup_learns_the_masters_interval_in_v3() {
 fn shutdown_of_a_master_resigns_and_removes_vips() {
     let (mut r, t) = master(cfg("192.0.2.11", 100), Instant::now());
     let a = r.handle(Event::Shutdown, t);
-    assert_eq!(
-        a,
-        vec![
-            Action::SendAdvert { priority: 0 },
-            Action::RemoveVips,
-            Action::StateChanged {
-                from: State::Master,
-                to: State::Initialize,
-                reason: "shutdown".into()
-            },
-            Action::CancelTimer,
-        ]
-    );
+    assert_eq!(a, master_resigns_to(State::Initialize, "shutdown"));
     assert_eq!(r.advert(0).priority, 0);
 }
 
@@ -324,19 +327,7 @@ fn step_down_is_a_no_op_unless_master() {
 fn failing_health_moves_a_master_to_fault_and_back_to_backup() {
     let (mut r, t) = master(cfg("192.0.2.11", 100), Instant::now());
     let a = r.handle(Event::HealthChanged { healthy: false }, t);
-    assert_eq!(
-        a,
-        vec![
-            Action::SendAdvert { priority: 0 },
-            Action::RemoveVips,
-            Action::StateChanged {
-                from: State::Master,
-                to: State::Fault,
-                reason: "health check failed".into()
-            },
-            Action::CancelTimer,
-        ]
-    );
+    assert_eq!(a, master_resigns_to(State::Fault, "health check failed"));
     // adverts are still watched for status
     r.handle(rx("192.0.2.12", 90), t);
     assert_eq!(r.master(), Some(ip("192.0.2.12")));
