@@ -118,6 +118,14 @@ fn write_state(model: &Model, unit: &str, instances: Value) {
     std::fs::write(path, doc.to_string()).expect("write state");
 }
 
+/// The unit's (state, message) after its agent reported `instances` and
+/// update-status ran.
+fn status_after_report(model: &Model, unit: &str, instances: Value) -> (String, String) {
+    write_state(model, unit, instances);
+    model.run_hook(unit, "update-status").assert_success();
+    status(model, unit)
+}
+
 fn instance_state(state: &str, master: Option<&str>, address: &str) -> Value {
     json!({"name": "v4-1", "vrid": vrid(), "version": 3, "interface": "eth0", "state": state,
            "priority": 200, "effective-priority": 200, "address": address, "master": master,
@@ -249,14 +257,12 @@ fn one_unit_installs_the_agent_and_reports_master() {
         ("waiting".into(), "agent starting".into())
     );
     // The agent reports; update-status shows it.
-    write_state(
-        &model,
-        &u,
-        json!([instance_state("MASTER", Some("192.0.2.11"), "192.0.2.11")]),
-    );
-    model.run_hook(&u, "update-status").assert_success();
     assert_eq!(
-        status(&model, &u),
+        status_after_report(
+            &model,
+            &u,
+            json!([instance_state("MASTER", Some("192.0.2.11"), "192.0.2.11")])
+        ),
         ("active".into(), format!("MASTER {VIP} (vrid {})", vrid()))
     );
     let app = model.app_status().expect("leader sets app status");
@@ -269,9 +275,7 @@ fn foreign_router_warning_in_status() {
     let u = model.unit(0);
     let mut st = instance_state("MASTER", Some("192.0.2.11"), "192.0.2.11");
     st["foreign-routers"] = json!(["192.0.2.50"]);
-    write_state(&model, &u, json!([st]));
-    model.run_hook(&u, "update-status").assert_success();
-    let (_, msg) = status(&model, &u);
+    let (_, msg) = status_after_report(&model, &u, json!([st]));
     assert!(
         msg.contains("WARNING") && msg.contains("192.0.2.50") && msg.contains("virtual-router-id"),
         "{msg}"
@@ -456,14 +460,12 @@ fn peer_departure_reloads_the_others() {
 fn backup_status_names_the_master_unit() {
     let model = deploy(2);
     let u = model.unit(1);
-    write_state(
-        &model,
-        &u,
-        json!([instance_state("BACKUP", Some("192.0.2.11"), "192.0.2.12")]),
-    );
-    model.run_hook(&u, "update-status").assert_success();
     assert_eq!(
-        status(&model, &u),
+        status_after_report(
+            &model,
+            &u,
+            json!([instance_state("BACKUP", Some("192.0.2.11"), "192.0.2.12")])
+        ),
         (
             "active".into(),
             format!("BACKUP, VIP on k8s-vip/0 (vrid {})", vrid())
@@ -1161,13 +1163,11 @@ fn status_shows_load_balancer_backends() {
         "{:?}",
         a.results
     );
-    write_state(
+    let (state, msg) = status_after_report(
         &model,
         &u,
         json!([instance_state("MASTER", Some("192.0.2.11"), "192.0.2.11")]),
     );
-    model.run_hook(&u, "update-status").assert_success();
-    let (state, msg) = status(&model, &u);
     assert_eq!(state, "active");
     assert!(
         msg.starts_with(&format!("MASTER {VIP} (vrid {}), ", vrid())) && msg.contains("2/3"),
