@@ -10,6 +10,7 @@ use std::collections::BTreeSet;
 use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 
+use k8s_vip::charm::haproxy::options::parse_ingress_ports;
 use k8s_vip::charm::haproxy::stats::status_fragment;
 use k8s_vip::charm::haproxy::{HaproxyPaths, LoadBalancerModel, Timeouts};
 
@@ -17,7 +18,7 @@ use lb_support::{
     add_address, api_model, client_report, expect_up, health, monitor_status, reload,
     start_haproxy, unit_root, Assets,
 };
-use support::netns::{require_root, wait_for, Lab, Node, Prober};
+use support::netns::{require_root, wait_for, Lab, Node, Prober, Proc};
 
 const VIP: &str = "192.0.2.100";
 const VIP6: &str = "2001:db8::100";
@@ -37,6 +38,23 @@ fn empty_model(lab: &Lab, node: &Node) -> LoadBalancerModel {
         HaproxyPaths::under(&unit_root(lab, node)),
         Timeouts::with_idle(Duration::from_secs(3600)),
     )
+}
+
+/// Ingress "80:30080" to the NodePorts of the three workers (units 0-2) on
+/// `vips`, HAProxy started on every worker; returns their models and HAProxy
+/// processes, in unit order.
+fn ingress_on_every_worker(lab: &Lab, vips: &[IpAddr]) -> (Vec<LoadBalancerModel>, Vec<Proc>) {
+    let workers: Vec<IpAddr> = (0..3).map(|i| IpAddr::V4(lab.unit(i).ipv4)).collect();
+    let ports = parse_ingress_ports("80:30080").unwrap();
+    let mut models = Vec::new();
+    let mut haproxies = Vec::new();
+    for i in 0..3 {
+        let mut model = empty_model(lab, lab.unit(i));
+        model.add_ingress(&ports, &workers, vips).unwrap();
+        haproxies.push(start_haproxy(lab, lab.unit(i), &model));
+        models.push(model);
+    }
+    (models, haproxies)
 }
 
 /// Connects `n` times to `addr` from the client and returns who answered
@@ -245,24 +263,11 @@ fn worker_ingress_spreads_over_every_workers_nodeport() {
     if !require_root() {
         return;
     }
-    use k8s_vip::charm::haproxy::options::parse_ingress_ports;
-
     let lab = Lab::new("lbing", 3);
     // Every worker answers on its NodePort (kube-proxy's job in real life).
     let mut nodeports: Vec<_> = lab.serve_units(30080).into_iter().map(Some).collect();
-    let peers: Vec<IpAddr> = (0..3).map(|i| IpAddr::V4(lab.unit(i).ipv4)).collect();
-    let ports = parse_ingress_ports("80:30080").unwrap();
     // HAProxy runs on every worker (the VIP may land on any); unit 0 holds it.
-    let mut models = Vec::new();
-    let mut haproxies = Vec::new();
-    for i in 0..3 {
-        let mut model = empty_model(&lab, lab.unit(i));
-        model
-            .add_ingress(&ports, &peers, &[VIP.parse().unwrap()])
-            .unwrap();
-        haproxies.push(start_haproxy(&lab, lab.unit(i), &model));
-        models.push(model);
-    }
+    let (models, _haproxies) = ingress_on_every_worker(&lab, &[VIP.parse().unwrap()]);
     add_address(&lab, lab.unit(0), &format!("{VIP}/24"));
     expect_up(
         &models[0],
@@ -411,23 +416,15 @@ fn active_active_vips_spread_over_units_and_survive_a_dead_haproxy() {
     if !require_root() {
         return;
     }
-    use k8s_vip::charm::haproxy::options::parse_ingress_ports;
-
     // Three workers, three VIPs: each VIP its own VRRP instance, each unit
     // the preferred master of one; every HAProxy binds all three VIPs.
     let lab = Lab::new("lbaa", 3);
     let vips = ["192.0.2.101", "192.0.2.102", "192.0.2.103"];
     let _nodeports = lab.serve_units(30080);
-    let peers: Vec<IpAddr> = (0..3).map(|i| IpAddr::V4(lab.unit(i).ipv4)).collect();
     let vip_addrs: Vec<IpAddr> = vips.iter().map(|v| v.parse().unwrap()).collect();
-    let ports = parse_ingress_ports("80:30080").unwrap();
-    let mut haproxies = Vec::new();
+    let (_models, haproxies) = ingress_on_every_worker(&lab, &vip_addrs);
+    let mut haproxies: Vec<Option<Proc>> = haproxies.into_iter().map(Some).collect();
     let mut agents = Vec::new();
-    for i in 0..3 {
-        let mut model = empty_model(&lab, lab.unit(i));
-        model.add_ingress(&ports, &peers, &vip_addrs).unwrap();
-        haproxies.push(Some(start_haproxy(&lab, lab.unit(i), &model)));
-    }
     for i in 0..3 {
         let instances: Vec<(String, u8, u8)> = (0..3)
             .map(|j| {
