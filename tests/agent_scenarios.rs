@@ -354,8 +354,7 @@ fn s07_cli_step_down_pause_resume() {
     let lab = Lab::new("cli", 3);
     let a = three(&lab, true);
     // status table and JSON.
-    let (ok, table) = a[1].cli(&["status"]);
-    assert!(ok, "{table}");
+    let table = a[1].cli_ok(&["status"]);
     assert!(
         table.lines().next().unwrap_or("").starts_with("INSTANCE"),
         "{table}"
@@ -364,8 +363,7 @@ fn s07_cli_step_down_pause_resume() {
         table.contains("MASTER") && table.contains("192.0.2.100/24"),
         "{table}"
     );
-    let (ok, js) = a[0].cli(&["status", "--json"]);
-    assert!(ok, "{js}");
+    let js = a[0].cli_ok(&["status", "--json"]);
     let doc: serde_json::Value = serde_json::from_str(&js).unwrap();
     assert_eq!(doc["instances"][0]["state"], "BACKUP");
     assert_eq!(doc["instances"][0]["master"], "192.0.2.12");
@@ -378,15 +376,13 @@ fn s07_cli_step_down_pause_resume() {
     // failover on the master: it steps down, another unit takes the VIP (unit0
     // should take over), and the hold keeps unit1 (priority 120, preempt on)
     // from taking it back.
-    let (ok, out) = a[1].cli(&["failover", "--hold", "60"]);
-    assert!(ok, "{out}");
+    a[1].cli_ok(&["failover", "--hold", "60"]);
     expect_holders(&lab, VIP, &[0], Duration::from_secs(2), &a);
     std::thread::sleep(Duration::from_millis(600));
     assert_eq!(lab.holders(VIP), vec![0], "the hold was not respected");
     assert_eq!(a[1].state("api"), "BACKUP");
     // pause the new master: VIP released, state PAUSED, pause file written.
-    let (ok, out) = a[0].cli(&["pause"]);
-    assert!(ok, "{out}");
+    a[0].cli_ok(&["pause"]);
     assert_eq!(a[0].state("api"), "PAUSED");
     assert!(a[0].pause_file.exists());
     assert!(wait_for(Duration::from_secs(2), || {
@@ -403,8 +399,7 @@ fn s07_cli_step_down_pause_resume() {
     let a0 = start_with(&lab, 0, cfg);
     a0.expect_state("api", "PAUSED", Duration::from_secs(2));
     assert_eq!(a0.status()["paused"], true);
-    let (ok, out) = a0.cli(&["resume"]);
-    assert!(ok, "{out}");
+    a0.cli_ok(&["resume"]);
     assert!(!a0.pause_file.exists());
     a0.expect_state("api", "BACKUP", Duration::from_secs(2));
     // JSON output of the action commands.

@@ -187,6 +187,14 @@ impl Agent {
         )
     }
 
+    /// Runs the CLI against this agent; fails the test when the command
+    /// fails, else returns its output.
+    pub fn cli_ok(&self, args: &[&str]) -> String {
+        let (ok, out) = self.cli(args);
+        assert!(ok, "k8s-vip {args:?} failed on unit{}: {out}", self.unit);
+        out
+    }
+
     /// Fetches the metrics text from the endpoint (if configured) — via status for counters.
     pub fn log(&self) -> String {
         self.proc.log()
