@@ -44,14 +44,17 @@ fn start_keepalived(lab: &Lab, i: usize, version: u8, advert: &str, priority: u8
         ),
     )
     .unwrap();
-    let (c, p, r) = (
-        conf.to_str().unwrap().to_string(),
-        dir.join("k.pid"),
-        dir.join("v.pid"),
-    );
+    run_keepalived(lab, i, &format!("keepalived{i}-v{version}"), &conf)
+}
+
+/// Runs keepalived with `conf` on unit `i` (VRRP only, foreground, logging to
+/// the log file `log_name`); its pid files go next to `conf`.
+fn run_keepalived(lab: &Lab, i: usize, log_name: &str, conf: &Path) -> Proc {
+    let dir = conf.parent().expect("config directory");
+    let (p, r) = (dir.join("k.pid"), dir.join("v.pid"));
     lab.spawn_logged(
         lab.unit(i),
-        &format!("keepalived{i}-v{version}"),
+        log_name,
         &[
             "keepalived",
             "-n",
@@ -60,7 +63,7 @@ fn start_keepalived(lab: &Lab, i: usize, version: u8, advert: &str, priority: u8
             "-G",
             "-P",
             "-f",
-            &c,
+            conf.to_str().unwrap(),
             "-p",
             p.to_str().unwrap(),
             "-r",
@@ -102,6 +105,17 @@ fn ours(version: u8, advert_ms: u64, priority: u8) -> Inst {
     i
 }
 
+/// Fails when keepalived's log complains about the packets it received.
+fn assert_no_complaints(ka: &Proc) {
+    let bad = complaints(&ka.log());
+    assert!(
+        bad.is_empty(),
+        "keepalived complained about our packets:\n{}\n--- full log ---\n{}",
+        bad.join("\n"),
+        ka.log()
+    );
+}
+
 /// keepalived master → our backups agree → keepalived fails (link down) → ours
 /// takes over, keepalived returns as backup and accepts our adverts → our master
 /// dies → keepalived takes over again.
@@ -123,7 +137,7 @@ fn mixed_group(tag: &str, version: u8, advert_ms: u64) {
     // Ours follow keepalived: they decode its adverts (checksum, version) and stay backups.
     std::thread::sleep(step * 6);
     let all = |a0: &Agent, a2: &Agent, ka: &Proc| {
-        format!("{}\n--- keepalived ---\n{}", logs(&[a0, a2]), ka.log())
+        format!("{}\n--- keepalived ---\n{}", logs([a0, a2]), ka.log())
     };
     assert_eq!(lab.holders(VIP), vec![1], "{}", all(&a0, &a2, &ka));
     for a in [&a0, &a2] {
@@ -155,10 +169,7 @@ fn mixed_group(tag: &str, version: u8, advert_ms: u64) {
     // Our master dies: keepalived (150) beats our other backup (90).
     a0.proc.signal(Signal::SIGKILL);
     a0.proc.kill();
-    lab.exec_ok(
-        lab.unit(0),
-        &["ip", "addr", "del", "192.0.2.100/24", "dev", "eth0"],
-    );
+    del_vip(&lab, 0);
     let took = wait_for(step * 6 + Duration::from_secs(2), || {
         lab.holders(VIP) == vec![1]
     });
@@ -170,13 +181,7 @@ fn mixed_group(tag: &str, version: u8, advert_ms: u64) {
     std::thread::sleep(step * 4);
     assert_eq!(a2.state("api"), "BACKUP");
     assert_eq!(a2.status()["instances"][0]["master"], "192.0.2.12");
-    let bad = complaints(&ka.log());
-    assert!(
-        bad.is_empty(),
-        "keepalived complained about our packets:\n{}\n--- full log ---\n{}",
-        bad.join("\n"),
-        ka.log()
-    );
+    assert_no_complaints(&ka);
     // Our side dropped nothing from keepalived either.
     assert!(!a2.log().contains("warn"), "{}", a2.log());
 }
@@ -216,25 +221,7 @@ fn s11_interop_keepalived_ipv6() {
          advert_int 0.1\n  nopreempt\n  virtual_ipaddress {\n    2001:db8::100/64\n  }\n}\n",
     )
     .unwrap();
-    let (p, r) = (dir.join("k.pid"), dir.join("v.pid"));
-    let mut ka = lab.spawn_logged(
-        lab.unit(1),
-        "keepalived6",
-        &[
-            "keepalived",
-            "-n",
-            "-l",
-            "-D",
-            "-G",
-            "-P",
-            "-f",
-            conf.to_str().unwrap(),
-            "-p",
-            p.to_str().unwrap(),
-            "-r",
-            r.to_str().unwrap(),
-        ],
-    );
+    let mut ka = run_keepalived(&lab, 1, "keepalived6", &conf);
     assert!(
         wait_for(Duration::from_secs(5), || lab.holders("2001:db8::100")
             == vec![1])
@@ -270,27 +257,9 @@ fn s11_interop_keepalived_ipv6() {
         a0.log(),
         ka.log()
     );
-    let bad = complaints(&ka.log());
-    assert!(bad.is_empty(), "keepalived complained:\n{}", bad.join("\n"));
+    assert_no_complaints(&ka);
     // keepalived restarted next to our master hears our IPv6 adverts and stays backup.
-    let ka2 = lab.spawn_logged(
-        lab.unit(1),
-        "keepalived6-again",
-        &[
-            "keepalived",
-            "-n",
-            "-l",
-            "-D",
-            "-G",
-            "-P",
-            "-f",
-            conf.to_str().unwrap(),
-            "-p",
-            p.to_str().unwrap(),
-            "-r",
-            r.to_str().unwrap(),
-        ],
-    );
+    let ka2 = run_keepalived(&lab, 1, "keepalived6-again", &conf);
     std::thread::sleep(Duration::from_millis(1200));
     assert_eq!(
         lab.holders("2001:db8::100"),
@@ -299,6 +268,5 @@ fn s11_interop_keepalived_ipv6() {
         ka2.log()
     );
     assert!(ka2.log().contains("Entering BACKUP STATE"), "{}", ka2.log());
-    let bad = complaints(&ka2.log());
-    assert!(bad.is_empty(), "keepalived complained:\n{}", bad.join("\n"));
+    assert_no_complaints(&ka2);
 }

@@ -23,26 +23,121 @@ fn vip() -> IpAddr {
     VIP.parse().unwrap()
 }
 
+fn vip6() -> IpAddr {
+    VIP6.parse().unwrap()
+}
+
 fn inst(prio: u8, preempt: bool) -> Inst {
     let mut i = Inst::v4(51, prio);
     i.preempt = preempt;
     i
 }
 
+/// A second instance ("extra", VRID 60, 192.0.2.101) for the reload tests.
+fn extra_inst() -> Inst {
+    let mut extra = Inst::v4(60, 120);
+    extra.name = "extra".into();
+    extra.vips = vec!["192.0.2.101/24".into()];
+    extra
+}
+
+/// Starts one agent per entry of `prios`: unit `i` runs `insts(i, prios[i])`.
+fn start_all(lab: &Lab, prios: &[u8], insts: impl Fn(usize, u8) -> Vec<Inst>) -> Vec<Agent> {
+    prios
+        .iter()
+        .enumerate()
+        .map(|(i, &p)| start(lab, i, &insts(i, p)))
+        .collect()
+}
+
+/// Starts unit `i`'s agent with the one instance `x` and waits (3 s) until
+/// that instance is in `state`.
+fn start_in_state(lab: &Lab, i: usize, x: Inst, state: &str) -> Agent {
+    let a = start(lab, i, &[x]);
+    a.expect_state("api", state, Duration::from_secs(3));
+    a
+}
+
+/// Waits until exactly the units `want` hold `ip`; fails with the holders and
+/// the agents' logs otherwise.
+fn expect_holders<A: AsRef<Agent>>(
+    lab: &Lab,
+    ip: &str,
+    want: &[usize],
+    timeout: Duration,
+    agents: impl IntoIterator<Item = A>,
+) {
+    assert!(
+        wait_for(timeout, || lab.holders(ip) == want).is_some(),
+        "holders of {ip}: {:?}, want {want:?}\n{}",
+        lab.holders(ip),
+        logs(agents)
+    );
+}
+
+/// Waits until exactly one unit holds the VIP and returns it; fails with the
+/// agents' logs otherwise.
+fn expect_single_holder(lab: &Lab, timeout: Duration, agents: &[Agent]) -> usize {
+    wait_single_holder(lab, VIP, timeout).unwrap_or_else(|| panic!("{}", logs(agents)))
+}
+
+/// Waits (3 s) until a dual master is down to one holder of the VIP; returns
+/// how long that took.
+fn expect_dual_master_resolved(lab: &Lab, agents: &[Agent]) -> Duration {
+    wait_for(Duration::from_secs(3), || lab.holders(VIP).len() == 1)
+        .unwrap_or_else(|| panic!("dual master did not resolve\n{}", logs(agents)))
+}
+
+/// Sends `sig` to `victim` and returns how long until `successor` is master
+/// (None after 3 s).
+fn takeover_after(victim: &Agent, sig: Signal, successor: &Agent) -> Option<Duration> {
+    let t0 = Instant::now();
+    victim.proc.signal(sig);
+    wait_for(Duration::from_secs(3), || {
+        successor.state("api") == "MASTER"
+    })
+    .map(|_| t0.elapsed())
+}
+
+/// Asserts, for `period`, that unit `i` keeps the VIP all along.
+fn expect_vip_kept(lab: &Lab, agent: &Agent, period: Duration, during: &str) {
+    let t0 = Instant::now();
+    while t0.elapsed() < period {
+        assert!(
+            lab.has_addr(lab.unit(agent.unit), VIP),
+            "VIP left the master during {during}\n{}",
+            agent.log()
+        );
+    }
+}
+
+/// What the client gets from the service on `ip` port 8080 (the unit's name).
+fn client_reaches(lab: &Lab, ip: IpAddr) -> Option<String> {
+    lab.probe(lab.client(), sock(ip, 8080), Duration::from_secs(2))
+}
+
+/// Waits (2 s) until the client's neighbour entry for `ip` points at unit
+/// `i`'s MAC (the new master announced itself); `context` says why it should.
+fn expect_client_neighbour(lab: &Lab, ip: &str, i: usize, context: &str) {
+    let mac = lab.mac(lab.unit(i));
+    let seen = wait_for(Duration::from_secs(2), || {
+        lab.neighbour(lab.client(), ip).as_deref() == Some(mac.as_str())
+    });
+    assert!(
+        seen.is_some(),
+        "{context}: client neighbour entry for {ip} is {:?}, want {mac}",
+        lab.neighbour(lab.client(), ip)
+    );
+}
+
 /// Three agents, unit1 has the highest priority (120), unit0 100, unit2 90;
 /// waits until unit1 is the only holder.
 fn three(lab: &Lab, preempt: bool) -> Vec<Agent> {
     // unit1 first, so it is master also with preempt off.
-    let a1 = start(lab, 1, &[inst(120, preempt)]);
-    assert!(
-        wait_state(&a1, "api", "MASTER", Duration::from_secs(3)).is_some(),
-        "{}",
-        a1.log()
-    );
+    let a1 = start_in_state(lab, 1, inst(120, preempt), "MASTER");
     let a0 = start(lab, 0, &[inst(100, preempt)]);
     let a2 = start(lab, 2, &[inst(90, preempt)]);
     let a = vec![a0, a1, a2];
-    let refs: Vec<&Agent> = a.iter().collect();
     // ...and the backups have heard it.
     let follows = |x: &Agent| {
         x.try_status()
@@ -57,7 +152,7 @@ fn three(lab: &Lab, preempt: bool) -> Vec<Agent> {
     assert!(
         ok.is_some(),
         "unit1 did not become the only master\n{}",
-        logs(&refs)
+        logs(&a)
     );
     a
 }
@@ -79,19 +174,10 @@ fn s01_election_highest_priority_wins() {
     assert_eq!(a[2].state("api"), "BACKUP");
     let st = a[0].status();
     assert_eq!(st["instances"][0]["master"], "192.0.2.12", "{st}");
-    let t = a[1].status()["instances"][0]["transitions"]
-        .as_u64()
-        .unwrap();
+    let t = a[1].transitions().as_u64().unwrap();
     std::thread::sleep(Duration::from_millis(300));
-    assert_eq!(
-        a[1].status()["instances"][0]["transitions"]
-            .as_u64()
-            .unwrap(),
-        t,
-        "master flapped"
-    );
-    let got = lab.probe(lab.client(), sock(vip(), 8080), Duration::from_secs(2));
-    assert_eq!(got.as_deref(), Some("unit1"));
+    assert_eq!(a[1].transitions().as_u64().unwrap(), t, "master flapped");
+    assert_eq!(client_reaches(&lab, vip()).as_deref(), Some("unit1"));
 }
 
 /// Scenario 2: Master SIGKILL: a backup holds the VIP within Master_Down_Interval + 100 ms
@@ -104,24 +190,14 @@ fn s02_master_sigkill_backup_takes_over() {
     let lab = Lab::new("kill", 3);
     let _srv = lab.serve_units(8080);
     let mut a = three(&lab, false);
-    assert_eq!(
-        lab.probe(lab.client(), sock(vip(), 8080), Duration::from_secs(2))
-            .as_deref(),
-        Some("unit1")
-    );
+    assert_eq!(client_reaches(&lab, vip()).as_deref(), Some("unit1"));
     assert_eq!(lab.neighbour(lab.client(), VIP), Some(lab.mac(lab.unit(1))));
-    let t0 = Instant::now();
-    a[1].proc.signal(Signal::SIGKILL);
-    let took =
-        wait_for(Duration::from_secs(3), || a[0].state("api") == "MASTER").map(|_| t0.elapsed());
+    let took = takeover_after(&a[1], Signal::SIGKILL, &a[0]);
     // The dead machine's VIP goes with it (the agent cannot remove it after SIGKILL).
-    lab.exec_ok(
-        lab.unit(1),
-        &["ip", "addr", "del", "192.0.2.100/24", "dev", "eth0"],
-    );
+    del_vip(&lab, 1);
     a[1].proc.kill();
-    let refs: Vec<&Agent> = vec![&a[0], &a[2]];
-    let took = took.unwrap_or_else(|| panic!("unit0 did not take over\n{}", logs(&refs)));
+    let survivors = [&a[0], &a[2]];
+    let took = took.unwrap_or_else(|| panic!("unit0 did not take over\n{}", logs(survivors)));
     // Master_Down_Interval for priority 100 at 100 ms: 3 × 100 + 156 × 100 / 256 = 360.9 ms.
     let mdi = Duration::from_micros(360_937);
     eprintln!(
@@ -133,24 +209,12 @@ fn s02_master_sigkill_backup_takes_over() {
         took <= mdi + Duration::from_millis(100),
         "takeover took {took:?}, bound {:?}\n{}",
         mdi + Duration::from_millis(100),
-        logs(&refs)
+        logs(survivors)
     );
     assert_eq!(lab.holders(VIP), vec![0]);
     assert_eq!(a[2].state("api"), "BACKUP");
-    let new_mac = lab.mac(lab.unit(0));
-    let arp = wait_for(Duration::from_secs(2), || {
-        lab.neighbour(lab.client(), VIP).as_deref() == Some(new_mac.as_str())
-    });
-    assert!(
-        arp.is_some(),
-        "client ARP entry still {:?}, want {new_mac}",
-        lab.neighbour(lab.client(), VIP)
-    );
-    assert_eq!(
-        lab.probe(lab.client(), sock(vip(), 8080), Duration::from_secs(2))
-            .as_deref(),
-        Some("unit0")
-    );
+    expect_client_neighbour(&lab, VIP, 0, "the new master did not announce itself");
+    assert_eq!(client_reaches(&lab, vip()).as_deref(), Some("unit0"));
 }
 
 /// Scenario 3: Master SIGSTOP (hung) then SIGCONT: no lasting dual master.
@@ -170,25 +234,19 @@ fn s03_master_sigstop_sigcont_no_lasting_dual_master() {
     // While hung, unit1 still has the VIP on its interface (it cannot act).
     assert_eq!(lab.holders(VIP), vec![0, 1]);
     a[1].proc.signal(Signal::SIGCONT);
-    let single = wait_for(Duration::from_secs(3), || lab.holders(VIP).len() == 1);
-    let refs: Vec<&Agent> = a.iter().collect();
-    assert!(
-        single.is_some(),
-        "dual master did not resolve\n{}",
-        logs(&refs)
-    );
+    let single = expect_dual_master_resolved(&lab, &a);
     eprintln!(
         "MEASURED s03 dual master resolved {} ms after SIGCONT",
-        single.unwrap().as_millis()
+        single.as_millis()
     );
     // And it stays resolved.
     let holder = lab.holders(VIP);
     for _ in 0..10 {
         std::thread::sleep(Duration::from_millis(50));
-        assert_eq!(lab.holders(VIP), holder, "VIP moved again\n{}", logs(&refs));
+        assert_eq!(lab.holders(VIP), holder, "VIP moved again\n{}", logs(&a));
     }
     let masters = a.iter().filter(|x| x.state("api") == "MASTER").count();
-    assert_eq!(masters, 1, "{}", logs(&refs));
+    assert_eq!(masters, 1, "{}", logs(&a));
 }
 
 /// Scenario 4: Master link down → FAULT and the VIP moves; link up → rejoins as BACKUP
@@ -201,28 +259,14 @@ fn s04_master_link_down_up() {
     let lab = Lab::new("link", 3);
     let a = three(&lab, false);
     lab.set_link(lab.unit(1), false);
-    assert!(
-        wait_state(&a[1], "api", "FAULT", Duration::from_secs(2)).is_some(),
-        "{}",
-        a[1].log()
-    );
+    a[1].expect_state("api", "FAULT", Duration::from_secs(2));
     assert!(
         !lab.has_addr(lab.unit(1), VIP),
         "VIP must be released on link down"
     );
-    let refs: Vec<&Agent> = a.iter().collect();
-    assert!(
-        wait_for(Duration::from_secs(3), || lab.holders(VIP) == vec![0]).is_some(),
-        "holders {:?}\n{}",
-        lab.holders(VIP),
-        logs(&refs)
-    );
+    expect_holders(&lab, VIP, &[0], Duration::from_secs(3), &a);
     lab.set_link(lab.unit(1), true);
-    assert!(
-        wait_state(&a[1], "api", "BACKUP", Duration::from_secs(3)).is_some(),
-        "{}",
-        a[1].log()
-    );
+    a[1].expect_state("api", "BACKUP", Duration::from_secs(3));
     std::thread::sleep(Duration::from_millis(500));
     assert_eq!(lab.holders(VIP), vec![0]);
     assert_eq!(a[0].state("api"), "MASTER");
@@ -239,48 +283,23 @@ fn s05_partition_and_heal() {
     let _srv = lab.serve_units(8080);
     let a = three(&lab, false);
     lab.set_port(lab.unit(1), false);
-    assert!(
-        wait_for(Duration::from_secs(3), || lab.holders(VIP) == vec![0, 1]).is_some(),
-        "no dual master during partition"
-    );
+    // A dual master during the partition.
+    expect_holders(&lab, VIP, &[0, 1], Duration::from_secs(3), &a);
     assert_eq!(a[1].state("api"), "MASTER");
     // The client (on unit0's side) now talks to unit0.
     let _ = lab.exec(lab.client(), &["ip", "neigh", "flush", "dev", "eth0"]);
-    assert_eq!(
-        lab.probe(lab.client(), sock(vip(), 8080), Duration::from_secs(2))
-            .as_deref(),
-        Some("unit0")
-    );
+    assert_eq!(client_reaches(&lab, vip()).as_deref(), Some("unit0"));
     let t0 = Instant::now();
     lab.set_port(lab.unit(1), true);
-    let refs: Vec<&Agent> = a.iter().collect();
-    let single = wait_for(Duration::from_secs(3), || lab.holders(VIP).len() == 1);
-    assert!(
-        single.is_some(),
-        "dual master did not resolve\n{}",
-        logs(&refs)
-    );
+    expect_dual_master_resolved(&lab, &a);
     eprintln!(
         "MEASURED s05 dual master resolved {} ms after heal",
         t0.elapsed().as_millis()
     );
     // unit1 has the higher priority: it wins and re-announces.
-    assert_eq!(lab.holders(VIP), vec![1], "{}", logs(&refs));
-    let mac1 = lab.mac(lab.unit(1));
-    let arp = wait_for(Duration::from_secs(2), || {
-        lab.neighbour(lab.client(), VIP).as_deref() == Some(mac1.as_str())
-    });
-    assert!(
-        arp.is_some(),
-        "the winner did not re-announce: client ARP {:?}\n{}",
-        lab.neighbour(lab.client(), VIP),
-        logs(&refs)
-    );
-    assert_eq!(
-        lab.probe(lab.client(), sock(vip(), 8080), Duration::from_secs(2))
-            .as_deref(),
-        Some("unit1")
-    );
+    assert_eq!(lab.holders(VIP), vec![1], "{}", logs(&a));
+    expect_client_neighbour(&lab, VIP, 1, "the winner did not re-announce");
+    assert_eq!(client_reaches(&lab, vip()).as_deref(), Some("unit1"));
 }
 
 /// Scenario 6: Graceful stop (SIGTERM): the master resigns (priority 0) and releases the
@@ -292,12 +311,8 @@ fn s06_graceful_sigterm_fast_takeover() {
     }
     let lab = Lab::new("term", 3);
     let mut a = three(&lab, false);
-    let t0 = Instant::now();
-    a[1].proc.signal(Signal::SIGTERM);
-    let took =
-        wait_for(Duration::from_secs(3), || a[0].state("api") == "MASTER").map(|_| t0.elapsed());
-    let refs: Vec<&Agent> = a.iter().collect();
-    let took = took.unwrap_or_else(|| panic!("no takeover\n{}", logs(&refs)));
+    let took = takeover_after(&a[1], Signal::SIGTERM, &a[0]);
+    let took = took.unwrap_or_else(|| panic!("no takeover\n{}", logs(&a)));
     // Skew_Time for priority 100 at 100 ms: 156 × 100 / 256 = 60.9 ms.
     let skew = Duration::from_micros(60_937);
     eprintln!(
@@ -313,7 +328,7 @@ fn s06_graceful_sigterm_fast_takeover() {
     assert!(
         took <= skew + Duration::from_millis(150),
         "takeover took {took:?}\n{}",
-        logs(&refs)
+        logs(&a)
     );
     let status = a[1].proc.wait_timeout(Duration::from_secs(3));
     assert!(
@@ -339,8 +354,7 @@ fn s07_cli_step_down_pause_resume() {
     let lab = Lab::new("cli", 3);
     let a = three(&lab, true);
     // status table and JSON.
-    let (ok, table) = a[1].cli(&["status"]);
-    assert!(ok, "{table}");
+    let table = a[1].cli_ok(&["status"]);
     assert!(
         table.lines().next().unwrap_or("").starts_with("INSTANCE"),
         "{table}"
@@ -349,8 +363,7 @@ fn s07_cli_step_down_pause_resume() {
         table.contains("MASTER") && table.contains("192.0.2.100/24"),
         "{table}"
     );
-    let (ok, js) = a[0].cli(&["status", "--json"]);
-    assert!(ok, "{js}");
+    let js = a[0].cli_ok(&["status", "--json"]);
     let doc: serde_json::Value = serde_json::from_str(&js).unwrap();
     assert_eq!(doc["instances"][0]["state"], "BACKUP");
     assert_eq!(doc["instances"][0]["master"], "192.0.2.12");
@@ -360,20 +373,16 @@ fn s07_cli_step_down_pause_resume() {
         !ok && out.contains("not master of any instance; master is 192.0.2.12"),
         "{out}"
     );
-    // failover on the master: it steps down, another unit takes the VIP, and the
-    // hold keeps unit1 (priority 120, preempt on) from taking it back.
-    let (ok, out) = a[1].cli(&["failover", "--hold", "60"]);
-    assert!(ok, "{out}");
-    assert!(
-        wait_for(Duration::from_secs(2), || lab.holders(VIP) == vec![0]).is_some(),
-        "unit0 should take over"
-    );
+    // failover on the master: it steps down, another unit takes the VIP (unit0
+    // should take over), and the hold keeps unit1 (priority 120, preempt on)
+    // from taking it back.
+    a[1].cli_ok(&["failover", "--hold", "60"]);
+    expect_holders(&lab, VIP, &[0], Duration::from_secs(2), &a);
     std::thread::sleep(Duration::from_millis(600));
     assert_eq!(lab.holders(VIP), vec![0], "the hold was not respected");
     assert_eq!(a[1].state("api"), "BACKUP");
     // pause the new master: VIP released, state PAUSED, pause file written.
-    let (ok, out) = a[0].cli(&["pause"]);
-    assert!(ok, "{out}");
+    a[0].cli_ok(&["pause"]);
     assert_eq!(a[0].state("api"), "PAUSED");
     assert!(a[0].pause_file.exists());
     assert!(wait_for(Duration::from_secs(2), || {
@@ -386,23 +395,13 @@ fn s07_cli_step_down_pause_resume() {
     // Pause survives a restart of the agent.
     let cfg = a[0].config.clone();
     let mut a = a;
-    a[0].proc.signal(Signal::SIGTERM);
-    assert!(a[0].proc.wait_timeout(Duration::from_secs(3)).is_some());
+    a[0].stop();
     let a0 = start_with(&lab, 0, cfg);
-    assert!(
-        wait_state(&a0, "api", "PAUSED", Duration::from_secs(2)).is_some(),
-        "{}",
-        a0.log()
-    );
+    a0.expect_state("api", "PAUSED", Duration::from_secs(2));
     assert_eq!(a0.status()["paused"], true);
-    let (ok, out) = a0.cli(&["resume"]);
-    assert!(ok, "{out}");
+    a0.cli_ok(&["resume"]);
     assert!(!a0.pause_file.exists());
-    assert!(
-        wait_state(&a0, "api", "BACKUP", Duration::from_secs(2)).is_some(),
-        "{}",
-        a0.log()
-    );
+    a0.expect_state("api", "BACKUP", Duration::from_secs(2));
     // JSON output of the action commands.
     let (ok, out) = a0.cli(&["pause", "--json"]);
     assert!(
@@ -425,33 +424,22 @@ fn s08_health_check_moves_vip_and_recovery_does_not_preempt() {
     for m in &marks {
         std::fs::write(m, "").unwrap();
     }
-    let a: Vec<Agent> = [100u8, 120, 90]
-        .iter()
-        .enumerate()
-        .map(|(i, &p)| {
-            let mut x = inst(p, false);
-            x.checks = vec![
-                json!({"exec": ["test", "-e", marks[i]], "interval-ms": 100, "rise": 2, "fall": 2}),
-            ];
-            start(&lab, i, &[x])
-        })
-        .collect();
-    let refs: Vec<&Agent> = a.iter().collect();
+    let a = start_all(&lab, &[100, 120, 90], |i, p| {
+        let mut x = inst(p, false);
+        x.checks = vec![
+            json!({"exec": ["test", "-e", marks[i]], "interval-ms": 100, "rise": 2, "fall": 2}),
+        ];
+        vec![x]
+    });
     // Wait for whoever won the start race, then make unit1 master for a clean start.
-    let m = wait_single_holder(&lab, VIP, Duration::from_secs(5))
-        .unwrap_or_else(|| panic!("{}", logs(&refs)));
+    let m = expect_single_holder(&lab, Duration::from_secs(5), &a);
     std::fs::remove_file(&marks[m]).unwrap();
-    assert!(
-        wait_state(&a[m], "api", "FAULT", Duration::from_secs(2)).is_some(),
-        "{}",
-        a[m].log()
-    );
+    a[m].expect_state("api", "FAULT", Duration::from_secs(2));
     assert!(
         !lab.has_addr(lab.unit(m), VIP),
         "a failing master must release the VIP"
     );
-    let new = wait_single_holder(&lab, VIP, Duration::from_secs(2))
-        .unwrap_or_else(|| panic!("{}", logs(&refs)));
+    let new = expect_single_holder(&lab, Duration::from_secs(2), &a);
     assert_ne!(new, m);
     let st = a[m].status();
     assert_eq!(st["instances"][0]["checks"][0]["healthy"], false, "{st}");
@@ -464,13 +452,9 @@ fn s08_health_check_moves_vip_and_recovery_does_not_preempt() {
     );
     // Recovery: back to BACKUP, the VIP stays on the new master.
     std::fs::write(&marks[m], "").unwrap();
-    assert!(
-        wait_state(&a[m], "api", "BACKUP", Duration::from_secs(2)).is_some(),
-        "{}",
-        a[m].log()
-    );
+    a[m].expect_state("api", "BACKUP", Duration::from_secs(2));
     std::thread::sleep(Duration::from_millis(600));
-    assert_eq!(lab.holders(VIP), vec![new], "{}", logs(&refs));
+    assert_eq!(lab.holders(VIP), vec![new], "{}", logs(&a));
 }
 
 /// Scenario 9a: Unicast mode: adverts go to the configured peers only; election and
@@ -487,21 +471,12 @@ fn s09a_unicast_mode() {
             .map(|j| lab.unit(j).ipv4.to_string())
             .collect::<Vec<_>>()
     };
-    let mut a: Vec<Agent> = [100u8, 120, 90]
-        .iter()
-        .enumerate()
-        .map(|(i, &p)| {
-            let mut x = inst(p, true);
-            x.unicast_peers = peers(i);
-            start(&lab, i, &[x])
-        })
-        .collect();
-    let refs: Vec<&Agent> = a.iter().collect();
-    assert!(
-        wait_for(Duration::from_secs(5), || lab.holders(VIP) == vec![1]).is_some(),
-        "{}",
-        logs(&refs)
-    );
+    let mut a = start_all(&lab, &[100, 120, 90], |i, p| {
+        let mut x = inst(p, true);
+        x.unicast_peers = peers(i);
+        vec![x]
+    });
+    expect_holders(&lab, VIP, &[1], Duration::from_secs(5), &a);
     // No multicast VRRP leaves the units: the client never sees 224.0.0.18 traffic.
     let out = lab.exec(
         lab.client(),
@@ -522,15 +497,8 @@ fn s09a_unicast_mode() {
     );
     a[1].proc.signal(Signal::SIGKILL);
     a[1].proc.kill();
-    lab.exec_ok(
-        lab.unit(1),
-        &["ip", "addr", "del", "192.0.2.100/24", "dev", "eth0"],
-    );
-    assert!(
-        wait_for(Duration::from_secs(3), || lab.holders(VIP) == vec![0]).is_some(),
-        "{}",
-        logs(&[&a[0], &a[2]])
-    );
+    del_vip(&lab, 1);
+    expect_holders(&lab, VIP, &[0], Duration::from_secs(3), [&a[0], &a[2]]);
 }
 
 /// Scenario 9b: IPv6 VIP and an IPv4 + IPv6 pair of instances at once (multicast);
@@ -542,18 +510,14 @@ fn s09b_ipv6_and_two_instances() {
     }
     let lab = Lab::new("six", 3);
     let _srv = lab.serve_units(8080);
-    let mut a: Vec<Agent> = [100u8, 120, 90]
-        .iter()
-        .enumerate()
-        .map(|(i, &p)| {
-            let v4 = inst(p, true);
-            let mut v6 = inst(p, true);
-            v6.name = "api6".into();
-            v6.vrid = 52;
-            v6.vips = vec![format!("{VIP6}/64")];
-            start(&lab, i, &[v4, v6])
-        })
-        .collect();
+    let mut a = start_all(&lab, &[100, 120, 90], |_, p| {
+        let v4 = inst(p, true);
+        let mut v6 = inst(p, true);
+        v6.name = "api6".into();
+        v6.vrid = 52;
+        v6.vips = vec![format!("{VIP6}/64")];
+        vec![v4, v6]
+    });
     let ok = wait_for(Duration::from_secs(5), || {
         lab.holders(VIP) == vec![1] && lab.holders(VIP6) == vec![1]
     });
@@ -562,7 +526,7 @@ fn s09b_ipv6_and_two_instances() {
         "v4 {:?} v6 {:?}\n{}",
         lab.holders(VIP),
         lab.holders(VIP6),
-        logs(&a.iter().collect::<Vec<_>>())
+        logs(&a)
     );
     let st = a[0].status();
     assert!(
@@ -572,14 +536,8 @@ fn s09b_ipv6_and_two_instances() {
             .starts_with("fe80::"),
         "IPv6 adverts come from link-local: {st}"
     );
-    let vip6: IpAddr = VIP6.parse().unwrap();
-    assert_eq!(
-        lab.probe(lab.client(), sock(vip6, 8080), Duration::from_secs(2))
-            .as_deref(),
-        Some("unit1")
-    );
-    a[1].proc.signal(Signal::SIGTERM);
-    assert!(a[1].proc.wait_timeout(Duration::from_secs(3)).is_some());
+    assert_eq!(client_reaches(&lab, vip6()).as_deref(), Some("unit1"));
+    a[1].stop();
     let ok = wait_for(Duration::from_secs(3), || {
         lab.holders(VIP) == vec![0] && lab.holders(VIP6) == vec![0]
     });
@@ -588,22 +546,10 @@ fn s09b_ipv6_and_two_instances() {
         "v4 {:?} v6 {:?}\n{}",
         lab.holders(VIP),
         lab.holders(VIP6),
-        logs(&[&a[0], &a[2]])
+        logs([&a[0], &a[2]])
     );
-    let mac0 = lab.mac(lab.unit(0));
-    let nd = wait_for(Duration::from_secs(2), || {
-        lab.neighbour(lab.client(), VIP6).as_deref() == Some(mac0.as_str())
-    });
-    assert!(
-        nd.is_some(),
-        "client neighbour entry for {VIP6}: {:?}, want {mac0}",
-        lab.neighbour(lab.client(), VIP6)
-    );
-    assert_eq!(
-        lab.probe(lab.client(), sock(vip6, 8080), Duration::from_secs(2))
-            .as_deref(),
-        Some("unit0")
-    );
+    expect_client_neighbour(&lab, VIP6, 0, "no unsolicited NA from the new master");
+    assert_eq!(client_reaches(&lab, vip6()).as_deref(), Some("unit0"));
 }
 
 /// Scenario 10: SIGHUP reload with the instance unchanged: the VIP never leaves the
@@ -614,31 +560,11 @@ fn s10_sighup_reload_keeps_unchanged_instance() {
         return;
     }
     let lab = Lab::new("hup", 2);
-    let a: Vec<Agent> = [100u8, 120]
-        .iter()
-        .enumerate()
-        .map(|(i, &p)| start(&lab, i, &[inst(p, true)]))
-        .collect();
-    let refs: Vec<&Agent> = a.iter().collect();
-    assert!(
-        wait_for(Duration::from_secs(5), || lab.holders(VIP) == vec![1]).is_some(),
-        "{}",
-        logs(&refs)
-    );
-    let transitions = a[1].status()["instances"][0]["transitions"].clone();
-    let mut extra = Inst::v4(60, 120);
-    extra.name = "extra".into();
-    extra.vips = vec!["192.0.2.101/24".into()];
-    write_config(&lab, 1, &[inst(120, true), extra]);
-    a[1].proc.signal(Signal::SIGHUP);
-    let t0 = Instant::now();
-    while t0.elapsed() < Duration::from_millis(1500) {
-        assert!(
-            lab.has_addr(lab.unit(1), VIP),
-            "VIP left the master during reload\n{}",
-            a[1].log()
-        );
-    }
+    let a = start_all(&lab, &[100, 120], |_, p| vec![inst(p, true)]);
+    expect_holders(&lab, VIP, &[1], Duration::from_secs(5), &a);
+    let transitions = a[1].transitions();
+    a[1].reload(&lab, &[inst(120, true), extra_inst()]);
+    expect_vip_kept(&lab, &a[1], Duration::from_millis(1500), "reload");
     assert!(
         a[1].log()
             .contains("1 instance(s) unchanged, 0 retuned in place, 1 started, 0 stopped"),
@@ -646,7 +572,7 @@ fn s10_sighup_reload_keeps_unchanged_instance() {
         a[1].log()
     );
     assert_eq!(
-        a[1].status()["instances"][0]["transitions"],
+        a[1].transitions(),
         transitions,
         "the unchanged instance restarted"
     );
@@ -662,19 +588,8 @@ fn s10_sighup_reload_keeps_unchanged_instance() {
     let mut retuned = inst(110, true);
     retuned.garp_refresh_s = 30;
     retuned.checks = vec![json!({"exec": ["true"], "interval-ms": 100})];
-    let mut extra = Inst::v4(60, 120);
-    extra.name = "extra".into();
-    extra.vips = vec!["192.0.2.101/24".into()];
-    write_config(&lab, 1, &[retuned, extra]);
-    a[1].proc.signal(Signal::SIGHUP);
-    let t0 = Instant::now();
-    while t0.elapsed() < Duration::from_millis(1000) {
-        assert!(
-            lab.has_addr(lab.unit(1), VIP),
-            "VIP left the master during a retune\n{}",
-            a[1].log()
-        );
-    }
+    a[1].reload(&lab, &[retuned, extra_inst()]);
+    expect_vip_kept(&lab, &a[1], Duration::from_millis(1000), "a retune");
     assert!(
         a[1].log().contains("instance api retuned in place"),
         "{}",
@@ -688,14 +603,7 @@ fn s10_sighup_reload_keeps_unchanged_instance() {
     // A bad config is refused and the running one kept.
     std::fs::write(&a[1].config, "instances: [{name: x}]\n").unwrap();
     a[1].proc.signal(Signal::SIGHUP);
-    assert!(
-        wait_for(Duration::from_secs(2), || a[1]
-            .log()
-            .contains("reload failed"))
-        .is_some(),
-        "{}",
-        a[1].log()
-    );
+    a[1].expect_log("reload failed", Duration::from_secs(2));
     assert_eq!(a[1].state("api"), "MASTER");
     assert!(lab.has_addr(lab.unit(1), VIP));
 }
@@ -737,9 +645,7 @@ fn s12_hostile_adverts_are_dropped_and_counted() {
             start_with(&lab, i, cfg)
         })
         .collect();
-    let refs: Vec<&Agent> = a.iter().collect();
-    let m = wait_single_holder(&lab, VIP, Duration::from_secs(5))
-        .unwrap_or_else(|| panic!("{}", logs(&refs)));
+    let m = expect_single_holder(&lab, Duration::from_secs(5), &a);
     let target = lab.unit(m).ipv4;
     let src: IpAddr = lab.client().ipv4.into();
     let dst: IpAddr = target.into();
@@ -793,18 +699,8 @@ fn s13_handover_and_adopt_is_hitless() {
     }
     let lab = Lab::new("adopt", 2);
     let _srv = lab.serve_units(8080);
-    let a1 = start(&lab, 1, &[inst(120, false)]);
-    assert!(
-        wait_state(&a1, "api", "MASTER", Duration::from_secs(3)).is_some(),
-        "{}",
-        a1.log()
-    );
-    let a0 = start(&lab, 0, &[inst(100, false)]);
-    assert!(
-        wait_state(&a0, "api", "BACKUP", Duration::from_secs(3)).is_some(),
-        "{}",
-        a0.log()
-    );
+    let a1 = start_in_state(&lab, 1, inst(120, false), "MASTER");
+    let a0 = start_in_state(&lab, 0, inst(100, false), "BACKUP");
     let prober = lab.prober(lab.client());
     let target = sock(vip(), 8080);
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
@@ -880,16 +776,8 @@ fn s14_vip_removed_externally_is_restored() {
         return;
     }
     let lab = Lab::new("readd", 1);
-    let a = start(&lab, 0, &[inst(100, false)]);
-    assert!(
-        wait_state(&a, "api", "MASTER", Duration::from_secs(3)).is_some(),
-        "{}",
-        a.log()
-    );
-    lab.exec_ok(
-        lab.unit(0),
-        &["ip", "addr", "del", "192.0.2.100/24", "dev", "eth0"],
-    );
+    let a = start_in_state(&lab, 0, inst(100, false), "MASTER");
+    del_vip(&lab, 0);
     let back = wait_for(Duration::from_secs(2), || lab.has_addr(lab.unit(0), VIP));
     assert!(back.is_some(), "VIP not restored\n{}", a.log());
     eprintln!(
@@ -912,12 +800,7 @@ fn s15_gratuitous_arp_refresh_while_master() {
     let mut x = inst(100, false);
     x.garp_repeat = 1;
     x.garp_refresh_s = 1;
-    let a = start(&lab, 0, &[x]);
-    assert!(
-        wait_state(&a, "api", "MASTER", Duration::from_secs(3)).is_some(),
-        "{}",
-        a.log()
-    );
+    let a = start_in_state(&lab, 0, x, "MASTER");
     std::thread::sleep(Duration::from_millis(200));
     // Only refreshes can arrive in this window (the takeover burst was one round).
     let out = lab.exec(
@@ -960,25 +843,15 @@ fn s09c_ipv6_unicast() {
         x.unicast_peers = vec![lab.unit(1 - i).ipv6.to_string()];
         x
     };
-    let mut a1 = start(&lab, 1, &[mk(1, 120)]);
-    assert!(
-        wait_state(&a1, "api", "MASTER", Duration::from_secs(3)).is_some(),
-        "{}",
-        a1.log()
-    );
+    let mut a1 = start_in_state(&lab, 1, mk(1, 120), "MASTER");
     let a0 = start(&lab, 0, &[mk(0, 100)]);
     std::thread::sleep(Duration::from_millis(500));
     let st = a0.status();
     assert_eq!(st["instances"][0]["state"], "BACKUP", "{st}\n{}", a0.log());
     assert_eq!(st["instances"][0]["master"], "2001:db8::12", "{st}");
     assert_eq!(lab.holders(VIP6), vec![1]);
-    a1.proc.signal(Signal::SIGTERM);
-    assert!(a1.proc.wait_timeout(Duration::from_secs(3)).is_some());
-    assert!(
-        wait_for(Duration::from_secs(2), || lab.holders(VIP6) == vec![0]).is_some(),
-        "{}",
-        a0.log()
-    );
+    a1.stop();
+    expect_holders(&lab, VIP6, &[0], Duration::from_secs(2), [&a0]);
 }
 
 /// Scenario 16 (the demo's lb-consumers bug): a reload adds a health check
@@ -992,26 +865,20 @@ fn s16_reload_adding_a_not_yet_listening_check_keeps_the_vip() {
         return;
     }
     let lab = Lab::new("newchk", 2);
-    let a: Vec<Agent> = [100u8, 120]
-        .iter()
-        .enumerate()
-        .map(|(i, &p)| start(&lab, i, &[inst(p, true)]))
-        .collect();
-    let refs: Vec<&Agent> = a.iter().collect();
+    let a = start_all(&lab, &[100, 120], |_, p| vec![inst(p, true)]);
     assert!(
         wait_for(Duration::from_secs(5), || lab.holders(VIP) == vec![1]
             && a[1].state("api") == "MASTER")
         .is_some(),
         "{}",
-        logs(&refs)
+        logs(&a)
     );
-    let transitions = a[1].status()["instances"][0]["transitions"].clone();
+    let transitions = a[1].transitions();
     let mut checked = inst(120, true);
     checked.checks = vec![json!({
         "tcp": "127.0.0.1:19744", "interval-ms": 300, "rise": 2, "fall": 3
     })];
-    write_config(&lab, 1, &[checked]);
-    a[1].proc.signal(Signal::SIGHUP);
+    a[1].reload(&lab, &[checked]);
     // Wait for the first (refused) probe of the new check, VIP held all along.
     let refused = wait_for(Duration::from_secs(3), || {
         assert!(
@@ -1029,13 +896,9 @@ fn s16_reload_adding_a_not_yet_listening_check_keeps_the_vip() {
     let st = a[1].status();
     assert_eq!(st["instances"][0]["state"], "MASTER", "{st}");
     assert_eq!(st["instances"][0]["checks"][0]["healthy"], true, "{st}");
-    assert!(
-        wait_for(Duration::from_secs(2), || a[1].log().contains(
-            "probe failed, still counted healthy until it fails 3 times"
-        ))
-        .is_some(),
-        "{}",
-        a[1].log()
+    a[1].expect_log(
+        "probe failed, still counted healthy until it fails 3 times",
+        Duration::from_secs(2),
     );
     // The service comes up (well before the third failure).
     let listener = lab.spawn(
@@ -1059,34 +922,22 @@ fn s16_reload_adding_a_not_yet_listening_check_keeps_the_vip() {
     let st = a[1].status();
     assert_eq!(st["instances"][0]["state"], "MASTER", "{st}");
     assert_eq!(st["instances"][0]["transitions"], transitions, "{st}");
-    assert_eq!(lab.holders(VIP), vec![1], "{}", logs(&refs));
+    assert_eq!(lab.holders(VIP), vec![1], "{}", logs(&a));
     assert!(!a[1].log().contains("FAULT"), "{}", a[1].log());
 
     // A check whose settings did not change keeps its verdict across a
     // reload that adds another check: the service goes away, the check
     // fails `fall` times and faults the master...
     drop(listener);
-    assert!(
-        wait_state(&a[1], "api", "FAULT", Duration::from_secs(5)).is_some(),
-        "{}",
-        a[1].log()
-    );
-    let transitions = a[1].status()["instances"][0]["transitions"].clone();
+    a[1].expect_state("api", "FAULT", Duration::from_secs(5));
+    let transitions = a[1].transitions();
     let mut more = inst(120, true);
     more.checks = vec![
         json!({"tcp": "127.0.0.1:19744", "interval-ms": 300, "rise": 2, "fall": 3}),
         json!({"exec": ["true"], "interval-ms": 300}),
     ];
-    write_config(&lab, 1, &[more]);
-    a[1].proc.signal(Signal::SIGHUP);
-    assert!(
-        wait_for(Duration::from_secs(3), || a[1]
-            .log()
-            .contains("instance api retuned in place"))
-        .is_some(),
-        "{}",
-        a[1].log()
-    );
+    a[1].reload(&lab, &[more]);
+    a[1].expect_log("instance api retuned in place", Duration::from_secs(3));
     // ...and stays failing: a fresh (presumed healthy) state would leave FAULT.
     let t0 = Instant::now();
     while t0.elapsed() < Duration::from_millis(600) {

@@ -30,6 +30,15 @@ fn bad(pairs: Value, option: &str, needle: &str) {
     }
 }
 
+/// [`bad`] for each (value, needle) of the option `option`.
+fn bad_each(option: &str, cases: &[(Value, &str)]) {
+    for (value, needle) in cases {
+        let mut pairs = Map::new();
+        pairs.insert(option.to_string(), value.clone());
+        bad(Value::Object(pairs), option, needle);
+    }
+}
+
 #[test]
 fn defaults() {
     let c = parse(&cfg(json!({})), "k8s-vip").expect("defaults valid");
@@ -72,60 +81,25 @@ fn virtual_ip_valid_forms() {
 
 #[test]
 fn virtual_ip_invalid_forms() {
-    bad(
-        json!({"virtual-ip": "192.0.2.300"}),
+    bad_each(
         "virtual-ip",
-        "not an IPv4 or IPv6 address",
+        &[
+            (json!("192.0.2.300"), "not an IPv4 or IPv6 address"),
+            (json!("192.0.2.100/33"), "prefix length"),
+            (json!("192.0.2.100/0"), "prefix length"),
+            (json!("2001:db8::1/129"), "prefix length"),
+            (json!("192.0.2.100/x"), "prefix length"),
+            (json!("127.0.0.5"), "loopback"),
+            (json!("::1"), "loopback"),
+            (json!("224.0.0.18"), "multicast"),
+            (json!("0.0.0.0"), "unspecified"),
+            (json!("255.255.255.255"), "broadcast"),
+            (json!("169.254.1.1"), "link-local"),
+            (json!("fe80::1"), "link-local"),
+            (json!("192.0.2.100 192.0.2.100/24"), "twice"),
+            (json!(5), "expected a string"),
+        ],
     );
-    bad(
-        json!({"virtual-ip": "192.0.2.100/33"}),
-        "virtual-ip",
-        "prefix length",
-    );
-    bad(
-        json!({"virtual-ip": "192.0.2.100/0"}),
-        "virtual-ip",
-        "prefix length",
-    );
-    bad(
-        json!({"virtual-ip": "2001:db8::1/129"}),
-        "virtual-ip",
-        "prefix length",
-    );
-    bad(
-        json!({"virtual-ip": "192.0.2.100/x"}),
-        "virtual-ip",
-        "prefix length",
-    );
-    bad(json!({"virtual-ip": "127.0.0.5"}), "virtual-ip", "loopback");
-    bad(json!({"virtual-ip": "::1"}), "virtual-ip", "loopback");
-    bad(
-        json!({"virtual-ip": "224.0.0.18"}),
-        "virtual-ip",
-        "multicast",
-    );
-    bad(
-        json!({"virtual-ip": "0.0.0.0"}),
-        "virtual-ip",
-        "unspecified",
-    );
-    bad(
-        json!({"virtual-ip": "255.255.255.255"}),
-        "virtual-ip",
-        "broadcast",
-    );
-    bad(
-        json!({"virtual-ip": "169.254.1.1"}),
-        "virtual-ip",
-        "link-local",
-    );
-    bad(json!({"virtual-ip": "fe80::1"}), "virtual-ip", "link-local");
-    bad(
-        json!({"virtual-ip": "192.0.2.100 192.0.2.100/24"}),
-        "virtual-ip",
-        "twice",
-    );
-    bad(json!({"virtual-ip": 5}), "virtual-ip", "expected a string");
     let many: Vec<String> = (100..120).map(|i| format!("192.0.2.{i}")).collect();
     bad(
         json!({"virtual-ip": many.join(" ")}),
@@ -140,20 +114,13 @@ fn vip_hostname() {
     assert_eq!(c.vip_hostname.as_deref(), Some("api.example.com"));
     let c = parse(&cfg(json!({"vip-hostname": ""})), "k8s-vip").expect("valid");
     assert_eq!(c.vip_hostname, None);
-    bad(
-        json!({"vip-hostname": "bad host"}),
+    bad_each(
         "vip-hostname",
-        "not a DNS name",
-    );
-    bad(
-        json!({"vip-hostname": "-x.example.com"}),
-        "vip-hostname",
-        "not a DNS name",
-    );
-    bad(
-        json!({"vip-hostname": "a..b"}),
-        "vip-hostname",
-        "not a DNS name",
+        &[
+            (json!("bad host"), "not a DNS name"),
+            (json!("-x.example.com"), "not a DNS name"),
+            (json!("a..b"), "not a DNS name"),
+        ],
     );
 }
 
@@ -171,11 +138,16 @@ fn port() {
             want
         );
     }
-    bad(json!({"port": 0}), "port", "1..65535");
-    bad(json!({"port": 65536}), "port", "1..65535");
-    bad(json!({"port": -1}), "port", "1..65535");
-    bad(json!({"port": 1.5}), "port", "whole number");
-    bad(json!({"port": "https"}), "port", "whole number");
+    bad_each(
+        "port",
+        &[
+            (json!(0), "1..65535"),
+            (json!(65536), "1..65535"),
+            (json!(-1), "1..65535"),
+            (json!(1.5), "whole number"),
+            (json!("https"), "whole number"),
+        ],
+    );
 }
 
 #[test]
@@ -202,25 +174,14 @@ fn network_interface() {
     assert_eq!(c.network_interface.as_deref(), Some("ens3"));
     let c = parse(&cfg(json!({"network-interface": "br-eth0.100"})), "k8s-vip").expect("valid");
     assert_eq!(c.network_interface.as_deref(), Some("br-eth0.100"));
-    bad(
-        json!({"network-interface": "a/b"}),
+    bad_each(
         "network-interface",
-        "not an interface name",
-    );
-    bad(
-        json!({"network-interface": "eth0 eth1"}),
-        "network-interface",
-        "not an interface name",
-    );
-    bad(
-        json!({"network-interface": "averyveryverylongname"}),
-        "network-interface",
-        "15 characters",
-    );
-    bad(
-        json!({"network-interface": "eth0:1"}),
-        "network-interface",
-        "not an interface name",
+        &[
+            (json!("a/b"), "not an interface name"),
+            (json!("eth0 eth1"), "not an interface name"),
+            (json!("averyveryverylongname"), "15 characters"),
+            (json!("eth0:1"), "not an interface name"),
+        ],
     );
 }
 
@@ -236,31 +197,16 @@ fn advert_interval() {
         let c = parse(&cfg(json!({"advert-interval": v})), "k8s-vip").expect("valid");
         assert_eq!(c.advert_interval_cs, cs);
     }
-    bad(
-        json!({"advert-interval": 0.005}),
+    bad_each(
         "advert-interval",
-        "multiple of 0.01",
-    );
-    bad(
-        json!({"advert-interval": 0}),
-        "advert-interval",
-        "multiple of 0.01",
-    );
-    bad(
-        json!({"advert-interval": -1}),
-        "advert-interval",
-        "multiple of 0.01",
-    );
-    bad(json!({"advert-interval": 41}), "advert-interval", "40.95");
-    bad(
-        json!({"advert-interval": 0.123}),
-        "advert-interval",
-        "multiple of 0.01",
-    );
-    bad(
-        json!({"advert-interval": "fast"}),
-        "advert-interval",
-        "number of seconds",
+        &[
+            (json!(0.005), "multiple of 0.01"),
+            (json!(0), "multiple of 0.01"),
+            (json!(-1), "multiple of 0.01"),
+            (json!(41), "40.95"),
+            (json!(0.123), "multiple of 0.01"),
+            (json!("fast"), "number of seconds"),
+        ],
     );
 }
 
@@ -363,32 +309,17 @@ fn health_check() {
             argv: vec!["/usr/bin/pgrep".into(), "-x".into(), "haproxy".into()]
         }
     );
-    bad(
-        json!({"health-check": "tcp:127.0.0.1"}),
+    bad_each(
         "health-check",
-        "port",
-    );
-    bad(
-        json!({"health-check": "tcp:127.0.0.1:0"}),
-        "health-check",
-        "1..65535",
-    );
-    bad(json!({"health-check": "tcp::6443"}), "health-check", "host");
-    bad(json!({"health-check": "https://"}), "health-check", "URL");
-    bad(
-        json!({"health-check": "exec:pgrep haproxy"}),
-        "health-check",
-        "absolute path",
-    );
-    bad(
-        json!({"health-check": "exec:"}),
-        "health-check",
-        "needs a command",
-    );
-    bad(
-        json!({"health-check": "ping 1.2.3.4"}),
-        "health-check",
-        "use auto, none",
+        &[
+            (json!("tcp:127.0.0.1"), "port"),
+            (json!("tcp:127.0.0.1:0"), "1..65535"),
+            (json!("tcp::6443"), "host"),
+            (json!("https://"), "URL"),
+            (json!("exec:pgrep haproxy"), "absolute path"),
+            (json!("exec:"), "needs a command"),
+            (json!("ping 1.2.3.4"), "use auto, none"),
+        ],
     );
 }
 

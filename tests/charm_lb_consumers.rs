@@ -2,14 +2,16 @@
 //! sent_hash echo, version gating, unsupported and malformed requests, the
 //! direct rule, and the legacy public-address / http relations.
 
+mod support;
+
 use std::collections::BTreeMap;
 
 use k8s_vip::charm::lb_consumers::ConsumerRelation;
 use k8s_vip::charm::legacy::UnitRelation;
-use k8s_vip::charm::net::{IfaceAddr, Interface, NetworkView};
 use k8s_vip::charm::peers::Peer;
 use k8s_vip::charm::plan::{plan, Inputs, RelationSet};
 use serde_json::{json, Value};
+use support::net::eth0;
 
 const INTERNAL: &str = r#"{"algorithm": [], "backends": [], "health_checks": [{"interval": 30, "path": "/livez", "port": 6443, "protocol": "http", "retries": 3}], "id": "81c7d839a1f94e1684de04fffe1aaa93", "ingress_address": null, "name": "api-server-internal", "port_mapping": {"6443": 6443}, "protocol": "tcp", "public": false, "sent_hash": "4f4a9a40ec63ae08000f439c6786ea09", "sticky": false, "tls_cert": null, "tls_key": null, "tls_termination": false}"#;
 
@@ -18,6 +20,12 @@ fn bag(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
         .iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect()
+}
+
+/// kubernetes-control-plane's application data: version 1 and `request` as
+/// its api-server-internal request.
+fn internal_request(request: &str) -> BTreeMap<String, String> {
+    bag(&[("version", "1"), ("request_api-server-internal", request)])
 }
 
 fn inputs(n_units: usize, consumer_app_data: BTreeMap<String, String>) -> Inputs {
@@ -32,17 +40,7 @@ fn inputs(n_units: usize, consumer_app_data: BTreeMap<String, String>) -> Inputs
             .cloned()
             .unwrap_or_default(),
         leader: true,
-        network: NetworkView {
-            interfaces: vec![Interface {
-                name: "eth0".into(),
-                addrs: vec![IfaceAddr {
-                    addr: "192.0.2.11".parse().expect("ip"),
-                    prefix: 24,
-                }],
-            }],
-            ingress: vec!["192.0.2.11".parse().expect("ip")],
-            ..Default::default()
-        },
+        network: eth0(&[("192.0.2.11", 24)]),
         peers: (1..n_units)
             .map(|i| Peer {
                 unit: format!("k8s-vip/{i}"),
@@ -76,6 +74,14 @@ fn app_set(p: &k8s_vip::charm::Plan) -> BTreeMap<String, String> {
         .collect()
 }
 
+/// The unit data the plan sets on relation `id`, if any.
+fn unit_set(p: &k8s_vip::charm::Plan, id: &str) -> Option<BTreeMap<String, String>> {
+    p.relation_sets
+        .iter()
+        .find(|s| s.relation_id == id && !s.app)
+        .map(|s| s.data.clone())
+}
+
 fn response(p: &k8s_vip::charm::Plan, name: &str) -> Value {
     let set = app_set(p);
     let raw = set
@@ -86,10 +92,7 @@ fn response(p: &k8s_vip::charm::Plan, name: &str) -> Value {
 
 #[test]
 fn direct_request_gets_the_exact_response_json() {
-    let p = plan(&inputs(
-        3,
-        bag(&[("version", "1"), ("request_api-server-internal", INTERNAL)]),
-    ));
+    let p = plan(&inputs(3, internal_request(INTERNAL)));
     let set = app_set(&p);
     assert_eq!(set.get("version").map(String::as_str), Some("1"));
     assert_eq!(
@@ -102,10 +105,7 @@ fn direct_request_gets_the_exact_response_json() {
 
 #[test]
 fn second_run_sets_nothing() {
-    let mut inp = inputs(
-        3,
-        bag(&[("version", "1"), ("request_api-server-internal", INTERNAL)]),
-    );
+    let mut inp = inputs(3, internal_request(INTERNAL));
     let first = plan(&inp);
     inp.consumers[0].our_app_data = app_set(&first);
     // Peer data as the first plan published it.
@@ -222,10 +222,7 @@ fn identity_mapping_but_not_a_backend_is_refused_without_a_load_balancer() {
         r#""backends": []"#,
         r#""backends": ["198.51.100.7", "198.51.100.8"]"#,
     );
-    let p = plan(&lb_off(inputs(
-        1,
-        bag(&[("version", "1"), ("request_api-server-internal", &req)]),
-    )));
+    let p = plan(&lb_off(inputs(1, internal_request(&req))));
     let r = response(&p, "api-server-internal");
     assert_eq!(r["error"], "unsupported");
     assert!(r["error_message"]
@@ -238,10 +235,7 @@ fn identity_mapping_but_not_a_backend_is_refused_without_a_load_balancer() {
 fn a_peer_that_is_not_a_backend_prevents_direct() {
     // Backends given explicitly: only this unit, but a peer exists that is not a backend.
     let req = INTERNAL.replace(r#""backends": []"#, r#""backends": ["192.0.2.11"]"#);
-    let p = plan(&lb_off(inputs(
-        2,
-        bag(&[("version", "1"), ("request_api-server-internal", &req)]),
-    )));
+    let p = plan(&lb_off(inputs(2, internal_request(&req))));
     let r = response(&p, "api-server-internal");
     assert_eq!(r["error"], "unsupported");
     assert!(r["error_message"]
@@ -249,10 +243,7 @@ fn a_peer_that_is_not_a_backend_prevents_direct() {
         .expect("msg")
         .contains("192.0.2.12"));
     // With the load balancer (default auto) the same request is proxied instead.
-    let p = plan(&inputs(
-        2,
-        bag(&[("version", "1"), ("request_api-server-internal", &req)]),
-    ));
+    let p = plan(&inputs(2, internal_request(&req)));
     assert!(response(&p, "api-server-internal")["error"].is_null());
 }
 
@@ -309,10 +300,7 @@ fn garbage_json_is_a_provider_error_not_a_crash() {
 
 #[test]
 fn hostname_and_ingress_address() {
-    let mut inp = inputs(
-        1,
-        bag(&[("version", "1"), ("request_api-server-internal", INTERNAL)]),
-    );
+    let mut inp = inputs(1, internal_request(INTERNAL));
     inp.config
         .insert("vip-hostname".into(), json!("api.example.com"));
     assert_eq!(
@@ -347,10 +335,7 @@ fn removed_request_deletes_its_response() {
 
 #[test]
 fn non_leader_writes_no_app_data() {
-    let mut inp = inputs(
-        1,
-        bag(&[("version", "1"), ("request_api-server-internal", INTERNAL)]),
-    );
+    let mut inp = inputs(1, internal_request(INTERNAL));
     inp.leader = false;
     assert!(app_set(&plan(&inp)).is_empty());
 }
@@ -369,12 +354,7 @@ fn legacy_public_address_and_http() {
         our_unit_data: BTreeMap::new(),
     }];
     let p = plan(&inp);
-    let get = |id: &str| {
-        p.relation_sets
-            .iter()
-            .find(|s| s.relation_id == id && !s.app)
-            .map(|s| s.data.clone())
-    };
+    let get = |id: &str| unit_set(&p, id);
     assert_eq!(
         get("loadbalancer:3"),
         Some(bag(&[("public-address", "192.0.2.100"), ("port", "443")]))
@@ -390,12 +370,7 @@ fn legacy_public_address_and_http() {
     inp.config
         .insert("vip-hostname".into(), json!("api.example.com"));
     let p = plan(&inp);
-    let get = |id: &str| {
-        p.relation_sets
-            .iter()
-            .find(|s| s.relation_id == id && !s.app)
-            .map(|s| s.data.clone())
-    };
+    let get = |id: &str| unit_set(&p, id);
     assert_eq!(
         get("loadbalancer:3")
             .and_then(|d| d.get("public-address").cloned())

@@ -98,24 +98,14 @@ fn agent_yaml(model: &Model, unit: &str) -> Value {
 fn deploy(n: usize) -> Model {
     let model = Model::new("k8s-vip", n);
     model.set_config("virtual-ip", VIP);
-    for u in model.units().to_vec() {
-        model.run_hook(&u, "install").assert_success();
-    }
-    model
-        .run_hook(&model.unit(0), "leader-elected")
-        .assert_success();
+    model.run_install_and_elect();
     for u in model.units().to_vec() {
         model.run_hook(&u, "config-changed").assert_success();
         model.run_hook(&u, "start").assert_success();
     }
     // Peers see each other's data now.
-    let rel = model.relation_id("cluster");
     for u in model.units().to_vec() {
-        for other in model.units().to_vec().into_iter().filter(|o| *o != u) {
-            model
-                .run_relation_hook(&u, &rel, "changed", Some(&other))
-                .assert_success();
-        }
+        model.run_peers_changed(&u);
     }
     model
 }
@@ -126,6 +116,14 @@ fn write_state(model: &Model, unit: &str, instances: Value) {
     let path = model.path(unit, "/run/k8s-vip/state.json");
     std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
     std::fs::write(path, doc.to_string()).expect("write state");
+}
+
+/// The unit's (state, message) after its agent reported `instances` and
+/// update-status ran.
+fn status_after_report(model: &Model, unit: &str, instances: Value) -> (String, String) {
+    write_state(model, unit, instances);
+    model.run_hook(unit, "update-status").assert_success();
+    status(model, unit)
 }
 
 fn instance_state(state: &str, master: Option<&str>, address: &str) -> Value {
@@ -259,14 +257,12 @@ fn one_unit_installs_the_agent_and_reports_master() {
         ("waiting".into(), "agent starting".into())
     );
     // The agent reports; update-status shows it.
-    write_state(
-        &model,
-        &u,
-        json!([instance_state("MASTER", Some("192.0.2.11"), "192.0.2.11")]),
-    );
-    model.run_hook(&u, "update-status").assert_success();
     assert_eq!(
-        status(&model, &u),
+        status_after_report(
+            &model,
+            &u,
+            json!([instance_state("MASTER", Some("192.0.2.11"), "192.0.2.11")])
+        ),
         ("active".into(), format!("MASTER {VIP} (vrid {})", vrid()))
     );
     let app = model.app_status().expect("leader sets app status");
@@ -279,9 +275,7 @@ fn foreign_router_warning_in_status() {
     let u = model.unit(0);
     let mut st = instance_state("MASTER", Some("192.0.2.11"), "192.0.2.11");
     st["foreign-routers"] = json!(["192.0.2.50"]);
-    write_state(&model, &u, json!([st]));
-    model.run_hook(&u, "update-status").assert_success();
-    let (_, msg) = status(&model, &u);
+    let (_, msg) = status_after_report(&model, &u, json!([st]));
     assert!(
         msg.contains("WARNING") && msg.contains("192.0.2.50") && msg.contains("virtual-router-id"),
         "{msg}"
@@ -466,14 +460,12 @@ fn peer_departure_reloads_the_others() {
 fn backup_status_names_the_master_unit() {
     let model = deploy(2);
     let u = model.unit(1);
-    write_state(
-        &model,
-        &u,
-        json!([instance_state("BACKUP", Some("192.0.2.11"), "192.0.2.12")]),
-    );
-    model.run_hook(&u, "update-status").assert_success();
     assert_eq!(
-        status(&model, &u),
+        status_after_report(
+            &model,
+            &u,
+            json!([instance_state("BACKUP", Some("192.0.2.11"), "192.0.2.12")])
+        ),
         (
             "active".into(),
             format!("BACKUP, VIP on k8s-vip/0 (vrid {})", vrid())
@@ -705,15 +697,18 @@ fn status_reply(state: &str, master: &str) -> Value {
     doc
 }
 
+/// Unit 1's agent (192.0.2.12) as a backup of unit 0 (192.0.2.11).
+fn unit1_backup_reply() -> Value {
+    let mut d = status_reply("BACKUP", "192.0.2.11");
+    d["instances"][0]["address"] = json!("192.0.2.12");
+    d
+}
+
 #[test]
 fn status_action_reports_role_vip_master_unit_and_checks() {
     let model = deploy(2);
     let u = model.unit(1);
-    let _agent = FakeAgent::start(&model, &u, |_, _| {
-        let mut d = status_reply("BACKUP", "192.0.2.11");
-        d["instances"][0]["address"] = json!("192.0.2.12");
-        d
-    });
+    let _agent = FakeAgent::start(&model, &u, |_, _| unit1_backup_reply());
     let a = model.run_action(&u, "status", json!({}));
     a.assert_completed();
     assert_eq!(a.result("instances.v4-1.state").as_deref(), Some("BACKUP"));
@@ -784,11 +779,7 @@ fn failover_reports_who_took_over() {
 fn failover_on_a_backup_names_the_holder() {
     let model = deploy(2);
     let u = model.unit(1);
-    let _agent = FakeAgent::start(&model, &u, |_, _| {
-        let mut d = status_reply("BACKUP", "192.0.2.11");
-        d["instances"][0]["address"] = json!("192.0.2.12");
-        d
-    });
+    let _agent = FakeAgent::start(&model, &u, |_, _| unit1_backup_reply());
     let a = model.run_action(&u, "failover", json!({}));
     let msg = a.failed.expect("must fail");
     assert!(
@@ -1023,23 +1014,8 @@ fn dual_stack_vips_use_ipv6_peers_and_the_vip_subnets() {
 fn relation_hooks_are_idempotent() {
     for n in [1, 3] {
         let model = deploy(n);
-        let cp: Vec<String> = (0..n)
-            .map(|i| format!("kubernetes-control-plane/{i}"))
-            .collect();
-        let cp_refs: Vec<&str> = cp.iter().map(String::as_str).collect();
-        let lbc = model.add_relation("lb-consumers", "kubernetes-control-plane", &cp_refs);
-        for (i, u) in cp.iter().enumerate() {
-            model.set_unit_data(
-                &lbc,
-                u,
-                &[("ingress-address", &format!("192.0.2.{}", 11 + i))],
-            );
-        }
-        model.set_app_data(
-            &lbc,
-            "kubernetes-control-plane",
-            &[("version", "1"), ("request_api-server-internal", INTERNAL)],
-        );
+        let ingress: Vec<String> = (0..n).map(|i| format!("192.0.2.{}", 11 + i)).collect();
+        let (lbc, cp) = model.add_lb_consumers(&ingress, &[("api-server-internal", INTERNAL)]);
         let lb = model.add_relation(
             "loadbalancer",
             "kubernetes-master",
@@ -1092,6 +1068,20 @@ fn relation_hooks_are_idempotent() {
     }
 }
 
+/// Relates one kubernetes-control-plane unit (192.0.2.11) over lb-consumers
+/// asking for api-server-external on port 443 (runs no hook); returns the
+/// relation id.
+fn relate_external_request(model: &Model) -> String {
+    let external = INTERNAL
+        .replace("api-server-internal", "api-server-external")
+        .replace(r#"{"6443": 6443}"#, r#"{"443": 6443}"#);
+    let (rel, _) = model.add_lb_consumers(
+        &["192.0.2.11".into()],
+        &[("api-server-external", &external)],
+    );
+    rel
+}
+
 #[test]
 fn external_request_brings_up_haproxy_idempotently_and_remove_purges_it() {
     let model = deploy(1);
@@ -1100,24 +1090,7 @@ fn external_request_brings_up_haproxy_idempotently_and_remove_purges_it() {
         let fresh = Model::new("k8s-vip", 1);
         snapshot(&fresh, &fresh.unit(0)).len()
     };
-    let external = INTERNAL
-        .replace("api-server-internal", "api-server-external")
-        .replace(r#"{"6443": 6443}"#, r#"{"443": 6443}"#);
-    let rel = model.add_relation(
-        "lb-consumers",
-        "kubernetes-control-plane",
-        &["kubernetes-control-plane/0"],
-    );
-    model.set_unit_data(
-        &rel,
-        "kubernetes-control-plane/0",
-        &[("ingress-address", "192.0.2.11")],
-    );
-    model.set_app_data(
-        &rel,
-        "kubernetes-control-plane",
-        &[("version", "1"), ("request_api-server-external", &external)],
-    );
+    let rel = relate_external_request(&model);
     model
         .run_relation_hook(&u, &rel, "changed", Some("kubernetes-control-plane/0"))
         .assert_success();
@@ -1166,24 +1139,7 @@ fn show_stat(backend: &str, servers: &[(&str, &str)]) -> String {
 fn status_shows_load_balancer_backends() {
     let model = deploy(1);
     let u = model.unit(0);
-    let external = INTERNAL
-        .replace("api-server-internal", "api-server-external")
-        .replace(r#"{"6443": 6443}"#, r#"{"443": 6443}"#);
-    let rel = model.add_relation(
-        "lb-consumers",
-        "kubernetes-control-plane",
-        &["kubernetes-control-plane/0"],
-    );
-    model.set_unit_data(
-        &rel,
-        "kubernetes-control-plane/0",
-        &[("ingress-address", "192.0.2.11")],
-    );
-    model.set_app_data(
-        &rel,
-        "kubernetes-control-plane",
-        &[("version", "1"), ("request_api-server-external", &external)],
-    );
+    let rel = relate_external_request(&model);
     model
         .run_relation_hook(&u, &rel, "changed", Some("kubernetes-control-plane/0"))
         .assert_success();
@@ -1207,13 +1163,11 @@ fn status_shows_load_balancer_backends() {
         "{:?}",
         a.results
     );
-    write_state(
+    let (state, msg) = status_after_report(
         &model,
         &u,
         json!([instance_state("MASTER", Some("192.0.2.11"), "192.0.2.11")]),
     );
-    model.run_hook(&u, "update-status").assert_success();
-    let (state, msg) = status(&model, &u);
     assert_eq!(state, "active");
     assert!(
         msg.starts_with(&format!("MASTER {VIP} (vrid {}), ", vrid())) && msg.contains("2/3"),
@@ -1243,24 +1197,7 @@ fn call_at(calls: &[Vec<String>], verbs: &[&str], unit: &str) -> Option<usize> {
 fn haproxy_comes_up_before_the_agent_reload_and_goes_down_after_it() {
     let model = deploy(1);
     let u = model.unit(0);
-    let external = INTERNAL
-        .replace("api-server-internal", "api-server-external")
-        .replace(r#"{"6443": 6443}"#, r#"{"443": 6443}"#);
-    let rel = model.add_relation(
-        "lb-consumers",
-        "kubernetes-control-plane",
-        &["kubernetes-control-plane/0"],
-    );
-    model.set_unit_data(
-        &rel,
-        "kubernetes-control-plane/0",
-        &[("ingress-address", "192.0.2.11")],
-    );
-    model.set_app_data(
-        &rel,
-        "kubernetes-control-plane",
-        &[("version", "1"), ("request_api-server-external", &external)],
-    );
+    let rel = relate_external_request(&model);
     model.clear_calls(&u);
     model
         .run_relation_hook(&u, &rel, "changed", Some("kubernetes-control-plane/0"))

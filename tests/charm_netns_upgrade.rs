@@ -55,32 +55,13 @@ fn deploy(tag: &str) -> (Lab, Model, usize) {
         model.run_hook(&u, "config-changed").assert_success();
         model.run_hook(&u, "start").assert_success();
     }
-    let rel = model.relation_id("cluster");
     for u in model.units().to_vec() {
-        for other in model.units().to_vec().into_iter().filter(|o| *o != u) {
-            model
-                .run_relation_hook(&u, &rel, "changed", Some(&other))
-                .assert_success();
-        }
+        model.run_peers_changed(&u);
     }
-    let holder = single_holder(&lab, VIP, Duration::from_secs(20))
+    let holder = lab
+        .wait_single_holder(VIP, Duration::from_secs(20))
         .unwrap_or_else(|| panic!("no single VIP holder: {:?}", lab.holders(VIP)));
     (lab, model, holder)
-}
-
-/// Waits until `ip` is held by exactly one unit, returning its index.
-fn single_holder(lab: &Lab, ip: &str, timeout: Duration) -> Option<usize> {
-    let deadline = Instant::now() + timeout;
-    loop {
-        let h = lab.holders(ip);
-        if h.len() == 1 {
-            return h.first().copied();
-        }
-        if Instant::now() >= deadline {
-            return None;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
 }
 
 #[test]
@@ -182,7 +163,7 @@ fn failover_action_moves_the_vip_and_names_the_new_holder() {
         model.unit(other)
     );
     assert_eq!(
-        single_holder(&lab, VIP, Duration::from_secs(5)),
+        lab.wait_single_holder(VIP, Duration::from_secs(5)),
         Some(other)
     );
     // On the unit that no longer holds the VIP the action fails and names the holder.
@@ -211,7 +192,7 @@ fn pause_releases_the_vip_and_survives_an_agent_restart() {
         .run_action(&master, "pause", serde_json::json!({}))
         .assert_completed();
     assert_eq!(
-        single_holder(&lab, VIP, Duration::from_secs(10)),
+        lab.wait_single_holder(VIP, Duration::from_secs(10)),
         Some(other),
         "VIP not released"
     );

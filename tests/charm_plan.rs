@@ -1,10 +1,12 @@
 //! The pure plan's system decisions: which services it starts, reloads or
 //! stops, when it copies the agent, how it switches backends, and teardown.
 
-use k8s_vip::charm::net::{IfaceAddr, Interface, NetworkView};
+mod support;
+
 use k8s_vip::charm::plan::{plan, Inputs, Plan, ServiceAction, ServiceState, When};
 use k8s_vip::charm::status::State;
 use serde_json::json;
+use support::net::eth0;
 
 fn inputs(config: serde_json::Value) -> Inputs {
     Inputs {
@@ -13,17 +15,7 @@ fn inputs(config: serde_json::Value) -> Inputs {
         app: "k8s-vip".into(),
         model: "m".into(),
         config: config.as_object().cloned().unwrap_or_default(),
-        network: NetworkView {
-            interfaces: vec![Interface {
-                name: "eth0".into(),
-                addrs: vec![IfaceAddr {
-                    addr: "192.0.2.11".parse().expect("ip"),
-                    prefix: 24,
-                }],
-            }],
-            ingress: vec!["192.0.2.11".parse().expect("ip")],
-            ..Default::default()
-        },
+        network: eth0(&[("192.0.2.11", 24)]),
         agent_binary_present: true,
         sysctl_before: Some(String::new()),
         ..Default::default()

@@ -2,15 +2,17 @@
 //! feeding back the relation data it published makes the next plan publish
 //! nothing (the relation half of hook idempotence).
 
+mod support;
+
 use std::collections::BTreeMap;
 
 use k8s_vip::charm::lb_consumers::ConsumerRelation;
 use k8s_vip::charm::legacy::UnitRelation;
-use k8s_vip::charm::net::{IfaceAddr, Interface, NetworkView};
 use k8s_vip::charm::peers::Peer;
 use k8s_vip::charm::plan::{plan, Inputs, Plan};
 use proptest::prelude::*;
 use serde_json::json;
+use support::net::eth0;
 
 fn apply_relation_sets(inputs: &mut Inputs, p: &Plan) {
     for set in &p.relation_sets {
@@ -80,23 +82,10 @@ fn arb_inputs() -> impl Strategy<Value = Inputs> {
                     .cloned()
                     .unwrap_or_default(),
                 leader,
-                network: NetworkView {
-                    interfaces: vec![Interface {
-                        name: "eth0".into(),
-                        addrs: vec![
-                            IfaceAddr {
-                                addr: format!("192.0.2.{}", 11 + me).parse().expect("ip"),
-                                prefix: 24,
-                            },
-                            IfaceAddr {
-                                addr: format!("2001:db8::{}", 11 + me).parse().expect("ip"),
-                                prefix: 64,
-                            },
-                        ],
-                    }],
-                    ingress: vec![format!("192.0.2.{}", 11 + me).parse().expect("ip")],
-                    ..Default::default()
-                },
+                network: eth0(&[
+                    (&format!("192.0.2.{}", 11 + me), 24),
+                    (&format!("2001:db8::{}", 11 + me), 64),
+                ]),
                 peers: (0..n)
                     .filter(|i| *i != me)
                     .map(|i| Peer {

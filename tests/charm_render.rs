@@ -51,17 +51,36 @@ fn all_checks() -> Vec<HealthCheck> {
     ]
 }
 
+/// An IPv4 instance `name` for `vip`/24 on unit 0 (192.0.2.11) with the
+/// peers 192.0.2.12 and .13 and every kind of check.
+fn unicast_v4(name: &str, vip: &str) -> Instance {
+    instance(
+        name,
+        vip,
+        24,
+        &["192.0.2.12", "192.0.2.13"],
+        "192.0.2.11",
+        all_checks(),
+    )
+}
+
+/// The IPv6 instance "v6-1" for 2001:db8::100/64 on unit 0 with the peer
+/// 2001:db8::12 and every kind of check.
+fn unicast_v6() -> Instance {
+    instance(
+        "v6-1",
+        "2001:db8::100",
+        64,
+        &["2001:db8::12"],
+        "2001:db8::11",
+        all_checks(),
+    )
+}
+
 #[test]
 fn agent_yaml_follows_the_agent_schema() {
     let list = vec![
-        instance(
-            "v4-1",
-            "192.0.2.100",
-            24,
-            &["192.0.2.12", "192.0.2.13"],
-            "192.0.2.11",
-            all_checks(),
-        ),
+        unicast_v4("v4-1", "192.0.2.100"),
         instance("v6-1", "2001:db8::100", 64, &[], "2001:db8::11", vec![]),
     ];
     let text = agent_yaml(&list, &AgentPaths::default()).expect("render");
@@ -112,28 +131,14 @@ fn agent_yaml_follows_the_agent_schema() {
 fn agent_yaml_is_accepted_by_the_agent_parser() {
     // The agent's own parser is the judge of its schema (unknown keys are errors there).
     let list = vec![
-        instance(
-            "v4-1",
-            "192.0.2.100",
-            24,
-            &["192.0.2.12", "192.0.2.13"],
-            "192.0.2.11",
-            all_checks(),
-        ),
+        unicast_v4("v4-1", "192.0.2.100"),
         Instance {
             vrid: 52,
             preempt: true,
             garp_refresh_s: 0,
             ..instance("v4-2", "192.0.2.101", 24, &[], "192.0.2.11", vec![])
         },
-        instance(
-            "v6-1",
-            "2001:db8::100",
-            64,
-            &["2001:db8::12"],
-            "2001:db8::11",
-            all_checks(),
-        ),
+        unicast_v6(),
     ];
     let text = agent_yaml(&list, &AgentPaths::default()).expect("render");
     if let Err(e) = k8s_vip::agent::config::parse(&text) {
@@ -212,33 +217,12 @@ fn keepalived_accepts(conf: &str, tag: &str) {
 #[test]
 fn keepalived_conf_passes_config_test_unicast_dual_stack_with_checks() {
     let list = vec![
-        instance(
-            "v4-1",
-            "192.0.2.100",
-            24,
-            &["192.0.2.12", "192.0.2.13"],
-            "192.0.2.11",
-            all_checks(),
-        ),
+        unicast_v4("v4-1", "192.0.2.100"),
         Instance {
             vrid: 52,
-            ..instance(
-                "v4-2",
-                "192.0.2.101",
-                24,
-                &["192.0.2.12", "192.0.2.13"],
-                "192.0.2.11",
-                all_checks(),
-            )
+            ..unicast_v4("v4-2", "192.0.2.101")
         },
-        instance(
-            "v6-1",
-            "2001:db8::100",
-            64,
-            &["2001:db8::12"],
-            "2001:db8::11",
-            all_checks(),
-        ),
+        unicast_v6(),
     ];
     let conf = keepalived_conf(&list, "k8s-vip/0").expect("render");
     assert!(conf.contains("virtual_router_id 51"));

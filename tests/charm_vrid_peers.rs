@@ -3,8 +3,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use k8s_vip::charm::config::parse;
-use k8s_vip::charm::instances::build;
+use k8s_vip::charm::config::{parse, Config};
+use k8s_vip::charm::instances::{build, Instance};
 use k8s_vip::charm::net::{
     default_route_v4, default_route_v6, place, IfaceAddr, Interface, NetworkView, VipSpec,
 };
@@ -169,29 +169,25 @@ fn peers(n: usize, me: usize) -> Vec<Peer> {
         .collect()
 }
 
+/// The charm config for the options `options` of application k8s-vip.
+fn config(options: serde_json::Value) -> Config {
+    parse(options.as_object().expect("obj"), "k8s-vip").expect("cfg")
+}
+
+/// The VRRP instances unit `k8s-vip/{me}` of model "m" builds with `peers`
+/// on the network `n`.
+fn build_for(cfg: &Config, me: usize, peers: &[Peer], n: &NetworkView) -> Vec<Instance> {
+    build(cfg, "m", "k8s-vip", &format!("k8s-vip/{me}"), peers, n, &[]).expect("built")
+}
+
 #[test]
 fn three_units_three_vips_each_unit_prefers_one() {
-    let cfg = parse(
-        json!({"virtual-ip": "192.0.2.100 192.0.2.101 192.0.2.102"})
-            .as_object()
-            .expect("obj"),
-        "k8s-vip",
-    )
-    .expect("cfg");
+    let cfg = config(json!({"virtual-ip": "192.0.2.100 192.0.2.101 192.0.2.102"}));
     let mut preferred_by_vip = BTreeMap::new();
     let mut vrids = BTreeSet::new();
     for me in 0..3 {
         let n = net(&[("eth0", &format!("192.0.2.{}", 11 + me), 24)]);
-        let list = build(
-            &cfg,
-            "m",
-            "k8s-vip",
-            &format!("k8s-vip/{me}"),
-            &peers(3, me),
-            &n,
-            &[],
-        )
-        .expect("built");
+        let list = build_for(&cfg, me, &peers(3, me), &n);
         assert_eq!(list.len(), 3);
         for inst in &list {
             vrids.insert(inst.vrid);
@@ -227,15 +223,9 @@ fn preferred_by_vip_unit(
 
 #[test]
 fn dual_stack_vips_prefer_the_same_unit_and_use_v6_peers() {
-    let cfg = parse(
-        json!({"virtual-ip": "192.0.2.100 2001:db8::100"})
-            .as_object()
-            .expect("obj"),
-        "k8s-vip",
-    )
-    .expect("cfg");
+    let cfg = config(json!({"virtual-ip": "192.0.2.100 2001:db8::100"}));
     let n = net(&[("eth0", "192.0.2.11", 24), ("eth0", "2001:db8::11", 64)]);
-    let list = build(&cfg, "m", "k8s-vip", "k8s-vip/0", &peers(2, 0), &n, &[]).expect("built");
+    let list = build_for(&cfg, 0, &peers(2, 0), &n);
     assert_eq!(list[0].name, "v4-1");
     assert_eq!(list[1].name, "v6-1");
     assert_eq!(list[0].priority, list[1].priority);
@@ -255,31 +245,19 @@ fn dual_stack_vips_prefer_the_same_unit_and_use_v6_peers() {
 
 #[test]
 fn multicast_when_unicast_off() {
-    let cfg = parse(
-        json!({"virtual-ip": "192.0.2.100", "unicast": false})
-            .as_object()
-            .expect("obj"),
-        "k8s-vip",
-    )
-    .expect("cfg");
+    let cfg = config(json!({"virtual-ip": "192.0.2.100", "unicast": false}));
     let n = net(&[("eth0", "192.0.2.11", 24)]);
-    let list = build(&cfg, "m", "k8s-vip", "k8s-vip/0", &peers(3, 0), &n, &[]).expect("built");
+    let list = build_for(&cfg, 0, &peers(3, 0), &n);
     assert!(list[0].unicast_peers.is_empty());
 }
 
 #[test]
 fn priorities_ignore_leadership_and_peer_data_order() {
-    let cfg = parse(
-        json!({"virtual-ip": "192.0.2.100"})
-            .as_object()
-            .expect("obj"),
-        "k8s-vip",
-    )
-    .expect("cfg");
+    let cfg = config(json!({"virtual-ip": "192.0.2.100"}));
     let n = net(&[("eth0", "192.0.2.12", 24)]);
     let mut p = peers(3, 1);
-    let a = build(&cfg, "m", "k8s-vip", "k8s-vip/1", &p, &n, &[]).expect("built");
+    let a = build_for(&cfg, 1, &p, &n);
     p.reverse();
-    let b = build(&cfg, "m", "k8s-vip", "k8s-vip/1", &p, &n, &[]).expect("built");
+    let b = build_for(&cfg, 1, &p, &n);
     assert_eq!(a, b);
 }

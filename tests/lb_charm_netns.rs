@@ -11,7 +11,7 @@ mod support;
 
 use std::time::Duration;
 
-use lb_support::{names, Assets};
+use lb_support::{client_report, names, Assets};
 use serde_json::json;
 use support::juju::Model;
 use support::netns::{require_root, wait_for, Lab};
@@ -30,6 +30,17 @@ fn request(name: &str, port: u16) -> String {
     .to_string()
 }
 
+/// Waits (20 s) until a client spreading 15 connections over VIP:443 reaches
+/// exactly the API servers `want` without a failure; fails with `what`.
+fn wait_spread(assets: &Assets, lab: &Lab, want: &[&str], what: &str) {
+    let mut out = serde_json::Value::Null;
+    wait_for(Duration::from_secs(20), || {
+        out = assets.client(lab, &["spread", VIP, "443", "15"]);
+        names(&out) == want && out["failures"] == json!([])
+    })
+    .unwrap_or_else(|| panic!("{what}: {out}"));
+}
+
 #[test]
 fn charm_runs_haproxy_and_the_agent_in_front_of_three_api_servers() {
     if !require_root() {
@@ -38,9 +49,7 @@ fn charm_runs_haproxy_and_the_agent_in_front_of_three_api_servers() {
     // Lab units 0-2: API servers; 3-4: the two k8s-vip units.
     let lab = Lab::new("lbcharm", 5);
     let assets = Assets::create(lab.dir());
-    let _api: Vec<_> = (0..3)
-        .map(|i| assets.start_api_server(&lab, lab.unit(i), &format!("api{i}"), 6443))
-        .collect();
+    let _api = assets.start_api_servers(&lab, 0..3);
     let mut model = Model::options("k8s-vip", 2)
         .real_services(true)
         .principal(Some("ubuntu"))
@@ -62,47 +71,23 @@ fn charm_runs_haproxy_and_the_agent_in_front_of_three_api_servers() {
     }
     model.set_config("virtual-ip", VIP);
     model.set_config("advert-interval", 0.1);
-    for u in model.units().to_vec() {
-        model.run_hook(&u, "install").assert_success();
-    }
-    model
-        .run_hook(&model.unit(0), "leader-elected")
-        .assert_success();
-    let peers = model.relation_id("cluster");
+    model.run_install_and_elect();
     for u in model.units().to_vec() {
         model.run_hook(&u, "config-changed").assert_success();
         model.run_hook(&u, "start").assert_success();
-        for other in model.units().to_vec().into_iter().filter(|o| *o != u) {
-            model
-                .run_relation_hook(&u, &peers, "changed", Some(&other))
-                .assert_success();
-        }
+        model.run_peers_changed(&u);
     }
-    let cp: Vec<String> = (0..3)
-        .map(|i| format!("kubernetes-control-plane/{i}"))
-        .collect();
-    let refs: Vec<&str> = cp.iter().map(String::as_str).collect();
-    let lbc = model.add_relation("lb-consumers", "kubernetes-control-plane", &refs);
-    for (i, u) in cp.iter().enumerate() {
-        let addr = lab.unit(i).ipv4.to_string();
-        model.set_unit_data(&lbc, u, &[("ingress-address", &addr)]);
-    }
+    let ingress: Vec<String> = (0..3).map(|i| lab.unit(i).ipv4.to_string()).collect();
     let external = request("api-server-external", 443);
     let internal = request("api-server-internal", 6443);
-    model.set_app_data(
-        &lbc,
-        "kubernetes-control-plane",
+    let (lbc, cp) = model.add_lb_consumers(
+        &ingress,
         &[
-            ("version", "1"),
-            ("request_api-server-external", &external),
-            ("request_api-server-internal", &internal),
+            ("api-server-external", &external),
+            ("api-server-internal", &internal),
         ],
     );
-    for u in model.units().to_vec() {
-        model
-            .run_relation_hook(&u, &lbc, "changed", Some(&cp[0]))
-            .assert_success();
-    }
+    model.run_relation_changed_on_all(&lbc, &cp[0]);
     let answers = model.app_data(&lbc, "k8s-vip");
     for name in ["api-server-external", "api-server-internal"] {
         let r: serde_json::Value =
@@ -122,15 +107,17 @@ fn charm_runs_haproxy_and_the_agent_in_front_of_three_api_servers() {
     // client reaches every API server through it, on both ports.
     wait_for(Duration::from_secs(20), || lab.holders(VIP).len() == 1)
         .unwrap_or_else(|| panic!("no single VIP holder: {:?}", lab.holders(VIP)));
-    let mut out = serde_json::Value::Null;
-    wait_for(Duration::from_secs(20), || {
-        out = assets.client(&lab, &["spread", VIP, "443", "15"]);
-        names(&out) == ["api0", "api1", "api2"] && out["failures"] == json!([])
-    })
-    .unwrap_or_else(|| panic!("443 did not spread over all API servers: {out}"));
-    let out = assets.client(&lab, &["spread", VIP, "6443", "15"]);
-    assert_eq!(out["failures"], json!([]), "{out}");
-    assert_eq!(names(&out), ["api0", "api1", "api2"], "{out}");
+    wait_spread(
+        &assets,
+        &lab,
+        &["api0", "api1", "api2"],
+        "443 did not spread over all API servers",
+    );
+    assets.expect_answers(
+        &lab,
+        &["spread", VIP, "6443", "15"],
+        &["api0", "api1", "api2"],
+    );
 
     // update-status reports HAProxy's view.
     let holder = model.unit(lab.holders(VIP)[0] - 3);
@@ -144,27 +131,14 @@ fn charm_runs_haproxy_and_the_agent_in_front_of_three_api_servers() {
 
     // api2 leaves the consumer: its backends change, the hook reloads HAProxy
     // (same master pid), and a connection held across it survives.
-    let ready = lab.dir().join("hold.ready");
-    let client = assets.client.to_str().unwrap().to_string();
-    let ready_s = ready.to_str().unwrap().to_string();
-    let mut holder_client = lab.spawn_logged(
-        lab.client(),
-        "hold",
-        &["python3", &client, "hold", VIP, "443", "6", "6", &ready_s],
-    );
-    wait_for(Duration::from_secs(10), || ready.exists())
-        .unwrap_or_else(|| panic!("held connections not opened: {}", holder_client.log()));
+    let mut holder_client = assets.start_holder(&lab, VIP, "443", "6", "6");
     let pid_before = model
         .services(&holder)
         .get("k8s-vip-haproxy.service")
         .and_then(|s| s.pid);
     model.set_unit_data(&lbc, &cp[2], &[("ingress-address", "")]);
     model.remove_remote_unit(&lbc, &cp[2]);
-    for u in model.units().to_vec() {
-        model
-            .run_relation_hook(&u, &lbc, "changed", Some(&cp[0]))
-            .assert_success();
-    }
+    model.run_relation_changed_on_all(&lbc, &cp[0]);
     let pid_after = model
         .services(&holder)
         .get("k8s-vip-haproxy.service")
@@ -172,17 +146,13 @@ fn charm_runs_haproxy_and_the_agent_in_front_of_three_api_servers() {
     assert_eq!(pid_before, pid_after, "a reload, not a restart");
     let cfg = std::fs::read_to_string(model.path(&holder, "/etc/k8s-vip/haproxy.cfg")).unwrap();
     assert!(!cfg.contains("192.0.2.13"), "{cfg}");
-    holder_client
-        .wait_timeout(Duration::from_secs(30))
-        .expect("hold client finished");
-    let held: serde_json::Value = serde_json::from_str(holder_client.log().trim())
-        .unwrap_or_else(|e| panic!("hold output: {e}: {}", holder_client.log()));
+    let held = client_report(&mut holder_client, "hold");
     assert_eq!(held["failures"], json!([]), "{held}");
-    let mut out = serde_json::Value::Null;
-    wait_for(Duration::from_secs(20), || {
-        out = assets.client(&lab, &["spread", VIP, "443", "15"]);
-        names(&out) == ["api0", "api1"] && out["failures"] == json!([])
-    })
-    .unwrap_or_else(|| panic!("new connections still reach api2: {out}"));
+    wait_spread(
+        &assets,
+        &lab,
+        &["api0", "api1"],
+        "new connections still reach api2",
+    );
     model.stop_services();
 }

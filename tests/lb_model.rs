@@ -25,47 +25,20 @@ const HAPROXY_SERVICE: &str = "k8s-vip-haproxy.service";
 fn deploy() -> (Model, String) {
     let model = Model::new("k8s-vip", 3);
     model.set_config("virtual-ip", VIP);
-    for u in model.units().to_vec() {
-        model.run_hook(&u, "install").assert_success();
-    }
-    model
-        .run_hook(&model.unit(0), "leader-elected")
-        .assert_success();
-    let peers = model.relation_id("cluster");
+    model.run_install_and_elect();
     for u in model.units().to_vec() {
         model.run_hook(&u, "config-changed").assert_success();
-        for other in model.units().to_vec().into_iter().filter(|o| *o != u) {
-            model
-                .run_relation_hook(&u, &peers, "changed", Some(&other))
-                .assert_success();
-        }
+        model.run_peers_changed(&u);
     }
-    let cp: Vec<String> = (0..3)
-        .map(|i| format!("kubernetes-control-plane/{i}"))
-        .collect();
-    let refs: Vec<&str> = cp.iter().map(String::as_str).collect();
-    let lbc = model.add_relation("lb-consumers", "kubernetes-control-plane", &refs);
-    for (i, u) in cp.iter().enumerate() {
-        model.set_unit_data(
-            &lbc,
-            u,
-            &[("ingress-address", &format!("192.0.2.{}", 11 + i))],
-        );
-    }
-    model.set_app_data(
-        &lbc,
-        "kubernetes-control-plane",
+    let ingress: Vec<String> = (0..3).map(|i| format!("192.0.2.{}", 11 + i)).collect();
+    let (lbc, cp) = model.add_lb_consumers(
+        &ingress,
         &[
-            ("version", "1"),
-            ("request_api-server-external", EXTERNAL),
-            ("request_api-server-internal", INTERNAL),
+            ("api-server-external", EXTERNAL),
+            ("api-server-internal", INTERNAL),
         ],
     );
-    for u in model.units().to_vec() {
-        model
-            .run_relation_hook(&u, &lbc, "changed", Some(&cp[0]))
-            .assert_success();
-    }
+    model.run_relation_changed_on_all(&lbc, &cp[0]);
     (model, lbc)
 }
 

@@ -6,15 +6,19 @@
 mod lb_support;
 mod support;
 
-use std::net::IpAddr;
+use std::collections::BTreeSet;
+use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 
+use k8s_vip::charm::haproxy::options::parse_ingress_ports;
 use k8s_vip::charm::haproxy::stats::status_fragment;
+use k8s_vip::charm::haproxy::{HaproxyPaths, LoadBalancerModel, Timeouts};
 
 use lb_support::{
-    api_model, health, monitor_status, names, reload, start_haproxy, unit_root, wait_up, Assets,
+    add_address, api_model, client_report, expect_up, health, monitor_status, reload,
+    start_haproxy, unit_root, Assets,
 };
-use support::netns::{require_root, wait_for, Lab};
+use support::netns::{require_root, wait_for, Lab, Node, Prober, Proc};
 
 const VIP: &str = "192.0.2.100";
 const VIP6: &str = "2001:db8::100";
@@ -27,6 +31,43 @@ fn api_servers(lab: &Lab) -> Vec<IpAddr> {
     (0..3).map(|i| IpAddr::V4(lab.unit(i).ipv4)).collect()
 }
 
+/// An empty load-balancer model for `node` (idle timeout 1 h), for the
+/// tests that add their own frontends.
+fn empty_model(lab: &Lab, node: &Node) -> LoadBalancerModel {
+    LoadBalancerModel::new(
+        HaproxyPaths::under(&unit_root(lab, node)),
+        Timeouts::with_idle(Duration::from_secs(3600)),
+    )
+}
+
+/// Ingress "80:30080" to the NodePorts of the three workers (units 0-2) on
+/// `vips`, HAProxy started on every worker; returns their models and HAProxy
+/// processes, in unit order.
+fn ingress_on_every_worker(lab: &Lab, vips: &[IpAddr]) -> (Vec<LoadBalancerModel>, Vec<Proc>) {
+    let workers: Vec<IpAddr> = (0..3).map(|i| IpAddr::V4(lab.unit(i).ipv4)).collect();
+    let ports = parse_ingress_ports("80:30080").unwrap();
+    let mut models = Vec::new();
+    let mut haproxies = Vec::new();
+    for i in 0..3 {
+        let mut model = empty_model(lab, lab.unit(i));
+        model.add_ingress(&ports, &workers, vips).unwrap();
+        haproxies.push(start_haproxy(lab, lab.unit(i), &model));
+        models.push(model);
+    }
+    (models, haproxies)
+}
+
+/// Connects `n` times to `addr` from the client and returns who answered
+/// (sorted, once each); every connection must be answered.
+fn answered_by(prober: &Prober, addr: SocketAddr, n: usize) -> Vec<String> {
+    let mut seen = BTreeSet::new();
+    for _ in 0..n {
+        let got = prober.probe(addr, Duration::from_secs(2));
+        seen.insert(got.unwrap_or_else(|| panic!("{addr} did not answer")));
+    }
+    seen.into_iter().collect()
+}
+
 #[test]
 fn api_servers_behind_the_vip_get_all_traffic_and_health_checks() {
     if !require_root() {
@@ -34,14 +75,9 @@ fn api_servers_behind_the_vip_get_all_traffic_and_health_checks() {
     }
     let lab = Lab::new("lbapi", 4);
     let assets = Assets::create(lab.dir());
-    let _servers: Vec<_> = (0..3)
-        .map(|i| assets.start_api_server(&lab, lab.unit(i), &format!("api{i}"), 6443))
-        .collect();
+    let _servers = assets.start_api_servers(&lab, 0..3);
     let lb = lab.unit(3);
-    lab.exec_ok(
-        lb,
-        &["ip", "addr", "add", &format!("{VIP}/24"), "dev", "eth0"],
-    );
+    add_address(&lab, lb, &format!("{VIP}/24"));
     lab.exec_ok(
         lb,
         &[
@@ -62,8 +98,7 @@ fn api_servers_behind_the_vip_get_all_traffic_and_health_checks() {
         RETRIES,
     );
     let _haproxy = start_haproxy(&lab, lb, &model);
-    wait_up(&model, 3, Duration::from_secs(15))
-        .unwrap_or_else(|| panic!("backends never all UP: {:?}", health(&model)));
+    expect_up(&model, 3, Duration::from_secs(15), "backends never all UP");
     assert_eq!(
         status_fragment(&model, &health(&model)),
         "3/3 API servers up"
@@ -73,13 +108,11 @@ fn api_servers_behind_the_vip_get_all_traffic_and_health_checks() {
     // all three API servers.
     for vip in [VIP, VIP6] {
         for port in ["443", "6443"] {
-            let out = assets.client(&lab, &["spread", vip, port, "30"]);
-            assert_eq!(
-                out["failures"],
-                serde_json::json!([]),
-                "{vip} {port}: {out}"
+            assets.expect_answers(
+                &lab,
+                &["spread", vip, port, "30"],
+                &["api0", "api1", "api2"],
             );
-            assert_eq!(names(&out), ["api0", "api1", "api2"], "{vip} {port}: {out}");
         }
     }
 
@@ -87,8 +120,7 @@ fn api_servers_behind_the_vip_get_all_traffic_and_health_checks() {
     // interval × retries (plus one check timeout of slack).
     let bound = Duration::from_secs(u64::from(INTERVAL * RETRIES) + 5);
     std::fs::write(assets.unhealthy_flag("api1"), "").unwrap();
-    let took = wait_up(&model, 2, bound)
-        .unwrap_or_else(|| panic!("unhealthy api1 still UP: {:?}", health(&model)));
+    let took = expect_up(&model, 2, bound, "unhealthy api1 still UP");
     eprintln!("unhealthy backend marked DOWN after {took:?}");
     assert_eq!(
         status_fragment(&model, &health(&model)),
@@ -96,14 +128,11 @@ fn api_servers_behind_the_vip_get_all_traffic_and_health_checks() {
     );
     let down: Vec<String> = health(&model).iter().flat_map(|b| b.down.clone()).collect();
     assert!(down.iter().all(|s| s == "192.0.2.12"), "{down:?}");
-    let out = assets.client(&lab, &["spread", VIP, "443", "20"]);
-    assert_eq!(out["failures"], serde_json::json!([]), "{out}");
-    assert_eq!(names(&out), ["api0", "api2"], "{out}");
+    assets.expect_answers(&lab, &["spread", VIP, "443", "20"], &["api0", "api2"]);
 
     // Healthy again → back in the pool.
     std::fs::remove_file(assets.unhealthy_flag("api1")).unwrap();
-    wait_up(&model, 3, Duration::from_secs(15))
-        .unwrap_or_else(|| panic!("recovered api1 not UP: {:?}", health(&model)));
+    expect_up(&model, 3, Duration::from_secs(15), "recovered api1 not UP");
 }
 
 #[test]
@@ -113,14 +142,9 @@ fn a_stopped_api_server_leaves_the_pool_and_clients_never_fail_after() {
     }
     let lab = Lab::new("lbstop", 4);
     let assets = Assets::create(lab.dir());
-    let mut servers: Vec<_> = (0..3)
-        .map(|i| assets.start_api_server(&lab, lab.unit(i), &format!("api{i}"), 6443))
-        .collect();
+    let mut servers = assets.start_api_servers(&lab, 0..3);
     let lb = lab.unit(3);
-    lab.exec_ok(
-        lb,
-        &["ip", "addr", "add", &format!("{VIP}/24"), "dev", "eth0"],
-    );
+    add_address(&lab, lb, &format!("{VIP}/24"));
     let model = api_model(
         &unit_root(&lab, lb),
         &[VIP.parse().unwrap()],
@@ -129,28 +153,24 @@ fn a_stopped_api_server_leaves_the_pool_and_clients_never_fail_after() {
         RETRIES,
     );
     let haproxy = start_haproxy(&lab, lb, &model);
-    wait_up(&model, 3, Duration::from_secs(15))
-        .unwrap_or_else(|| panic!("backends never all UP: {:?}", health(&model)));
+    expect_up(&model, 3, Duration::from_secs(15), "backends never all UP");
 
     // Steady state first: HAProxy starts servers one failure away from DOWN.
     std::thread::sleep(Duration::from_secs(u64::from(INTERVAL * (RETRIES + 1))));
     let stopped = Instant::now();
     servers[2].kill();
     let bound = Duration::from_secs(u64::from(INTERVAL * RETRIES) + 5);
-    wait_up(&model, 2, bound).unwrap_or_else(|| panic!("dead api2 still UP: {:?}", health(&model)));
+    expect_up(&model, 2, bound, "dead api2 still UP");
     eprintln!("stopped backend marked DOWN after {:?}", stopped.elapsed());
 
-    let out = assets.client(&lab, &["poll", VIP, "443", "3", "20"]);
-    assert_eq!(out["failures"], serde_json::json!([]), "{out}");
-    assert_eq!(names(&out), ["api0", "api1"], "{out}");
+    assets.expect_answers(&lab, &["poll", VIP, "443", "3", "20"], &["api0", "api1"]);
 
     // The monitor endpoint the agent checks: healthy while a server is up in
     // every backend, failing once none is, and gone with HAProxy.
     assert_eq!(monitor_status(&lab, lb), Some(200));
     servers[0].kill();
     servers[1].kill();
-    wait_up(&model, 0, Duration::from_secs(15))
-        .unwrap_or_else(|| panic!("dead servers still UP: {:?}", health(&model)));
+    expect_up(&model, 0, Duration::from_secs(15), "dead servers still UP");
     assert_eq!(monitor_status(&lab, lb), Some(503));
     // systemctl stop: SIGTERM to the master, which stops its worker and exits.
     let mut haproxy = haproxy;
@@ -168,36 +188,21 @@ fn reload_with_a_changed_backend_set_drops_no_established_connection() {
     }
     let lab = Lab::new("lbrel", 5);
     let assets = Assets::create(lab.dir());
-    let _servers: Vec<_> = (0..4)
-        .filter(|i| *i != 3)
-        .map(|i| assets.start_api_server(&lab, lab.unit(i), &format!("api{i}"), 6443))
-        .collect();
+    let _servers = assets.start_api_servers(&lab, [0, 1, 2]);
     // Unit 3 becomes a fourth API server later; unit 4 is the k8s-vip unit.
     let lb = lab.unit(4);
-    lab.exec_ok(
-        lb,
-        &["ip", "addr", "add", &format!("{VIP}/24"), "dev", "eth0"],
-    );
+    add_address(&lab, lb, &format!("{VIP}/24"));
     let root = unit_root(&lab, lb);
     let vips = [VIP.parse().unwrap()];
     let model = api_model(&root, &vips, &api_servers(&lab), INTERVAL, RETRIES);
     let haproxy = start_haproxy(&lab, lb, &model);
-    wait_up(&model, 3, Duration::from_secs(15))
-        .unwrap_or_else(|| panic!("backends never all UP: {:?}", health(&model)));
+    expect_up(&model, 3, Duration::from_secs(15), "backends never all UP");
 
     // Six keep-alive connections (two per API server) held through the reload,
     // and a poller making new connections all along.
-    let ready = lab.dir().join("hold.ready");
+    let mut holder = assets.start_holder(&lab, VIP, "443", "6", "8");
     let client = assets.client.to_str().unwrap().to_string();
-    let ready_s = ready.to_str().unwrap().to_string();
-    let holder = lab.spawn_logged(
-        lab.client(),
-        "hold",
-        &["python3", &client, "hold", VIP, "443", "6", "8", &ready_s],
-    );
-    wait_for(Duration::from_secs(10), || ready.exists())
-        .unwrap_or_else(|| panic!("held connections not opened: {}", holder.log()));
-    let poller = lab.spawn_logged(
+    let mut poller = lab.spawn_logged(
         lab.client(),
         "poll",
         &["python3", &client, "poll", VIP, "443", "5", "20"],
@@ -212,19 +217,15 @@ fn reload_with_a_changed_backend_set_drops_no_established_connection() {
     let new_model = api_model(&root, &vips, &new_set, INTERVAL, RETRIES);
     std::thread::sleep(Duration::from_secs(1));
     let old_worker = reload(&haproxy, &new_model);
-    wait_up(&new_model, 3, Duration::from_secs(15))
-        .unwrap_or_else(|| panic!("new backend set not UP: {:?}", health(&new_model)));
+    expect_up(
+        &new_model,
+        3,
+        Duration::from_secs(15),
+        "new backend set not UP",
+    );
 
-    let mut holder = holder;
-    let mut poller = poller;
-    holder
-        .wait_timeout(Duration::from_secs(30))
-        .expect("hold client finished");
-    poller
-        .wait_timeout(Duration::from_secs(30))
-        .expect("poll client finished");
-    let held: serde_json::Value = serde_json::from_str(holder.log().trim())
-        .unwrap_or_else(|e| panic!("hold output: {e}: {}", holder.log()));
+    let held = client_report(&mut holder, "hold");
+    let polled = client_report(&mut poller, "poll");
     assert_eq!(held["failures"], serde_json::json!([]), "{held}");
     assert!(held["requests"].as_u64().unwrap_or(0) > 100, "{held}");
     let mut held_on: Vec<String> = held["backends"]
@@ -240,8 +241,6 @@ fn reload_with_a_changed_backend_set_drops_no_established_connection() {
         ["api0", "api1", "api2"],
         "connections spread before the reload"
     );
-    let polled: serde_json::Value = serde_json::from_str(poller.log().trim())
-        .unwrap_or_else(|e| panic!("poll output: {e}: {}", poller.log()));
     assert_eq!(polled["failures"], serde_json::json!([]), "{polled}");
 
     // Once its connections are gone the old worker exits (the master, root,
@@ -252,9 +251,11 @@ fn reload_with_a_changed_backend_set_drops_no_established_connection() {
     .unwrap_or_else(|| panic!("old worker {old_worker} lingers: {}", haproxy.log()));
 
     // After the reload new connections go to the new set only.
-    let out = assets.client(&lab, &["spread", VIP, "443", "30"]);
-    assert_eq!(out["failures"], serde_json::json!([]), "{out}");
-    assert_eq!(names(&out), ["api0", "api1", "api3"], "{out}");
+    assets.expect_answers(
+        &lab,
+        &["spread", VIP, "443", "30"],
+        &["api0", "api1", "api3"],
+    );
 }
 
 #[test]
@@ -262,34 +263,18 @@ fn worker_ingress_spreads_over_every_workers_nodeport() {
     if !require_root() {
         return;
     }
-    use k8s_vip::charm::haproxy::options::parse_ingress_ports;
-    use k8s_vip::charm::haproxy::{HaproxyPaths, LoadBalancerModel, Timeouts};
-
     let lab = Lab::new("lbing", 3);
     // Every worker answers on its NodePort (kube-proxy's job in real life).
     let mut nodeports: Vec<_> = lab.serve_units(30080).into_iter().map(Some).collect();
-    let peers: Vec<IpAddr> = (0..3).map(|i| IpAddr::V4(lab.unit(i).ipv4)).collect();
-    let ports = parse_ingress_ports("80:30080").unwrap();
     // HAProxy runs on every worker (the VIP may land on any); unit 0 holds it.
-    let mut models = Vec::new();
-    let mut haproxies = Vec::new();
-    for i in 0..3 {
-        let mut model = LoadBalancerModel::new(
-            HaproxyPaths::under(&unit_root(&lab, lab.unit(i))),
-            Timeouts::with_idle(Duration::from_secs(3600)),
-        );
-        model
-            .add_ingress(&ports, &peers, &[VIP.parse().unwrap()])
-            .unwrap();
-        haproxies.push(start_haproxy(&lab, lab.unit(i), &model));
-        models.push(model);
-    }
-    lab.exec_ok(
-        lab.unit(0),
-        &["ip", "addr", "add", &format!("{VIP}/24"), "dev", "eth0"],
+    let (models, _haproxies) = ingress_on_every_worker(&lab, &[VIP.parse().unwrap()]);
+    add_address(&lab, lab.unit(0), &format!("{VIP}/24"));
+    expect_up(
+        &models[0],
+        3,
+        Duration::from_secs(15),
+        "workers never all UP",
     );
-    wait_up(&models[0], 3, Duration::from_secs(15))
-        .unwrap_or_else(|| panic!("workers never all UP: {:?}", health(&models[0])));
     assert_eq!(
         status_fragment(&models[0], &health(&models[0])),
         "3/3 workers up"
@@ -297,15 +282,7 @@ fn worker_ingress_spreads_over_every_workers_nodeport() {
 
     let vip = support::netns::sock(VIP.parse::<IpAddr>().unwrap(), 80);
     let prober = lab.prober(lab.client());
-    let mut seen = std::collections::BTreeSet::new();
-    for _ in 0..30 {
-        let got = prober.probe(vip, Duration::from_secs(2));
-        seen.insert(got.expect("every connection to VIP:80 is answered"));
-    }
-    assert_eq!(
-        seen.into_iter().collect::<Vec<_>>(),
-        ["unit0", "unit1", "unit2"]
-    );
+    assert_eq!(answered_by(&prober, vip, 30), ["unit0", "unit1", "unit2"]);
 
     // A dead worker leaves the pool; afterwards every connection succeeds.
     // Let the checks reach full health (HAProxy starts servers one failure
@@ -313,15 +290,15 @@ fn worker_ingress_spreads_over_every_workers_nodeport() {
     std::thread::sleep(Duration::from_secs(6));
     let t0 = Instant::now();
     nodeports[1] = None;
-    wait_up(&models[0], 2, Duration::from_secs(6 + 5))
-        .unwrap_or_else(|| panic!("dead worker still UP: {:?}", health(&models[0])));
+    expect_up(
+        &models[0],
+        2,
+        Duration::from_secs(6 + 5),
+        "dead worker still UP",
+    );
     eprintln!("dead worker marked DOWN after {:?}", t0.elapsed());
-    let mut seen = std::collections::BTreeSet::new();
-    for _ in 0..30 {
-        let got = prober.probe(vip, Duration::from_secs(2));
-        seen.insert(got.expect("no connection fails after the worker left the pool"));
-    }
-    assert_eq!(seen.into_iter().collect::<Vec<_>>(), ["unit0", "unit2"]);
+    // No connection fails after the worker left the pool.
+    assert_eq!(answered_by(&prober, vip, 30), ["unit0", "unit2"]);
 }
 
 #[test]
@@ -371,9 +348,7 @@ fn killing_haproxy_on_the_vip_holder_moves_the_vip() {
     }
     let lab = Lab::new("lbkill", 5);
     let assets = Assets::create(lab.dir());
-    let _servers: Vec<_> = (0..3)
-        .map(|i| assets.start_api_server(&lab, lab.unit(i), &format!("api{i}"), 6443))
-        .collect();
+    let _servers = assets.start_api_servers(&lab, 0..3);
     // Units 3 and 4 run k8s-vip: HAProxy plus the agent checking HAProxy.
     let vips = [VIP.parse().unwrap()];
     let mut models = Vec::new();
@@ -394,10 +369,6 @@ fn killing_haproxy_on_the_vip_holder_moves_the_vip() {
         lb_support::start_agent(&lab, lab.unit(3), VIP, 110, &[addr(4)]),
         lb_support::start_agent(&lab, lab.unit(4), VIP, 100, &[addr(3)]),
     ];
-    let single_holder = || {
-        let h = lab.holders(VIP);
-        (h.len() == 1).then(|| h[0])
-    };
     // Settled: one MASTER holding the VIP, one healthy BACKUP.
     let mut holder = None;
     wait_for(Duration::from_secs(10), || {
@@ -406,14 +377,16 @@ fn killing_haproxy_on_the_vip_holder_moves_the_vip() {
             .map(|(_, s)| lb_support::agent_state(s))
             .collect();
         states.sort();
-        holder = single_holder();
+        holder = lab.single_holder(VIP);
         holder.is_some() && states == [Some("BACKUP".to_string()), Some("MASTER".to_string())]
     })
     .unwrap_or_else(|| panic!("no settled VIP holder: {:?}", lab.holders(VIP)));
     let first = holder.unwrap();
-    let out = assets.client(&lab, &["spread", VIP, "443", "15"]);
-    assert_eq!(out["failures"], serde_json::json!([]), "{out}");
-    assert_eq!(names(&out), ["api0", "api1", "api2"], "{out}");
+    assets.expect_answers(
+        &lab,
+        &["spread", VIP, "443", "15"],
+        &["api0", "api1", "api2"],
+    );
 
     // HAProxy dies on the holder: its agent's check fails and the VIP moves.
     let killed = Instant::now();
@@ -421,16 +394,21 @@ fn killing_haproxy_on_the_vip_holder_moves_the_vip() {
         p.kill();
     }
     let other = if first == 3 { 4 } else { 3 };
-    wait_for(Duration::from_secs(10), || single_holder() == Some(other)).unwrap_or_else(|| {
+    wait_for(Duration::from_secs(10), || {
+        lab.single_holder(VIP) == Some(other)
+    })
+    .unwrap_or_else(|| {
         panic!(
             "VIP did not move from unit{first} to unit{other}: holders {:?}",
             lab.holders(VIP)
         )
     });
     eprintln!("VIP moved {:?} after HAProxy was killed", killed.elapsed());
-    let out = assets.client(&lab, &["spread", VIP, "443", "15"]);
-    assert_eq!(out["failures"], serde_json::json!([]), "{out}");
-    assert_eq!(names(&out), ["api0", "api1", "api2"], "{out}");
+    assets.expect_answers(
+        &lab,
+        &["spread", VIP, "443", "15"],
+        &["api0", "api1", "api2"],
+    );
 }
 
 #[test]
@@ -438,27 +416,15 @@ fn active_active_vips_spread_over_units_and_survive_a_dead_haproxy() {
     if !require_root() {
         return;
     }
-    use k8s_vip::charm::haproxy::options::parse_ingress_ports;
-    use k8s_vip::charm::haproxy::{HaproxyPaths, LoadBalancerModel, Timeouts};
-
     // Three workers, three VIPs: each VIP its own VRRP instance, each unit
     // the preferred master of one; every HAProxy binds all three VIPs.
     let lab = Lab::new("lbaa", 3);
     let vips = ["192.0.2.101", "192.0.2.102", "192.0.2.103"];
     let _nodeports = lab.serve_units(30080);
-    let peers: Vec<IpAddr> = (0..3).map(|i| IpAddr::V4(lab.unit(i).ipv4)).collect();
     let vip_addrs: Vec<IpAddr> = vips.iter().map(|v| v.parse().unwrap()).collect();
-    let ports = parse_ingress_ports("80:30080").unwrap();
-    let mut haproxies = Vec::new();
+    let (_models, haproxies) = ingress_on_every_worker(&lab, &vip_addrs);
+    let mut haproxies: Vec<Option<Proc>> = haproxies.into_iter().map(Some).collect();
     let mut agents = Vec::new();
-    for i in 0..3 {
-        let mut model = LoadBalancerModel::new(
-            HaproxyPaths::under(&unit_root(&lab, lab.unit(i))),
-            Timeouts::with_idle(Duration::from_secs(3600)),
-        );
-        model.add_ingress(&ports, &peers, &vip_addrs).unwrap();
-        haproxies.push(Some(start_haproxy(&lab, lab.unit(i), &model)));
-    }
     for i in 0..3 {
         let instances: Vec<(String, u8, u8)> = (0..3)
             .map(|j| {
@@ -490,13 +456,11 @@ fn active_active_vips_spread_over_units_and_survive_a_dead_haproxy() {
 
     let prober = lab.prober(lab.client());
     let spread_through = |vip: &str| {
-        let addr = support::netns::sock(vip.parse::<IpAddr>().unwrap(), 80);
-        let mut seen = std::collections::BTreeSet::new();
-        for _ in 0..15 {
-            let got = prober.probe(addr, Duration::from_secs(2));
-            seen.insert(got.unwrap_or_else(|| panic!("{vip}:80 did not answer")));
-        }
-        seen.into_iter().collect::<Vec<_>>()
+        answered_by(
+            &prober,
+            support::netns::sock(vip.parse::<IpAddr>().unwrap(), 80),
+            15,
+        )
     };
     for vip in vips {
         assert_eq!(
@@ -530,19 +494,12 @@ fn mixed_tcp_and_https_checks_really_check_livez() {
     if !require_root() {
         return;
     }
-    use k8s_vip::charm::haproxy::{
-        HaproxyPaths, LbRequest, LoadBalancerModel, RequestContext, Timeouts,
-    };
+    use k8s_vip::charm::haproxy::{LbRequest, RequestContext};
     let lab = Lab::new("lbmix", 4);
     let assets = Assets::create(lab.dir());
-    let _servers: Vec<_> = (0..3)
-        .map(|i| assets.start_api_server(&lab, lab.unit(i), &format!("api{i}"), 6443))
-        .collect();
+    let _servers = assets.start_api_servers(&lab, 0..3);
     let lb = lab.unit(3);
-    lab.exec_ok(
-        lb,
-        &["ip", "addr", "add", &format!("{VIP}/24"), "dev", "eth0"],
-    );
+    add_address(&lab, lb, &format!("{VIP}/24"));
     // A TCP check and an https /livez check: one tcp-check sequence.
     let req = LbRequest::from_json(
         &serde_json::json!({"name": "api-server-external", "protocol": "tcp",
@@ -554,10 +511,7 @@ fn mixed_tcp_and_https_checks_really_check_livez() {
         .to_string(),
     )
     .unwrap();
-    let mut model = LoadBalancerModel::new(
-        HaproxyPaths::under(&unit_root(&lab, lb)),
-        Timeouts::with_idle(Duration::from_secs(3600)),
-    );
+    let mut model = empty_model(&lab, lb);
     let servers = api_servers(&lab);
     model
         .add_request(
@@ -573,17 +527,14 @@ fn mixed_tcp_and_https_checks_really_check_livez() {
     let _haproxy = start_haproxy(&lab, lb, &model);
     // Healthy servers pass the whole sequence (not just the initial UP state).
     std::thread::sleep(Duration::from_secs(u64::from(INTERVAL * (RETRIES + 1))));
-    wait_up(&model, 3, Duration::from_secs(15))
-        .unwrap_or_else(|| panic!("healthy servers not UP: {:?}", health(&model)));
+    expect_up(&model, 3, Duration::from_secs(15), "healthy servers not UP");
     // /livez answering 500 fails the https step although TCP still connects.
     std::fs::write(assets.unhealthy_flag("api0"), "").unwrap();
-    wait_up(
+    expect_up(
         &model,
         2,
         Duration::from_secs(u64::from(INTERVAL * RETRIES) + 5),
-    )
-    .unwrap_or_else(|| panic!("unhealthy api0 still UP: {:?}", health(&model)));
-    let out = assets.client(&lab, &["spread", VIP, "443", "10"]);
-    assert_eq!(out["failures"], serde_json::json!([]), "{out}");
-    assert_eq!(names(&out), ["api1", "api2"], "{out}");
+        "unhealthy api0 still UP",
+    );
+    assets.expect_answers(&lab, &["spread", VIP, "443", "10"], &["api1", "api2"]);
 }

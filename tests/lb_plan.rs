@@ -3,7 +3,7 @@
 //! cannot serve directly gets an HAProxy frontend, and the response names the VIP.
 
 use std::collections::BTreeMap;
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv4Addr};
 use std::path::Path;
 
 use k8s_vip::charm::haproxy::options::LoadBalancerMode;
@@ -14,7 +14,7 @@ use k8s_vip::charm::haproxy::plan::{
 use k8s_vip::charm::haproxy::ports::{Listener, Owner};
 use k8s_vip::charm::haproxy::stats::BackendHealth;
 use k8s_vip::charm::lb_consumers::{answer, proxy_needs, ConsumerRelation, ProviderContext};
-use k8s_vip::charm::plan::{ServiceAction, ServiceState, When};
+use k8s_vip::charm::plan::{FileSpec, ServiceAction, ServiceState, When};
 
 const EXTERNAL: &str = r#"{"algorithm": [], "backends": [], "health_checks": [{"interval": 30, "path": "/livez", "port": 6443, "protocol": "http", "retries": 3}], "id": "0d5b1b0f3a1c4e1b9a4c1e5d6f7a8b9c", "ingress_address": null, "name": "api-server-external", "port_mapping": {"443": 6443}, "protocol": "tcp", "public": true, "sent_hash": "9a0b5d0e6c2f4a3b8e1d7c6b5a4f3e2d", "sticky": false, "tls_cert": null, "tls_key": null, "tls_termination": false}"#;
 const INTERNAL: &str = r#"{"algorithm": [], "backends": [], "health_checks": [{"interval": 30, "path": "/livez", "port": 6443, "protocol": "http", "retries": 3}], "id": "81c7d839a1f94e1684de04fffe1aaa93", "ingress_address": null, "name": "api-server-internal", "port_mapping": {"6443": 6443}, "protocol": "tcp", "public": false, "sent_hash": "4f4a9a40ec63ae08000f439c6786ea09", "sticky": false, "tls_cert": null, "tls_key": null, "tls_termination": false}"#;
@@ -87,6 +87,15 @@ impl World {
     }
 }
 
+/// The planned haproxy.cfg among `files` (the test fails when there is none).
+fn haproxy_cfg(files: &[FileSpec]) -> &str {
+    &files
+        .iter()
+        .find(|f| f.path == HAPROXY_CONFIG)
+        .expect("haproxy.cfg planned")
+        .content
+}
+
 fn ctx<'a>(w: &'a World, me: &'a [IpAddr]) -> ProviderContext<'a> {
     ProviderContext {
         vips: &w.vips,
@@ -128,13 +137,7 @@ fn external_request_gets_a_frontend_and_the_vip_internal_stays_direct() {
         ["haproxy"],
         "auto installs HAProxy when needed"
     );
-    let cfg = &lb
-        .outcome
-        .files
-        .iter()
-        .find(|f| f.path == HAPROXY_CONFIG)
-        .unwrap()
-        .content;
+    let cfg = haproxy_cfg(&lb.outcome.files);
     assert!(cfg.contains("frontend api-server-external-443"), "{cfg}");
     assert!(cfg.contains("bind 192.0.2.100:443"), "{cfg}");
     assert!(!cfg.contains("api-server-internal"), "{cfg}");
@@ -281,13 +284,7 @@ fn worker_ingress_comes_from_the_option_and_peers() {
     let mut w = World::new();
     w.options = LbOptions::from_config(&cfg).unwrap();
     let lb = plan_load_balancer(&[], &w.inputs());
-    let text = &lb
-        .outcome
-        .files
-        .iter()
-        .find(|f| f.path == HAPROXY_CONFIG)
-        .unwrap()
-        .content;
+    let text = haproxy_cfg(&lb.outcome.files);
     assert!(text.contains("frontend ingress-80"), "{text}");
     assert!(
         text.contains("server 192.0.2.13 192.0.2.13:30443"),
@@ -382,19 +379,28 @@ mod seam {
         i
     }
 
+    /// What the seam's unit (`inputs`: 192.0.2.11, peers .12 and .13) offers
+    /// for the VIP 192.0.2.100.
+    fn unit0_context() -> ProviderContext<'static> {
+        static ME: [IpAddr; 1] = [IpAddr::V4(Ipv4Addr::new(192, 0, 2, 11))];
+        static PEERS: [IpAddr; 2] = [
+            IpAddr::V4(Ipv4Addr::new(192, 0, 2, 12)),
+            IpAddr::V4(Ipv4Addr::new(192, 0, 2, 13)),
+        ];
+        static VIPS: [IpAddr; 1] = [IpAddr::V4(Ipv4Addr::new(192, 0, 2, 100))];
+        ProviderContext {
+            vips: &VIPS,
+            hostname: None,
+            my_addrs: &ME,
+            peer_addrs: &PEERS,
+        }
+    }
+
     #[test]
     fn plan_proxy_serves_the_external_request_and_adds_the_haproxy_check() {
         let i = inputs(&[]);
         let cfg = config::parse(&i.config, &i.app).unwrap();
-        let me = [ip("192.0.2.11")];
-        let peers = [ip("192.0.2.12"), ip("192.0.2.13")];
-        let vips = [ip("192.0.2.100")];
-        let c = ProviderContext {
-            vips: &vips,
-            hostname: None,
-            my_addrs: &me,
-            peer_addrs: &peers,
-        };
+        let c = unit0_context();
         let needs = proxy_needs(&i.consumers, &c);
         let out = plan_proxy(&needs, &i, &cfg, &LbWorld::default());
         assert_eq!(out.blocked, None);
@@ -415,12 +421,7 @@ mod seam {
         let i = inputs(&[("ingress-ports", "80:30080")]);
         let cfg = config::parse(&i.config, &i.app).unwrap();
         let out = plan_proxy(&[], &i, &cfg, &LbWorld::default());
-        let text = &out
-            .files
-            .iter()
-            .find(|f| f.path == HAPROXY_CONFIG)
-            .unwrap()
-            .content;
+        let text = haproxy_cfg(&out.files);
         for n in 11..=13 {
             assert!(text.contains(&format!("192.0.2.{n}:30080")), "{text}");
         }
@@ -460,15 +461,7 @@ mod seam {
             }]),
             ..LbWorld::default()
         };
-        let me = [ip("192.0.2.11")];
-        let peers = [ip("192.0.2.12"), ip("192.0.2.13")];
-        let vips = [ip("192.0.2.100")];
-        let c = ProviderContext {
-            vips: &vips,
-            hostname: None,
-            my_addrs: &me,
-            peer_addrs: &peers,
-        };
+        let c = unit0_context();
         let out = plan_proxy(&proxy_needs(&i.consumers, &c), &i, &cfg, &world);
         assert_eq!(out.status_note.as_deref(), Some("3/3 API servers up"));
         let down = teardown_proxy(&i, &world);

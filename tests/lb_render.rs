@@ -36,6 +36,25 @@ fn empty_model() -> LoadBalancerModel {
     )
 }
 
+/// Adds `req` to `model` with the VIPs `vips`, the consumer units
+/// `consumers` and the ports served directly `direct`.
+fn add(
+    model: &mut LoadBalancerModel,
+    req: &LbRequest,
+    vips: &[IpAddr],
+    consumers: &[IpAddr],
+    direct: &BTreeSet<u16>,
+) -> Result<Vec<u16>, RequestError> {
+    model.add_request(
+        req,
+        &RequestContext {
+            vips,
+            consumer_addresses: consumers,
+            direct_ports: direct,
+        },
+    )
+}
+
 fn with_request(
     json: &str,
     overrides: &[(&str, serde_json::Value)],
@@ -49,14 +68,7 @@ fn with_request(
     let vips = ips(&["192.0.2.100", "2001:db8::100"]);
     let consumers = ips(&["192.0.2.11", "192.0.2.12", "192.0.2.13"]);
     let direct = BTreeSet::new();
-    model.add_request(
-        &request,
-        &RequestContext {
-            vips: &vips,
-            consumer_addresses: &consumers,
-            direct_ports: &direct,
-        },
-    )?;
+    add(&mut model, &request, &vips, &consumers, &direct)?;
     Ok(model)
 }
 
@@ -90,16 +102,7 @@ fn control_plane_requests_render_and_pass_haproxy_check() {
     let internal = LbRequest::from_json(INTERNAL).unwrap();
     let vips = ips(&["192.0.2.100"]);
     let consumers = ips(&["192.0.2.13", "192.0.2.11", "192.0.2.12", "192.0.2.11"]);
-    let ports = model
-        .add_request(
-            &internal,
-            &RequestContext {
-                vips: &vips,
-                consumer_addresses: &consumers,
-                direct_ports: &BTreeSet::new(),
-            },
-        )
-        .unwrap();
+    let ports = add(&mut model, &internal, &vips, &consumers, &BTreeSet::new()).unwrap();
     assert_eq!(ports, vec![6443]);
     assert_eq!(model.frontends.len(), 2);
     let ext = &model.frontends[0];
@@ -311,16 +314,7 @@ fn a_port_taken_by_another_request_is_refused_without_changing_the_model() {
     other["port_mapping"] = serde_json::json!({"443": 8443, "8444": 8444});
     let req = LbRequest::from_json(&other.to_string()).unwrap();
     let vips = ips(&["192.0.2.100"]);
-    let err = model
-        .add_request(
-            &req,
-            &RequestContext {
-                vips: &vips,
-                consumer_addresses: &vips,
-                direct_ports: &BTreeSet::new(),
-            },
-        )
-        .unwrap_err();
+    let err = add(&mut model, &req, &vips, &vips, &BTreeSet::new()).unwrap_err();
     assert!(err.error_fields().contains_key("port_mapping"), "{err}");
     assert!(err.to_string().contains("443"), "{err}");
     assert_eq!(model, before, "nothing half-applied");
@@ -332,16 +326,7 @@ fn direct_ports_get_no_frontend() {
     let mut model = empty_model();
     let vips = ips(&["192.0.2.100"]);
     let direct = BTreeSet::from([6443]);
-    let ports = model
-        .add_request(
-            &req,
-            &RequestContext {
-                vips: &vips,
-                consumer_addresses: &vips,
-                direct_ports: &direct,
-            },
-        )
-        .unwrap();
+    let ports = add(&mut model, &req, &vips, &vips, &direct).unwrap();
     assert!(ports.is_empty());
     assert!(model.is_empty());
     // An empty load balancer is still a valid config (load-balancer=on).
@@ -353,16 +338,7 @@ fn requests_without_a_vip_are_an_error_not_a_frontend_without_bind() {
     let req = LbRequest::from_json(INTERNAL).unwrap();
     let mut model = empty_model();
     let consumers = ips(&["192.0.2.11"]);
-    let err = model
-        .add_request(
-            &req,
-            &RequestContext {
-                vips: &[],
-                consumer_addresses: &consumers,
-                direct_ports: &BTreeSet::new(),
-            },
-        )
-        .unwrap_err();
+    let err = add(&mut model, &req, &[], &consumers, &BTreeSet::new()).unwrap_err();
     assert!(err.to_string().contains("no virtual-ip"), "{err}");
     assert!(model.is_empty());
 }
@@ -372,16 +348,7 @@ fn requests_without_backends_or_consumers_are_an_error() {
     let req = LbRequest::from_json(INTERNAL).unwrap();
     let mut model = empty_model();
     let vips = ips(&["192.0.2.100"]);
-    let err = model
-        .add_request(
-            &req,
-            &RequestContext {
-                vips: &vips,
-                consumer_addresses: &[],
-                direct_ports: &BTreeSet::new(),
-            },
-        )
-        .unwrap_err();
+    let err = add(&mut model, &req, &vips, &[], &BTreeSet::new()).unwrap_err();
     assert!(err.error_fields().contains_key("backends"), "{err}");
 }
 

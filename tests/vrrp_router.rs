@@ -43,6 +43,42 @@ fn reason(actions: &[Action]) -> Option<String> {
     })
 }
 
+/// `cfg` with preemption on.
+fn preempting(addr: &str, priority: u8) -> RouterConfig {
+    let mut c = cfg(addr, priority);
+    c.preempt = true;
+    c
+}
+
+/// A router started at `t0` (in backup unless it owns the address).
+fn started(c: RouterConfig, t0: Instant) -> Router {
+    let mut r = Router::new(c);
+    r.handle(Event::Startup, t0);
+    r
+}
+
+/// One second of a master `from` at `priority` as `r` sees it: its advert,
+/// then `r`'s timer check, both at `now`.
+fn advert_then_timer(r: &mut Router, from: &str, priority: u8, now: Instant) {
+    r.handle(rx(from, priority), now);
+    r.handle(Event::TimerExpired, now);
+}
+
+/// What a master leaving for `to` does: resign (priority 0 advert), release
+/// the VIPs, change state, stop its timer.
+fn master_resigns_to(to: State, reason: &str) -> Vec<Action> {
+    vec![
+        Action::SendAdvert { priority: 0 },
+        Action::RemoveVips,
+        Action::StateChanged {
+            from: State::Master,
+            to,
+            reason: reason.into(),
+        },
+        Action::CancelTimer,
+    ]
+}
+
 /// A router started at `t0` that became master after its master-down timer.
 fn master(c: RouterConfig, t0: Instant) -> (Router, Instant) {
     let mut r = Router::new(c);
@@ -151,8 +187,7 @@ fn equal_priority_is_won_by_the_higher_address() {
 #[test]
 fn priority_zero_makes_backup_take_over_after_skew_time() {
     let t0 = Instant::now();
-    let mut r = Router::new(cfg("192.0.2.11", 100));
-    r.handle(Event::Startup, t0);
+    let mut r = started(cfg("192.0.2.11", 100), t0);
     r.handle(rx("192.0.2.12", 200), t0);
     let t1 = t0 + SEC;
     let a = r.handle(rx("192.0.2.12", 0), t1);
@@ -185,11 +220,9 @@ fn master_answers_priority_zero_with_an_advert() {
 #[test]
 fn without_preempt_a_higher_backup_leaves_the_master_alone() {
     let t0 = Instant::now();
-    let mut r = Router::new(cfg("192.0.2.11", 200));
-    r.handle(Event::Startup, t0);
+    let mut r = started(cfg("192.0.2.11", 200), t0);
     for i in 0..20 {
-        r.handle(rx("192.0.2.12", 100), t0 + SEC * i);
-        r.handle(Event::TimerExpired, t0 + SEC * i);
+        advert_then_timer(&mut r, "192.0.2.12", 100, t0 + SEC * i);
     }
     assert_eq!(r.state(), State::Backup);
     assert_eq!(r.master(), Some(ip("192.0.2.12")));
@@ -198,9 +231,7 @@ fn without_preempt_a_higher_backup_leaves_the_master_alone() {
 #[test]
 fn with_preempt_a_higher_backup_takes_over_after_master_down_interval() {
     let t0 = Instant::now();
-    let mut c = cfg("192.0.2.11", 200);
-    c.preempt = true;
-    let mut r = Router::new(c);
+    let mut r = Router::new(preempting("192.0.2.11", 200));
     let deadline = timer(&r.handle(Event::Startup, t0)).unwrap();
     // lower adverts are ignored: the deadline is not pushed out
     let a = r.handle(rx("192.0.2.12", 100), t0 + SEC);
@@ -213,21 +244,17 @@ fn with_preempt_a_higher_backup_takes_over_after_master_down_interval() {
 #[test]
 fn preempt_delay_runs_from_the_first_lower_advert() {
     let t0 = Instant::now();
-    let mut c = cfg("192.0.2.11", 200);
-    c.preempt = true;
+    let mut c = preempting("192.0.2.11", 200);
     c.preempt_delay = 10 * SEC;
-    let mut r = Router::new(c);
-    r.handle(Event::Startup, t0);
+    let mut r = started(c, t0);
     // adverts every second from a lower master: accepted for 10 s
     for i in 0..10 {
-        r.handle(rx("192.0.2.12", 100), t0 + SEC * i);
-        r.handle(Event::TimerExpired, t0 + SEC * i);
+        advert_then_timer(&mut r, "192.0.2.12", 100, t0 + SEC * i);
         assert_eq!(r.state(), State::Backup, "at {i}s");
     }
     // from 10 s on they are ignored, so the master-down timer (reset at 9 s) fires
     for i in 10..20 {
-        r.handle(rx("192.0.2.12", 100), t0 + SEC * i);
-        r.handle(Event::TimerExpired, t0 + SEC * i);
+        advert_then_timer(&mut r, "192.0.2.12", 100, t0 + SEC * i);
     }
     assert_eq!(r.state(), State::Master);
 }
@@ -235,8 +262,7 @@ fn preempt_delay_runs_from_the_first_lower_advert() {
 #[test]
 fn backup_learns_the_masters_interval_in_v3() {
     let t0 = Instant::now();
-    let mut r = Router::new(cfg("192.0.2.11", 100));
-    r.handle(Event::Startup, t0);
+    let mut r = started(cfg("192.0.2.11", 100), t0);
     let a = r.handle(
         Event::AdvertReceived {
             from: ip("192.0.2.12"),
@@ -253,28 +279,14 @@ fn backup_learns_the_masters_interval_in_v3() {
 fn shutdown_of_a_master_resigns_and_removes_vips() {
     let (mut r, t) = master(cfg("192.0.2.11", 100), Instant::now());
     let a = r.handle(Event::Shutdown, t);
-    assert_eq!(
-        a,
-        vec![
-            Action::SendAdvert { priority: 0 },
-            Action::RemoveVips,
-            Action::StateChanged {
-                from: State::Master,
-                to: State::Initialize,
-                reason: "shutdown".into()
-            },
-            Action::CancelTimer,
-        ]
-    );
+    assert_eq!(a, master_resigns_to(State::Initialize, "shutdown"));
     assert_eq!(r.advert(0).priority, 0);
 }
 
 #[test]
 fn step_down_resigns_and_holds_off_preemption() {
     let t0 = Instant::now();
-    let mut c = cfg("192.0.2.11", 200);
-    c.preempt = true;
-    let (mut r, t) = master(c, t0);
+    let (mut r, t) = master(preempting("192.0.2.11", 200), t0);
     let a = r.handle(Event::StepDown { hold: 60 * SEC }, t);
     assert_eq!(a.first(), Some(&Action::SendAdvert { priority: 0 }));
     assert!(a.contains(&Action::RemoveVips));
@@ -284,15 +296,13 @@ fn step_down_resigns_and_holds_off_preemption() {
     // a lower-priority peer takes over and we follow it for the whole hold
     for i in 1..60 {
         let now = t + SEC * i;
-        r.handle(rx("192.0.2.12", 100), now);
-        r.handle(Event::TimerExpired, now);
+        advert_then_timer(&mut r, "192.0.2.12", 100, now);
         assert_eq!(r.state(), State::Backup, "at {i}s");
     }
     // after the hold, preemption resumes
     for i in 60..70 {
         let now = t + SEC * i;
-        r.handle(rx("192.0.2.12", 100), now);
-        r.handle(Event::TimerExpired, now);
+        advert_then_timer(&mut r, "192.0.2.12", 100, now);
     }
     assert_eq!(r.state(), State::Master);
 }
@@ -309,8 +319,7 @@ fn step_down_never_leaves_the_vip_without_a_master() {
 #[test]
 fn step_down_is_a_no_op_unless_master() {
     let t0 = Instant::now();
-    let mut r = Router::new(cfg("192.0.2.11", 100));
-    r.handle(Event::Startup, t0);
+    let mut r = started(cfg("192.0.2.11", 100), t0);
     assert_eq!(r.handle(Event::StepDown { hold: SEC }, t0), vec![]);
 }
 
@@ -318,19 +327,7 @@ fn step_down_is_a_no_op_unless_master() {
 fn failing_health_moves_a_master_to_fault_and_back_to_backup() {
     let (mut r, t) = master(cfg("192.0.2.11", 100), Instant::now());
     let a = r.handle(Event::HealthChanged { healthy: false }, t);
-    assert_eq!(
-        a,
-        vec![
-            Action::SendAdvert { priority: 0 },
-            Action::RemoveVips,
-            Action::StateChanged {
-                from: State::Master,
-                to: State::Fault,
-                reason: "health check failed".into()
-            },
-            Action::CancelTimer,
-        ]
-    );
+    assert_eq!(a, master_resigns_to(State::Fault, "health check failed"));
     // adverts are still watched for status
     r.handle(rx("192.0.2.12", 90), t);
     assert_eq!(r.master(), Some(ip("192.0.2.12")));
@@ -353,8 +350,7 @@ fn link_down_releases_vips_without_advertising() {
 #[test]
 fn pause_wins_over_fault_and_resume_restores_the_right_state() {
     let t0 = Instant::now();
-    let mut r = Router::new(cfg("192.0.2.11", 100));
-    r.handle(Event::Startup, t0);
+    let mut r = started(cfg("192.0.2.11", 100), t0);
     r.handle(Event::Pause, t0);
     assert_eq!(r.state(), State::Paused);
     r.handle(Event::HealthChanged { healthy: false }, t0);
@@ -396,8 +392,7 @@ fn adopt_becomes_master_at_once() {
 #[test]
 fn address_owner_is_master_at_startup() {
     let t0 = Instant::now();
-    let mut r = Router::new(cfg("192.0.2.11", 255));
-    r.handle(Event::Startup, t0);
+    let r = started(cfg("192.0.2.11", 255), t0);
     assert_eq!(r.state(), State::Master);
 }
 
@@ -433,8 +428,7 @@ fn instance_level_checks_discard_with_stable_reasons() {
     let t0 = Instant::now();
     let mut c = cfg("192.0.2.11", 100);
     c.version = Version::V2;
-    let mut r = Router::new(c);
-    r.handle(Event::Startup, t0);
+    let mut r = started(c, t0);
     let mut v2 = advert(100, 200);
     v2.version = Version::V2;
     let cases = [
@@ -499,8 +493,7 @@ fn config_validation_names_the_field() {
 #[test]
 fn absurd_durations_do_not_panic() {
     let t0 = Instant::now();
-    let mut c = cfg("192.0.2.11", 100);
-    c.preempt = true;
+    let mut c = preempting("192.0.2.11", 100);
     c.preempt_delay = Duration::MAX;
     c.garp_refresh = Some(Duration::MAX);
     let (mut r, t) = master(c, t0);

@@ -6,6 +6,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use nix::sys::signal::Signal;
 use serde_json::{json, Value};
 
 use crate::support::netns::{wait_for, Lab, Node, Proc};
@@ -186,9 +187,70 @@ impl Agent {
         )
     }
 
+    /// Runs the CLI against this agent; fails the test when the command
+    /// fails, else returns its output.
+    pub fn cli_ok(&self, args: &[&str]) -> String {
+        let (ok, out) = self.cli(args);
+        assert!(ok, "k8s-vip {args:?} failed on unit{}: {out}", self.unit);
+        out
+    }
+
     /// Fetches the metrics text from the endpoint (if configured) — via status for counters.
     pub fn log(&self) -> String {
         self.proc.log()
+    }
+
+    /// Waits until instance `name` is in `state`; fails the test with the
+    /// agent's log when it is not within `timeout`.
+    pub fn expect_state(&self, name: &str, state: &str, timeout: Duration) {
+        assert!(
+            wait_state(self, name, state, timeout).is_some(),
+            "unit{} instance {name} not {state} within {timeout:?}; log:\n{}",
+            self.unit,
+            self.log()
+        );
+    }
+
+    /// Waits until the agent's log contains `text`; fails the test with the
+    /// log when it does not within `timeout`.
+    pub fn expect_log(&self, text: &str, timeout: Duration) {
+        assert!(
+            wait_for(timeout, || self.log().contains(text)).is_some(),
+            "unit{} never logged {text:?}; log:\n{}",
+            self.unit,
+            self.log()
+        );
+    }
+
+    /// Rewrites this agent's config with `insts` and sends SIGHUP, the way the
+    /// charm reloads a running agent.
+    pub fn reload(&self, lab: &Lab, insts: &[Inst]) {
+        write_config(lab, self.unit, insts);
+        self.proc.signal(Signal::SIGHUP);
+    }
+
+    /// Stops the agent gracefully (SIGTERM) and waits up to 3 s for it to exit.
+    pub fn stop(&mut self) {
+        self.proc.signal(Signal::SIGTERM);
+        assert!(
+            self.proc.wait_timeout(Duration::from_secs(3)).is_some(),
+            "agent on unit{} did not exit on SIGTERM; log:\n{}",
+            self.unit,
+            self.log()
+        );
+    }
+
+    /// The transition count of the agent's first instance (changes only when
+    /// it changes state).
+    pub fn transitions(&self) -> Value {
+        self.status()["instances"][0]["transitions"].clone()
+    }
+}
+
+/// Lets [`logs`] take agents as well as references to them.
+impl AsRef<Agent> for Agent {
+    fn as_ref(&self) -> &Agent {
+        self
     }
 }
 
@@ -197,22 +259,26 @@ pub fn holders(lab: &Lab, ip: &str) -> Vec<usize> {
     lab.holders(ip)
 }
 
+/// Removes [`Inst::v4`]'s VIP (192.0.2.100/24) from unit `i`'s eth0 behind
+/// its agent's back: what a dead machine (the VIP goes with it) or an
+/// operator does.
+pub fn del_vip(lab: &Lab, i: usize) {
+    lab.exec_ok(
+        lab.unit(i),
+        &["ip", "addr", "del", "192.0.2.100/24", "dev", "eth0"],
+    );
+}
+
 /// Waits until exactly one unit holds `ip` and returns it.
 pub fn wait_single_holder(lab: &Lab, ip: &str, timeout: Duration) -> Option<usize> {
-    let mut who = None;
-    wait_for(timeout, || {
-        let h = lab.holders(ip);
-        who = (h.len() == 1).then(|| h[0]);
-        who.is_some()
-    })?;
-    who
+    lab.wait_single_holder(ip, timeout)
 }
 
 /// Dump of all agent logs, for failure messages.
-pub fn logs(agents: &[&Agent]) -> String {
+pub fn logs<A: AsRef<Agent>>(agents: impl IntoIterator<Item = A>) -> String {
     agents
-        .iter()
-        .map(|a| format!("--- unit{} ---\n{}", a.unit, a.log()))
+        .into_iter()
+        .map(|a| format!("--- unit{} ---\n{}", a.as_ref().unit, a.as_ref().log()))
         .collect::<Vec<_>>()
         .join("\n")
 }

@@ -155,6 +155,48 @@ impl Assets {
         proc
     }
 
+    /// Starts the TLS /livez servers `api{i}` on port 6443 on the lab units `units`.
+    pub fn start_api_servers(
+        &self,
+        lab: &Lab,
+        units: impl IntoIterator<Item = usize>,
+    ) -> Vec<Proc> {
+        units
+            .into_iter()
+            .map(|i| self.start_api_server(lab, lab.unit(i), &format!("api{i}"), 6443))
+            .collect()
+    }
+
+    /// Runs the client with `args` (`spread`/`poll` ...) and asserts that no
+    /// connection failed and that exactly the API servers `want` answered;
+    /// returns the client's report.
+    pub fn expect_answers(&self, lab: &Lab, args: &[&str], want: &[&str]) -> serde_json::Value {
+        let out = self.client(lab, args);
+        assert_eq!(
+            out["failures"],
+            serde_json::json!([]),
+            "client {args:?}: {out}"
+        );
+        assert_eq!(names(&out), want, "client {args:?}: {out}");
+        out
+    }
+
+    /// Starts the client holding `conns` keep-alive connections to
+    /// `vip`:`port` for `secs` seconds and waits until they are open.
+    pub fn start_holder(&self, lab: &Lab, vip: &str, port: &str, conns: &str, secs: &str) -> Proc {
+        let ready = lab.dir().join("hold.ready");
+        let client = self.client.to_str().unwrap().to_string();
+        let ready_s = ready.to_str().unwrap().to_string();
+        let holder = lab.spawn_logged(
+            lab.client(),
+            "hold",
+            &["python3", &client, "hold", vip, port, conns, secs, &ready_s],
+        );
+        wait_for(Duration::from_secs(10), || ready.exists())
+            .unwrap_or_else(|| panic!("held connections not opened: {}", holder.log()));
+        holder
+    }
+
     /// Runs the HTTPS client in the client namespace and returns its JSON.
     pub fn client(&self, lab: &Lab, args: &[&str]) -> serde_json::Value {
         let mut full = vec!["python3", self.client.to_str().unwrap()];
@@ -294,6 +336,27 @@ pub fn wait_up(model: &LoadBalancerModel, up: u32, timeout: Duration) -> Option<
         let h = health(model);
         h.len() == n && h.iter().all(|b| b.up == up)
     })
+}
+
+/// Waits until every backend of `model` reports `up` servers up and returns
+/// how long that took; fails with `what` and the backends' health otherwise.
+pub fn expect_up(model: &LoadBalancerModel, up: u32, timeout: Duration, what: &str) -> Duration {
+    wait_up(model, up, timeout).unwrap_or_else(|| panic!("{what}: {:?}", health(model)))
+}
+
+/// Waits (30 s) for a client started with `spawn_logged` to finish and
+/// returns the JSON report it printed; `what` names it in failures.
+pub fn client_report(client: &mut Proc, what: &str) -> serde_json::Value {
+    client
+        .wait_timeout(Duration::from_secs(30))
+        .unwrap_or_else(|| panic!("{what} client did not finish: {}", client.log()));
+    serde_json::from_str(client.log().trim())
+        .unwrap_or_else(|e| panic!("{what} output: {e}: {}", client.log()))
+}
+
+/// Adds `cidr` to `node`'s eth0, as the agent does for the VIP it holds.
+pub fn add_address(lab: &Lab, node: &Node, cidr: &str) {
+    lab.exec_ok(node, &["ip", "addr", "add", cidr, "dev", "eth0"]);
 }
 
 /// `GET /healthz` on HAProxy's monitor endpoint from inside `node`: the HTTP

@@ -1025,6 +1025,67 @@ impl Model {
         self.run_hook_with(unit, &format!("{endpoint}-relation-{kind}"), env)
     }
 
+    /// Runs `install` on every unit, then `leader-elected` on unit 0: the
+    /// first hooks of a fresh deployment.
+    pub fn run_install_and_elect(&self) {
+        for u in self.units() {
+            self.run_hook(u, "install").assert_success();
+        }
+        self.run_hook(&self.unit(0), "leader-elected")
+            .assert_success();
+    }
+
+    /// Runs `cluster-relation-changed` on `unit` once for each other unit, as
+    /// Juju does when the peers' data arrives.
+    pub fn run_peers_changed(&self, unit: &str) {
+        let rel = self.relation_id("cluster");
+        for other in self.units().iter().filter(|o| o.as_str() != unit) {
+            self.run_relation_hook(unit, &rel, "changed", Some(other))
+                .assert_success();
+        }
+    }
+
+    /// Runs `ENDPOINT-relation-changed` for `rel` on every unit, as seen from
+    /// `remote_unit`.
+    pub fn run_relation_changed_on_all(&self, rel: &str, remote_unit: &str) {
+        for u in self.units() {
+            self.run_relation_hook(u, rel, "changed", Some(remote_unit))
+                .assert_success();
+        }
+    }
+
+    /// Relates kubernetes-control-plane over lb-consumers with one remote
+    /// unit per entry of `ingress` (unit i publishes `ingress-address`
+    /// `ingress[i]`) and the application's `version` 1 and `requests`
+    /// (`(name, request JSON)` as `request_NAME`). Runs no hook. Returns the
+    /// relation id and the remote units.
+    pub fn add_lb_consumers(
+        &self,
+        ingress: &[String],
+        requests: &[(&str, &str)],
+    ) -> (String, Vec<String>) {
+        let cp: Vec<String> = (0..ingress.len())
+            .map(|i| format!("kubernetes-control-plane/{i}"))
+            .collect();
+        let refs: Vec<&str> = cp.iter().map(String::as_str).collect();
+        let rel = self.add_relation("lb-consumers", "kubernetes-control-plane", &refs);
+        for (u, addr) in cp.iter().zip(ingress) {
+            self.set_unit_data(&rel, u, &[("ingress-address", addr)]);
+        }
+        let keys: Vec<String> = requests
+            .iter()
+            .map(|(name, _)| format!("request_{name}"))
+            .collect();
+        let mut app: Vec<(&str, &str)> = vec![("version", "1")];
+        app.extend(
+            keys.iter()
+                .map(String::as_str)
+                .zip(requests.iter().map(|r| r.1)),
+        );
+        self.set_app_data(&rel, "kubernetes-control-plane", &app);
+        (rel, cp)
+    }
+
     /// The remote units `unit` sees in `rel` (what relation-list prints).
     pub fn remote_units(&self, unit: &str, rel: &str) -> Vec<String> {
         let state = self.state();

@@ -3,4 +3,5 @@
 #![allow(dead_code)]
 
 pub mod juju;
+pub mod net;
 pub mod netns;

@@ -402,6 +402,25 @@ impl Lab {
             .collect()
     }
 
+    /// The one unit holding `ip`, if exactly one does.
+    pub fn single_holder(&self, ip: &str) -> Option<usize> {
+        match self.holders(ip).as_slice() {
+            [one] => Some(*one),
+            _ => None,
+        }
+    }
+
+    /// Waits until exactly one unit holds `ip` and returns it (None after
+    /// `timeout`).
+    pub fn wait_single_holder(&self, ip: &str, timeout: Duration) -> Option<usize> {
+        let mut who = None;
+        wait_for(timeout, || {
+            who = self.single_holder(ip);
+            who.is_some()
+        })?;
+        who
+    }
+
     /// MAC address of `eth0` in `node`.
     pub fn mac(&self, node: &Node) -> String {
         let out = self.exec_ok(node, &["cat", "/sys/class/net/eth0/address"]);

@@ -166,15 +166,22 @@ fn is_active(model: &ModelState, svc: &ServiceState) -> bool {
     }
 }
 
-fn query(ctx: &Ctx, verb: &str, unit: &str) -> Result<(String, bool), Fail> {
-    let model = read_model(ctx)?;
+/// This unit's record of service `unit` (a default one when it was never
+/// touched) and whether it is active now.
+fn service(ctx: &Ctx, model: &ModelState, unit: &str) -> (ServiceState, bool) {
     let svc = model
         .units
         .get(&ctx.unit)
         .and_then(|u| u.services.get(unit))
         .cloned()
         .unwrap_or_default();
-    let active = is_active(&model, &svc);
+    let active = is_active(model, &svc);
+    (svc, active)
+}
+
+fn query(ctx: &Ctx, verb: &str, unit: &str) -> Result<(String, bool), Fail> {
+    let model = read_model(ctx)?;
+    let (svc, active) = service(ctx, &model, unit);
     Ok(match verb {
         "is-active" => (if active { "active" } else { "inactive" }.into(), active),
         "is-failed" => {
@@ -218,13 +225,7 @@ fn query(ctx: &Ctx, verb: &str, unit: &str) -> Result<(String, bool), Fail> {
 
 fn show(ctx: &Ctx, unit: &str) -> Result<String, Fail> {
     let model = read_model(ctx)?;
-    let svc = model
-        .units
-        .get(&ctx.unit)
-        .and_then(|u| u.services.get(unit))
-        .cloned()
-        .unwrap_or_default();
-    let active = is_active(&model, &svc);
+    let (svc, active) = service(ctx, &model, unit);
     Ok(format!(
         "Id={unit}\nActiveState={}\nMainPID={}\nUnitFileState={}\n",
         if active { "active" } else { "inactive" },
@@ -235,13 +236,7 @@ fn show(ctx: &Ctx, unit: &str) -> Result<String, Fail> {
 
 fn change(ctx: &Ctx, verb: &str, unit: &str, now: bool) -> Result<(), Fail> {
     let model = read_model(ctx)?;
-    let svc = model
-        .units
-        .get(&ctx.unit)
-        .and_then(|u| u.services.get(unit))
-        .cloned()
-        .unwrap_or_default();
-    let active = is_active(&model, &svc);
+    let (svc, active) = service(ctx, &model, unit);
     let needs_unit = !matches!(verb, "stop" | "disable" | "mask" | "unmask" | "kill");
     let source = find_unit(ctx, &model, unit);
     if needs_unit && source.is_none() {
