@@ -876,7 +876,9 @@ fn s16_reload_adding_a_not_yet_listening_check_keeps_the_vip() {
     let transitions = a[1].transitions();
     let mut checked = inst(120, true);
     checked.checks = vec![json!({
-        "tcp": "127.0.0.1:19744", "interval-ms": 300, "rise": 2, "fall": 3
+        // Four failures a second apart: a 3 s window for the service (a
+        // python3 listener, slow to start on a loaded machine) to come up.
+        "tcp": "127.0.0.1:19744", "interval-ms": 1000, "rise": 2, "fall": 4
     })];
     a[1].reload(&lab, &[checked]);
     // Wait for the first (refused) probe of the new check, VIP held all along.
@@ -897,7 +899,7 @@ fn s16_reload_adding_a_not_yet_listening_check_keeps_the_vip() {
     assert_eq!(st["instances"][0]["state"], "MASTER", "{st}");
     assert_eq!(st["instances"][0]["checks"][0]["healthy"], true, "{st}");
     a[1].expect_log(
-        "probe failed, still counted healthy until it fails 3 times",
+        "probe failed, still counted healthy until it fails 4 times",
         Duration::from_secs(2),
     );
     // The service comes up (well before the third failure).
@@ -909,7 +911,7 @@ fn s16_reload_adding_a_not_yet_listening_check_keeps_the_vip() {
             "import socket,time\ns=socket.socket()\ns.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1)\ns.bind(('127.0.0.1',19744))\ns.listen(16)\nwhile True:\n  c,_=s.accept()\n  c.close()",
         ],
     );
-    let passing = wait_for(Duration::from_secs(3), || {
+    let passing = wait_for(Duration::from_secs(5), || {
         assert!(
             lab.has_addr(lab.unit(1), VIP),
             "VIP left the master before the check's service came up\n{}",
@@ -929,11 +931,11 @@ fn s16_reload_adding_a_not_yet_listening_check_keeps_the_vip() {
     // reload that adds another check: the service goes away, the check
     // fails `fall` times and faults the master...
     drop(listener);
-    a[1].expect_state("api", "FAULT", Duration::from_secs(5));
+    a[1].expect_state("api", "FAULT", Duration::from_secs(8));
     let transitions = a[1].transitions();
     let mut more = inst(120, true);
     more.checks = vec![
-        json!({"tcp": "127.0.0.1:19744", "interval-ms": 300, "rise": 2, "fall": 3}),
+        json!({"tcp": "127.0.0.1:19744", "interval-ms": 1000, "rise": 2, "fall": 4}),
         json!({"exec": ["true"], "interval-ms": 300}),
     ];
     a[1].reload(&lab, &[more]);

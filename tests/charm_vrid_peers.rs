@@ -184,6 +184,8 @@ fn build_for(cfg: &Config, me: usize, peers: &[Peer], n: &NetworkView) -> Vec<In
 fn three_units_three_vips_each_unit_prefers_one() {
     let cfg = config(json!({"virtual-ip": "192.0.2.100 192.0.2.101 192.0.2.102"}));
     let mut preferred_by_vip = BTreeMap::new();
+    // What each unit believes the preferred unit of each VIP is.
+    let mut claimed_by_vip: BTreeMap<_, BTreeSet<String>> = BTreeMap::new();
     let mut vrids = BTreeSet::new();
     for me in 0..3 {
         let n = net(&[("eth0", &format!("192.0.2.{}", 11 + me), 24)]);
@@ -202,23 +204,28 @@ fn three_units_three_vips_each_unit_prefers_one() {
             if inst.priority > entry.0 {
                 *entry = (inst.priority, format!("k8s-vip/{me}"));
             }
-            assert_eq!(inst.preferred_unit, preferred_by_vip_unit(&list, inst));
+            claimed_by_vip
+                .entry(inst.vip)
+                .or_default()
+                .insert(inst.preferred_unit.clone());
         }
     }
     assert_eq!(vrids.len(), 3, "each VIP has its own VRID");
+    // Every unit names, for each VIP, the unit that really has the highest
+    // priority for it (what the status and the failover action report).
+    for (vip, (_, highest)) in &preferred_by_vip {
+        assert_eq!(
+            claimed_by_vip.get(vip),
+            Some(&BTreeSet::from([highest.clone()])),
+            "preferred unit of {vip}"
+        );
+    }
     let holders: BTreeSet<String> = preferred_by_vip.values().map(|(_, u)| u.clone()).collect();
     assert_eq!(
         holders.len(),
         3,
         "each unit normally holds one VIP: {preferred_by_vip:?}"
     );
-}
-
-fn preferred_by_vip_unit(
-    _: &[k8s_vip::charm::instances::Instance],
-    inst: &k8s_vip::charm::instances::Instance,
-) -> String {
-    inst.preferred_unit.clone()
 }
 
 #[test]
