@@ -8,9 +8,6 @@
 //! client's requests through the VIP then show which unit served them.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
-
-use anyhow::{bail, Context as _};
 
 use crate::support::netns::{Lab, Proc};
 
@@ -19,34 +16,7 @@ pub const PORT: u16 = 6443;
 
 /// A self-signed certificate + key for the stand-ins (one for all units).
 pub fn make_cert(dir: &Path) -> anyhow::Result<(PathBuf, PathBuf)> {
-    let (cert, key) = (dir.join("apiserver.crt"), dir.join("apiserver.key"));
-    let out = Command::new("openssl")
-        .args([
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:prime256v1",
-            "-nodes",
-            "-days",
-            "1",
-            "-subj",
-            "/CN=kubernetes-demo",
-            "-keyout",
-        ])
-        .arg(&key)
-        .arg("-out")
-        .arg(&cert)
-        .output()
-        .context("running openssl (apt-get install openssl)")?;
-    if !out.status.success() {
-        bail!(
-            "openssl req failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-    Ok((cert, key))
+    crate::support::tls::self_signed_cert(dir, "kubernetes-demo").map_err(anyhow::Error::msg)
 }
 
 /// Starts the stand-in API server of unit `i` (named `unit`) in its namespace.

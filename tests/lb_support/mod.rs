@@ -88,35 +88,10 @@ impl Assets {
         let client = dir.join("lb_client.py");
         std::fs::write(&server, include_str!("livez_server.py")).unwrap();
         std::fs::write(&client, include_str!("lb_client.py")).unwrap();
-        let cert = dir.join("apiserver.crt");
-        let key = dir.join("apiserver.key");
-        let out = Command::new("openssl")
-            .args([
-                "req",
-                "-x509",
-                "-newkey",
-                "ec",
-                "-pkeyopt",
-                "ec_paramgen_curve:prime256v1",
-            ])
-            .args([
-                "-nodes",
-                "-days",
-                "2",
-                "-subj",
-                "/CN=kube-apiserver",
-                "-keyout",
-            ])
-            .arg(&key)
-            .arg("-out")
-            .arg(&cert)
-            .output()
-            .expect("openssl must be installed");
-        assert!(
-            out.status.success(),
-            "openssl req failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let (cert, key) = match crate::support::tls::self_signed_cert(dir, "kube-apiserver") {
+            Ok(pair) => pair,
+            Err(e) => panic!("{e}"),
+        };
         Assets {
             server,
             client,

@@ -5,3 +5,4 @@
 pub mod juju;
 pub mod net;
 pub mod netns;
+pub mod tls;
