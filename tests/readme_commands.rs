@@ -1057,6 +1057,11 @@ fn juju_run_lines_work_against_real_agents() {
                 }
                 other => panic!("{}: no expectation for action `{other}`", at(&cmd)),
             }
+            eprintln!(
+                "{}: completed; VIP now on unit(s) {:?}",
+                at(&cmd),
+                lab.holders(LAB_VIP)
+            );
         }
         model.stop_services();
     }
