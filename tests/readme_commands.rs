@@ -64,14 +64,20 @@ enum Kind {
         a: (String, String),
         b: (String, String),
     },
-    /// `juju config APP K=V ...`.
+    /// `juju integrate A B` without endpoints: the README says Juju refuses
+    /// it as ambiguous.
+    AmbiguousIntegrate { a: String, b: String },
+    /// `juju config APP K=V ...` (placeholder values replaced by samples).
     Config { pairs: Vec<(String, String)> },
-    /// `juju run APP/N ACTION k=v ...`.
+    /// `juju run APP/N ACTION k=v ...` (unit `N` = 0).
     Run {
         unit: String,
         action: String,
         params: Vec<(String, String)>,
     },
+    /// `juju exec --unit APP/N -- PROGRAM ARGS`: PROGRAM is where the charm
+    /// installs the binary, ARGS a valid CLI call.
+    Exec { program: String, args: Vec<String> },
     /// `juju status [APP]`: needs a controller (see the file's doc comment).
     Status,
     /// `python3 -c '<the VRID formula>' MODEL/APP`.
@@ -80,56 +86,131 @@ enum Kind {
     AgentCheck,
     /// `$ k8s-vip status` with its shown output.
     StatusTable,
-    /// `k8s-vip SUB [--flag ...]` synopsis line (no prompt).
-    Synopsis { sub: String, words: Vec<String> },
+    /// `k8s-vip SUB [--flag ...]`: a synopsis line (complete: it must list
+    /// every flag) or a mention in the prose.
+    Synopsis {
+        sub: String,
+        words: Vec<String>,
+        complete: bool,
+    },
+    /// `cargo ...`: the targets it names exist.
+    Cargo { words: Vec<String> },
+    /// `charmcraft pack|analyse`: covered by the packaging test.
+    Charmcraft { sub: String },
+    /// A script of this repository (`scripts/X`, `python3 FILE`).
+    Script { path: String },
+    /// `systemctl VERB [UNIT]`, `journalctl -u UNIT`,
+    /// `systemd-analyze security --offline=true FILE`: units the charm installs.
+    Systemd {
+        unit: Option<String>,
+        file: Option<String>,
+    },
+    /// `VAR=value` on its own: a setting some code of this repository reads.
+    Setting { name: String },
+    /// A command of the operator's own environment (their network, cloud or
+    /// cluster), nothing of k8s-vip to run it against.
+    External,
+}
+
+/// Tools of the operator's environment the README quotes for troubleshooting.
+const EXTERNAL_TOOLS: &[&str] = &["tcpdump", "ip", "openstack", "kubectl", "curl"];
+
+/// Replaces an all-caps placeholder (`N`, `ADDRESS`) in a command with a
+/// sample of the right kind, so the command can run.
+fn sample_for(placeholder: &str) -> Option<&'static str> {
+    match placeholder {
+        "N" => Some("42"),
+        _ => None,
+    }
+}
+
+fn is_placeholder(word: &str) -> bool {
+    !word.is_empty()
+        && word
+            .chars()
+            .all(|c| c.is_ascii_uppercase() || c == '_' || c.is_ascii_digit())
+        && word.starts_with(|c: char| c.is_ascii_uppercase())
+}
+
+fn key_values(pairs: &[&str]) -> Result<Vec<(String, String)>, String> {
+    pairs
+        .iter()
+        .map(|p| {
+            let (k, v) = p
+                .split_once('=')
+                .ok_or_else(|| format!("`{p}` is not KEY=VALUE"))?;
+            let v = if is_placeholder(v) {
+                sample_for(v).ok_or_else(|| format!("no sample value for placeholder `{v}`"))?
+            } else {
+                v
+            };
+            Ok((k.to_string(), v.to_string()))
+        })
+        .collect()
 }
 
 /// Recognises a README command, or says why no test runs it.
 fn classify(cmd: &CommandLine) -> Result<Kind, String> {
-    let words = shell_words(&cmd.text).map_err(|e| format!("cannot split it: {e}"))?;
+    let all = shell_words(&cmd.text).map_err(|e| format!("cannot split it: {e}"))?;
+    let is_assignment = |w: &String| {
+        w.split_once('=')
+            .is_some_and(|(name, _)| !name.is_empty() && is_placeholder(name))
+    };
+    let settings: Vec<&String> = all.iter().take_while(|w| is_assignment(w)).collect();
+    if settings.len() == all.len() {
+        return match settings.as_slice() {
+            [one] => Ok(Kind::Setting {
+                name: one.split('=').next().unwrap_or_default().to_string(),
+            }),
+            _ => Err("not one command nor one setting".into()),
+        };
+    }
+    let words = all[settings.len()..].to_vec();
     let w: Vec<&str> = words.iter().map(String::as_str).collect();
     let strs = |s: &[&str]| s.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+    let endpoint = |s: &str| -> Result<(String, String), String> {
+        s.split_once(':')
+            .map(|(x, y)| (x.to_string(), y.to_string()))
+            .ok_or_else(|| format!("`{s}` names no endpoint (APP:ENDPOINT)"))
+    };
     match w.as_slice() {
         ["make", rest @ ..] | ["sudo", "make", rest @ ..] => Ok(Kind::Make { args: strs(rest) }),
         ["juju", "deploy", path, app] => Ok(Kind::Deploy {
             path: path.to_string(),
             app: app.to_string(),
         }),
-        ["juju", "integrate", a, b] => {
-            let split = |s: &str| -> Result<(String, String), String> {
-                s.split_once(':')
-                    .map(|(x, y)| (x.to_string(), y.to_string()))
-                    .ok_or_else(|| format!("`{s}` names no endpoint (APP:ENDPOINT)"))
-            };
-            Ok(Kind::Integrate {
-                a: split(a)?,
-                b: split(b)?,
+        ["juju", "integrate", a, b] if !a.contains(':') && !b.contains(':') => {
+            Ok(Kind::AmbiguousIntegrate {
+                a: a.to_string(),
+                b: b.to_string(),
             })
         }
+        ["juju", "integrate", a, b] => Ok(Kind::Integrate {
+            a: endpoint(a)?,
+            b: endpoint(b)?,
+        }),
         ["juju", "config", app, pairs @ ..] if *app == APP && !pairs.is_empty() => {
-            let pairs = pairs
-                .iter()
-                .map(|p| {
-                    p.split_once('=')
-                        .map(|(k, v)| (k.to_string(), v.to_string()))
-                        .ok_or_else(|| format!("`{p}` is not KEY=VALUE"))
-                })
-                .collect::<Result<Vec<_>, _>>()?;
-            Ok(Kind::Config { pairs })
+            Ok(Kind::Config {
+                pairs: key_values(pairs)?,
+            })
         }
         ["juju", "run", unit, action, params @ ..] if unit.starts_with(&format!("{APP}/")) => {
-            let params = params
-                .iter()
-                .map(|p| {
-                    p.split_once('=')
-                        .map(|(k, v)| (k.to_string(), v.to_string()))
-                        .ok_or_else(|| format!("`{p}` is not KEY=VALUE"))
-                })
-                .collect::<Result<Vec<_>, _>>()?;
+            let unit = match unit.strip_prefix(&format!("{APP}/")) {
+                Some("N") => format!("{APP}/0"),
+                _ => unit.to_string(),
+            };
             Ok(Kind::Run {
-                unit: unit.to_string(),
+                unit,
                 action: action.to_string(),
-                params,
+                params: key_values(params)?,
+            })
+        }
+        ["juju", "exec", "--unit", unit, "--", program, args @ ..]
+            if unit.starts_with(&format!("{APP}/")) =>
+        {
+            Ok(Kind::Exec {
+                program: program.to_string(),
+                args: strs(args),
             })
         }
         ["juju", "status"] => Ok(Kind::Status),
@@ -140,12 +221,38 @@ fn classify(cmd: &CommandLine) -> Result<Kind, String> {
                 name: name.to_string(),
             })
         }
+        ["python3", file] if file.ends_with(".py") => Ok(Kind::Script {
+            path: file.to_string(),
+        }),
+        [script] if script.starts_with("scripts/") => Ok(Kind::Script {
+            path: script.to_string(),
+        }),
         ["k8s-vip", "agent", "--config", _, "--check"] if cmd.prompt => Ok(Kind::AgentCheck),
         ["k8s-vip", "status"] if cmd.prompt => Ok(Kind::StatusTable),
         ["k8s-vip", sub, ..] if !cmd.prompt => Ok(Kind::Synopsis {
             sub: sub.to_string(),
             words: words[2..].to_vec(),
+            complete: !cmd.inline,
         }),
+        ["cargo", ..] => Ok(Kind::Cargo {
+            words: words[1..].to_vec(),
+        }),
+        ["charmcraft", sub] => Ok(Kind::Charmcraft {
+            sub: sub.to_string(),
+        }),
+        ["systemctl", _] => Ok(Kind::Systemd {
+            unit: None,
+            file: None,
+        }),
+        ["systemctl", _, unit] | ["journalctl", "-u", unit] => Ok(Kind::Systemd {
+            unit: Some(unit.to_string()),
+            file: None,
+        }),
+        ["systemd-analyze", "security", "--offline=true", file] => Ok(Kind::Systemd {
+            unit: None,
+            file: Some(file.to_string()),
+        }),
+        [tool, ..] if EXTERNAL_TOOLS.contains(tool) => Ok(Kind::External),
         _ => Err("no test runs this kind of command".into()),
     }
 }
@@ -153,11 +260,19 @@ fn classify(cmd: &CommandLine) -> Result<Kind, String> {
 /// Every README command with its kind; panics on unrecognised ones (the
 /// coverage test reports them all at once, with advice).
 fn commands_of(kind: fn(&Kind) -> bool) -> Vec<(CommandLine, Kind)> {
-    readme::commands(&readme_text())
+    all_commands()
         .into_iter()
         .filter_map(|c| classify(&c).ok().map(|k| (c, k)))
         .filter(|(_, k)| kind(k))
         .collect()
+}
+
+/// Every command of the README: fenced blocks first, then inline code.
+fn all_commands() -> Vec<CommandLine> {
+    let text = readme_text();
+    let mut all = readme::commands(&text);
+    all.extend(readme::inline_commands(&text));
+    all
 }
 
 /// `README.md:LINE: `COMMAND``, for messages.
@@ -171,14 +286,14 @@ fn at(cmd: &CommandLine) -> String {
 fn every_readme_command_is_run_by_a_test() {
     let text = readme_text();
     let mut problems = Vec::new();
-    let commands = readme::commands(&text);
+    let commands = all_commands();
     for cmd in &commands {
         if let Err(why) = classify(cmd) {
             problems.push(format!(
                 "{}: {why}.\n    Every command in README.md must be run by a test. Teach \
                  tests/readme_commands.rs to run it (a case in `classify` and a test that \
                  executes it and checks what the README says it does), or, if it is not a \
-                 command a user types, take it out of the fenced code block.",
+                 command a user types, take it out of the code block or `code` span.",
                 at(cmd)
             ));
         }
@@ -258,6 +373,8 @@ fn make_dry_run(args: &[String]) -> std::process::Output {
         .current_dir(SOURCE_DIR)
         .env_remove("MAKEFLAGS")
         .env_remove("MFLAGS")
+        // As a user runs it: not with the CARGO cargo sets for tests.
+        .env_remove("CARGO")
         .output()
         .expect("run make (is it installed?)")
 }
@@ -369,21 +486,34 @@ fn in_parallel<T: Sync>(items: &[T], f: impl Fn(&T) + Sync) {
 /// `juju config` example is applied to.
 const QUICK_START_VIP: &str = "10.0.0.100";
 
-/// network-get for unit `i` on a network matching the README's examples
-/// (10.0.0.0/24, fd00::/64) on interface `iface`. These addresses only live in
-/// the simulated model's JSON; nothing is configured on the machine.
-fn readme_network(i: usize, iface: &str) -> Value {
-    let v4 = format!("10.0.0.{}", 11 + i);
-    let v6 = format!("fd00::{}", 11 + i);
+/// The (IPv4, IPv6) prefixes of the units' addresses: the README's examples
+/// use 10.0.0.0/24 and fd00::/64, the demo 192.0.2.0/24 and 2001:db8::/64.
+fn network_for(vips: &str) -> (&'static str, &'static str) {
+    if vips
+        .split([' ', ','])
+        .any(|v| v.starts_with("192.0.2.") || v.starts_with("2001:db8:"))
+    {
+        ("192.0.2.", "2001:db8::")
+    } else {
+        ("10.0.0.", "fd00::")
+    }
+}
+
+/// network-get for unit `i` on interface `iface`, addresses `v4`+(11+i)/24
+/// and `v6`+(11+i)/64. These addresses only live in the simulated model's
+/// JSON; nothing is configured on the machine.
+fn readme_network(i: usize, iface: &str, (v4, v6): (&str, &str)) -> Value {
+    let a4 = format!("{v4}{}", 11 + i);
+    let a6 = format!("{v6}{}", 11 + i);
     json!({
         "bind-addresses": [{
             "mac-address": format!("02:00:00:00:01:{:02x}", 0x11 + i),
             "interface-name": iface,
-            "addresses": [{"hostname": "", "value": v4, "cidr": "10.0.0.0/24"},
-                          {"hostname": "", "value": v6, "cidr": "fd00::/64"}],
+            "addresses": [{"hostname": "", "value": a4, "cidr": format!("{v4}0/24")},
+                          {"hostname": "", "value": a6, "cidr": format!("{v6}/64")}],
         }],
-        "egress-subnets": [format!("{v4}/32")],
-        "ingress-addresses": [v4],
+        "egress-subnets": [format!("{a4}/32")],
+        "ingress-addresses": [a4],
     })
 }
 
@@ -394,11 +524,16 @@ const UNITS: usize = 2;
 /// A two-unit deployment as after the Quick start's first `juju integrate`
 /// (attached to `principal`), with peers settled, before `virtual-ip` is set.
 fn deployed(principal: &str, iface: &str) -> Model {
+    deployed_on(principal, iface, network_for(QUICK_START_VIP))
+}
+
+/// [`deployed`] on the network with those address prefixes.
+fn deployed_on(principal: &str, iface: &str, net: (&str, &str)) -> Model {
     let model = ModelOptions::new(APP, UNITS)
         .principal(Some(principal))
         .build();
     for (i, u) in model.units().iter().enumerate() {
-        model.set_network(u, "*", readme_network(i, iface));
+        model.set_network(u, "*", readme_network(i, iface, net));
     }
     // As Juju runs them on a new unit: install, config-changed, then the peer
     // relation hooks once every unit has published its address.
@@ -556,7 +691,12 @@ fn apply_config_line(cmd: &CommandLine, pairs: &[(String, String)]) {
     } else {
         "kubernetes-control-plane"
     };
-    let model = deployed(principal, iface);
+    let vips = pairs
+        .iter()
+        .find(|(k, _)| k == "virtual-ip")
+        .map(|(_, v)| v.as_str())
+        .unwrap_or(QUICK_START_VIP);
+    let model = deployed_on(principal, iface, network_for(vips));
     let typed: Vec<(String, Value)> = pairs
         .iter()
         .map(|(k, v)| {
@@ -1248,9 +1388,33 @@ fn cli_synopsis_matches_help_and_render_runs() {
     let cmds = commands_of(|k| matches!(k, Kind::Synopsis { .. }));
     assert!(cmds.len() >= 6, "the README lost its CLI synopsis");
     for (cmd, kind) in &cmds {
-        let Kind::Synopsis { sub, words } = kind else {
+        let Kind::Synopsis {
+            sub,
+            words,
+            complete,
+        } = kind
+        else {
             continue;
         };
+        if sub == "--help" {
+            // `k8s-vip --help` "lists everything": every subcommand.
+            let out = Command::new(CHARM_BINARY)
+                .arg("--help")
+                .output()
+                .expect("k8s-vip --help");
+            let text = String::from_utf8_lossy(&out.stdout);
+            assert!(out.status.success(), "{}", at(cmd));
+            for sub in [
+                "hook", "agent", "status", "failover", "pause", "resume", "render",
+            ] {
+                assert!(
+                    text.contains(&format!("  {sub} ")),
+                    "{}: no {sub} in:\n{text}",
+                    at(cmd)
+                );
+            }
+            continue;
+        }
         let text = help(sub);
         let words: Vec<String> = words
             .iter()
@@ -1280,7 +1444,7 @@ fn cli_synopsis_matches_help_and_render_runs() {
                 }
             }
         }
-        // Every flag --help lists is in the synopsis (but --help/-h).
+        // Every flag --help lists is in a synopsis line (but --help/-h).
         for flag in text
             .split_whitespace()
             .filter(|t| t.starts_with("--") && *t != "--help")
@@ -1288,7 +1452,7 @@ fn cli_synopsis_matches_help_and_render_runs() {
         {
             let flag = flag.split(['=', '<']).next().unwrap_or(&flag).to_string();
             assert!(
-                documented.contains(&&flag),
+                !complete || documented.contains(&&flag),
                 "{}: --help lists {flag}, the README does not",
                 at(cmd)
             );
@@ -1457,4 +1621,223 @@ fn model_api_example() {
         .expect("the README's Rust example")
         .text();
     assert_eq!(block, format!("{header}\n{}", body.join("\n")), "README's Rust example differs from the compiled one in tests/readme_commands.rs");
+}
+
+// ===== commands quoted in the prose =====
+
+/// What a cargo command names exists: its test file (and test function),
+/// bench target, library module or fuzz target; a cargo command naming no
+/// target is one `make test` / `make charm` runs, with the README's flags.
+fn check_cargo(cmd: &CommandLine, words: &[String], make_lines: &[String]) {
+    let root = Path::new(SOURCE_DIR);
+    let manifest = std::fs::read_to_string(root.join("Cargo.toml")).expect("Cargo.toml");
+    let w: Vec<&str> = words.iter().map(String::as_str).collect();
+    let named = |flag: &str| {
+        w.iter()
+            .position(|x| *x == flag)
+            .and_then(|i| w.get(i + 1))
+            .copied()
+            .filter(|x| !is_placeholder(x))
+    };
+    match w.as_slice() {
+        ["fuzz", "run", target, ..] => assert!(
+            root.join(format!("fuzz/fuzz_targets/{target}.rs"))
+                .is_file(),
+            "{}: no fuzz target {target}",
+            at(cmd)
+        ),
+        ["install", "cargo-fuzz"] => {
+            assert!(
+                root.join("fuzz/Cargo.toml").is_file(),
+                "{}: no fuzz/",
+                at(cmd)
+            )
+        }
+        _ if named("--test").is_some() => {
+            let test = named("--test").unwrap_or_default();
+            let file = root.join(format!("tests/{test}.rs"));
+            let text = std::fs::read_to_string(&file)
+                .unwrap_or_else(|_| panic!("{}: no tests/{test}.rs", at(cmd)));
+            // A filter after the target names a test function.
+            let filter = w
+                .iter()
+                .skip_while(|x| **x != test)
+                .nth(1)
+                .filter(|x| !x.starts_with('-'));
+            if let Some(f) = filter {
+                assert!(
+                    text.contains(&format!("fn {f}")),
+                    "{}: tests/{test}.rs has no fn {f}",
+                    at(cmd)
+                );
+            }
+        }
+        _ if named("--bench").is_some() => {
+            let bench = named("--bench").unwrap_or_default();
+            assert!(
+                manifest.contains(&format!("name = \"{bench}\"")),
+                "{}: Cargo.toml has no bench {bench}",
+                at(cmd)
+            );
+            // `-- SUBCOMMAND ...`: the bench program knows it.
+            if let Some(sub) = w.iter().skip_while(|x| **x != "--").nth(1) {
+                let main = std::fs::read_to_string(root.join("bench/main.rs")).unwrap_or_default();
+                assert!(
+                    main.contains(&format!("Some(\"{sub}\")")),
+                    "{}: the bench has no `{sub}`",
+                    at(cmd)
+                );
+            }
+        }
+        ["test", "--lib", module] => {
+            let dir = module.trim_end_matches("::");
+            assert!(
+                root.join("src").join(dir).is_dir(),
+                "{}: no src/{dir}",
+                at(cmd)
+            );
+        }
+        // `cargo test --test NAME`, `cargo test FILTER`: how to run any one.
+        ["test", "--test", name] | ["test", name] if is_placeholder(name) => {}
+        [sub, flags @ ..] => {
+            let prefix = format!("cargo {sub}");
+            let line = make_lines.iter().find(|l| l.starts_with(&prefix));
+            let Some(line) = line else {
+                panic!(
+                    "{}: neither `make test` nor `make charm` runs `{prefix}`",
+                    at(cmd)
+                );
+            };
+            let run: Vec<&str> = line.split_whitespace().collect();
+            for f in flags {
+                assert!(
+                    run.contains(f),
+                    "{}: make runs `{line}`, without {f}",
+                    at(cmd)
+                );
+            }
+        }
+        [] => panic!("{}: empty cargo command", at(cmd)),
+    }
+}
+
+#[test]
+fn commands_in_the_prose_name_what_exists() {
+    let root = Path::new(SOURCE_DIR);
+    let make_lines: Vec<String> = ["test", "charm"]
+        .iter()
+        .flat_map(|t| {
+            String::from_utf8_lossy(&make_dry_run(&[t.to_string()]).stdout)
+                .lines()
+                .map(str::to_string)
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let mut checked = 0;
+    for (cmd, kind) in commands_of(|_| true) {
+        match &kind {
+            Kind::Cargo { words } => check_cargo(&cmd, words, &make_lines),
+            Kind::AmbiguousIntegrate { a, b } => {
+                let other = if a == APP { b } else { a };
+                let meta = read_yaml("metadata.yaml");
+                let matches = KUBERNETES_ENDPOINTS
+                    .iter()
+                    .filter(|(app, _, interface, role)| {
+                        app == other
+                            && ["requires", "provides"].iter().any(|r| {
+                                r != role
+                                    && meta[*r].as_object().is_some_and(|eps| {
+                                        eps.values().any(|e| e["interface"] == json!(interface))
+                                    })
+                            })
+                    })
+                    .count();
+                assert!(matches > 1, "{}: the README calls it ambiguous, but only {matches} pair(s) of endpoints match", at(&cmd));
+            }
+            Kind::Exec { program, args } => {
+                // As the README's Lifecycle says: nothing is installed
+                // before `virtual-ip` is valid, then the first hook does it.
+                let model = Model::new(APP, 1);
+                model.run_hook("k8s-vip/0", "install").assert_success();
+                assert!(!model.path("k8s-vip/0", program).exists());
+                model.set_config("virtual-ip", LAB_VIP);
+                model
+                    .run_hook("k8s-vip/0", "config-changed")
+                    .assert_success();
+                assert!(
+                    model.path("k8s-vip/0", program).is_file(),
+                    "{}: install puts no binary at {program}",
+                    at(&cmd)
+                );
+                let sub = args.first().map(String::as_str).unwrap_or("--help");
+                let out = Command::new(CHARM_BINARY)
+                    .args([sub, "--help"])
+                    .output()
+                    .expect("run");
+                assert!(out.status.success(), "{}: no subcommand {sub}", at(&cmd));
+            }
+            Kind::Charmcraft { sub } => match sub.as_str() {
+                "pack" => {
+                    let yaml = read_yaml("charmcraft.yaml");
+                    let dump = yaml["parts"]
+                        .as_object()
+                        .is_some_and(|p| p.values().any(|part| part["plugin"] == "dump"));
+                    assert!(dump, "{}: charmcraft.yaml has no dump part", at(&cmd));
+                }
+                "analyse" => {
+                    let t = std::fs::read_to_string(root.join("tests/packaging.rs"))
+                        .unwrap_or_default();
+                    assert!(
+                        t.contains("\"analyse\""),
+                        "{}: tests/packaging.rs runs no charmcraft analyse",
+                        at(&cmd)
+                    );
+                }
+                other => panic!("{}: no check for charmcraft {other}", at(&cmd)),
+            },
+            Kind::Script { path } => {
+                let meta = std::fs::metadata(root.join(path))
+                    .unwrap_or_else(|_| panic!("{}: no {path}", at(&cmd)));
+                if path.starts_with("scripts/") {
+                    use std::os::unix::fs::PermissionsExt;
+                    assert!(
+                        meta.permissions().mode() & 0o111 != 0,
+                        "{}: {path} is not executable",
+                        at(&cmd)
+                    );
+                }
+            }
+            Kind::Systemd { unit, file } => {
+                if let Some(unit) = unit {
+                    let name = unit.trim_end_matches(".service");
+                    assert!(
+                        root.join(format!("templates/{name}.service")).is_file(),
+                        "{}: the charm installs no unit {name}.service (templates/)",
+                        at(&cmd)
+                    );
+                }
+                if let Some(file) = file {
+                    assert!(root.join(file).is_file(), "{}: no {file}", at(&cmd));
+                }
+            }
+            Kind::Setting { name } => {
+                let found = ["src", "tests", "bench", "scripts"].iter().any(|d| {
+                    Command::new("grep")
+                        .args(["-rqF", name.as_str()])
+                        .arg(root.join(d))
+                        .status()
+                        .is_ok_and(|s| s.success())
+                });
+                assert!(
+                    found,
+                    "{}: nothing in this repository reads {name}",
+                    at(&cmd)
+                );
+            }
+            // Run by the other tests, or (External) nothing of ours to run.
+            _ => continue,
+        }
+        checked += 1;
+    }
+    eprintln!("{checked} commands quoted in the prose checked");
 }

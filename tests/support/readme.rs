@@ -47,6 +47,8 @@ pub struct CommandLine {
     /// For a `$ ` command: the output lines shown after it, up to the next
     /// prompt or the end of the block.
     pub output: Vec<String>,
+    /// Written as inline code in the prose rather than in a fenced block.
+    pub inline: bool,
 }
 
 /// Programs whose lines count as commands in blocks without a shell info
@@ -263,6 +265,7 @@ pub fn block_commands(block: &Block) -> Vec<CommandLine> {
             comment: comment.unwrap_or_default(),
             prompt,
             output: Vec::new(),
+            inline: false,
         };
         if continues(&cmd.text) {
             pending = Some(cmd);
@@ -287,4 +290,75 @@ pub fn commands(text: &str) -> Vec<CommandLine> {
         .iter()
         .flat_map(block_commands)
         .collect()
+}
+
+/// Programs (or `VAR=value` settings) whose inline code spans in the prose
+/// count as commands a user types.
+fn inline_is_command(span: &str) -> bool {
+    let first = span.split_whitespace().next().unwrap_or_default();
+    let assignment = first.split_once('=').is_some_and(|(name, _)| {
+        name.starts_with(|c: char| c.is_ascii_uppercase())
+            && name
+                .chars()
+                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+    });
+    assignment
+        || first.starts_with("scripts/")
+        || (COMMAND_PROGRAMS.contains(&first) || first == "systemd-analyze") && span.contains(' ')
+}
+
+/// Every command written as inline code (`` `juju config k8s-vip unicast=true` ``)
+/// in the prose outside fenced blocks; a span may wrap over lines, and
+/// `a && b` counts as two commands.
+pub fn inline_commands(text: &str) -> Vec<CommandLine> {
+    // Blank out fenced blocks, keeping line numbers.
+    let mut fenced: Vec<bool> = vec![false; text.lines().count() + 1];
+    for block in fenced_blocks(text) {
+        fenced[block.fence_line - 1] = true;
+        for (n, _) in &block.lines {
+            fenced[*n - 1] = true;
+        }
+        if let Some((last, _)) = block.lines.last() {
+            if let Some(f) = fenced.get_mut(*last) {
+                *f = true;
+            }
+        } else if let Some(f) = fenced.get_mut(block.fence_line) {
+            *f = true;
+        }
+    }
+    let prose: Vec<&str> = text
+        .lines()
+        .enumerate()
+        .map(|(i, l)| if fenced[i] { "" } else { l })
+        .collect();
+    let prose = prose.join("\n");
+    let mut out = Vec::new();
+    let mut rest = prose.as_str();
+    let mut offset = 0;
+    while let Some(start) = rest.find('`') {
+        let after = &rest[start + 1..];
+        let Some(len) = after.find('`') else { break };
+        let span = &after[..len];
+        let line = prose[..offset + start].matches('\n').count() + 1;
+        // A blank line ends a paragraph: an unmatched backtick, not a span.
+        if !span.contains("\n\n") {
+            let span = span.split_whitespace().collect::<Vec<_>>().join(" ");
+            for part in span.split(" && ") {
+                if inline_is_command(part) {
+                    out.push(CommandLine {
+                        line,
+                        text: part.to_string(),
+                        comment: String::new(),
+                        prompt: false,
+                        output: Vec::new(),
+                        inline: true,
+                    });
+                }
+            }
+        }
+        let consumed = start + 1 + len + 1;
+        offset += consumed;
+        rest = &rest[consumed..];
+    }
+    out
 }
