@@ -18,9 +18,16 @@
 //!   the simulated model compiles (it is a function of this file).
 //!
 //! `juju deploy` and `juju status` need a Juju controller, which tests do not
-//! have: the deploy line is checked structurally (file name, application name)
-//! and what `juju status` shows is the unit status the model records, which
-//! the config, integrate and action tests assert.
+//! have: the deploy line is checked structurally (the file `make charm`
+//! writes, metadata.yaml's name), and what `juju status` shows is the unit
+//! status the hooks set, which the model records: the config, integrate and
+//! action tests assert it, and as root the Quick start's quoted statuses are
+//! compared with what update-status sets from real agents.
+//!
+//! Commands quoted inline in the prose (`` `juju config k8s-vip unicast=true` ``)
+//! are collected and must be handled too; those that need a real cloud or
+//! cluster (`tcpdump`, `openstack`, ...) are listed as the operator's own
+//! tools (`EXTERNAL_TOOLS`).
 
 mod support;
 use support::juju::Model;
@@ -78,7 +85,8 @@ enum Kind {
     /// `juju exec --unit APP/N -- PROGRAM ARGS`: PROGRAM is where the charm
     /// installs the binary, ARGS a valid CLI call.
     Exec { program: String, args: Vec<String> },
-    /// `juju status [APP]`: needs a controller (see the file's doc comment).
+    /// `juju status [APP]`: needs a controller; the unit statuses it would
+    /// show are checked (see the file's doc comment).
     Status,
     /// `python3 -c '<the VRID formula>' MODEL/APP`.
     VridOneLiner { script: String, name: String },
@@ -1140,6 +1148,46 @@ fn live_deploy(tag: &str) -> (support::netns::Lab, Model) {
     (lab, model)
 }
 
+/// What `juju status` shows, as the Quick start quotes it (with the lab's VIP
+/// and the model's VRID for the README's 10.0.0.100 and 51): the unit status
+/// each unit's update-status sets from its running agent.
+fn check_juju_status(model: &Model) {
+    let readme = readme_text();
+    let quotes = [
+        "active: MASTER 10.0.0.100 (vrid 51)",
+        "active: BACKUP, VIP on k8s-vip/0 (vrid 51)",
+    ];
+    for q in quotes {
+        assert!(
+            readme.contains(&format!("`{q}`")),
+            "the README no longer quotes `{q}`; update this test"
+        );
+    }
+    let vrid = k8s_vip::charm::vrid::derived_base("test", APP);
+    let want = |q: &str| {
+        q.replace("10.0.0.100", LAB_VIP)
+            .replace("vrid 51", &format!("vrid {vrid}"))
+    };
+    // The agents write their state file a moment after a transition.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    for (i, u) in model.units().iter().enumerate() {
+        let expected = want(quotes[usize::from(i > 0)]);
+        loop {
+            model.run_hook(u, "update-status").assert_success();
+            let (state, message) = unit_status(model, u);
+            let got = format!("{state}: {message}");
+            if got == expected {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "juju status of {u}: `{got}`, the README says `{expected}`"
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+}
+
 /// As root: each block's `juju run` lines, in order, against real agents:
 /// `status` reports the unit's role, `failover` (on the holder, as the README
 /// says) moves the VIP to the unit it names, `pause` releases the VIP and
@@ -1168,6 +1216,7 @@ fn juju_run_lines_work_against_real_agents() {
             "VIP holders never settled on unit 0: {:?}",
             lab.holders(LAB_VIP)
         );
+        check_juju_status(&model);
         for (cmd, unit, action, params) in block {
             let i = index(&unit).unwrap_or_else(|| panic!("{}: no unit {unit}", at(&cmd)));
             let holder = single_holder(&lab, Duration::from_secs(10));
