@@ -28,6 +28,9 @@
 //! are collected and must be handled too; those that need a real cloud or
 //! cluster (`tcpdump`, `openstack`, ...) are listed as the operator's own
 //! tools (`EXTERNAL_TOOLS`).
+//!
+//! `README_COMMANDS_LIST=1 cargo test --test readme_commands every -- --nocapture`
+//! lists every command found with the kind of check it gets.
 
 mod support;
 use support::juju::Model;
@@ -380,6 +383,16 @@ fn every_readme_command_is_run_by_a_test() {
         problems.join("\n")
     );
     eprintln!("{} README commands, each run by a test", commands.len());
+    if std::env::var_os("README_COMMANDS_LIST").is_some() {
+        for c in &commands {
+            eprintln!(
+                "{:5} {:?} <- {}",
+                c.line,
+                classify(c).map(|k| format!("{k:?}").chars().take(60).collect::<String>()),
+                c.text
+            );
+        }
+    }
 }
 
 // ===== make, juju deploy =====
