@@ -1,6 +1,8 @@
 //! Reads README.md the way a user reads it: fenced code blocks, and in them
-//! the command lines a user would type. `tests/readme_commands.rs` uses it to
-//! run every documented command, so the README cannot drift from the code.
+//! the command lines a user would type. The `readme_commands` test target (this
+//! directory) uses it to run every documented command, so the README cannot
+//! drift from the code. Nothing else reads the README, hence it lives here and
+//! not in tests/support.
 
 /// One fenced code block of the README.
 #[derive(Debug, Clone)]

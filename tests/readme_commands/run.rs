@@ -1,0 +1,325 @@
+//! `juju run` lines: each block of them (the Quick start, the Actions
+//! section) is run in order on the simulated model, first without an agent
+//! (the documented failure or marker), then, as root, against real agents
+//! in network namespaces (the VIP moves as the README says, and `juju
+//! status` shows what the Quick start quotes).
+
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Map, Value};
+
+use crate::commands::{at, classify, read_yaml, readme_text, Kind};
+use crate::deployment::{configured, settle_peers, unit_status};
+use crate::readme::{self, CommandLine};
+use crate::support::juju::Model;
+use crate::{support, APP};
+
+/// Action parameters as `juju run` types them from actions.yaml.
+fn action_params(cmd: &CommandLine, action: &str, params: &[(String, String)]) -> Value {
+    let schema = read_yaml("actions.yaml");
+    let spec = schema
+        .get(action)
+        .unwrap_or_else(|| panic!("{}: actions.yaml has no action `{action}`", at(cmd)));
+    let mut out = Map::new();
+    for (k, v) in params {
+        let ty = spec
+            .pointer(&format!("/params/{k}/type"))
+            .and_then(Value::as_str)
+            .unwrap_or_else(|| panic!("{}: action `{action}` has no param `{k}`", at(cmd)));
+        let typed = match ty {
+            "integer" => v.parse::<i64>().map(|n| json!(n)).ok(),
+            "number" => v.parse::<f64>().map(|n| json!(n)).ok(),
+            "boolean" => v.parse::<bool>().map(|b| json!(b)).ok(),
+            _ => Some(json!(v)),
+        };
+        let typed = typed.unwrap_or_else(|| panic!("{}: `{k}={v}` is not a valid {ty}", at(cmd)));
+        out.insert(k.clone(), typed);
+    }
+    Value::Object(out)
+}
+
+/// One `juju run` line: the line, the unit, the action and its parameters.
+type RunLine = (CommandLine, String, String, Vec<(String, String)>);
+
+/// The `juju run` lines of each fenced block, in order (a block is one
+/// scenario: the Quick start, the Actions section).
+fn run_blocks() -> Vec<Vec<RunLine>> {
+    let text = readme_text();
+    readme::fenced_blocks(&text)
+        .iter()
+        .map(|b| {
+            readme::block_commands(b)
+                .into_iter()
+                .filter_map(|c| match classify(&c) {
+                    Ok(Kind::Run {
+                        unit,
+                        action,
+                        params,
+                    }) => Some((c, unit, action, params)),
+                    _ => None,
+                })
+                .collect::<Vec<_>>()
+        })
+        .filter(|v| !v.is_empty())
+        .collect()
+}
+
+/// Without a running agent (no root needed): every documented action and
+/// parameter is accepted, and the outcome is what the README says happens
+/// when the agent is not running.
+#[test]
+fn juju_run_lines_without_an_agent_fail_or_record_as_documented() {
+    let blocks = run_blocks();
+    assert!(!blocks.is_empty());
+    let readme = readme_text()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert!(
+        readme.contains(
+            "when the agent is not running, `status` and `failover` fail saying so and pointing \
+             at `systemctl status k8s-vip-agent`; `pause`/`resume` still record the marker"
+        ),
+        "the README changed what it says about actions without an agent; update this test"
+    );
+    for block in blocks {
+        let model = configured("kubernetes-control-plane");
+        for (cmd, unit, action, params) in block {
+            let a = model.run_action(&unit, &action, action_params(&cmd, &action, &params));
+            let marker = model.path(&unit, "/var/lib/k8s-vip/paused");
+            match action.as_str() {
+                "status" | "failover" => {
+                    let why = a.failed.clone().unwrap_or_default();
+                    assert!(
+                        why.contains("not running")
+                            && why.contains("systemctl status k8s-vip-agent"),
+                        "{}: without an agent: {why:?}",
+                        at(&cmd)
+                    );
+                }
+                "pause" => {
+                    a.assert_completed();
+                    assert!(marker.exists(), "{}: no pause marker", at(&cmd));
+                }
+                "resume" => {
+                    a.assert_completed();
+                    assert!(!marker.exists(), "{}: pause marker left", at(&cmd));
+                }
+                other => panic!("{}: no expectation for action `{other}`", at(&cmd)),
+            }
+        }
+    }
+}
+
+/// The VIP of the live runs: the README's 10.0.0.100 would be outside the
+/// test networks, so the lab uses its own 192.0.2.100.
+pub const LAB_VIP: &str = "192.0.2.100";
+
+/// Results of the `status` action the README's Actions table documents
+/// (for the first IPv4 instance, `v4-1`, of a unit with no checks).
+const STATUS_RESULTS: &[&str] = &[
+    "unit",
+    "paused",
+    "vips",
+    "instances.v4-1.state",
+    "instances.v4-1.vrid",
+    "instances.v4-1.vips",
+    "instances.v4-1.priority",
+    "instances.v4-1.effective-priority",
+    "instances.v4-1.master",
+    "instances.v4-1.master-unit",
+    "instances.v4-1.preferred-unit",
+    "instances.v4-1.priorities.k8s-vip-0",
+    "instances.v4-1.transitions",
+    "instances.v4-1.last-transition",
+    "instances.v4-1.last-transition-reason",
+];
+
+/// Waits until exactly one unit holds the lab VIP; returns its index.
+fn single_holder(lab: &support::netns::Lab, timeout: Duration) -> Option<usize> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let h = lab.holders(LAB_VIP);
+        if let [one] = h.as_slice() {
+            return Some(*one);
+        }
+        if Instant::now() >= deadline {
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Three units with real agents in network namespaces, as after the Quick
+/// start (health-check none: no kube-apiserver runs in the lab).
+fn live_deploy(tag: &str) -> (support::netns::Lab, Model) {
+    let lab = support::netns::Lab::new(tag, 3);
+    let mut model = Model::options(APP, 3).real_services(true).build();
+    for i in 0..3 {
+        let unit = model.unit(i);
+        let ns = lab.unit(i).ns.clone();
+        model.set_netns(&unit, &ns);
+    }
+    model.set_config("virtual-ip", LAB_VIP);
+    model.set_config("health-check", "none");
+    for u in model.units().to_vec() {
+        model.run_hook(&u, "install").assert_success();
+        model.run_hook(&u, "config-changed").assert_success();
+        model.run_hook(&u, "start").assert_success();
+    }
+    settle_peers(&model);
+    (lab, model)
+}
+
+/// What `juju status` shows, as the Quick start quotes it (with the lab's VIP
+/// and the model's VRID for the README's 10.0.0.100 and 51): the unit status
+/// each unit's update-status sets from its running agent.
+fn check_juju_status(model: &Model) {
+    let readme = readme_text();
+    let quotes = [
+        "active: MASTER 10.0.0.100 (vrid 51)",
+        "active: BACKUP, VIP on k8s-vip/0 (vrid 51)",
+    ];
+    for q in quotes {
+        assert!(
+            readme.contains(&format!("`{q}`")),
+            "the README no longer quotes `{q}`; update this test"
+        );
+    }
+    let vrid = k8s_vip::charm::vrid::derived_base("test", APP);
+    let want = |q: &str| {
+        q.replace("10.0.0.100", LAB_VIP)
+            .replace("vrid 51", &format!("vrid {vrid}"))
+    };
+    // The agents write their state file a moment after a transition.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    for (i, u) in model.units().iter().enumerate() {
+        let expected = want(quotes[usize::from(i > 0)]);
+        loop {
+            model.run_hook(u, "update-status").assert_success();
+            let (state, message) = unit_status(model, u);
+            let got = format!("{state}: {message}");
+            if got == expected {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "juju status of {u}: `{got}`, the README says `{expected}`"
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+}
+
+/// As root: each block's `juju run` lines, in order, against real agents:
+/// `status` reports the unit's role, `failover` (on the holder, as the README
+/// says) moves the VIP to the unit it names, `pause` releases the VIP and
+/// says so in the unit status, `resume` brings the unit back.
+#[test]
+fn juju_run_lines_work_against_real_agents() {
+    if !support::netns::require_root() {
+        return;
+    }
+    for (b, block) in run_blocks().into_iter().enumerate() {
+        let (lab, model) = live_deploy(&format!("rd{b}"));
+        let index = |unit: &str| model.units().iter().position(|u| u == unit);
+        // The highest priority (unit 0) holds the VIP once peers settled.
+        let settled = || {
+            let deadline = Instant::now() + Duration::from_secs(20);
+            while Instant::now() < deadline {
+                if lab.holders(LAB_VIP) == vec![0] {
+                    return true;
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            false
+        };
+        assert!(
+            settled(),
+            "VIP holders never settled on unit 0: {:?}",
+            lab.holders(LAB_VIP)
+        );
+        check_juju_status(&model);
+        for (cmd, unit, action, params) in block {
+            let i = index(&unit).unwrap_or_else(|| panic!("{}: no unit {unit}", at(&cmd)));
+            let holder = single_holder(&lab, Duration::from_secs(10));
+            let a = model.run_action(&unit, &action, action_params(&cmd, &action, &params));
+            a.assert_completed();
+            match action.as_str() {
+                "status" => {
+                    let want = if holder == Some(i) {
+                        "MASTER"
+                    } else {
+                        "BACKUP"
+                    };
+                    assert_eq!(
+                        a.result("instances.v4-1.state").as_deref(),
+                        Some(want),
+                        "{}: {:?}",
+                        at(&cmd),
+                        a.results
+                    );
+                    // The results the README's Actions table lists.
+                    for key in STATUS_RESULTS {
+                        assert!(
+                            a.result(key).is_some(),
+                            "{}: no `{key}` in {:?}",
+                            at(&cmd),
+                            a.results
+                        );
+                    }
+                }
+                "failover" => {
+                    assert_eq!(
+                        holder,
+                        Some(i),
+                        "{}: run on a unit that does not hold the VIP",
+                        at(&cmd)
+                    );
+                    let hold = params
+                        .iter()
+                        .find(|(k, _)| k == "hold")
+                        .map_or("60", |(_, v)| v.as_str());
+                    assert_eq!(a.result("hold-s").as_deref(), Some(hold), "{}", at(&cmd));
+                    assert!(a.result("took-ms").is_some(), "{}: no took-ms", at(&cmd));
+                    let new = a.result("new-master").unwrap_or_default();
+                    let j =
+                        index(&new).unwrap_or_else(|| panic!("{}: new-master {new:?}", at(&cmd)));
+                    assert_ne!(i, j, "{}", at(&cmd));
+                    assert_eq!(
+                        single_holder(&lab, Duration::from_secs(5)),
+                        Some(j),
+                        "{}",
+                        at(&cmd)
+                    );
+                }
+                "pause" => {
+                    let (state, message) = unit_status(&model, &unit);
+                    assert_eq!(
+                        (state.as_str(), message.as_str()),
+                        ("maintenance", "paused, VIP released"),
+                        "{}",
+                        at(&cmd)
+                    );
+                    let other = single_holder(&lab, Duration::from_secs(5));
+                    assert!(
+                        other.is_some() && other != Some(i),
+                        "{}: holder {other:?}",
+                        at(&cmd)
+                    );
+                }
+                "resume" => {
+                    assert_ne!(unit_status(&model, &unit).0, "maintenance", "{}", at(&cmd));
+                    assert!(!model.path(&unit, "/var/lib/k8s-vip/paused").exists());
+                }
+                other => panic!("{}: no expectation for action `{other}`", at(&cmd)),
+            }
+            eprintln!(
+                "{}: completed; VIP now on unit(s) {:?}",
+                at(&cmd),
+                lab.holders(LAB_VIP)
+            );
+        }
+        model.stop_services();
+    }
+}
