@@ -9,7 +9,7 @@ use std::process::Command;
 use serde_json::json;
 
 use crate::commands::{at, commands_of, read_yaml, Kind};
-use crate::support::juju::SOURCE_DIR;
+use crate::support::juju::{CHARM_BINARY, SOURCE_DIR};
 
 /// `make -n ARGS` in the source tree, with the environment a user has.
 pub fn make_dry_run(args: &[String]) -> std::process::Output {
@@ -66,21 +66,18 @@ fn make_charm_out_dir() -> String {
 }
 
 /// The file name scripts/pack-charm writes (it prints the path last), found by
-/// running it on a stand-in binary into a temporary directory.
+/// running it on the test build of the binary into a temporary directory
+/// (it strips a copy, so it needs a real executable, not a stand-in script).
 fn packed_charm_name() -> String {
     let dir = tempfile::tempdir().expect("tempdir");
-    let binary = dir.path().join("k8s-vip");
-    std::fs::write(&binary, "#!/bin/sh\n").expect("write");
-    std::fs::set_permissions(&binary, std::os::unix::fs::PermissionsExt::from_mode(0o755))
-        .expect("chmod");
     let out = Command::new(Path::new(SOURCE_DIR).join("scripts/pack-charm"))
-        .arg(&binary)
+        .arg(CHARM_BINARY)
         .arg(dir.path().join("build"))
         .output()
         .expect("run scripts/pack-charm");
     assert!(
         out.status.success(),
-        "scripts/pack-charm failed (needs zip, from scripts/install-deps): {}",
+        "scripts/pack-charm failed (needs zip and strip, from scripts/install-deps): {}",
         String::from_utf8_lossy(&out.stderr)
     );
     let stdout = String::from_utf8_lossy(&out.stdout).to_string();
