@@ -425,6 +425,8 @@ fn trial(
         }
         Fault::Graceful => master.proc.signal(Signal::SIGTERM),
     }
+    // Detaching the port forks `ip`: the picture shows when it was done.
+    let fault_done = Instant::now();
     // The measurement: a probe every 10 ms from the fault until unit0 answers.
     let limit = step * 4 + Duration::from_secs(3);
     let done = probe_until(
@@ -454,6 +456,7 @@ fn trial(
         fault,
         origin,
         t0,
+        fault_done,
         done,
         end,
         probes: &probes,
@@ -486,6 +489,8 @@ struct TraceInputs<'a> {
     origin: Instant,
     /// The fault.
     t0: Instant,
+    /// The fault's last step returned (crash: the port is down).
+    fault_done: Instant,
     /// unit0's first answer, if it came.
     done: Option<Instant>,
     /// End of the trace.
@@ -505,13 +510,13 @@ fn trace_of(i: TraceInputs) -> TrialTrace {
             }
         }
     }
-    markers.push((
-        at(i.t0),
-        match i.fault {
-            Fault::Crash => "kill -9 unit1, its port down (address stays)".to_string(),
-            Fault::Graceful => "SIGTERM to unit1".to_string(),
-        },
-    ));
+    match i.fault {
+        Fault::Crash => {
+            markers.push((at(i.t0), "kill -9 unit1 (its address stays)".to_string()));
+            markers.push((at(i.fault_done), "unit1's port down".to_string()));
+        }
+        Fault::Graceful => markers.push((at(i.t0), "SIGTERM to unit1".to_string())),
+    }
     if let Some(first) = i.sniffer.first_from("192.0.2.11", i.t0) {
         if first <= i.end {
             markers.push((at(first), "unit0's first advert".to_string()));

@@ -339,3 +339,65 @@ fn watcher_follows_a_vip_moved_between_units() {
     let log = watch.changes_between(origin, Instant::now());
     assert!(watch.holders_at(log[0].0).is_empty());
 }
+
+#[test]
+fn close_marker_labels_take_separate_rows_and_the_last_one_turns_left() {
+    use timeline::{label_layout, LabelSlot};
+    // Far apart: the usual alternation, nothing moved.
+    let far = label_layout(&[(0.0, "a"), (5000.0, "b"), (10000.0, "c")], 20000.0);
+    assert_eq!(far.iter().map(|s| s.row).collect::<Vec<_>>(), vec![0, 1, 0]);
+    // Three long labels within a few pixels: three rows.
+    let crowded = [
+        (1000.0, "unit1's last advert"),
+        (1010.0, "kill -9 unit1 (its address stays)"),
+        (1020.0, "unit1's port down"),
+    ];
+    let slots = label_layout(&crowded, 2000.0);
+    let mut rows: Vec<usize> = slots.iter().map(|s| s.row).collect();
+    rows.sort_unstable();
+    assert_eq!(rows, vec![0, 1, 2]);
+    // A label at the very end would run off the picture: drawn leftward.
+    let end = label_layout(&[(0.0, "start"), (2000.0, "unit0 answers: 312 ms")], 2000.0);
+    assert_eq!(
+        end,
+        vec![
+            LabelSlot {
+                row: 0,
+                leftward: false
+            },
+            LabelSlot {
+                row: 1,
+                leftward: true
+            }
+        ]
+    );
+}
+
+#[test]
+fn a_crowded_picture_grows_a_label_row_and_keeps_labels_inside() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut trace = crash_trace();
+    trace.markers = vec![
+        (990.0, "unit1's last advert".into()),
+        (1000.0, "kill -9 unit1 (its address stays)".into()),
+        (1010.0, "unit1's port down".into()),
+        (1700.0, "unit0 answers: 700 ms".into()),
+    ];
+    write(dir.path(), "t", &trace.timeline()).unwrap();
+    let svg = std::fs::read_to_string(dir.path().join("t.svg")).unwrap();
+    let mut plain = crash_trace();
+    plain.markers.truncate(1);
+    write(dir.path(), "plain", &plain.timeline()).unwrap();
+    let plain_svg = std::fs::read_to_string(dir.path().join("plain.svg")).unwrap();
+    let height = |s: &str| -> i64 {
+        let tag = &s[..s.find('>').unwrap()];
+        attr(tag, "height").unwrap().parse().unwrap()
+    };
+    assert_eq!(height(&svg), height(&plain_svg) + 14);
+    // The label of the marker at the right edge ends at its line.
+    let answer = svg
+        .split("<text")
+        .find(|t| t.contains("unit0 answers: 700 ms"))
+        .unwrap();
+    assert!(answer.contains("text-anchor=\"end\""), "{answer}");
+}
