@@ -78,8 +78,9 @@ const PLOT_LEFT: f64 = 12.0 + 170.0;
 const PLOT_RIGHT: f64 = WIDTH as f64 - 12.0;
 /// Height of one row of marker labels above the plot.
 const LABEL_ROW_PX: u32 = 14;
-/// Rough advance of one character of the 12 px label font (DejaVu Sans).
-const LABEL_CHAR_PX: f64 = 6.8;
+/// Advance of one character of the label font, a little generous (plotters
+/// writes the 12 px font as font-size 9.7; DejaVu Sans averages ~4.5 px there).
+const LABEL_CHAR_PX: f64 = 5.4;
 
 /// Where one marker's label goes above the plot.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
