@@ -291,6 +291,9 @@ struct Sample {
     from_last_advert: Option<Duration>,
     /// Resident memory of the master, KiB.
     rss_kib: u64,
+    /// Fault → the VIP on unit0, as its kernel announced it (netlink): splits
+    /// the failover into electing a new master and the client reaching it.
+    vip_moved: Option<Duration>,
     /// What the trial looked like, for its timeline picture.
     trace: TrialTrace,
 }
@@ -450,6 +453,11 @@ fn trial(
         );
     }
     let end = Instant::now();
+    let vip_moved = watch
+        .changes_between(t0, end)
+        .into_iter()
+        .find(|&(_, unit, holds)| unit == 0 && holds)
+        .map(|(at, _, _)| at - t0);
     let trace = trace_of(TraceInputs {
         watch,
         sniffer,
@@ -476,6 +484,7 @@ fn trial(
         from_fault: done - t0,
         from_last_advert,
         rss_kib,
+        vip_moved,
         trace,
     }
 }
@@ -652,6 +661,7 @@ fn bench_failover_vs_keepalived() {
     let watch = VipWatch::start(&lab, VIP.parse().unwrap()).expect("netlink address watch");
     let mut rows = Vec::new();
     let mut phase_rows = Vec::new();
+    let mut split_rows = Vec::new();
     let mut rss: Vec<(Impl, u64)> = Vec::new();
     for &interval in &intervals {
         let i = Duration::from_millis(interval);
@@ -668,9 +678,10 @@ fn bench_failover_vs_keepalived() {
                 for (which, samples) in got.iter_mut() {
                     let s = trial(&lab, &sniffer, &watch, *which, fault, interval, n, phase);
                     eprintln!(
-                        "{which:?} {fault:?} {interval} ms trial {n} (phase {phase:.2}): {} ms{} (master RSS {} KiB)",
+                        "{which:?} {fault:?} {interval} ms trial {n} (phase {phase:.2}): {} ms{}{} (master RSS {} KiB)",
                         ms(s.from_fault),
                         s.from_last_advert.map(|d| format!(", {} ms after the master's last advert", ms(d))).unwrap_or_default(),
+                        s.vip_moved.map(|d| format!(", VIP on unit0 at {} ms", ms(d))).unwrap_or_default(),
                         s.rss_kib
                     );
                     rss.push((*which, s.rss_kib));
@@ -695,6 +706,20 @@ fn bench_failover_vs_keepalived() {
                 "| {} | {name} | {} {fault_cells}",
                 label(interval),
                 ms(bound)
+            ));
+            let split = |k: usize| {
+                let mut moved = pick(k, &|s| s.vip_moved);
+                let mut reach = pick(k, &|s| s.vip_moved.map(|v| s.from_fault.saturating_sub(v)));
+                if moved.is_empty() {
+                    return "- | -".to_string();
+                }
+                format!("{} | {}", ms(median(&mut moved)), ms(median(&mut reach)))
+            };
+            split_rows.push(format!(
+                "| {} | {name} | {} | {} |",
+                label(interval),
+                split(0),
+                split(1)
             ));
             if fault == Fault::Crash {
                 let c = cells(
@@ -723,6 +748,12 @@ fn bench_failover_vs_keepalived() {
     println!("| advert interval | MDI (ms) | k8s-vip median | k8s-vip max | keepalived median | keepalived max | ratio (median) |");
     println!("|---|---|---|---|---|---|---|");
     for r in phase_rows {
+        println!("{r}");
+    }
+    println!("\nWhere the time went (medians, ms): fault → the VIP on unit0 (its kernel's netlink notification), then → the client's first answer from unit0 (gratuitous ARP, 10 ms polling):\n");
+    println!("| advert interval | fault | k8s-vip fault → VIP | k8s-vip VIP → answer | keepalived fault → VIP | keepalived VIP → answer |");
+    println!("|---|---|---|---|---|---|");
+    for r in split_rows {
         println!("{r}");
     }
     println!(
