@@ -12,7 +12,8 @@
 //! - graceful: SIGTERM of the master (it resigns with priority 0).
 //!
 //! Measured: time from the fault to the first client connection answered by
-//! unit0 — so it includes the new master's gratuitous ARP reaching the client.
+//! unit0 — so it includes the new master's gratuitous ARP reaching the client;
+//! a third table splits it at the moment unit0's kernel announced the VIP.
 //! Every trial starts from scratch (fresh processes, VIP removed, client
 //! neighbour cache flushed). Env: BENCH_TRIALS (default 10), BENCH_INTERVALS_MS
 //! (default "1000,100"), BENCH_TIMELINE_DIR (default build/bench).
@@ -342,20 +343,25 @@ fn ms_since(origin: Instant, t: Instant) -> f64 {
     }
 }
 
+/// The lab and its passive observers, shared by every trial.
+#[derive(Clone, Copy)]
+struct Rig<'a> {
+    lab: &'a Lab,
+    /// The client's view of the adverts.
+    sniffer: &'a Sniffer,
+    /// The units' view of the VIP.
+    watch: &'a VipWatch,
+}
+
 /// One trial. `phase` (0..1) places the fault within the master's advert
 /// cycle (after its latest advert); trial n uses the same phase for both
 /// implementations.
-#[allow(clippy::too_many_arguments)]
-fn trial(
-    lab: &Lab,
-    sniffer: &Sniffer,
-    watch: &VipWatch,
-    which: Impl,
-    fault: Fault,
-    interval_ms: u64,
-    n: usize,
-    phase: f64,
-) -> Sample {
+fn trial(rig: Rig, which: Impl, fault: Fault, interval_ms: u64, n: usize, phase: f64) -> Sample {
+    let Rig {
+        lab,
+        sniffer,
+        watch,
+    } = rig;
     let step = Duration::from_millis(interval_ms);
     for u in lab.units() {
         let _ = lab.exec(u, &["ip", "addr", "del", "192.0.2.100/24", "dev", "eth0"]);
@@ -659,6 +665,11 @@ fn bench_failover_vs_keepalived() {
     let _srv = lab.serve_units(8080);
     let sniffer = Sniffer::start(&lab);
     let watch = VipWatch::start(&lab, VIP.parse().unwrap()).expect("netlink address watch");
+    let rig = Rig {
+        lab: &lab,
+        sniffer: &sniffer,
+        watch: &watch,
+    };
     let mut rows = Vec::new();
     let mut phase_rows = Vec::new();
     let mut split_rows = Vec::new();
@@ -676,7 +687,7 @@ fn bench_failover_vs_keepalived() {
             for n in 0..trials {
                 let phase = (n as f64 + 0.5) / trials as f64;
                 for (which, samples) in got.iter_mut() {
-                    let s = trial(&lab, &sniffer, &watch, *which, fault, interval, n, phase);
+                    let s = trial(rig, *which, fault, interval, n, phase);
                     eprintln!(
                         "{which:?} {fault:?} {interval} ms trial {n} (phase {phase:.2}): {} ms{}{} (master RSS {} KiB)",
                         ms(s.from_fault),
