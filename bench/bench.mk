@@ -33,7 +33,9 @@ bench-hooks:
 bench-footprint:
 	$(BENCH_BIN) footprint $(BENCH_FOOTPRINT_S)
 
-## bench-failover-table: the agent's failover benchmark (bench/failover.sh), as a table
+## bench-failover-table: the agent's failover benchmark (bench/failover.sh), as a table;
+# it also draws the median trial of each cell as build/bench/failover-<impl>-<interval>-<mode>.svg
+# (+ .json events, + .png when rsvg-convert is installed)
 bench-failover-table:
 	@mkdir -p build/bench
 	BENCH_TRIALS=$(BENCH_TRIALS) bench/failover.sh 2>&1 | tee build/bench/failover.log

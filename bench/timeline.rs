@@ -13,6 +13,7 @@ use std::path::Path;
 
 use anyhow::Context as _;
 use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 use serde::{Deserialize, Serialize};
 
 /// Something that happened at `t_ms` milliseconds after the timeline's start.
@@ -69,6 +70,68 @@ const HOLD: RGBColor = RGBColor(46, 125, 196);
 const OK: RGBColor = RGBColor(56, 158, 72);
 const FAIL: RGBColor = RGBColor(214, 48, 49);
 const MARK: RGBColor = RGBColor(90, 90, 90);
+
+/// Picture width and the plot area's left and right edges, in pixels (the
+/// label layout needs them before the chart exists).
+const WIDTH: u32 = 960;
+const PLOT_LEFT: f64 = 12.0 + 170.0;
+const PLOT_RIGHT: f64 = WIDTH as f64 - 12.0;
+/// Height of one row of marker labels above the plot.
+const LABEL_ROW_PX: u32 = 14;
+/// Advance of one character of the label font, a little generous (plotters
+/// writes the 12 px font as font-size 9.7; DejaVu Sans averages ~4.5 px there).
+const LABEL_CHAR_PX: f64 = 5.4;
+
+/// Where one marker's label goes above the plot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LabelSlot {
+    /// Text row, 0 = the top one.
+    pub row: usize,
+    /// Drawn to the left of its line (it would run off the right edge).
+    pub leftward: bool,
+}
+
+/// Lays out the labels of `markers` (sorted by time, milliseconds) on a plot
+/// spanning `end_ms`: labels alternate between two rows as far as they fit;
+/// one that would overlap an earlier label in its row takes the first row
+/// where it fits (a new one if none), and one that would run off the right
+/// edge is drawn leftward. Why: a failover puts three or four markers within
+/// a few pixels (last advert, kill, port down, takeover), and labels that
+/// overwrite each other say nothing.
+pub fn label_layout(markers: &[(f64, &str)], end_ms: f64) -> Vec<LabelSlot> {
+    let scale = (PLOT_RIGHT - PLOT_LEFT) / end_ms.max(1.0);
+    let mut taken: Vec<Vec<(f64, f64)>> = vec![Vec::new(), Vec::new()];
+    let mut slots = Vec::new();
+    for (n, (t_ms, label)) in markers.iter().enumerate() {
+        let x = PLOT_LEFT + t_ms * scale;
+        let width = 3.0 + label.chars().count() as f64 * LABEL_CHAR_PX;
+        let leftward = x + width > WIDTH as f64 - 4.0;
+        let span = if leftward {
+            (x - width, x)
+        } else {
+            (x, x + width)
+        };
+        let fits = |row: &Vec<(f64, f64)>| {
+            row.iter()
+                .all(|(a, b)| span.1 + 6.0 <= *a || span.0 >= *b + 6.0)
+        };
+        let preferred = n % 2;
+        let row = if fits(&taken[preferred]) {
+            preferred
+        } else {
+            match taken.iter().position(fits) {
+                Some(r) => r,
+                None => {
+                    taken.push(Vec::new());
+                    taken.len() - 1
+                }
+            }
+        };
+        taken[row].push(span);
+        slots.push(LabelSlot { row, leftward });
+    }
+    slots
+}
 
 impl Timeline {
     /// An empty timeline with these lanes.
@@ -174,8 +237,20 @@ impl Timeline {
         let end_s = end / 1000.0;
         let lanes = self.units.len() + 1;
         let client_lane = self.units.len();
-        let height = 120 + 44 * lanes as u32;
-        let root = SVGBackend::new(path, (960, height)).into_drawing_area();
+        let mut markers: Vec<(f64, &str)> = self
+            .events
+            .iter()
+            .filter_map(|e| match e {
+                Event::Marker { t_ms, label } => Some((*t_ms, label.as_str())),
+                _ => None,
+            })
+            .collect();
+        markers.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let slots = label_layout(&markers, end);
+        let rows = slots.iter().map(|s| s.row + 1).max().unwrap_or(0).max(2) as u32;
+        let extra = LABEL_ROW_PX * (rows - 2);
+        let height = 120 + 44 * lanes as u32 + extra;
+        let root = SVGBackend::new(path, (WIDTH, height)).into_drawing_area();
         let draw = |e: &dyn std::fmt::Display| anyhow::anyhow!("drawing {}: {e}", path.display());
         root.fill(&WHITE).map_err(|e| draw(&e))?;
         root.draw(&Text::new(
@@ -186,7 +261,7 @@ impl Timeline {
         .map_err(|e| draw(&e))?;
         let mut chart = ChartBuilder::on(&root)
             .margin(12)
-            .margin_top(62)
+            .margin_top(62 + extra)
             .x_label_area_size(34)
             .y_label_area_size(170)
             .build_cartesian_2d(0f64..end_s, 0f64..lanes as f64)
@@ -234,16 +309,7 @@ impl Timeline {
                 )
             }))
             .map_err(|e| draw(&e))?;
-        let mut markers: Vec<(f64, &str)> = self
-            .events
-            .iter()
-            .filter_map(|e| match e {
-                Event::Marker { t_ms, label } => Some((*t_ms, label.as_str())),
-                _ => None,
-            })
-            .collect();
-        markers.sort_by(|a, b| a.0.total_cmp(&b.0));
-        for (n, (t_ms, label)) in markers.into_iter().enumerate() {
+        for ((t_ms, label), slot) in markers.into_iter().zip(slots) {
             {
                 let x = t_ms / 1000.0;
                 chart
@@ -252,16 +318,18 @@ impl Timeline {
                         MARK.stroke_width(1),
                     )))
                     .map_err(|e| draw(&e))?;
-                // Labels sit above the plot, alternating two rows so that
-                // close markers do not overwrite each other.
+                // Labels sit above the plot in the rows `label_layout` chose.
                 let (px, py) = chart.backend_coord(&(x, lanes as f64));
-                let row = (n % 2) as i32 * 14;
-                root.draw(&Text::new(
-                    label.to_string(),
-                    (px + 3, py - 32 + row),
-                    ("sans-serif", 12).into_font().color(&MARK),
-                ))
-                .map_err(|e| draw(&e))?;
+                let row = slot.row as u32;
+                let y = py - 4 - (LABEL_ROW_PX * (rows - row)) as i32;
+                let font = ("sans-serif", 12).into_font().color(&MARK);
+                let (font, tx) = if slot.leftward {
+                    (font.pos(Pos::new(HPos::Right, VPos::Top)), px - 3)
+                } else {
+                    (font, px + 3)
+                };
+                root.draw(&Text::new(label.to_string(), (tx, y), font))
+                    .map_err(|e| draw(&e))?;
             }
         }
         let names = self

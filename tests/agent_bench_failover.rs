@@ -12,22 +12,52 @@
 //! - graceful: SIGTERM of the master (it resigns with priority 0).
 //!
 //! Measured: time from the fault to the first client connection answered by
-//! unit0 — so it includes the new master's gratuitous ARP reaching the client.
+//! unit0 — so it includes the new master's gratuitous ARP reaching the client;
+//! a third table splits it at the moment unit0's kernel announced the VIP.
 //! Every trial starts from scratch (fresh processes, VIP removed, client
 //! neighbour cache flushed). Env: BENCH_TRIALS (default 10), BENCH_INTERVALS_MS
-//! (default "1000,100").
+//! (default "1000,100"), BENCH_TIMELINE_DIR (default build/bench).
+//!
+//! Timelines: every trial is recorded without adding work to the failover's
+//! critical path — the client keeps probing every 10 ms from the backups'
+//! start to a short tail after the new master answers (the probes the
+//! measurement makes anyway, plus probes before the fault and after the
+//! answer), the VIP's moves come from netlink notifications in each unit
+//! ([`vip_watch`]), adverts from the client's sniffer. For each cell the median
+//! trial of each implementation is drawn as
+//! `failover-<impl>-<interval>-<mode>.svg` (+ `.json`, + `.png` with
+//! rsvg-convert) by [`failover_timeline`].
 mod agent_util;
+#[path = "../bench/failover_timeline.rs"]
+mod failover_timeline;
 mod support;
+#[allow(dead_code)] // shared with the demo and the bench target
+#[path = "../bench/timeline.rs"]
+mod timeline;
+#[path = "../bench/vip_watch.rs"]
+mod vip_watch;
 
+use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use agent_util::*;
+use failover_timeline::{TrialTrace, VipChange};
 use nix::sys::signal::Signal;
-use support::netns::{require_root, sock, wait_for, Lab, Proc};
+use support::netns::{require_root, sock, wait_for, Lab, Prober, Proc};
+use vip_watch::VipWatch;
 
 const VIP: &str = "192.0.2.100";
+/// The client's probe period, during the measurement and around it.
+const PROBE_EVERY: Duration = Duration::from_millis(10);
+/// Lane names of the timelines, by unit index.
+const LANES: [&str; 3] = [
+    "unit0 (backup, prio 100)",
+    "unit1 (master, prio 150)",
+    "unit2 (backup, prio 50)",
+];
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum Impl {
@@ -103,6 +133,18 @@ impl Sniffer {
             .filter(|(at, s)| *s == src && *at <= t)
             .map(|(at, _)| *at)
             .max()
+    }
+
+    /// Time of the first advert from `src` after `t`.
+    fn first_from(&self, src: &str, t: Instant) -> Option<Instant> {
+        let src: std::net::IpAddr = src.parse().ok()?;
+        self.seen
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(at, s)| *s == src && *at > t)
+            .map(|(at, _)| *at)
+            .min()
     }
 
     fn clear(&self) {
@@ -250,20 +292,76 @@ struct Sample {
     from_last_advert: Option<Duration>,
     /// Resident memory of the master, KiB.
     rss_kib: u64,
+    /// Fault → the VIP on unit0, as its kernel announced it (netlink): splits
+    /// the failover into electing a new master and the client reaching it.
+    vip_moved: Option<Duration>,
+    /// What the trial looked like, for its timeline picture.
+    trace: TrialTrace,
+}
+
+/// Client probes through the VIP: (sent at, answered by anyone).
+type Probes = Vec<(Instant, bool)>;
+
+/// Probes `target` every `every` from `start` until `deadline`, recording each
+/// probe, and returns the moment (after the probe returned) the first answer
+/// satisfying `until` came back. A probe never runs past `deadline` (its
+/// timeout is at most half the time left, 10 ms at most), so a fault placed at
+/// `deadline` happens on time. Recording adds one `Vec` push per probe.
+fn probe_until(
+    prober: &Prober,
+    target: SocketAddr,
+    (start, deadline): (Instant, Instant),
+    every: Duration,
+    probes: &mut Probes,
+    mut until: impl FnMut(Option<&str>) -> bool,
+) -> Option<Instant> {
+    let mut next = start;
+    loop {
+        let now = Instant::now();
+        let left = deadline.checked_duration_since(now)?;
+        if left < Duration::from_millis(3) {
+            std::thread::sleep(left);
+            return None;
+        }
+        let answer = prober.probe(target, PROBE_EVERY.min(left / 2));
+        probes.push((now, answer.is_some()));
+        if until(answer.as_deref()) {
+            return Some(Instant::now());
+        }
+        next += every;
+        if let Some(d) = next.min(deadline).checked_duration_since(Instant::now()) {
+            std::thread::sleep(d);
+        }
+    }
+}
+
+/// Milliseconds from `origin` to `t` (negative when `t` is earlier).
+fn ms_since(origin: Instant, t: Instant) -> f64 {
+    match t.checked_duration_since(origin) {
+        Some(d) => d.as_secs_f64() * 1000.0,
+        None => -(origin.duration_since(t).as_secs_f64() * 1000.0),
+    }
+}
+
+/// The lab and its passive observers, shared by every trial.
+#[derive(Clone, Copy)]
+struct Rig<'a> {
+    lab: &'a Lab,
+    /// The client's view of the adverts.
+    sniffer: &'a Sniffer,
+    /// The units' view of the VIP.
+    watch: &'a VipWatch,
 }
 
 /// One trial. `phase` (0..1) places the fault within the master's advert
 /// cycle (after its latest advert); trial n uses the same phase for both
 /// implementations.
-fn trial(
-    lab: &Lab,
-    sniffer: &Sniffer,
-    which: Impl,
-    fault: Fault,
-    interval_ms: u64,
-    n: usize,
-    phase: f64,
-) -> Sample {
+fn trial(rig: Rig, which: Impl, fault: Fault, interval_ms: u64, n: usize, phase: f64) -> Sample {
+    let Rig {
+        lab,
+        sniffer,
+        watch,
+    } = rig;
     let step = Duration::from_millis(interval_ms);
     for u in lab.units() {
         let _ = lab.exec(u, &["ip", "addr", "del", "192.0.2.100/24", "dev", "eth0"]);
@@ -279,27 +377,52 @@ fn trial(
     );
     let b0 = start_speaker(lab, which, 0, 100, interval_ms, n);
     let b2 = start_speaker(lab, which, 2, 50, interval_ms, n);
-    std::thread::sleep(step * 2 + Duration::from_millis(200));
-    let rss_kib = master.rss_kib();
     let prober = lab.prober(lab.client());
     let target = sock(VIP.parse::<std::net::IpAddr>().unwrap(), 8080);
+    // The trace (and the client probing) starts once all three speak.
+    let origin = Instant::now();
+    let mut probes: Probes = Vec::new();
+    let settled = origin + step * 2 + Duration::from_millis(200);
+    probe_until(
+        &prober,
+        target,
+        (origin, settled),
+        PROBE_EVERY,
+        &mut probes,
+        |_| false,
+    );
+    let rss_kib = master.rss_kib();
     assert_eq!(
         prober.probe(target, Duration::from_secs(1)).as_deref(),
         Some("unit1"),
         "{which:?}: warm-up"
     );
     sniffer.clear();
-    let heard = wait_for(step * 2 + Duration::from_millis(100), || {
-        sniffer.last_from("192.0.2.12", Instant::now()).is_some()
-    });
+    // Wait for an advert from the master, checking every 5 ms as before
+    // (it places the fault in the advert cycle), probing meanwhile.
+    let now = Instant::now();
+    let heard = probe_until(
+        &prober,
+        target,
+        (now, now + step * 2 + Duration::from_millis(100)),
+        Duration::from_millis(5),
+        &mut probes,
+        |_| sniffer.last_from("192.0.2.12", Instant::now()).is_some(),
+    );
     assert!(
         heard.is_some(),
         "{which:?}: the client hears no adverts from the master"
     );
     if let Some(last) = sniffer.last_from("192.0.2.12", Instant::now()) {
-        if let Some(d) = (last + step.mul_f64(phase)).checked_duration_since(Instant::now()) {
-            std::thread::sleep(d);
-        }
+        let fault_at = last + step.mul_f64(phase);
+        probe_until(
+            &prober,
+            target,
+            (Instant::now(), fault_at),
+            PROBE_EVERY,
+            &mut probes,
+            |_| false,
+        );
     }
     let t0 = Instant::now();
     match fault {
@@ -311,19 +434,47 @@ fn trial(
         }
         Fault::Graceful => master.proc.signal(Signal::SIGTERM),
     }
+    // Detaching the port forks `ip`: the picture shows when it was done.
+    let fault_done = Instant::now();
+    // The measurement: a probe every 10 ms from the fault until unit0 answers.
     let limit = step * 4 + Duration::from_secs(3);
-    let mut done = None;
-    let mut next = t0;
-    while t0.elapsed() < limit {
-        if prober.probe(target, Duration::from_millis(10)).as_deref() == Some("unit0") {
-            done = Some(Instant::now());
-            break;
-        }
-        next += Duration::from_millis(10);
-        if let Some(d) = next.checked_duration_since(Instant::now()) {
-            std::thread::sleep(d);
-        }
+    let done = probe_until(
+        &prober,
+        target,
+        (t0, t0 + limit),
+        PROBE_EVERY,
+        &mut probes,
+        |a| a == Some("unit0"),
+    );
+    // A short tail for the picture, once the measurement is over.
+    if let Some(done) = done {
+        let tail = (step / 2).clamp(Duration::from_millis(200), Duration::from_millis(500));
+        probe_until(
+            &prober,
+            target,
+            (done, done + tail),
+            PROBE_EVERY,
+            &mut probes,
+            |_| false,
+        );
     }
+    let end = Instant::now();
+    let vip_moved = watch
+        .changes_between(t0, end)
+        .into_iter()
+        .find(|&(_, unit, holds)| unit == 0 && holds)
+        .map(|(at, _, _)| at - t0);
+    let trace = trace_of(TraceInputs {
+        watch,
+        sniffer,
+        fault,
+        origin,
+        t0,
+        fault_done,
+        done,
+        end,
+        probes: &probes,
+    });
     master.proc.kill();
     drop(b0);
     drop(b2);
@@ -339,6 +490,118 @@ fn trial(
         from_fault: done - t0,
         from_last_advert,
         rss_kib,
+        vip_moved,
+        trace,
+    }
+}
+
+/// What [`trace_of`] turns into a trial's trace.
+struct TraceInputs<'a> {
+    watch: &'a VipWatch,
+    sniffer: &'a Sniffer,
+    fault: Fault,
+    /// Start of the trace.
+    origin: Instant,
+    /// The fault.
+    t0: Instant,
+    /// The fault's last step returned (crash: the port is down).
+    fault_done: Instant,
+    /// unit0's first answer, if it came.
+    done: Option<Instant>,
+    /// End of the trace.
+    end: Instant,
+    probes: &'a Probes,
+}
+
+/// The trial's trace in milliseconds since `origin` (title left empty: the
+/// caller knows whether this trial is the one drawn).
+fn trace_of(i: TraceInputs) -> TrialTrace {
+    let at = |t: Instant| ms_since(i.origin, t);
+    let mut markers = Vec::new();
+    if i.fault == Fault::Crash {
+        if let Some(last) = i.sniffer.last_from("192.0.2.12", i.t0) {
+            if last >= i.origin {
+                markers.push((at(last), "unit1's last advert".to_string()));
+            }
+        }
+    }
+    match i.fault {
+        Fault::Crash => {
+            markers.push((at(i.t0), "kill -9 unit1 (its address stays)".to_string()));
+            markers.push((at(i.fault_done), "unit1's port down".to_string()));
+        }
+        Fault::Graceful => markers.push((at(i.t0), "SIGTERM to unit1".to_string())),
+    }
+    if let Some(first) = i.sniffer.first_from("192.0.2.11", i.t0) {
+        if first <= i.end {
+            markers.push((at(first), "unit0's first advert".to_string()));
+        }
+    }
+    if let Some(done) = i.done {
+        markers.push((at(done), format!("unit0 answers: {} ms", ms(done - i.t0))));
+    }
+    TrialTrace {
+        title: String::new(),
+        units: LANES.iter().map(|s| s.to_string()).collect(),
+        holders_at_start: i.watch.holders_at(i.origin),
+        vip_changes: i
+            .watch
+            .changes_between(i.origin, i.end)
+            .into_iter()
+            .map(|(t, unit, holds)| VipChange {
+                t_ms: at(t),
+                unit,
+                holds,
+            })
+            .collect(),
+        probes: i.probes.iter().map(|&(t, ok)| (at(t), ok)).collect(),
+        markers,
+    }
+}
+
+/// Where the timelines go: BENCH_TIMELINE_DIR, else build/bench in the crate.
+fn timeline_dir() -> PathBuf {
+    std::env::var_os("BENCH_TIMELINE_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("build/bench"))
+}
+
+/// Draws the median trial of one cell and prints where it went.
+fn draw_median(which: Impl, fault: Fault, interval_ms: u64, samples: &[Sample]) {
+    let times: Vec<f64> = samples
+        .iter()
+        .map(|s| s.from_fault.as_secs_f64() * 1000.0)
+        .collect();
+    let Some(k) = failover_timeline::median_index(&times) else {
+        return;
+    };
+    let Some(sample) = samples.get(k) else {
+        return;
+    };
+    let (impl_name, impl_tag) = match which {
+        Impl::Ours => ("k8s-vip agent", "k8s-vip"),
+        Impl::Keepalived => ("keepalived", "keepalived"),
+    };
+    let (mode, mode_tag) = match fault {
+        Fault::Crash => ("crash (SIGKILL + port down)", "crash"),
+        Fault::Graceful => ("graceful (SIGTERM)", "graceful"),
+    };
+    let mut trace = sample.trace.clone();
+    trace.title = format!(
+        "{impl_name}, {} adverts, {mode}: {} ms to unit0's first answer (trial {} of {}, the median)",
+        label(interval_ms),
+        ms(sample.from_fault),
+        k + 1,
+        samples.len()
+    );
+    let stem = failover_timeline::file_stem(impl_tag, interval_ms, mode_tag);
+    match failover_timeline::write(&timeline_dir(), &stem, &trace.timeline()) {
+        Ok(files) => {
+            for f in files {
+                eprintln!("failover timeline: {}", f.display());
+            }
+        }
+        Err(e) => eprintln!("failover timeline {stem}: not written: {e:#}"),
     }
 }
 
@@ -401,8 +664,15 @@ fn bench_failover_vs_keepalived() {
     let lab = Lab::new("bench", 3);
     let _srv = lab.serve_units(8080);
     let sniffer = Sniffer::start(&lab);
+    let watch = VipWatch::start(&lab, VIP.parse().unwrap()).expect("netlink address watch");
+    let rig = Rig {
+        lab: &lab,
+        sniffer: &sniffer,
+        watch: &watch,
+    };
     let mut rows = Vec::new();
     let mut phase_rows = Vec::new();
+    let mut split_rows = Vec::new();
     let mut rss: Vec<(Impl, u64)> = Vec::new();
     for &interval in &intervals {
         let i = Duration::from_millis(interval);
@@ -417,16 +687,20 @@ fn bench_failover_vs_keepalived() {
             for n in 0..trials {
                 let phase = (n as f64 + 0.5) / trials as f64;
                 for (which, samples) in got.iter_mut() {
-                    let s = trial(&lab, &sniffer, *which, fault, interval, n, phase);
+                    let s = trial(rig, *which, fault, interval, n, phase);
                     eprintln!(
-                        "{which:?} {fault:?} {interval} ms trial {n} (phase {phase:.2}): {} ms{} (master RSS {} KiB)",
+                        "{which:?} {fault:?} {interval} ms trial {n} (phase {phase:.2}): {} ms{}{} (master RSS {} KiB)",
                         ms(s.from_fault),
                         s.from_last_advert.map(|d| format!(", {} ms after the master's last advert", ms(d))).unwrap_or_default(),
+                        s.vip_moved.map(|d| format!(", VIP on unit0 at {} ms", ms(d))).unwrap_or_default(),
                         s.rss_kib
                     );
                     rss.push((*which, s.rss_kib));
                     samples.push(s);
                 }
+            }
+            for (which, samples) in &got {
+                draw_median(*which, fault, interval, samples);
             }
             let pick = |k: usize, f: &dyn Fn(&Sample) -> Option<Duration>| -> Vec<Duration> {
                 got[k].1.iter().filter_map(f).collect()
@@ -443,6 +717,20 @@ fn bench_failover_vs_keepalived() {
                 "| {} | {name} | {} {fault_cells}",
                 label(interval),
                 ms(bound)
+            ));
+            let split = |k: usize| {
+                let mut moved = pick(k, &|s| s.vip_moved);
+                let mut reach = pick(k, &|s| s.vip_moved.map(|v| s.from_fault.saturating_sub(v)));
+                if moved.is_empty() {
+                    return "- | -".to_string();
+                }
+                format!("{} | {}", ms(median(&mut moved)), ms(median(&mut reach)))
+            };
+            split_rows.push(format!(
+                "| {} | {name} | {} | {} |",
+                label(interval),
+                split(0),
+                split(1)
             ));
             if fault == Fault::Crash {
                 let c = cells(
@@ -471,6 +759,12 @@ fn bench_failover_vs_keepalived() {
     println!("| advert interval | MDI (ms) | k8s-vip median | k8s-vip max | keepalived median | keepalived max | ratio (median) |");
     println!("|---|---|---|---|---|---|---|");
     for r in phase_rows {
+        println!("{r}");
+    }
+    println!("\nWhere the time went (medians, ms): fault → the VIP on unit0 (its kernel's netlink notification), then → the client's first answer from unit0 (gratuitous ARP, 10 ms polling):\n");
+    println!("| advert interval | fault | k8s-vip fault → VIP | k8s-vip VIP → answer | keepalived fault → VIP | keepalived VIP → answer |");
+    println!("|---|---|---|---|---|---|");
+    for r in split_rows {
         println!("{r}");
     }
     println!(
