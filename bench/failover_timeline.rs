@@ -18,7 +18,6 @@
 //! trial is over, so recording costs the measurement nothing but a `Vec` push.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 
 use crate::timeline::{Event, Timeline};
 
@@ -130,35 +129,8 @@ pub fn file_stem(implementation: &str, interval_ms: u64, mode: &str) -> String {
     )
 }
 
-/// Writes `<stem>.json` (the events, redrawable with the bench's `timeline`
-/// command), `<stem>.svg`, and `<stem>.png` when `rsvg-convert` is on PATH
-/// (a PNG through plotters would need a font rasteriser and an image encoder
-/// in the build; an optional tool costs nothing when absent). Returns the
-/// files written.
+/// Writes `<stem>.json`, `<stem>.svg` and, when `rsvg-convert` is
+/// installed, `<stem>.png` (see [`Timeline::write_files`]).
 pub fn write(dir: &Path, stem: &str, timeline: &Timeline) -> anyhow::Result<Vec<PathBuf>> {
-    let json = dir.join(format!("{stem}.json"));
-    let svg = dir.join(format!("{stem}.svg"));
-    timeline.save(&json)?;
-    timeline.write_svg(&svg)?;
-    let mut written = vec![json, svg.clone()];
-    if let Some(png) = svg_to_png(&svg) {
-        written.push(png);
-    }
-    Ok(written)
-}
-
-/// Renders `svg` to a PNG next to it with `rsvg-convert` (Debian: librsvg2-bin),
-/// if that tool is installed and succeeds; None otherwise.
-pub fn svg_to_png(svg: &Path) -> Option<PathBuf> {
-    let png = svg.with_extension("png");
-    let status = Command::new("rsvg-convert")
-        .args(["--background-color", "white", "-o"])
-        .arg(&png)
-        .arg(svg)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .ok()?;
-    status.success().then_some(png)
+    timeline.write_files(dir, stem)
 }

@@ -9,7 +9,7 @@
 //! events are saved as JSON next to the picture so it can be redrawn
 //! (`cargo bench --bench k8s-vip-bench -- timeline EVENTS.json OUT.svg`).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 use plotters::prelude::*;
@@ -222,6 +222,23 @@ impl Timeline {
         out
     }
 
+    /// Writes `<stem>.json` (the events, redrawable with the bench's
+    /// `timeline` command), `<stem>.svg`, and `<stem>.png` when `rsvg-convert`
+    /// is on PATH (a PNG through plotters would need a font rasteriser and an
+    /// image encoder in every build; an optional tool costs nothing when
+    /// absent). Returns the files written.
+    pub fn write_files(&self, dir: &Path, stem: &str) -> anyhow::Result<Vec<PathBuf>> {
+        let json = dir.join(format!("{stem}.json"));
+        let svg = dir.join(format!("{stem}.svg"));
+        self.save(&json)?;
+        self.write_svg(&svg)?;
+        let mut written = vec![json, svg.clone()];
+        if let Some(png) = svg_to_png(&svg) {
+            written.push(png);
+        }
+        Ok(written)
+    }
+
     /// Draws the picture: one lane per unit (blue = holds the VIP), a client
     /// lane (green = request answered, red = failed), labelled markers.
     pub fn write_svg(&self, path: &Path) -> anyhow::Result<()> {
@@ -349,4 +366,20 @@ impl Timeline {
         root.present().map_err(|e| draw(&e))?;
         Ok(())
     }
+}
+
+/// Renders `svg` to a PNG next to it with `rsvg-convert` (Debian: librsvg2-bin),
+/// if that tool is installed and succeeds; None otherwise.
+pub fn svg_to_png(svg: &Path) -> Option<PathBuf> {
+    let png = svg.with_extension("png");
+    let status = std::process::Command::new("rsvg-convert")
+        .args(["--background-color", "white", "-o"])
+        .arg(&png)
+        .arg(svg)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .ok()?;
+    status.success().then_some(png)
 }

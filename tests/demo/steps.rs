@@ -426,9 +426,14 @@ fn live(
         lanes,
     );
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("build");
-    timeline.save(&dir.join("demo-timeline.json"))?;
-    let svg = dir.join("demo-timeline.svg");
-    timeline.write_svg(&svg)?;
+    // demo-timeline.json, .svg, and .png when rsvg-convert is installed.
+    let pictures = timeline
+        .write_files(&dir, "demo-timeline")?
+        .iter()
+        .filter(|p| p.extension().is_some_and(|e| e != "json"))
+        .map(|p| p.display().to_string())
+        .collect::<Vec<_>>()
+        .join(", ");
     let (okn, failed) = rec.totals();
     let f = |v: Option<f64>| {
         v.map(|x| format!("{x:.0} ms"))
@@ -461,7 +466,7 @@ fn live(
         f(figures.action_moved_ms),
         figures.action_took,
         o(figures.action_outage),
-        svg.display()
+        pictures
     ))
 }
 
