@@ -41,11 +41,7 @@ fn age_installed_binary(model: &Model, unit: &str) {
 fn deploy(tag: &str) -> (Lab, Model, usize) {
     let lab = Lab::new(tag, 2);
     let mut model = Model::options("k8s-vip", 2).real_services(true).build();
-    for i in 0..2 {
-        let unit = model.unit(i);
-        let ns = lab.unit(i).ns.clone();
-        model.set_netns(&unit, &ns);
-    }
+    model.place_units_in(&lab);
     model.set_config("virtual-ip", VIP);
     model.set_config("health-check", "none");
     // Generous interval: the restart must beat the backup's master-down timer.

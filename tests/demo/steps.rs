@@ -171,10 +171,7 @@ pub fn run() -> anyhow::Result<String> {
         .principal(Some(PRINCIPAL))
         .charm_file(charm)
         .build();
-    for i in 0..UNITS {
-        let unit = model.unit(i);
-        model.set_netns(&unit, &lab.unit(i).ns);
-    }
+    model.place_units_in(&lab);
     let result = live(&lab, &model, &rec, &mut apiservers);
     if result.is_err() && !INTERRUPTED.load(Ordering::SeqCst) {
         eprintln!("{}", agent_logs(&model));

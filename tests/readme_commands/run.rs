@@ -155,11 +155,7 @@ fn single_holder(lab: &support::netns::Lab, timeout: Duration) -> Option<usize> 
 fn live_deploy(tag: &str) -> (support::netns::Lab, Model) {
     let lab = support::netns::Lab::new(tag, 3);
     let mut model = Model::options(APP, 3).real_services(true).build();
-    for i in 0..3 {
-        let unit = model.unit(i);
-        let ns = lab.unit(i).ns.clone();
-        model.set_netns(&unit, &ns);
-    }
+    model.place_units_in(&lab);
     model.set_config("virtual-ip", LAB_VIP);
     model.set_config("health-check", "none");
     for u in model.units().to_vec() {

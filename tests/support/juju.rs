@@ -620,6 +620,16 @@ impl Model {
         self.netns.insert(unit.to_string(), ns.to_string());
     }
 
+    /// Runs unit number i in lab unit i's namespace, for every unit: the usual
+    /// way a live test or the demo puts the model on the lab's network.
+    pub fn place_units_in(&mut self, lab: &crate::support::netns::Lab) {
+        for i in 0..self.units.len() {
+            let unit = self.unit(i);
+            let ns = lab.unit(i).ns.clone();
+            self.set_netns(&unit, &ns);
+        }
+    }
+
     // ===== state =====
 
     /// The whole model state.
