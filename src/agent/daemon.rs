@@ -30,6 +30,7 @@ use crate::agent::instance::{check_state, pick_primary, router_config, CheckStat
 use crate::agent::log::{info, warn};
 use crate::agent::metrics::{self, Metrics, SharedMetrics};
 use crate::agent::netlink::{Addr, Link, Netlink, Watcher};
+use crate::agent::publish::StatusGate;
 use crate::agent::rawsock::{multicast_group, Received, VrrpSocket};
 use crate::agent::status::{rfc3339, write_atomic};
 use crate::vrrp::packet::{check_hop_limit, decode};
@@ -88,7 +89,13 @@ struct Daemon {
     signals: SignalFd,
     control: UnixListener,
     conns: Vec<Conn>,
-    last_doc: Value,
+    /// Decides when the state file and metrics gauges are rewritten.
+    gate: StatusGate,
+    /// `ppoll` set and what each entry belongs to, reused every turn.
+    poll_fds: Vec<nix::libc::pollfd>,
+    poll_srcs: Vec<Source>,
+    /// Packets read in one turn, reused every turn.
+    packets: Vec<(Instant, (u32, bool), Received)>,
     exit: Option<Exit>,
 }
 
@@ -156,7 +163,10 @@ pub fn run(config_path: &Path, check: bool) -> anyhow::Result<()> {
         signals,
         control,
         conns: Vec::new(),
-        last_doc: Value::Null,
+        gate: StatusGate::new(),
+        poll_fds: Vec::new(),
+        poll_srcs: Vec::new(),
+        packets: Vec::new(),
         exit: None,
     };
     info(&format!(
@@ -462,26 +472,26 @@ impl Daemon {
     fn send_advert(&mut self, idx: usize, priority: u8) {
         let inst = &self.instances[idx];
         let advert = inst.router.advert(priority);
-        let dsts: Vec<IpAddr> = if inst.cfg.unicast_peers.is_empty() {
-            vec![multicast_group(inst.cfg.is_ipv6())]
+        let multicast = [multicast_group(inst.cfg.is_ipv6())];
+        let dsts: &[IpAddr] = if inst.cfg.unicast_peers.is_empty() {
+            &multicast
         } else {
-            inst.cfg.unicast_peers.clone()
+            &inst.cfg.unicast_peers
         };
         let Some(sock) = self.sockets.get(&(inst.ifindex, inst.cfg.is_ipv6())) else {
             return;
         };
         let mut err = None;
         let mut sent = 0;
-        for dst in dsts {
+        for &dst in dsts {
             let bytes = advert.encode(inst.primary, dst);
             match sock.send(&bytes, inst.primary, dst) {
                 Ok(()) => sent += 1,
                 Err(e) => err = Some(format!("sending advert to {dst}: {e}")),
             }
         }
-        let name = inst.cfg.name.clone();
         if let Ok(mut m) = self.metrics.lock() {
-            m.instances.entry(name.clone()).or_default().adverts_sent += sent;
+            m.instance(&inst.cfg.name).adverts_sent += sent;
             if err.is_some() {
                 m.send_errors += 1;
             }
@@ -489,7 +499,7 @@ impl Daemon {
         let inst = &mut self.instances[idx];
         if err != inst.last_send_error {
             if let Some(e) = &err {
-                warn(&format!("instance {name}: {e}"));
+                warn(&format!("instance {}: {e}", inst.cfg.name));
             }
             inst.last_send_error = err;
         }
@@ -547,10 +557,7 @@ impl Daemon {
             }
         }
         if let Ok(mut m) = self.metrics.lock() {
-            m.instances
-                .entry(inst.cfg.name.clone())
-                .or_default()
-                .gratuitous_sent += sent;
+            m.instance(&inst.cfg.name).gratuitous_sent += sent;
         }
     }
 
@@ -701,20 +708,23 @@ impl Daemon {
                 return;
             }
         };
-        let targets: Vec<usize> = (0..self.instances.len())
-            .filter(|&i| {
-                let inst = &self.instances[i];
-                inst.ifindex == key.0 && inst.cfg.is_ipv6() == key.1 && inst.cfg.vrid == advert.vrid
-            })
-            .collect();
-        if targets.is_empty() {
+        let is_target = |inst: &Instance| {
+            inst.ifindex == key.0 && inst.cfg.is_ipv6() == key.1 && inst.cfg.vrid == advert.vrid
+        };
+        if !self.instances.iter().any(is_target) {
             self.count_drop(key.0, "unknown_vrid");
             return;
         }
-        for idx in targets {
+        // Instances never change while a packet is dispatched (a reload runs
+        // from the signal handler, not from here), so indexes stay valid.
+        for idx in 0..self.instances.len() {
+            if !is_target(&self.instances[idx]) {
+                continue;
+            }
             let inst = &mut self.instances[idx];
             if !inst.cfg.unicast_peers.is_empty() && !inst.cfg.unicast_peers.contains(&rx.src) {
                 if inst.foreign.insert(rx.src) {
+                    self.gate.mark_dirty();
                     warn(&format!(
                         "instance {}: advert for our VRID {} from {}, which is not a configured peer; ignored",
                         inst.cfg.name, inst.cfg.vrid, rx.src
@@ -735,10 +745,7 @@ impl Daemon {
             let actions = self.instances[idx].router.handle(event, now);
             if !actions.iter().any(|a| matches!(a, Action::Discarded(_))) {
                 if let Ok(mut m) = self.metrics.lock() {
-                    m.instances
-                        .entry(self.instances[idx].cfg.name.clone())
-                        .or_default()
-                        .adverts_received += 1;
+                    m.instance(&self.instances[idx].cfg.name).adverts_received += 1;
                 }
             }
             self.execute(idx, actions, now);
@@ -823,6 +830,9 @@ impl Daemon {
             };
             let was = c.healthy;
             let had_error = c.last_error.is_some();
+            if was != Some(r.healthy) || c.last_error != r.last_error {
+                self.gate.mark_dirty();
+            }
             c.healthy = Some(r.healthy);
             c.last_error = r.last_error.clone();
             let detail = r
@@ -1137,6 +1147,8 @@ impl Daemon {
         });
         self.config.pause_file = new.pause_file.clone();
         self.config.instances = new.instances;
+        // Retuned instances keep their generation but show new settings.
+        self.gate.mark_dirty();
         if let Err(e) = self.sync_sockets() {
             crate::agent::log::error(&format!("reload: {e:#}"));
         }
@@ -1157,36 +1169,34 @@ impl Daemon {
         })
     }
 
-    /// Rewrites the state file when anything but the timestamp changed, and
-    /// refreshes the metrics gauges.
+    /// Rewrites the state file and refreshes the metrics gauges when
+    /// something the status document shows changed (see [`StatusGate`]);
+    /// on a turn where nothing did, this compares a few numbers and returns.
     fn publish(&mut self) {
-        let mut doc = self.status_doc();
-        if let Some(m) = doc.as_object_mut() {
-            m.remove("updated");
+        let observed = self.instances.iter().map(Instance::observed);
+        if !self.gate.should_publish(self.paused, observed) {
+            return;
         }
-        if doc != self.last_doc {
-            self.last_doc = doc;
-            if let Err(e) = write_atomic(&self.config.state_file, &self.status_doc()) {
-                warn(&format!(
-                    "cannot write the state file {}: {e}",
-                    self.config.state_file.display()
-                ));
-            }
-            if let Ok(mut m) = self.metrics.lock() {
-                let names: Vec<String> =
-                    self.instances.iter().map(|i| i.cfg.name.clone()).collect();
-                m.instances.retain(|k, _| names.contains(k));
-                for inst in &self.instances {
-                    let im = m.instances.entry(inst.cfg.name.clone()).or_default();
-                    im.state = inst.router.state().as_str().to_string();
-                    im.priority = inst.router.effective_priority();
-                    im.transitions = inst.transitions;
-                    im.checks = inst
-                        .checks
-                        .iter()
-                        .map(|c| (c.name.clone(), c.healthy == Some(true)))
-                        .collect();
-                }
+        if let Err(e) = write_atomic(&self.config.state_file, &self.status_doc()) {
+            warn(&format!(
+                "cannot write the state file {}: {e}",
+                self.config.state_file.display()
+            ));
+        }
+        if let Ok(mut m) = self.metrics.lock() {
+            m.status_publishes = self.gate.publishes();
+            let names: Vec<String> = self.instances.iter().map(|i| i.cfg.name.clone()).collect();
+            m.instances.retain(|k, _| names.contains(k));
+            for inst in &self.instances {
+                let im = m.instances.entry(inst.cfg.name.clone()).or_default();
+                im.state = inst.router.state().as_str().to_string();
+                im.priority = inst.router.effective_priority();
+                im.transitions = inst.transitions;
+                im.checks = inst
+                    .checks
+                    .iter()
+                    .map(|c| (c.name.clone(), c.counts_healthy()))
+                    .collect();
             }
         }
     }
@@ -1199,7 +1209,7 @@ impl Daemon {
             self.start_ready(now);
             self.fire_timers_until(now, false);
             for idx in 0..self.instances.len() {
-                self.garp_round(idx, Instant::now());
+                self.garp_round(idx, now);
             }
             // Leave before publishing: a graceful stop must send its priority-0
             // advert without waiting for a state file write.
@@ -1223,8 +1233,12 @@ impl Daemon {
     }
 
     fn wait(&mut self, next: Option<Instant>) -> anyhow::Result<()> {
-        let mut fds: Vec<nix::libc::pollfd> = Vec::new();
-        let mut srcs: Vec<Source> = Vec::new();
+        // The poll set is rebuilt each turn (connections come and go) in
+        // buffers kept across turns, so a quiet turn allocates nothing.
+        let mut fds = std::mem::take(&mut self.poll_fds);
+        let mut srcs = std::mem::take(&mut self.poll_srcs);
+        fds.clear();
+        srcs.clear();
         let mut add = |fd: RawFd, s: Source| {
             fds.push(nix::libc::pollfd {
                 fd,
@@ -1256,43 +1270,58 @@ impl Daemon {
                 std::ptr::null(),
             )
         };
-        if n < 0 {
+        let result = if n < 0 {
             let e = io::Error::last_os_error();
             if e.kind() == io::ErrorKind::Interrupted {
-                return Ok(());
+                Ok(())
+            } else {
+                Err(e).context("ppoll")
             }
-            return Err(e).context("ppoll");
-        }
+        } else {
+            // Keep only the ready sources (in place, no allocation).
+            let mut k = 0;
+            for i in 0..fds.len() {
+                if fds[i].revents != 0 {
+                    srcs[k] = srcs[i];
+                    k += 1;
+                }
+            }
+            srcs.truncate(k);
+            self.on_ready(&srcs);
+            Ok(())
+        };
+        self.poll_fds = fds;
+        self.poll_srcs = srcs;
+        result
+    }
+
+    /// Handles the sources `ppoll` reported ready.
+    fn on_ready(&mut self, ready: &[Source]) {
         let now = Instant::now();
         // Signals first (a TERM must not wait behind a burst of packets), then
         // VRRP traffic, then everything else.
-        let ready: Vec<Source> = fds
-            .iter()
-            .zip(srcs)
-            .filter(|(f, _)| f.revents != 0)
-            .map(|(_, s)| s)
-            .collect();
         let mut conns_ready = Vec::new();
-        for s in &ready {
+        for s in ready {
             if let Source::Signal = s {
                 self.on_signal(now);
             }
         }
         // Adverts and timers in the order they really happened.
-        let mut packets = Vec::new();
-        for s in &ready {
+        let mut packets = std::mem::take(&mut self.packets);
+        for s in ready {
             if let Source::Vrrp(i, v6) = s {
                 self.collect_packets((*i, *v6), now, &mut packets);
             }
         }
         packets.sort_by_key(|(at, _, _)| *at);
-        for (at, key, rx) in packets {
+        for (at, key, rx) in packets.drain(..) {
             self.fire_timers_until(at, true);
             self.dispatch_packet(key, rx, at);
         }
+        self.packets = packets;
         self.fire_timers_until(now, false);
         for s in ready {
-            match s {
+            match *s {
                 Source::Netlink if self.watcher.drain() => self.on_netlink(now),
                 Source::Wake => self.on_check_reports(now),
                 Source::Control => self.on_control_accept(),
@@ -1303,7 +1332,6 @@ impl Daemon {
         for i in conns_ready {
             self.on_conn_readable(i, now);
         }
-        Ok(())
     }
 
     /// Leaves the loop: graceful = resign + release; handover = leave VIPs.

@@ -5,7 +5,8 @@
 //! - [`rawsock`], [`netlink`], [`garp`]: VRRP packets, VIPs and link state,
 //!   gratuitous ARP / unsolicited NA;
 //! - [`checks`]: health checks on their own threads;
-//! - [`instance`], [`status`], [`metrics`], [`log`]: what the agent reports;
+//! - [`instance`], [`status`], [`publish`], [`metrics`], [`log`]: what the
+//!   agent reports, and when;
 //! - [`client`]: the control-socket client used by the CLI and the charm.
 
 pub mod checks;
@@ -17,6 +18,7 @@ pub mod instance;
 pub mod log;
 pub mod metrics;
 pub mod netlink;
+pub mod publish;
 pub mod rawsock;
 pub mod status;
 
