@@ -2,15 +2,23 @@
 //!
 //! Why one thread: every protocol decision happens in order on one thread, so
 //! there are no locks on the critical path and no races between a timer and an
-//! advert. The loop sleeps in `ppoll(2)` (nanosecond timeout) on: the VRRP raw
-//! sockets, a netlink watch socket, the control socket and its connections, a
-//! signalfd (TERM/INT/HUP) and a socket pair the health-check threads write to.
-//! Timers are deadlines (`Instant`); how late each fires is measured.
+//! advert. The loop sleeps in epoll (nanosecond timeout, [`Poller`]) on: the
+//! VRRP raw sockets, a netlink watch socket, the control socket and its
+//! connections, a signalfd (TERM/INT/HUP) and a socket pair the health-check
+//! threads write to. Timers are deadlines (`Instant`); how late each fires is
+//! measured.
+//!
+//! Why the loop is frugal: it turns over for every advert sent and received,
+//! ten times a second per instance at 100 ms, forever, on every unit. A quiet
+//! turn (an advert that changes nothing anyone can see) costs one epoll wait
+//! and one recvmmsg (backup) or one send per peer (master); it allocates
+//! nothing in the loop itself, and the status document and state file are
+//! only rebuilt when what they show changed ([`StatusGate`]).
 
 use std::collections::HashMap;
 use std::io::{self, Read, Write};
 use std::net::IpAddr;
-use std::os::fd::{AsRawFd, RawFd};
+use std::os::fd::AsRawFd;
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
@@ -30,8 +38,9 @@ use crate::agent::instance::{check_state, pick_primary, router_config, CheckStat
 use crate::agent::log::{info, warn};
 use crate::agent::metrics::{self, Metrics, SharedMetrics};
 use crate::agent::netlink::{Addr, Link, Netlink, Watcher};
+use crate::agent::poller::Poller;
 use crate::agent::publish::StatusGate;
-use crate::agent::rawsock::{multicast_group, Received, VrrpSocket};
+use crate::agent::rawsock::{multicast_group, Received, VrrpSocket, RECV_BATCH};
 use crate::agent::status::{rfc3339, write_atomic};
 use crate::vrrp::packet::{check_hop_limit, decode};
 use crate::vrrp::router::{Action, Event, State};
@@ -47,6 +56,8 @@ enum Exit {
 
 /// A control-socket connection waiting for its request line.
 struct Conn {
+    /// Identifies it in the poll set (indexes shift as connections close).
+    id: u64,
     stream: UnixStream,
     buf: Vec<u8>,
     opened: Instant,
@@ -55,14 +66,49 @@ struct Conn {
 }
 
 /// What a ready file descriptor belongs to.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Source {
     Signal,
     Netlink,
     Wake,
     Control,
-    Conn(usize),
+    /// A control connection, by [`Conn::id`].
+    Conn(u64),
+    /// A VRRP socket, by (ifindex, IPv6).
     Vrrp(u32, bool),
+}
+
+const CONN_TAG: u64 = 1 << 40;
+const VRRP_TAG: u64 = 1 << 48;
+
+// ===== impl Source =====
+
+impl Source {
+    /// The poll token: ascending tokens give the order in which ready
+    /// sources are handled when nothing else decides (signals, netlink,
+    /// check reports, control socket, connections oldest first, VRRP).
+    fn token(self) -> u64 {
+        match self {
+            Source::Signal => 0,
+            Source::Netlink => 1,
+            Source::Wake => 2,
+            Source::Control => 3,
+            Source::Conn(id) => CONN_TAG | (id & (CONN_TAG - 1)),
+            Source::Vrrp(ifindex, v6) => VRRP_TAG | (u64::from(v6) << 32) | u64::from(ifindex),
+        }
+    }
+
+    fn from_token(t: u64) -> Option<Source> {
+        Some(match t {
+            0 => Source::Signal,
+            1 => Source::Netlink,
+            2 => Source::Wake,
+            3 => Source::Control,
+            t if t & VRRP_TAG != 0 => Source::Vrrp(t as u32, t & (1 << 32) != 0),
+            t if t & CONN_TAG != 0 => Source::Conn(t & (CONN_TAG - 1)),
+            _ => return None,
+        })
+    }
 }
 
 /// Lateness above which a timer firing is logged.
@@ -91,9 +137,13 @@ struct Daemon {
     conns: Vec<Conn>,
     /// Decides when the state file and metrics gauges are rewritten.
     gate: StatusGate,
-    /// `ppoll` set and what each entry belongs to, reused every turn.
-    poll_fds: Vec<nix::libc::pollfd>,
-    poll_srcs: Vec<Source>,
+    /// Every descriptor the loop sleeps on, registered once.
+    poller: Poller,
+    /// Tokens and sources ready in one turn, reused every turn.
+    ready_tokens: Vec<u64>,
+    ready: Vec<Source>,
+    /// Id of the next control connection.
+    next_conn: u64,
     /// Packets read in one turn, reused every turn.
     packets: Vec<(Instant, (u32, bool), Received)>,
     exit: Option<Exit>,
@@ -140,6 +190,17 @@ pub fn run(config_path: &Path, check: bool) -> anyhow::Result<()> {
             .with_context(|| format!("metrics-listen: cannot listen on {addr}"))?;
         info(&format!("metrics on http://{bound}/metrics"));
     }
+    let poller = Poller::new().context("cannot create an epoll set")?;
+    for (fd, src) in [
+        (signals.as_raw_fd(), Source::Signal),
+        (watcher.as_raw_fd(), Source::Netlink),
+        (wake_rx.as_raw_fd(), Source::Wake),
+        (control.as_raw_fd(), Source::Control),
+    ] {
+        poller
+            .add(fd, src.token())
+            .with_context(|| format!("cannot watch {src:?} with epoll"))?;
+    }
     let paused = config.pause_file.exists();
     let mut d = Daemon {
         config_path: config_path.to_path_buf(),
@@ -164,8 +225,10 @@ pub fn run(config_path: &Path, check: bool) -> anyhow::Result<()> {
         control,
         conns: Vec::new(),
         gate: StatusGate::new(),
-        poll_fds: Vec::new(),
-        poll_srcs: Vec::new(),
+        poller,
+        ready_tokens: Vec::new(),
+        ready: Vec::new(),
+        next_conn: 0,
         packets: Vec::new(),
         exit: None,
     };
@@ -231,13 +294,6 @@ fn bind_control(path: &Path) -> anyhow::Result<UnixListener> {
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
     listener.set_nonblocking(true)?;
     Ok(listener)
-}
-
-fn timespec(d: Duration) -> nix::libc::timespec {
-    nix::libc::timespec {
-        tv_sec: d.as_secs().min(i64::MAX as u64) as nix::libc::time_t,
-        tv_nsec: d.subsec_nanos() as nix::libc::c_long,
-    }
 }
 
 fn min_opt(a: Option<Instant>, b: Option<Instant>) -> Option<Instant> {
@@ -651,6 +707,9 @@ impl Daemon {
             let sock = VrrpSocket::open(&ifname, key.0, key.1, multicast).with_context(|| {
                 format!("cannot open the VRRP socket on {ifname} (needs CAP_NET_RAW)")
             })?;
+            self.poller
+                .add(sock.as_raw_fd(), Source::Vrrp(key.0, key.1).token())
+                .with_context(|| format!("cannot watch the VRRP socket on {ifname}"))?;
             self.sockets.insert(key, sock);
         }
         Ok(())
@@ -667,12 +726,14 @@ impl Daemon {
         out: &mut Vec<(Instant, (u32, bool), Received)>,
     ) {
         let wall_now = SystemTime::now();
-        for _ in 0..256 {
+        let mut bad = 0;
+        // At most 256 packets per turn, as many as fit in 32 batches.
+        for _ in 0..256 / RECV_BATCH {
             let Some(sock) = self.sockets.get_mut(&key) else {
-                return;
+                break;
             };
-            match sock.recv() {
-                Ok(Some(rx)) => {
+            let read = sock.recv_batch(|r| match r {
+                Ok(rx) => {
                     let ago = rx
                         .at
                         .and_then(|t| wall_now.duration_since(t).ok())
@@ -685,12 +746,16 @@ impl Daemon {
                     };
                     out.push((at, key, rx));
                 }
-                Ok(None) => return,
-                Err(e) if e.kind() == io::ErrorKind::InvalidData => {
-                    self.count_drop(key.0, "bad_ip_header")
-                }
-                Err(_) => return,
+                Err(_) => bad += 1,
+            });
+            match read {
+                // A short batch drained the queue: no need to ask again.
+                Ok(n) if n == RECV_BATCH => {}
+                _ => break,
             }
+        }
+        for _ in 0..bad {
+            self.count_drop(key.0, "bad_ip_header");
         }
     }
 
@@ -874,7 +939,17 @@ impl Daemon {
     fn on_control_accept(&mut self) {
         while let Ok((stream, _)) = self.control.accept() {
             let _ = stream.set_nonblocking(true);
+            let id = self.next_conn;
+            self.next_conn += 1;
+            if let Err(e) = self
+                .poller
+                .add(stream.as_raw_fd(), Source::Conn(id).token())
+            {
+                warn(&format!("control socket: cannot watch a connection: {e}"));
+                continue;
+            }
             self.conns.push(Conn {
+                id,
                 stream,
                 buf: Vec::new(),
                 opened: Instant::now(),
@@ -883,11 +958,12 @@ impl Daemon {
         }
     }
 
-    fn on_conn_readable(&mut self, i: usize, now: Instant) {
+    fn on_conn_readable(&mut self, id: u64, now: Instant) {
         let mut chunk = [0u8; 4096];
-        let Some(conn) = self.conns.get_mut(i) else {
+        let Some(i) = self.conns.iter().position(|c| c.id == id && !c.done) else {
             return;
         };
+        let conn = &mut self.conns[i];
         let mut closed = false;
         loop {
             match conn.stream.read(&mut chunk) {
@@ -1233,69 +1309,22 @@ impl Daemon {
     }
 
     fn wait(&mut self, next: Option<Instant>) -> anyhow::Result<()> {
-        // The poll set is rebuilt each turn (connections come and go) in
-        // buffers kept across turns, so a quiet turn allocates nothing.
-        let mut fds = std::mem::take(&mut self.poll_fds);
-        let mut srcs = std::mem::take(&mut self.poll_srcs);
-        fds.clear();
-        srcs.clear();
-        let mut add = |fd: RawFd, s: Source| {
-            fds.push(nix::libc::pollfd {
-                fd,
-                events: nix::libc::POLLIN,
-                revents: 0,
-            });
-            srcs.push(s);
-        };
-        add(self.signals.as_raw_fd(), Source::Signal);
-        add(self.watcher.as_raw_fd(), Source::Netlink);
-        add(self.wake_rx.as_raw_fd(), Source::Wake);
-        add(self.control.as_raw_fd(), Source::Control);
-        for (i, c) in self.conns.iter().enumerate() {
-            add(c.stream.as_raw_fd(), Source::Conn(i));
+        let timeout = next.map(|t| t.saturating_duration_since(Instant::now()));
+        let mut tokens = std::mem::take(&mut self.ready_tokens);
+        let mut ready = std::mem::take(&mut self.ready);
+        let waited = self.poller.wait(timeout, &mut tokens);
+        tokens.sort_unstable();
+        ready.clear();
+        ready.extend(tokens.iter().filter_map(|t| Source::from_token(*t)));
+        if waited.is_ok() {
+            self.on_ready(&ready);
         }
-        for (key, s) in &self.sockets {
-            add(s.as_raw_fd(), Source::Vrrp(key.0, key.1));
-        }
-        let ts = next.map(|t| timespec(t.saturating_duration_since(Instant::now())));
-        let tsp = ts
-            .as_ref()
-            .map_or(std::ptr::null(), |t| t as *const nix::libc::timespec);
-        // SAFETY: fds is a live, correctly sized array; tsp is null or points to a live timespec.
-        let n = unsafe {
-            nix::libc::ppoll(
-                fds.as_mut_ptr(),
-                fds.len() as nix::libc::nfds_t,
-                tsp,
-                std::ptr::null(),
-            )
-        };
-        let result = if n < 0 {
-            let e = io::Error::last_os_error();
-            if e.kind() == io::ErrorKind::Interrupted {
-                Ok(())
-            } else {
-                Err(e).context("ppoll")
-            }
-        } else {
-            // Keep only the ready sources (in place, no allocation).
-            let mut k = 0;
-            for i in 0..fds.len() {
-                if fds[i].revents != 0 {
-                    srcs[k] = srcs[i];
-                    k += 1;
-                }
-            }
-            srcs.truncate(k);
-            self.on_ready(&srcs);
-            Ok(())
-        };
-        self.poll_fds = fds;
-        self.poll_srcs = srcs;
-        result
+        self.ready_tokens = tokens;
+        self.ready = ready;
+        waited.context("epoll_pwait2")
     }
 
-    /// Handles the sources `ppoll` reported ready.
+    /// Handles the sources the poller reported ready.
     fn on_ready(&mut self, ready: &[Source]) {
         let now = Instant::now();
         // Signals first (a TERM must not wait behind a burst of packets), then

@@ -1,7 +1,8 @@
 //! The VIP agent daemon: the thin I/O shell around [`crate::vrrp`].
 //!
 //! - [`config`]: the YAML config file, validated with key paths in errors;
-//! - [`daemon`]: the single-threaded event loop (sockets, timers, signals);
+//! - [`daemon`]: the single-threaded event loop (sockets, timers, signals),
+//!   sleeping in [`poller`] (epoll);
 //! - [`rawsock`], [`netlink`], [`garp`]: VRRP packets, VIPs and link state,
 //!   gratuitous ARP / unsolicited NA;
 //! - [`checks`]: health checks on their own threads;
@@ -18,6 +19,7 @@ pub mod instance;
 pub mod log;
 pub mod metrics;
 pub mod netlink;
+pub mod poller;
 pub mod publish;
 pub mod rawsock;
 pub mod status;

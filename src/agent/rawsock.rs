@@ -98,7 +98,9 @@ impl VrrpSocket {
             ifindex,
             v6,
             multicast,
-            buf: vec![0; 65536],
+            // One allocation above the mmap threshold: pages the kernel never
+            // writes into stay untouched and cost no resident memory.
+            buf: vec![0; RECV_BATCH * RECV_SLOT],
         })
     }
 
@@ -149,125 +151,163 @@ impl VrrpSocket {
         Ok(())
     }
 
-    /// Receives one packet if one is waiting (non-blocking); `Ok(None)` when none.
-    /// Malformed IPv4 headers or missing IPv6 metadata come back as
-    /// `Err(InvalidData)`.
-    pub fn recv(&mut self) -> io::Result<Option<Received>> {
-        let Some(raw) = self.recvmsg()? else {
-            return Ok(None);
-        };
-        let bad = |what: &str| io::Error::new(io::ErrorKind::InvalidData, what.to_string());
-        if self.v6 {
-            let (Some(ttl), Some(dst)) = (raw.hop_limit, raw.dst6) else {
-                return Err(bad("missing hop limit or destination"));
-            };
-            return Ok(Some(Received {
-                src: IpAddr::V6(raw.src6),
-                dst: IpAddr::V6(dst),
-                ttl,
-                payload: raw.data,
-                at: raw.at,
-            }));
-        }
-        let pkt = &raw.data;
-        let first = *pkt.first().ok_or_else(|| bad("empty IPv4 packet"))?;
-        let ihl = usize::from(first & 0x0f) * 4;
-        if first >> 4 != 4 || ihl < 20 || pkt.len() < ihl {
-            return Err(bad("truncated IPv4 header"));
-        }
-        let ttl = pkt[8];
-        let src = Ipv4Addr::new(pkt[12], pkt[13], pkt[14], pkt[15]);
-        let dst = Ipv4Addr::new(pkt[16], pkt[17], pkt[18], pkt[19]);
-        let total = usize::from(u16::from_be_bytes([pkt[2], pkt[3]]));
-        let end = if total >= ihl && total <= pkt.len() {
-            total
-        } else {
-            pkt.len()
-        };
-        Ok(Some(Received {
-            src: src.into(),
-            dst: dst.into(),
-            ttl,
-            payload: pkt[ihl..end].to_vec(),
-            at: raw.at,
-        }))
-    }
-
-    /// recvmsg(2) with the ancillary data we asked for.
-    fn recvmsg(&mut self) -> io::Result<Option<RawMsg>> {
+    /// Receives the packets waiting (non-blocking), up to [`RECV_BATCH`] in
+    /// one recvmmsg(2), handing each to `each`: a parsed packet, or
+    /// `Err(InvalidData)` for a malformed IPv4 header or missing IPv6
+    /// metadata. Returns how many were read: 0 when none was waiting, fewer
+    /// than [`RECV_BATCH`] when the queue was drained (no further call
+    /// needed, which saves the read that would only say "nothing left").
+    pub fn recv_batch(&mut self, mut each: impl FnMut(io::Result<Received>)) -> io::Result<usize> {
         let fd = self.sock.as_raw_fd();
-        let mut cbuf = [0u64; 64];
-        // SAFETY: all structures are zero-initialised plain old data, and every
-        // pointer handed to the kernel refers to a live buffer of the stated size.
-        // CMSG_* walk only inside `cbuf` as bounded by msg_controllen.
+        let v6 = self.v6;
+        // SAFETY: every structure is zero-initialised plain old data; each
+        // header points into its own slot of `bufs`, `names` and `cbufs`,
+        // which are live for the whole call and of the stated sizes; the
+        // kernel writes at most msg_len / msg_controllen bytes into them.
+        // CMSG_* walk only inside a slot's control buffer as bounded by the
+        // msg_controllen the kernel returned.
         unsafe {
-            let mut from: nix::libc::sockaddr_in6 = zeroed();
-            let mut iov = nix::libc::iovec {
-                iov_base: self.buf.as_mut_ptr() as *mut nix::libc::c_void,
-                iov_len: self.buf.len(),
-            };
-            let mut msg: nix::libc::msghdr = zeroed();
-            msg.msg_name = &mut from as *mut _ as *mut nix::libc::c_void;
-            msg.msg_namelen = size_of::<nix::libc::sockaddr_in6>() as u32;
-            msg.msg_iov = &mut iov;
-            msg.msg_iovlen = 1;
-            msg.msg_control = cbuf.as_mut_ptr() as *mut nix::libc::c_void;
-            msg.msg_controllen = size_of::<[u64; 64]>();
-            let n = nix::libc::recvmsg(fd, &mut msg, 0);
+            let mut names: [nix::libc::sockaddr_in6; RECV_BATCH] = zeroed();
+            let mut cbufs = [[0u64; CMSG_WORDS]; RECV_BATCH];
+            let mut iovs: [nix::libc::iovec; RECV_BATCH] = zeroed();
+            let mut hdrs: [nix::libc::mmsghdr; RECV_BATCH] = zeroed();
+            for (k, chunk) in self.buf.chunks_exact_mut(RECV_SLOT).enumerate() {
+                if k >= RECV_BATCH {
+                    break;
+                }
+                iovs[k].iov_base = chunk.as_mut_ptr() as *mut nix::libc::c_void;
+                iovs[k].iov_len = chunk.len();
+                let m = &mut hdrs[k].msg_hdr;
+                m.msg_name = &mut names[k] as *mut _ as *mut nix::libc::c_void;
+                m.msg_namelen = size_of::<nix::libc::sockaddr_in6>() as u32;
+                m.msg_iov = &mut iovs[k];
+                m.msg_iovlen = 1;
+                m.msg_control = cbufs[k].as_mut_ptr() as *mut nix::libc::c_void;
+                m.msg_controllen = size_of::<[u64; CMSG_WORDS]>();
+            }
+            let n = nix::libc::recvmmsg(
+                fd,
+                hdrs.as_mut_ptr(),
+                RECV_BATCH as u32,
+                nix::libc::MSG_DONTWAIT,
+                std::ptr::null_mut(),
+            );
             if n < 0 {
                 let e = io::Error::last_os_error();
                 return if e.kind() == io::ErrorKind::WouldBlock {
-                    Ok(None)
+                    Ok(0)
                 } else {
                     Err(e)
                 };
             }
-            let mut out = RawMsg {
-                data: self.buf[..(n as usize).min(self.buf.len())].to_vec(),
-                src6: Ipv6Addr::from(from.sin6_addr.s6_addr),
-                dst6: None,
-                hop_limit: None,
-                at: None,
-            };
-            let mut c = nix::libc::CMSG_FIRSTHDR(&msg);
-            while !c.is_null() {
-                let hdr = &*c;
-                let data = nix::libc::CMSG_DATA(c);
-                if hdr.cmsg_level == nix::libc::IPPROTO_IPV6
-                    && hdr.cmsg_type == nix::libc::IPV6_HOPLIMIT
-                {
-                    let v = std::ptr::read_unaligned(data as *const i32);
-                    out.hop_limit = u8::try_from(v).ok();
-                } else if hdr.cmsg_level == nix::libc::IPPROTO_IPV6
-                    && hdr.cmsg_type == nix::libc::IPV6_PKTINFO
-                {
-                    let info = std::ptr::read_unaligned(data as *const nix::libc::in6_pktinfo);
-                    out.dst6 = Some(Ipv6Addr::from(info.ipi6_addr.s6_addr));
-                } else if hdr.cmsg_level == nix::libc::SOL_SOCKET
-                    && hdr.cmsg_type == nix::libc::SCM_TIMESTAMPNS
-                {
-                    let ts = std::ptr::read_unaligned(data as *const nix::libc::timespec);
-                    if ts.tv_sec >= 0 && (0..1_000_000_000).contains(&ts.tv_nsec) {
-                        out.at = Some(
-                            std::time::UNIX_EPOCH
-                                + std::time::Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32),
-                        );
-                    }
+            let n = (n as usize).min(RECV_BATCH);
+            for k in 0..n {
+                let h = &hdrs[k];
+                let len = (h.msg_len as usize).min(RECV_SLOT);
+                let data = &self.buf[k * RECV_SLOT..k * RECV_SLOT + len];
+                let mut meta = Meta {
+                    src6: Ipv6Addr::from(names[k].sin6_addr.s6_addr),
+                    dst6: None,
+                    hop_limit: None,
+                    at: None,
+                };
+                let msg = &h.msg_hdr;
+                let mut c = nix::libc::CMSG_FIRSTHDR(msg);
+                while !c.is_null() {
+                    meta.read_cmsg(c);
+                    c = nix::libc::CMSG_NXTHDR(msg, c);
                 }
-                c = nix::libc::CMSG_NXTHDR(&msg, c);
+                each(parse(v6, data, meta));
             }
-            Ok(Some(out))
+            Ok(n)
         }
     }
 }
 
-/// What recvmsg(2) returned, before family-specific parsing.
-struct RawMsg {
-    data: Vec<u8>,
+/// Packets read per recvmmsg(2) call.
+pub const RECV_BATCH: usize = 8;
+/// Room for one packet: any IP datagram fits, so nothing is cut short.
+const RECV_SLOT: usize = 65536;
+/// Control buffer per packet (hop limit, packet info, timestamp), in u64s.
+const CMSG_WORDS: usize = 64;
+
+/// What the ancillary data and the sender address said about one packet.
+struct Meta {
     src6: Ipv6Addr,
     dst6: Option<Ipv6Addr>,
     hop_limit: Option<u8>,
     at: Option<std::time::SystemTime>,
+}
+
+impl Meta {
+    /// Takes what we asked for from one control message.
+    ///
+    /// # Safety
+    /// `c` must be a control message header returned by CMSG_FIRSTHDR /
+    /// CMSG_NXTHDR for a message whose control buffer is live.
+    unsafe fn read_cmsg(&mut self, c: *const nix::libc::cmsghdr) {
+        let hdr = &*c;
+        let data = nix::libc::CMSG_DATA(c);
+        if hdr.cmsg_level == nix::libc::IPPROTO_IPV6 && hdr.cmsg_type == nix::libc::IPV6_HOPLIMIT {
+            let v = std::ptr::read_unaligned(data as *const i32);
+            self.hop_limit = u8::try_from(v).ok();
+        } else if hdr.cmsg_level == nix::libc::IPPROTO_IPV6
+            && hdr.cmsg_type == nix::libc::IPV6_PKTINFO
+        {
+            let info = std::ptr::read_unaligned(data as *const nix::libc::in6_pktinfo);
+            self.dst6 = Some(Ipv6Addr::from(info.ipi6_addr.s6_addr));
+        } else if hdr.cmsg_level == nix::libc::SOL_SOCKET
+            && hdr.cmsg_type == nix::libc::SCM_TIMESTAMPNS
+        {
+            let ts = std::ptr::read_unaligned(data as *const nix::libc::timespec);
+            if ts.tv_sec >= 0 && (0..1_000_000_000).contains(&ts.tv_nsec) {
+                self.at = Some(
+                    std::time::UNIX_EPOCH
+                        + std::time::Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32),
+                );
+            }
+        }
+    }
+}
+
+/// Turns one received datagram into a [`Received`]: IPv4 raw sockets hand
+/// over the IP header (TTL and addresses come from it), IPv6 ones only the
+/// payload (hop limit and destination come from the ancillary data).
+fn parse(v6: bool, pkt: &[u8], meta: Meta) -> io::Result<Received> {
+    let bad = |what: &str| io::Error::new(io::ErrorKind::InvalidData, what.to_string());
+    if v6 {
+        let (Some(ttl), Some(dst)) = (meta.hop_limit, meta.dst6) else {
+            return Err(bad("missing hop limit or destination"));
+        };
+        return Ok(Received {
+            src: IpAddr::V6(meta.src6),
+            dst: IpAddr::V6(dst),
+            ttl,
+            payload: pkt.to_vec(),
+            at: meta.at,
+        });
+    }
+    let first = *pkt.first().ok_or_else(|| bad("empty IPv4 packet"))?;
+    let ihl = usize::from(first & 0x0f) * 4;
+    if first >> 4 != 4 || ihl < 20 || pkt.len() < ihl {
+        return Err(bad("truncated IPv4 header"));
+    }
+    let ttl = pkt[8];
+    let src = Ipv4Addr::new(pkt[12], pkt[13], pkt[14], pkt[15]);
+    let dst = Ipv4Addr::new(pkt[16], pkt[17], pkt[18], pkt[19]);
+    let total = usize::from(u16::from_be_bytes([pkt[2], pkt[3]]));
+    let end = if total >= ihl && total <= pkt.len() {
+        total
+    } else {
+        pkt.len()
+    };
+    Ok(Received {
+        src: src.into(),
+        dst: dst.into(),
+        ttl,
+        payload: pkt[ihl..end].to_vec(),
+        at: meta.at,
+    })
 }
 
 impl AsRawFd for VrrpSocket {
