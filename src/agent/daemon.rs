@@ -113,6 +113,8 @@ impl Source {
 
 /// Lateness above which a timer firing is logged.
 const LATE_LOG: Duration = Duration::from_millis(20);
+/// Packet buffers kept for reuse between turns.
+const SPARE_PACKETS: usize = 16;
 /// How long a control connection may take to send its request.
 const CONN_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -146,6 +148,10 @@ struct Daemon {
     next_conn: u64,
     /// Packets read in one turn, reused every turn.
     packets: Vec<(Instant, (u32, bool), Received)>,
+    /// Packet buffers kept for reuse, so receiving allocates nothing.
+    spare: Vec<Received>,
+    /// Timers due in one call of `fire_timers_until`, reused.
+    due: Vec<(Instant, usize)>,
     exit: Option<Exit>,
 }
 
@@ -230,6 +236,8 @@ pub fn run(config_path: &Path, check: bool) -> anyhow::Result<()> {
         ready: Vec::new(),
         next_conn: 0,
         packets: Vec::new(),
+        spare: Vec::new(),
+        due: Vec::new(),
         exit: None,
     };
     info(&format!(
@@ -732,8 +740,11 @@ impl Daemon {
             let Some(sock) = self.sockets.get_mut(&key) else {
                 break;
             };
+            let spare = &mut self.spare;
             let read = sock.recv_batch(|r| match r {
-                Ok(rx) => {
+                Ok(pkt) => {
+                    let mut rx = spare.pop().unwrap_or_default();
+                    pkt.copy_into(&mut rx);
                     let ago = rx
                         .at
                         .and_then(|t| wall_now.duration_since(t).ok())
@@ -761,7 +772,7 @@ impl Daemon {
 
     /// Checks one received packet and feeds it to the instances it is for, at
     /// the time it arrived.
-    fn dispatch_packet(&mut self, key: (u32, bool), rx: Received, at: Instant) {
+    fn dispatch_packet(&mut self, key: (u32, bool), rx: &Received, at: Instant) {
         if let Err(e) = check_hop_limit(rx.ttl) {
             self.count_drop(key.0, e.reason());
             return;
@@ -773,19 +784,24 @@ impl Daemon {
                 return;
             }
         };
+        let vrid = advert.vrid;
         let is_target = |inst: &Instance| {
-            inst.ifindex == key.0 && inst.cfg.is_ipv6() == key.1 && inst.cfg.vrid == advert.vrid
+            inst.ifindex == key.0 && inst.cfg.is_ipv6() == key.1 && inst.cfg.vrid == vrid
         };
-        if !self.instances.iter().any(is_target) {
+        let mut targets = self.instances.iter().filter(|i| is_target(i)).count();
+        if targets == 0 {
             self.count_drop(key.0, "unknown_vrid");
             return;
         }
+        // The last target gets the decoded advert itself, the others a copy.
+        let mut advert = Some(advert);
         // Instances never change while a packet is dispatched (a reload runs
         // from the signal handler, not from here), so indexes stay valid.
         for idx in 0..self.instances.len() {
             if !is_target(&self.instances[idx]) {
                 continue;
             }
+            targets -= 1;
             let inst = &mut self.instances[idx];
             if !inst.cfg.unicast_peers.is_empty() && !inst.cfg.unicast_peers.contains(&rx.src) {
                 if inst.foreign.insert(rx.src) {
@@ -801,9 +817,15 @@ impl Daemon {
             if !self.started(idx) {
                 continue;
             }
+            let advert = if targets == 0 {
+                advert.take()
+            } else {
+                advert.clone()
+            };
+            let Some(advert) = advert else { continue };
             let event = Event::AdvertReceived {
                 from: rx.src,
-                advert: advert.clone(),
+                advert,
             };
             let now = self.instances[idx].last_now.map_or(at, |l| l.max(at));
             self.instances[idx].last_now = Some(now);
@@ -824,16 +846,16 @@ impl Daemon {
     /// master sends one advert and resumes its cadence instead of a burst.
     /// Lateness against the real time is measured and logged.
     fn fire_timers_until(&mut self, t: Instant, at_deadline: bool) {
-        let mut due: Vec<(Instant, usize)> = (0..self.instances.len())
-            .filter_map(|i| {
-                self.instances[i]
-                    .deadline
-                    .filter(|d| *d <= t)
-                    .map(|d| (d, i))
-            })
-            .collect();
+        let mut due = std::mem::take(&mut self.due);
+        due.clear();
+        due.extend((0..self.instances.len()).filter_map(|i| {
+            self.instances[i]
+                .deadline
+                .filter(|d| *d <= t)
+                .map(|d| (d, i))
+        }));
         due.sort();
-        for (deadline, idx) in due {
+        for &(deadline, idx) in &due {
             if self.instances[idx].deadline != Some(deadline) {
                 continue;
             }
@@ -855,6 +877,7 @@ impl Daemon {
                 if at_deadline { deadline } else { t },
             );
         }
+        self.due = due;
     }
 
     fn count_drop(&mut self, ifindex: u32, reason: &str) {
@@ -1280,8 +1303,11 @@ impl Daemon {
     // ----- the loop -----
 
     fn run_loop(&mut self) -> anyhow::Result<()> {
+        let mut now = Instant::now();
         loop {
-            let now = Instant::now();
+            // `now` is when the last wait ended (one clock read per turn
+            // saved); anything that fell due while that turn was handled
+            // makes the next wait return at once.
             self.start_ready(now);
             self.fire_timers_until(now, false);
             for idx in 0..self.instances.len() {
@@ -1304,29 +1330,32 @@ impl Daemon {
             if !self.conns.is_empty() {
                 next = min_opt(next, Some(Instant::now() + Duration::from_secs(1)));
             }
-            self.wait(next)?;
+            now = self.wait(next)?;
         }
     }
 
-    fn wait(&mut self, next: Option<Instant>) -> anyhow::Result<()> {
+    /// Sleeps until a source is ready or `next`, handles what is ready and
+    /// returns when the sleep ended.
+    fn wait(&mut self, next: Option<Instant>) -> anyhow::Result<Instant> {
         let timeout = next.map(|t| t.saturating_duration_since(Instant::now()));
         let mut tokens = std::mem::take(&mut self.ready_tokens);
         let mut ready = std::mem::take(&mut self.ready);
         let waited = self.poller.wait(timeout, &mut tokens);
+        let woke = Instant::now();
         tokens.sort_unstable();
         ready.clear();
         ready.extend(tokens.iter().filter_map(|t| Source::from_token(*t)));
         if waited.is_ok() {
-            self.on_ready(&ready);
+            self.on_ready(&ready, woke);
         }
         self.ready_tokens = tokens;
         self.ready = ready;
-        waited.context("epoll_pwait2")
+        waited.context("epoll_pwait2")?;
+        Ok(woke)
     }
 
     /// Handles the sources the poller reported ready.
-    fn on_ready(&mut self, ready: &[Source]) {
-        let now = Instant::now();
+    fn on_ready(&mut self, ready: &[Source], now: Instant) {
         // Signals first (a TERM must not wait behind a burst of packets), then
         // VRRP traffic, then everything else.
         let mut conns_ready = Vec::new();
@@ -1345,7 +1374,12 @@ impl Daemon {
         packets.sort_by_key(|(at, _, _)| *at);
         for (at, key, rx) in packets.drain(..) {
             self.fire_timers_until(at, true);
-            self.dispatch_packet(key, rx, at);
+            self.dispatch_packet(key, &rx, at);
+            // Keep the buffer for the next packet, unless it grew past any
+            // real advert's size (a hostile jumbo packet) or enough are kept.
+            if self.spare.len() < SPARE_PACKETS && rx.payload.capacity() <= 4096 {
+                self.spare.push(rx);
+            }
         }
         self.packets = packets;
         self.fire_timers_until(now, false);

@@ -8,7 +8,7 @@
 //! hop limit of every received packet so the receiver can require 255.
 
 use std::io::{self, IoSlice};
-use std::mem::{size_of, zeroed};
+use std::mem::{size_of, zeroed, MaybeUninit};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddrV4, SocketAddrV6};
 use std::os::fd::{AsRawFd, RawFd};
 
@@ -56,6 +56,47 @@ fn setsockopt_int(fd: RawFd, level: i32, name: i32, value: i32) -> io::Result<()
         Ok(())
     } else {
         Err(io::Error::last_os_error())
+    }
+}
+
+impl Default for Received {
+    fn default() -> Self {
+        Received {
+            src: Ipv4Addr::UNSPECIFIED.into(),
+            dst: Ipv4Addr::UNSPECIFIED.into(),
+            ttl: 0,
+            payload: Vec::new(),
+            at: None,
+        }
+    }
+}
+
+/// A received packet as it lies in the socket's buffer, before it is copied
+/// into a [`Received`] the caller may keep.
+#[derive(Debug, Clone, Copy)]
+pub struct PacketRef<'a> {
+    /// IP source address.
+    pub src: IpAddr,
+    /// IP destination address.
+    pub dst: IpAddr,
+    /// IPv4 TTL or IPv6 hop limit as received.
+    pub ttl: u8,
+    /// The VRRP message (after the IP header).
+    pub payload: &'a [u8],
+    /// When the kernel received it (SO_TIMESTAMPNS, wall clock), if reported.
+    pub at: Option<std::time::SystemTime>,
+}
+
+impl PacketRef<'_> {
+    /// Copies the packet into `rx`, reusing its payload buffer (no
+    /// allocation once the buffer has grown to the usual advert size).
+    pub fn copy_into(&self, rx: &mut Received) {
+        rx.src = self.src;
+        rx.dst = self.dst;
+        rx.ttl = self.ttl;
+        rx.at = self.at;
+        rx.payload.clear();
+        rx.payload.extend_from_slice(self.payload);
     }
 }
 
@@ -152,23 +193,29 @@ impl VrrpSocket {
     }
 
     /// Receives the packets waiting (non-blocking), up to [`RECV_BATCH`] in
-    /// one recvmmsg(2), handing each to `each`: a parsed packet, or
+    /// one recvmmsg(2), handing each to `each`: a parsed packet (borrowed
+    /// from the socket's buffer), or
     /// `Err(InvalidData)` for a malformed IPv4 header or missing IPv6
     /// metadata. Returns how many were read: 0 when none was waiting, fewer
     /// than [`RECV_BATCH`] when the queue was drained (no further call
     /// needed, which saves the read that would only say "nothing left").
-    pub fn recv_batch(&mut self, mut each: impl FnMut(io::Result<Received>)) -> io::Result<usize> {
+    pub fn recv_batch(
+        &mut self,
+        mut each: impl FnMut(io::Result<PacketRef<'_>>),
+    ) -> io::Result<usize> {
         let fd = self.sock.as_raw_fd();
         let v6 = self.v6;
-        // SAFETY: every structure is zero-initialised plain old data; each
-        // header points into its own slot of `bufs`, `names` and `cbufs`,
-        // which are live for the whole call and of the stated sizes; the
-        // kernel writes at most msg_len / msg_controllen bytes into them.
-        // CMSG_* walk only inside a slot's control buffer as bounded by the
-        // msg_controllen the kernel returned.
+        // SAFETY: the headers, names and iovecs are zero-initialised plain
+        // old data; each header points into its own slot of `buf`, `names`
+        // and `cbufs`, which are live for the whole call and of the stated
+        // sizes; the kernel writes at most msg_len / msg_controllen bytes
+        // into them. The control buffers are left uninitialised (4 KiB not
+        // cleared per call): CMSG_* read only the msg_controllen bytes the
+        // kernel wrote, as bounded by CMSG_FIRSTHDR / CMSG_NXTHDR.
         unsafe {
             let mut names: [nix::libc::sockaddr_in6; RECV_BATCH] = zeroed();
-            let mut cbufs = [[0u64; CMSG_WORDS]; RECV_BATCH];
+            let mut cbufs: [MaybeUninit<[u64; CMSG_WORDS]>; RECV_BATCH] =
+                [const { MaybeUninit::uninit() }; RECV_BATCH];
             let mut iovs: [nix::libc::iovec; RECV_BATCH] = zeroed();
             let mut hdrs: [nix::libc::mmsghdr; RECV_BATCH] = zeroed();
             for (k, chunk) in self.buf.chunks_exact_mut(RECV_SLOT).enumerate() {
@@ -270,20 +317,20 @@ impl Meta {
     }
 }
 
-/// Turns one received datagram into a [`Received`]: IPv4 raw sockets hand
-/// over the IP header (TTL and addresses come from it), IPv6 ones only the
-/// payload (hop limit and destination come from the ancillary data).
-fn parse(v6: bool, pkt: &[u8], meta: Meta) -> io::Result<Received> {
+/// Reads one received datagram: IPv4 raw sockets hand over the IP header
+/// (TTL and addresses come from it), IPv6 ones only the payload (hop limit
+/// and destination come from the ancillary data).
+fn parse(v6: bool, pkt: &[u8], meta: Meta) -> io::Result<PacketRef<'_>> {
     let bad = |what: &str| io::Error::new(io::ErrorKind::InvalidData, what.to_string());
     if v6 {
         let (Some(ttl), Some(dst)) = (meta.hop_limit, meta.dst6) else {
             return Err(bad("missing hop limit or destination"));
         };
-        return Ok(Received {
+        return Ok(PacketRef {
             src: IpAddr::V6(meta.src6),
             dst: IpAddr::V6(dst),
             ttl,
-            payload: pkt.to_vec(),
+            payload: pkt,
             at: meta.at,
         });
     }
@@ -301,11 +348,11 @@ fn parse(v6: bool, pkt: &[u8], meta: Meta) -> io::Result<Received> {
     } else {
         pkt.len()
     };
-    Ok(Received {
+    Ok(PacketRef {
         src: src.into(),
         dst: dst.into(),
         ttl,
-        payload: pkt[ihl..end].to_vec(),
+        payload: &pkt[ihl..end],
         at: meta.at,
     })
 }
