@@ -11,9 +11,10 @@
 //! Why the loop is frugal: it turns over for every advert sent and received,
 //! ten times a second per instance at 100 ms, forever, on every unit. A quiet
 //! turn (an advert that changes nothing anyone can see) costs one epoll wait
-//! and one recvmmsg (backup) or one send per peer (master); it allocates
-//! nothing in the loop itself, and the status document and state file are
-//! only rebuilt when what they show changed ([`StatusGate`]).
+//! and one recvmmsg (backup) or one send per peer (master); receiving
+//! allocates nothing in this shell (buffers are reused), and the status
+//! document and state file are only rebuilt when what they show changed
+//! ([`StatusGate`]).
 
 use std::collections::HashMap;
 use std::io::{self, Read, Write};
