@@ -163,6 +163,23 @@ mod tests {
     }
 
     #[test]
+    fn the_epoll_wait_fallback_reports_and_never_times_out_early() {
+        let mut p = Poller::new().unwrap();
+        p.pwait2 = false;
+        let (mut a, b) = UnixStream::pair().unwrap();
+        p.add(b.as_raw_fd(), 5).unwrap();
+        let mut ready = Vec::new();
+        let t0 = Instant::now();
+        p.wait(Some(Duration::from_micros(300)), &mut ready)
+            .unwrap();
+        assert!(t0.elapsed() >= Duration::from_micros(300), "rounded down");
+        assert!(ready.is_empty());
+        a.write_all(b"x").unwrap();
+        p.wait(None, &mut ready).unwrap();
+        assert_eq!(ready, vec![5]);
+    }
+
+    #[test]
     fn times_out_after_a_sub_millisecond_timeout_and_not_before() {
         let mut p = Poller::new().unwrap();
         let (_a, b) = UnixStream::pair().unwrap();
