@@ -16,7 +16,7 @@
 //! document and state file are only rebuilt when what they show changed
 //! ([`StatusGate`]).
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::io::{self, Read, Write};
 use std::net::IpAddr;
 use std::os::fd::AsRawFd;
@@ -126,7 +126,9 @@ struct Daemon {
     netlink: Netlink,
     watcher: Watcher,
     announcer: Announcer,
-    sockets: HashMap<(u32, bool), VrrpSocket>,
+    /// VRRP sockets by (ifindex, IPv6): a handful, looked up for every
+    /// advert, so an ordered map (no hashing) rather than a HashMap.
+    sockets: BTreeMap<(u32, bool), VrrpSocket>,
     links: Vec<Link>,
     addrs: Vec<Addr>,
     metrics: SharedMetrics,
@@ -216,7 +218,7 @@ pub fn run(config_path: &Path, check: bool) -> anyhow::Result<()> {
         netlink,
         watcher,
         announcer,
-        sockets: HashMap::new(),
+        sockets: BTreeMap::new(),
         links,
         addrs,
         metrics,
