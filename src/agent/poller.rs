@@ -10,8 +10,11 @@
 //! Why epoll_pwait2 through syscall(2): protocol timers need a timeout finer
 //! than the milliseconds of epoll_wait(2), and glibc only wraps
 //! epoll_pwait2 from 2.35 on, newer than the oldest glibc the charm supports.
-//! On kernels before 5.11 (ENOSYS) the loop falls back to epoll_wait with the
-//! timeout rounded up to the next millisecond (never early).
+//! On kernels before 5.11 (ENOSYS), or under a seccomp filter that does not
+//! know the call yet (EPERM: systemd's `SystemCallFilter=@system-service`
+//! before systemd 248, as in our unit file), the loop falls back to
+//! epoll_wait with the timeout rounded up to the next millisecond (never
+//! early).
 //!
 //! Level-triggered, like ppoll: a descriptor with data left is reported again.
 //! A closed descriptor leaves the set by itself (epoll drops a file when its
@@ -113,7 +116,12 @@ impl Poller {
             };
             match cvt(rc) {
                 Ok(n) => break n as usize,
-                Err(e) if e.raw_os_error() == Some(libc::ENOSYS) && self.pwait2 => {
+                // epoll_pwait2 has no EPERM of its own: that is a seccomp
+                // filter refusing it.
+                Err(e)
+                    if self.pwait2
+                        && matches!(e.raw_os_error(), Some(libc::ENOSYS | libc::EPERM)) =>
+                {
                     self.pwait2 = false;
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => return Ok(()),
