@@ -111,17 +111,19 @@ fn steady_adverts_do_not_republish_the_status_but_a_change_does() {
         "backup state file rewritten"
     );
 
-    // A change is published at once: pause the backup.
+    // A change is published at once: pause the backup. (The state file is
+    // written just before the counter moves: wait for both.)
     assert_eq!(backup.request(json!({"cmd": "pause"}))["ok"], true);
     let paused = wait_for(Duration::from_secs(2), || {
         let doc: Value = serde_json::from_str(&state_file(backup).0).unwrap_or(Value::Null);
         doc["paused"] == true && doc["instances"][0]["state"] == "PAUSED"
     });
     assert!(paused.is_some(), "{}", state_file(backup).0);
-    let (_, _, b_pub2) = counters(&lab, backup);
+    let counted = wait_for(Duration::from_secs(2), || counters(&lab, backup).2 > b_pub1);
     assert!(
-        b_pub2 > b_pub1,
-        "pause must be published ({b_pub1} -> {b_pub2})"
+        counted.is_some(),
+        "pause must be published ({b_pub1} -> {})",
+        counters(&lab, backup).2
     );
     assert_eq!(backup.request(json!({"cmd": "resume"}))["ok"], true);
     assert!(
