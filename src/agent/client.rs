@@ -140,10 +140,15 @@ pub fn render_table(doc: &Value) -> String {
             .into_iter()
             .flatten()
             .map(|c| {
-                let ok = if c["healthy"].as_bool() == Some(true) {
-                    "ok"
-                } else {
+                // `reported: false`: no probe has answered yet; the check
+                // counts as healthy meanwhile (documents without the key
+                // come from older agents).
+                let ok = if c["healthy"].as_bool() != Some(true) {
                     "FAIL"
+                } else if c["reported"] == false {
+                    "pending"
+                } else {
+                    "ok"
                 };
                 format!("{} {}", ok, text(&c["name"]))
             })
@@ -287,5 +292,17 @@ mod tests {
             t.contains("MASTER") && t.contains("192.0.2.100/24") && t.contains("ok tcp"),
             "{t}"
         );
+    }
+
+    #[test]
+    fn table_marks_a_check_that_has_not_reported_as_pending() {
+        let doc = json!({"instances": [{"name": "api", "checks": [
+            {"name": "tcp a", "healthy": true, "reported": false},
+            {"name": "tcp b", "healthy": true, "reported": true},
+            {"name": "tcp c", "healthy": false, "reported": true}]}]});
+        let t = render_table(&doc);
+        assert!(t.contains("pending tcp a"), "{t}");
+        assert!(t.contains("ok tcp b"), "{t}");
+        assert!(t.contains("FAIL tcp c"), "{t}");
     }
 }

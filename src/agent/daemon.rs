@@ -2,15 +2,24 @@
 //!
 //! Why one thread: every protocol decision happens in order on one thread, so
 //! there are no locks on the critical path and no races between a timer and an
-//! advert. The loop sleeps in `ppoll(2)` (nanosecond timeout) on: the VRRP raw
-//! sockets, a netlink watch socket, the control socket and its connections, a
-//! signalfd (TERM/INT/HUP) and a socket pair the health-check threads write to.
-//! Timers are deadlines (`Instant`); how late each fires is measured.
+//! advert. The loop sleeps in epoll (nanosecond timeout, [`Poller`]) on: the
+//! VRRP raw sockets, a netlink watch socket, the control socket and its
+//! connections, a signalfd (TERM/INT/HUP) and a socket pair the health-check
+//! threads write to. Timers are deadlines (`Instant`); how late each fires is
+//! measured.
+//!
+//! Why the loop is frugal: it turns over for every advert sent and received,
+//! ten times a second per instance at 100 ms, forever, on every unit. A quiet
+//! turn (an advert that changes nothing anyone can see) costs one epoll wait
+//! and one recvmmsg (backup) or one send per peer (master); receiving
+//! allocates nothing in this shell (buffers are reused), and the status
+//! document and state file are only rebuilt when what they show changed
+//! ([`StatusGate`]).
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::io::{self, Read, Write};
 use std::net::IpAddr;
-use std::os::fd::{AsRawFd, RawFd};
+use std::os::fd::AsRawFd;
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
@@ -30,7 +39,9 @@ use crate::agent::instance::{check_state, pick_primary, router_config, CheckStat
 use crate::agent::log::{info, warn};
 use crate::agent::metrics::{self, Metrics, SharedMetrics};
 use crate::agent::netlink::{Addr, Link, Netlink, Watcher};
-use crate::agent::rawsock::{multicast_group, Received, VrrpSocket};
+use crate::agent::poller::Poller;
+use crate::agent::publish::StatusGate;
+use crate::agent::rawsock::{multicast_group, Received, VrrpSocket, RECV_BATCH};
 use crate::agent::status::{rfc3339, write_atomic};
 use crate::vrrp::packet::{check_hop_limit, decode};
 use crate::vrrp::router::{Action, Event, State};
@@ -46,6 +57,8 @@ enum Exit {
 
 /// A control-socket connection waiting for its request line.
 struct Conn {
+    /// Identifies it in the poll set (indexes shift as connections close).
+    id: u64,
     stream: UnixStream,
     buf: Vec<u8>,
     opened: Instant,
@@ -54,18 +67,55 @@ struct Conn {
 }
 
 /// What a ready file descriptor belongs to.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Source {
     Signal,
     Netlink,
     Wake,
     Control,
-    Conn(usize),
+    /// A control connection, by [`Conn::id`].
+    Conn(u64),
+    /// A VRRP socket, by (ifindex, IPv6).
     Vrrp(u32, bool),
+}
+
+const CONN_TAG: u64 = 1 << 40;
+const VRRP_TAG: u64 = 1 << 48;
+
+// ===== impl Source =====
+
+impl Source {
+    /// The poll token: ascending tokens give the order in which ready
+    /// sources are handled when nothing else decides (signals, netlink,
+    /// check reports, control socket, connections oldest first, VRRP).
+    fn token(self) -> u64 {
+        match self {
+            Source::Signal => 0,
+            Source::Netlink => 1,
+            Source::Wake => 2,
+            Source::Control => 3,
+            Source::Conn(id) => CONN_TAG | (id & (CONN_TAG - 1)),
+            Source::Vrrp(ifindex, v6) => VRRP_TAG | (u64::from(v6) << 32) | u64::from(ifindex),
+        }
+    }
+
+    fn from_token(t: u64) -> Option<Source> {
+        Some(match t {
+            0 => Source::Signal,
+            1 => Source::Netlink,
+            2 => Source::Wake,
+            3 => Source::Control,
+            t if t & VRRP_TAG != 0 => Source::Vrrp(t as u32, t & (1 << 32) != 0),
+            t if t & CONN_TAG != 0 => Source::Conn(t & (CONN_TAG - 1)),
+            _ => return None,
+        })
+    }
 }
 
 /// Lateness above which a timer firing is logged.
 const LATE_LOG: Duration = Duration::from_millis(20);
+/// Packet buffers kept for reuse between turns.
+const SPARE_PACKETS: usize = 16;
 /// How long a control connection may take to send its request.
 const CONN_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -76,7 +126,9 @@ struct Daemon {
     netlink: Netlink,
     watcher: Watcher,
     announcer: Announcer,
-    sockets: HashMap<(u32, bool), VrrpSocket>,
+    /// VRRP sockets by (ifindex, IPv6): a handful, looked up for every
+    /// advert, so an ordered map (no hashing) rather than a HashMap.
+    sockets: BTreeMap<(u32, bool), VrrpSocket>,
     links: Vec<Link>,
     addrs: Vec<Addr>,
     metrics: SharedMetrics,
@@ -88,7 +140,21 @@ struct Daemon {
     signals: SignalFd,
     control: UnixListener,
     conns: Vec<Conn>,
-    last_doc: Value,
+    /// Decides when the state file and metrics gauges are rewritten.
+    gate: StatusGate,
+    /// Every descriptor the loop sleeps on, registered once.
+    poller: Poller,
+    /// Tokens and sources ready in one turn, reused every turn.
+    ready_tokens: Vec<u64>,
+    ready: Vec<Source>,
+    /// Id of the next control connection.
+    next_conn: u64,
+    /// Packets read in one turn, reused every turn.
+    packets: Vec<(Instant, (u32, bool), Received)>,
+    /// Packet buffers kept for reuse, so receiving allocates nothing.
+    spare: Vec<Received>,
+    /// Timers due in one call of `fire_timers_until`, reused.
+    due: Vec<(Instant, usize)>,
     exit: Option<Exit>,
 }
 
@@ -133,6 +199,17 @@ pub fn run(config_path: &Path, check: bool) -> anyhow::Result<()> {
             .with_context(|| format!("metrics-listen: cannot listen on {addr}"))?;
         info(&format!("metrics on http://{bound}/metrics"));
     }
+    let poller = Poller::new().context("cannot create an epoll set")?;
+    for (fd, src) in [
+        (signals.as_raw_fd(), Source::Signal),
+        (watcher.as_raw_fd(), Source::Netlink),
+        (wake_rx.as_raw_fd(), Source::Wake),
+        (control.as_raw_fd(), Source::Control),
+    ] {
+        poller
+            .add(fd, src.token())
+            .with_context(|| format!("cannot watch {src:?} with epoll"))?;
+    }
     let paused = config.pause_file.exists();
     let mut d = Daemon {
         config_path: config_path.to_path_buf(),
@@ -141,7 +218,7 @@ pub fn run(config_path: &Path, check: bool) -> anyhow::Result<()> {
         netlink,
         watcher,
         announcer,
-        sockets: HashMap::new(),
+        sockets: BTreeMap::new(),
         links,
         addrs,
         metrics,
@@ -156,7 +233,14 @@ pub fn run(config_path: &Path, check: bool) -> anyhow::Result<()> {
         signals,
         control,
         conns: Vec::new(),
-        last_doc: Value::Null,
+        gate: StatusGate::new(),
+        poller,
+        ready_tokens: Vec::new(),
+        ready: Vec::new(),
+        next_conn: 0,
+        packets: Vec::new(),
+        spare: Vec::new(),
+        due: Vec::new(),
         exit: None,
     };
     info(&format!(
@@ -221,13 +305,6 @@ fn bind_control(path: &Path) -> anyhow::Result<UnixListener> {
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
     listener.set_nonblocking(true)?;
     Ok(listener)
-}
-
-fn timespec(d: Duration) -> nix::libc::timespec {
-    nix::libc::timespec {
-        tv_sec: d.as_secs().min(i64::MAX as u64) as nix::libc::time_t,
-        tv_nsec: d.subsec_nanos() as nix::libc::c_long,
-    }
 }
 
 fn min_opt(a: Option<Instant>, b: Option<Instant>) -> Option<Instant> {
@@ -462,26 +539,26 @@ impl Daemon {
     fn send_advert(&mut self, idx: usize, priority: u8) {
         let inst = &self.instances[idx];
         let advert = inst.router.advert(priority);
-        let dsts: Vec<IpAddr> = if inst.cfg.unicast_peers.is_empty() {
-            vec![multicast_group(inst.cfg.is_ipv6())]
+        let multicast = [multicast_group(inst.cfg.is_ipv6())];
+        let dsts: &[IpAddr] = if inst.cfg.unicast_peers.is_empty() {
+            &multicast
         } else {
-            inst.cfg.unicast_peers.clone()
+            &inst.cfg.unicast_peers
         };
         let Some(sock) = self.sockets.get(&(inst.ifindex, inst.cfg.is_ipv6())) else {
             return;
         };
         let mut err = None;
         let mut sent = 0;
-        for dst in dsts {
+        for &dst in dsts {
             let bytes = advert.encode(inst.primary, dst);
             match sock.send(&bytes, inst.primary, dst) {
                 Ok(()) => sent += 1,
                 Err(e) => err = Some(format!("sending advert to {dst}: {e}")),
             }
         }
-        let name = inst.cfg.name.clone();
         if let Ok(mut m) = self.metrics.lock() {
-            m.instances.entry(name.clone()).or_default().adverts_sent += sent;
+            m.instance(&inst.cfg.name).adverts_sent += sent;
             if err.is_some() {
                 m.send_errors += 1;
             }
@@ -489,7 +566,7 @@ impl Daemon {
         let inst = &mut self.instances[idx];
         if err != inst.last_send_error {
             if let Some(e) = &err {
-                warn(&format!("instance {name}: {e}"));
+                warn(&format!("instance {}: {e}", inst.cfg.name));
             }
             inst.last_send_error = err;
         }
@@ -547,10 +624,7 @@ impl Daemon {
             }
         }
         if let Ok(mut m) = self.metrics.lock() {
-            m.instances
-                .entry(inst.cfg.name.clone())
-                .or_default()
-                .gratuitous_sent += sent;
+            m.instance(&inst.cfg.name).gratuitous_sent += sent;
         }
     }
 
@@ -644,6 +718,9 @@ impl Daemon {
             let sock = VrrpSocket::open(&ifname, key.0, key.1, multicast).with_context(|| {
                 format!("cannot open the VRRP socket on {ifname} (needs CAP_NET_RAW)")
             })?;
+            self.poller
+                .add(sock.as_raw_fd(), Source::Vrrp(key.0, key.1).token())
+                .with_context(|| format!("cannot watch the VRRP socket on {ifname}"))?;
             self.sockets.insert(key, sock);
         }
         Ok(())
@@ -660,12 +737,17 @@ impl Daemon {
         out: &mut Vec<(Instant, (u32, bool), Received)>,
     ) {
         let wall_now = SystemTime::now();
-        for _ in 0..256 {
+        let mut bad = 0;
+        // At most 256 packets per turn, as many as fit in 32 batches.
+        for _ in 0..256 / RECV_BATCH {
             let Some(sock) = self.sockets.get_mut(&key) else {
-                return;
+                break;
             };
-            match sock.recv() {
-                Ok(Some(rx)) => {
+            let spare = &mut self.spare;
+            let read = sock.recv_batch(|r| match r {
+                Ok(pkt) => {
+                    let mut rx = spare.pop().unwrap_or_default();
+                    pkt.copy_into(&mut rx);
                     let ago = rx
                         .at
                         .and_then(|t| wall_now.duration_since(t).ok())
@@ -678,18 +760,22 @@ impl Daemon {
                     };
                     out.push((at, key, rx));
                 }
-                Ok(None) => return,
-                Err(e) if e.kind() == io::ErrorKind::InvalidData => {
-                    self.count_drop(key.0, "bad_ip_header")
-                }
-                Err(_) => return,
+                Err(_) => bad += 1,
+            });
+            match read {
+                // A short batch drained the queue: no need to ask again.
+                Ok(n) if n == RECV_BATCH => {}
+                _ => break,
             }
+        }
+        for _ in 0..bad {
+            self.count_drop(key.0, "bad_ip_header");
         }
     }
 
     /// Checks one received packet and feeds it to the instances it is for, at
     /// the time it arrived.
-    fn dispatch_packet(&mut self, key: (u32, bool), rx: Received, at: Instant) {
+    fn dispatch_packet(&mut self, key: (u32, bool), rx: &Received, at: Instant) {
         if let Err(e) = check_hop_limit(rx.ttl) {
             self.count_drop(key.0, e.reason());
             return;
@@ -701,20 +787,28 @@ impl Daemon {
                 return;
             }
         };
-        let targets: Vec<usize> = (0..self.instances.len())
-            .filter(|&i| {
-                let inst = &self.instances[i];
-                inst.ifindex == key.0 && inst.cfg.is_ipv6() == key.1 && inst.cfg.vrid == advert.vrid
-            })
-            .collect();
-        if targets.is_empty() {
+        let vrid = advert.vrid;
+        let is_target = |inst: &Instance| {
+            inst.ifindex == key.0 && inst.cfg.is_ipv6() == key.1 && inst.cfg.vrid == vrid
+        };
+        let mut targets = self.instances.iter().filter(|i| is_target(i)).count();
+        if targets == 0 {
             self.count_drop(key.0, "unknown_vrid");
             return;
         }
-        for idx in targets {
+        // The last target gets the decoded advert itself, the others a copy.
+        let mut advert = Some(advert);
+        // Instances never change while a packet is dispatched (a reload runs
+        // from the signal handler, not from here), so indexes stay valid.
+        for idx in 0..self.instances.len() {
+            if !is_target(&self.instances[idx]) {
+                continue;
+            }
+            targets -= 1;
             let inst = &mut self.instances[idx];
             if !inst.cfg.unicast_peers.is_empty() && !inst.cfg.unicast_peers.contains(&rx.src) {
                 if inst.foreign.insert(rx.src) {
+                    self.gate.mark_dirty();
                     warn(&format!(
                         "instance {}: advert for our VRID {} from {}, which is not a configured peer; ignored",
                         inst.cfg.name, inst.cfg.vrid, rx.src
@@ -726,19 +820,22 @@ impl Daemon {
             if !self.started(idx) {
                 continue;
             }
+            let advert = if targets == 0 {
+                advert.take()
+            } else {
+                advert.clone()
+            };
+            let Some(advert) = advert else { continue };
             let event = Event::AdvertReceived {
                 from: rx.src,
-                advert: advert.clone(),
+                advert,
             };
             let now = self.instances[idx].last_now.map_or(at, |l| l.max(at));
             self.instances[idx].last_now = Some(now);
             let actions = self.instances[idx].router.handle(event, now);
             if !actions.iter().any(|a| matches!(a, Action::Discarded(_))) {
                 if let Ok(mut m) = self.metrics.lock() {
-                    m.instances
-                        .entry(self.instances[idx].cfg.name.clone())
-                        .or_default()
-                        .adverts_received += 1;
+                    m.instance(&self.instances[idx].cfg.name).adverts_received += 1;
                 }
             }
             self.execute(idx, actions, now);
@@ -752,16 +849,16 @@ impl Daemon {
     /// master sends one advert and resumes its cadence instead of a burst.
     /// Lateness against the real time is measured and logged.
     fn fire_timers_until(&mut self, t: Instant, at_deadline: bool) {
-        let mut due: Vec<(Instant, usize)> = (0..self.instances.len())
-            .filter_map(|i| {
-                self.instances[i]
-                    .deadline
-                    .filter(|d| *d <= t)
-                    .map(|d| (d, i))
-            })
-            .collect();
+        let mut due = std::mem::take(&mut self.due);
+        due.clear();
+        due.extend((0..self.instances.len()).filter_map(|i| {
+            self.instances[i]
+                .deadline
+                .filter(|d| *d <= t)
+                .map(|d| (d, i))
+        }));
         due.sort();
-        for (deadline, idx) in due {
+        for &(deadline, idx) in &due {
             if self.instances[idx].deadline != Some(deadline) {
                 continue;
             }
@@ -783,6 +880,7 @@ impl Daemon {
                 if at_deadline { deadline } else { t },
             );
         }
+        self.due = due;
     }
 
     fn count_drop(&mut self, ifindex: u32, reason: &str) {
@@ -823,6 +921,9 @@ impl Daemon {
             };
             let was = c.healthy;
             let had_error = c.last_error.is_some();
+            if was != Some(r.healthy) || c.last_error != r.last_error {
+                self.gate.mark_dirty();
+            }
             c.healthy = Some(r.healthy);
             c.last_error = r.last_error.clone();
             let detail = r
@@ -864,7 +965,17 @@ impl Daemon {
     fn on_control_accept(&mut self) {
         while let Ok((stream, _)) = self.control.accept() {
             let _ = stream.set_nonblocking(true);
+            let id = self.next_conn;
+            self.next_conn += 1;
+            if let Err(e) = self
+                .poller
+                .add(stream.as_raw_fd(), Source::Conn(id).token())
+            {
+                warn(&format!("control socket: cannot watch a connection: {e}"));
+                continue;
+            }
             self.conns.push(Conn {
+                id,
                 stream,
                 buf: Vec::new(),
                 opened: Instant::now(),
@@ -873,11 +984,12 @@ impl Daemon {
         }
     }
 
-    fn on_conn_readable(&mut self, i: usize, now: Instant) {
+    fn on_conn_readable(&mut self, id: u64, now: Instant) {
         let mut chunk = [0u8; 4096];
-        let Some(conn) = self.conns.get_mut(i) else {
+        let Some(i) = self.conns.iter().position(|c| c.id == id && !c.done) else {
             return;
         };
+        let conn = &mut self.conns[i];
         let mut closed = false;
         loop {
             match conn.stream.read(&mut chunk) {
@@ -1137,6 +1249,8 @@ impl Daemon {
         });
         self.config.pause_file = new.pause_file.clone();
         self.config.instances = new.instances;
+        // Retuned instances keep their generation but show new settings.
+        self.gate.mark_dirty();
         if let Err(e) = self.sync_sockets() {
             crate::agent::log::error(&format!("reload: {e:#}"));
         }
@@ -1157,36 +1271,34 @@ impl Daemon {
         })
     }
 
-    /// Rewrites the state file when anything but the timestamp changed, and
-    /// refreshes the metrics gauges.
+    /// Rewrites the state file and refreshes the metrics gauges when
+    /// something the status document shows changed (see [`StatusGate`]);
+    /// on a turn where nothing did, this compares a few numbers and returns.
     fn publish(&mut self) {
-        let mut doc = self.status_doc();
-        if let Some(m) = doc.as_object_mut() {
-            m.remove("updated");
+        let observed = self.instances.iter().map(Instance::observed);
+        if !self.gate.should_publish(self.paused, observed) {
+            return;
         }
-        if doc != self.last_doc {
-            self.last_doc = doc;
-            if let Err(e) = write_atomic(&self.config.state_file, &self.status_doc()) {
-                warn(&format!(
-                    "cannot write the state file {}: {e}",
-                    self.config.state_file.display()
-                ));
-            }
-            if let Ok(mut m) = self.metrics.lock() {
-                let names: Vec<String> =
-                    self.instances.iter().map(|i| i.cfg.name.clone()).collect();
-                m.instances.retain(|k, _| names.contains(k));
-                for inst in &self.instances {
-                    let im = m.instances.entry(inst.cfg.name.clone()).or_default();
-                    im.state = inst.router.state().as_str().to_string();
-                    im.priority = inst.router.effective_priority();
-                    im.transitions = inst.transitions;
-                    im.checks = inst
-                        .checks
-                        .iter()
-                        .map(|c| (c.name.clone(), c.healthy == Some(true)))
-                        .collect();
-                }
+        if let Err(e) = write_atomic(&self.config.state_file, &self.status_doc()) {
+            warn(&format!(
+                "cannot write the state file {}: {e}",
+                self.config.state_file.display()
+            ));
+        }
+        if let Ok(mut m) = self.metrics.lock() {
+            m.status_publishes = self.gate.publishes();
+            let names: Vec<String> = self.instances.iter().map(|i| i.cfg.name.clone()).collect();
+            m.instances.retain(|k, _| names.contains(k));
+            for inst in &self.instances {
+                let im = m.instances.entry(inst.cfg.name.clone()).or_default();
+                im.state = inst.router.state().as_str().to_string();
+                im.priority = inst.router.effective_priority();
+                im.transitions = inst.transitions;
+                im.checks = inst
+                    .checks
+                    .iter()
+                    .map(|c| (c.name.clone(), c.counts_healthy()))
+                    .collect();
             }
         }
     }
@@ -1194,12 +1306,15 @@ impl Daemon {
     // ----- the loop -----
 
     fn run_loop(&mut self) -> anyhow::Result<()> {
+        let mut now = Instant::now();
         loop {
-            let now = Instant::now();
+            // `now` is when the last wait ended (one clock read per turn
+            // saved); anything that fell due while that turn was handled
+            // makes the next wait return at once.
             self.start_ready(now);
             self.fire_timers_until(now, false);
             for idx in 0..self.instances.len() {
-                self.garp_round(idx, Instant::now());
+                self.garp_round(idx, now);
             }
             // Leave before publishing: a graceful stop must send its priority-0
             // advert without waiting for a state file write.
@@ -1218,81 +1333,61 @@ impl Daemon {
             if !self.conns.is_empty() {
                 next = min_opt(next, Some(Instant::now() + Duration::from_secs(1)));
             }
-            self.wait(next)?;
+            now = self.wait(next)?;
         }
     }
 
-    fn wait(&mut self, next: Option<Instant>) -> anyhow::Result<()> {
-        let mut fds: Vec<nix::libc::pollfd> = Vec::new();
-        let mut srcs: Vec<Source> = Vec::new();
-        let mut add = |fd: RawFd, s: Source| {
-            fds.push(nix::libc::pollfd {
-                fd,
-                events: nix::libc::POLLIN,
-                revents: 0,
-            });
-            srcs.push(s);
-        };
-        add(self.signals.as_raw_fd(), Source::Signal);
-        add(self.watcher.as_raw_fd(), Source::Netlink);
-        add(self.wake_rx.as_raw_fd(), Source::Wake);
-        add(self.control.as_raw_fd(), Source::Control);
-        for (i, c) in self.conns.iter().enumerate() {
-            add(c.stream.as_raw_fd(), Source::Conn(i));
+    /// Sleeps until a source is ready or `next`, handles what is ready and
+    /// returns when the sleep ended.
+    fn wait(&mut self, next: Option<Instant>) -> anyhow::Result<Instant> {
+        let timeout = next.map(|t| t.saturating_duration_since(Instant::now()));
+        let mut tokens = std::mem::take(&mut self.ready_tokens);
+        let mut ready = std::mem::take(&mut self.ready);
+        let waited = self.poller.wait(timeout, &mut tokens);
+        let woke = Instant::now();
+        tokens.sort_unstable();
+        ready.clear();
+        ready.extend(tokens.iter().filter_map(|t| Source::from_token(*t)));
+        if waited.is_ok() {
+            self.on_ready(&ready, woke);
         }
-        for (key, s) in &self.sockets {
-            add(s.as_raw_fd(), Source::Vrrp(key.0, key.1));
-        }
-        let ts = next.map(|t| timespec(t.saturating_duration_since(Instant::now())));
-        let tsp = ts
-            .as_ref()
-            .map_or(std::ptr::null(), |t| t as *const nix::libc::timespec);
-        // SAFETY: fds is a live, correctly sized array; tsp is null or points to a live timespec.
-        let n = unsafe {
-            nix::libc::ppoll(
-                fds.as_mut_ptr(),
-                fds.len() as nix::libc::nfds_t,
-                tsp,
-                std::ptr::null(),
-            )
-        };
-        if n < 0 {
-            let e = io::Error::last_os_error();
-            if e.kind() == io::ErrorKind::Interrupted {
-                return Ok(());
-            }
-            return Err(e).context("ppoll");
-        }
-        let now = Instant::now();
+        self.ready_tokens = tokens;
+        self.ready = ready;
+        waited.context("epoll_pwait2")?;
+        Ok(woke)
+    }
+
+    /// Handles the sources the poller reported ready.
+    fn on_ready(&mut self, ready: &[Source], now: Instant) {
         // Signals first (a TERM must not wait behind a burst of packets), then
         // VRRP traffic, then everything else.
-        let ready: Vec<Source> = fds
-            .iter()
-            .zip(srcs)
-            .filter(|(f, _)| f.revents != 0)
-            .map(|(_, s)| s)
-            .collect();
         let mut conns_ready = Vec::new();
-        for s in &ready {
+        for s in ready {
             if let Source::Signal = s {
                 self.on_signal(now);
             }
         }
         // Adverts and timers in the order they really happened.
-        let mut packets = Vec::new();
-        for s in &ready {
+        let mut packets = std::mem::take(&mut self.packets);
+        for s in ready {
             if let Source::Vrrp(i, v6) = s {
                 self.collect_packets((*i, *v6), now, &mut packets);
             }
         }
         packets.sort_by_key(|(at, _, _)| *at);
-        for (at, key, rx) in packets {
+        for (at, key, rx) in packets.drain(..) {
             self.fire_timers_until(at, true);
-            self.dispatch_packet(key, rx, at);
+            self.dispatch_packet(key, &rx, at);
+            // Keep the buffer for the next packet, unless it grew past any
+            // real advert's size (a hostile jumbo packet) or enough are kept.
+            if self.spare.len() < SPARE_PACKETS && rx.payload.capacity() <= 4096 {
+                self.spare.push(rx);
+            }
         }
+        self.packets = packets;
         self.fire_timers_until(now, false);
         for s in ready {
-            match s {
+            match *s {
                 Source::Netlink if self.watcher.drain() => self.on_netlink(now),
                 Source::Wake => self.on_check_reports(now),
                 Source::Control => self.on_control_accept(),
@@ -1303,7 +1398,6 @@ impl Daemon {
         for i in conns_ready {
             self.on_conn_readable(i, now);
         }
-        Ok(())
     }
 
     /// Leaves the loop: graceful = resign + release; handover = leave VIPs.

@@ -14,6 +14,7 @@ use serde_json::{json, Value};
 use crate::agent::checks::CheckHandle;
 use crate::agent::config::{CheckConfig, InstanceConfig};
 use crate::agent::netlink::Addr;
+use crate::agent::publish::Observed;
 use crate::agent::status::rfc3339;
 use crate::vrrp::packet::Version;
 use crate::vrrp::router::{Router, RouterConfig};
@@ -30,6 +31,15 @@ pub struct CheckState {
     pub last_error: Option<String>,
     /// Identifies the thread probing it; its reports carry the same number.
     pub generation: u64,
+}
+
+impl CheckState {
+    /// The verdict the instance acts on: a check that has not reported yet
+    /// counts as healthy (it is presumed healthy until it fails `fall` times),
+    /// so the status document and the metrics show it as healthy too.
+    pub fn counts_healthy(&self) -> bool {
+        self.healthy != Some(false)
+    }
 }
 
 /// A running instance.
@@ -164,7 +174,7 @@ impl Instance {
     /// True when no check is failing (a check that has not reported yet, or
     /// has failed fewer than `fall` times, is not failing).
     pub fn healthy(&self) -> bool {
-        self.checks.iter().all(|c| c.healthy != Some(false))
+        self.checks.iter().all(CheckState::counts_healthy)
     }
 
     /// True when every check has reported at least once.
@@ -172,7 +182,21 @@ impl Instance {
         self.checks.iter().all(|c| c.healthy.is_some())
     }
 
-    /// This instance's entry in the status document.
+    /// What the status publisher compares on every loop turn.
+    pub fn observed(&self) -> Observed {
+        Observed {
+            generation: self.generation,
+            state: self.router.state(),
+            priority: self.router.effective_priority(),
+            master: self.router.master(),
+            transitions: self.transitions,
+        }
+    }
+
+    /// This instance's entry in the status document. A check's `healthy` is
+    /// the verdict the instance acts on; `reported` is false until its first
+    /// probe has answered (it then counts as healthy, presumed so until it
+    /// fails `fall` times).
     pub fn status(&self) -> Value {
         let version = match self.cfg.version {
             Version::V2 => 2,
@@ -195,10 +219,78 @@ impl Instance {
             "last-transition-reason": self.last_reason,
             "checks": self.checks.iter().map(|c| json!({
                 "name": c.name,
-                "healthy": c.healthy.unwrap_or(false),
+                "healthy": c.counts_healthy(),
+                "reported": c.healthy.is_some(),
                 "last-error": c.last_error,
             })).collect::<Vec<_>>(),
             "foreign-routers": self.foreign.iter().map(|a| a.to_string()).collect::<Vec<_>>(),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::agent::config;
+
+    fn instance_with_two_checks() -> Instance {
+        let cfg = config::parse(
+            "instances:\n  - name: api\n    interface: eth0\n    vrid: 51\n    \
+             vips: [\"192.0.2.100/24\"]\n    checks:\n      \
+             - {tcp: \"127.0.0.1:6443\"}\n      - {tcp: \"127.0.0.1:6444\"}\n",
+        )
+        .expect("valid config");
+        let icfg = cfg.instances[0].clone();
+        let mut inst = Instance::new(
+            icfg.clone(),
+            1,
+            2,
+            None,
+            "192.0.2.11".parse().unwrap(),
+            true,
+        );
+        for (g, c) in icfg.checks.iter().enumerate() {
+            inst.checks.push(check_state(c, g as u64));
+        }
+        inst
+    }
+
+    fn check_entries(inst: &Instance) -> Vec<Value> {
+        inst.status()["checks"].as_array().unwrap().clone()
+    }
+
+    #[test]
+    fn a_check_that_has_not_reported_shows_the_healthy_verdict_it_counts_as() {
+        let inst = instance_with_two_checks();
+        assert!(inst.healthy(), "pending checks count as healthy");
+        for c in check_entries(&inst) {
+            assert_eq!(c["healthy"], true, "{c}");
+            assert_eq!(c["reported"], false, "{c}");
+            assert_eq!(c["last-error"], Value::Null, "{c}");
+        }
+    }
+
+    #[test]
+    fn reported_checks_show_their_verdict() {
+        let mut inst = instance_with_two_checks();
+        inst.checks[0].healthy = Some(true);
+        inst.checks[1].healthy = Some(false);
+        inst.checks[1].last_error = Some("connection refused".into());
+        assert!(!inst.healthy());
+        let c = check_entries(&inst);
+        assert_eq!(c[0]["healthy"], true);
+        assert_eq!(c[0]["reported"], true);
+        assert_eq!(c[1]["healthy"], false);
+        assert_eq!(c[1]["reported"], true);
+        assert_eq!(c[1]["last-error"], "connection refused");
+    }
+
+    #[test]
+    fn observed_follows_the_status_the_document_shows() {
+        let mut inst = instance_with_two_checks();
+        let before = inst.observed();
+        assert_eq!(before, inst.observed());
+        inst.transitions += 1;
+        assert_ne!(before, inst.observed());
     }
 }

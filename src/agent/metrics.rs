@@ -50,6 +50,9 @@ pub struct Metrics {
     pub netlink_errors: u64,
     /// Send errors on VRRP sockets.
     pub send_errors: u64,
+    /// Times the status document was rebuilt and the state file rewritten
+    /// (only when something it shows changed; flat while nothing happens).
+    pub status_publishes: u64,
 }
 
 /// Shared handle used by the loop and the HTTP thread.
@@ -75,6 +78,18 @@ impl Metrics {
         if s > self.lateness_max {
             self.lateness_max = s;
         }
+    }
+
+    /// The counters of instance `name`, created on first use; the name is
+    /// copied only then (this runs for every advert sent and received).
+    pub fn instance(&mut self, name: &str) -> &mut InstanceMetrics {
+        if !self.instances.contains_key(name) {
+            self.instances
+                .insert(name.to_string(), InstanceMetrics::default());
+        }
+        self.instances
+            .get_mut(name)
+            .expect("inserted just above when missing")
     }
 
     /// Counts one dropped packet.
@@ -209,6 +224,16 @@ impl Metrics {
         );
         let _ = writeln!(o, "# TYPE k8s_vip_send_errors_total counter");
         let _ = writeln!(o, "k8s_vip_send_errors_total {}", self.send_errors);
+        let _ = writeln!(
+            o,
+            "# HELP k8s_vip_status_publishes_total State file rewrites (only when the status changed)."
+        );
+        let _ = writeln!(o, "# TYPE k8s_vip_status_publishes_total counter");
+        let _ = writeln!(
+            o,
+            "k8s_vip_status_publishes_total {}",
+            self.status_publishes
+        );
         o
     }
 }

@@ -1,11 +1,13 @@
 //! The VIP agent daemon: the thin I/O shell around [`crate::vrrp`].
 //!
 //! - [`config`]: the YAML config file, validated with key paths in errors;
-//! - [`daemon`]: the single-threaded event loop (sockets, timers, signals);
+//! - [`daemon`]: the single-threaded event loop (sockets, timers, signals),
+//!   sleeping in [`poller`] (epoll);
 //! - [`rawsock`], [`netlink`], [`garp`]: VRRP packets, VIPs and link state,
 //!   gratuitous ARP / unsolicited NA;
 //! - [`checks`]: health checks on their own threads;
-//! - [`instance`], [`status`], [`metrics`], [`log`]: what the agent reports;
+//! - [`instance`], [`status`], [`publish`], [`metrics`], [`log`]: what the
+//!   agent reports, and when;
 //! - [`client`]: the control-socket client used by the CLI and the charm.
 
 pub mod checks;
@@ -17,6 +19,8 @@ pub mod instance;
 pub mod log;
 pub mod metrics;
 pub mod netlink;
+pub mod poller;
+pub mod publish;
 pub mod rawsock;
 pub mod status;
 

@@ -8,7 +8,7 @@
 //! hop limit of every received packet so the receiver can require 255.
 
 use std::io::{self, IoSlice};
-use std::mem::{size_of, zeroed};
+use std::mem::{size_of, zeroed, MaybeUninit};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddrV4, SocketAddrV6};
 use std::os::fd::{AsRawFd, RawFd};
 
@@ -59,6 +59,47 @@ fn setsockopt_int(fd: RawFd, level: i32, name: i32, value: i32) -> io::Result<()
     }
 }
 
+impl Default for Received {
+    fn default() -> Self {
+        Received {
+            src: Ipv4Addr::UNSPECIFIED.into(),
+            dst: Ipv4Addr::UNSPECIFIED.into(),
+            ttl: 0,
+            payload: Vec::new(),
+            at: None,
+        }
+    }
+}
+
+/// A received packet as it lies in the socket's buffer, before it is copied
+/// into a [`Received`] the caller may keep.
+#[derive(Debug, Clone, Copy)]
+pub struct PacketRef<'a> {
+    /// IP source address.
+    pub src: IpAddr,
+    /// IP destination address.
+    pub dst: IpAddr,
+    /// IPv4 TTL or IPv6 hop limit as received.
+    pub ttl: u8,
+    /// The VRRP message (after the IP header).
+    pub payload: &'a [u8],
+    /// When the kernel received it (SO_TIMESTAMPNS, wall clock), if reported.
+    pub at: Option<std::time::SystemTime>,
+}
+
+impl PacketRef<'_> {
+    /// Copies the packet into `rx`, reusing its payload buffer (no
+    /// allocation once the buffer has grown to the usual advert size).
+    pub fn copy_into(&self, rx: &mut Received) {
+        rx.src = self.src;
+        rx.dst = self.dst;
+        rx.ttl = self.ttl;
+        rx.at = self.at;
+        rx.payload.clear();
+        rx.payload.extend_from_slice(self.payload);
+    }
+}
+
 impl VrrpSocket {
     /// Opens the socket for `ifname` (`ifindex`), joining the VRRP multicast
     /// group when `multicast` is set.
@@ -98,7 +139,9 @@ impl VrrpSocket {
             ifindex,
             v6,
             multicast,
-            buf: vec![0; 65536],
+            // One allocation above the mmap threshold: pages the kernel never
+            // writes into stay untouched and cost no resident memory.
+            buf: vec![0; RECV_BATCH * RECV_SLOT],
         })
     }
 
@@ -149,125 +192,169 @@ impl VrrpSocket {
         Ok(())
     }
 
-    /// Receives one packet if one is waiting (non-blocking); `Ok(None)` when none.
-    /// Malformed IPv4 headers or missing IPv6 metadata come back as
-    /// `Err(InvalidData)`.
-    pub fn recv(&mut self) -> io::Result<Option<Received>> {
-        let Some(raw) = self.recvmsg()? else {
-            return Ok(None);
-        };
-        let bad = |what: &str| io::Error::new(io::ErrorKind::InvalidData, what.to_string());
-        if self.v6 {
-            let (Some(ttl), Some(dst)) = (raw.hop_limit, raw.dst6) else {
-                return Err(bad("missing hop limit or destination"));
-            };
-            return Ok(Some(Received {
-                src: IpAddr::V6(raw.src6),
-                dst: IpAddr::V6(dst),
-                ttl,
-                payload: raw.data,
-                at: raw.at,
-            }));
-        }
-        let pkt = &raw.data;
-        let first = *pkt.first().ok_or_else(|| bad("empty IPv4 packet"))?;
-        let ihl = usize::from(first & 0x0f) * 4;
-        if first >> 4 != 4 || ihl < 20 || pkt.len() < ihl {
-            return Err(bad("truncated IPv4 header"));
-        }
-        let ttl = pkt[8];
-        let src = Ipv4Addr::new(pkt[12], pkt[13], pkt[14], pkt[15]);
-        let dst = Ipv4Addr::new(pkt[16], pkt[17], pkt[18], pkt[19]);
-        let total = usize::from(u16::from_be_bytes([pkt[2], pkt[3]]));
-        let end = if total >= ihl && total <= pkt.len() {
-            total
-        } else {
-            pkt.len()
-        };
-        Ok(Some(Received {
-            src: src.into(),
-            dst: dst.into(),
-            ttl,
-            payload: pkt[ihl..end].to_vec(),
-            at: raw.at,
-        }))
-    }
-
-    /// recvmsg(2) with the ancillary data we asked for.
-    fn recvmsg(&mut self) -> io::Result<Option<RawMsg>> {
+    /// Receives the packets waiting (non-blocking), up to [`RECV_BATCH`] in
+    /// one recvmmsg(2), handing each to `each`: a parsed packet (borrowed
+    /// from the socket's buffer), or
+    /// `Err(InvalidData)` for a malformed IPv4 header or missing IPv6
+    /// metadata. Returns how many were read: 0 when none was waiting, fewer
+    /// than [`RECV_BATCH`] when the queue was drained (no further call
+    /// needed, which saves the read that would only say "nothing left").
+    pub fn recv_batch(
+        &mut self,
+        mut each: impl FnMut(io::Result<PacketRef<'_>>),
+    ) -> io::Result<usize> {
         let fd = self.sock.as_raw_fd();
-        let mut cbuf = [0u64; 64];
-        // SAFETY: all structures are zero-initialised plain old data, and every
-        // pointer handed to the kernel refers to a live buffer of the stated size.
-        // CMSG_* walk only inside `cbuf` as bounded by msg_controllen.
+        let v6 = self.v6;
+        // SAFETY: the headers, names and iovecs are zero-initialised plain
+        // old data; each header points into its own slot of `buf`, `names`
+        // and `cbufs`, which are live for the whole call and of the stated
+        // sizes; the kernel writes at most msg_len / msg_controllen bytes
+        // into them. The control buffers are left uninitialised (4 KiB not
+        // cleared per call): CMSG_* read only the msg_controllen bytes the
+        // kernel wrote, as bounded by CMSG_FIRSTHDR / CMSG_NXTHDR.
         unsafe {
-            let mut from: nix::libc::sockaddr_in6 = zeroed();
-            let mut iov = nix::libc::iovec {
-                iov_base: self.buf.as_mut_ptr() as *mut nix::libc::c_void,
-                iov_len: self.buf.len(),
-            };
-            let mut msg: nix::libc::msghdr = zeroed();
-            msg.msg_name = &mut from as *mut _ as *mut nix::libc::c_void;
-            msg.msg_namelen = size_of::<nix::libc::sockaddr_in6>() as u32;
-            msg.msg_iov = &mut iov;
-            msg.msg_iovlen = 1;
-            msg.msg_control = cbuf.as_mut_ptr() as *mut nix::libc::c_void;
-            msg.msg_controllen = size_of::<[u64; 64]>();
-            let n = nix::libc::recvmsg(fd, &mut msg, 0);
+            let mut names: [nix::libc::sockaddr_in6; RECV_BATCH] = zeroed();
+            let mut cbufs: [MaybeUninit<[u64; CMSG_WORDS]>; RECV_BATCH] =
+                [const { MaybeUninit::uninit() }; RECV_BATCH];
+            let mut iovs: [nix::libc::iovec; RECV_BATCH] = zeroed();
+            let mut hdrs: [nix::libc::mmsghdr; RECV_BATCH] = zeroed();
+            for (k, chunk) in self.buf.chunks_exact_mut(RECV_SLOT).enumerate() {
+                if k >= RECV_BATCH {
+                    break;
+                }
+                iovs[k].iov_base = chunk.as_mut_ptr() as *mut nix::libc::c_void;
+                iovs[k].iov_len = chunk.len();
+                let m = &mut hdrs[k].msg_hdr;
+                m.msg_name = &mut names[k] as *mut _ as *mut nix::libc::c_void;
+                m.msg_namelen = size_of::<nix::libc::sockaddr_in6>() as u32;
+                m.msg_iov = &mut iovs[k];
+                m.msg_iovlen = 1;
+                m.msg_control = cbufs[k].as_mut_ptr() as *mut nix::libc::c_void;
+                m.msg_controllen = size_of::<[u64; CMSG_WORDS]>();
+            }
+            let n = nix::libc::recvmmsg(
+                fd,
+                hdrs.as_mut_ptr(),
+                RECV_BATCH as u32,
+                nix::libc::MSG_DONTWAIT,
+                std::ptr::null_mut(),
+            );
             if n < 0 {
                 let e = io::Error::last_os_error();
                 return if e.kind() == io::ErrorKind::WouldBlock {
-                    Ok(None)
+                    Ok(0)
                 } else {
                     Err(e)
                 };
             }
-            let mut out = RawMsg {
-                data: self.buf[..(n as usize).min(self.buf.len())].to_vec(),
-                src6: Ipv6Addr::from(from.sin6_addr.s6_addr),
-                dst6: None,
-                hop_limit: None,
-                at: None,
-            };
-            let mut c = nix::libc::CMSG_FIRSTHDR(&msg);
-            while !c.is_null() {
-                let hdr = &*c;
-                let data = nix::libc::CMSG_DATA(c);
-                if hdr.cmsg_level == nix::libc::IPPROTO_IPV6
-                    && hdr.cmsg_type == nix::libc::IPV6_HOPLIMIT
-                {
-                    let v = std::ptr::read_unaligned(data as *const i32);
-                    out.hop_limit = u8::try_from(v).ok();
-                } else if hdr.cmsg_level == nix::libc::IPPROTO_IPV6
-                    && hdr.cmsg_type == nix::libc::IPV6_PKTINFO
-                {
-                    let info = std::ptr::read_unaligned(data as *const nix::libc::in6_pktinfo);
-                    out.dst6 = Some(Ipv6Addr::from(info.ipi6_addr.s6_addr));
-                } else if hdr.cmsg_level == nix::libc::SOL_SOCKET
-                    && hdr.cmsg_type == nix::libc::SCM_TIMESTAMPNS
-                {
-                    let ts = std::ptr::read_unaligned(data as *const nix::libc::timespec);
-                    if ts.tv_sec >= 0 && (0..1_000_000_000).contains(&ts.tv_nsec) {
-                        out.at = Some(
-                            std::time::UNIX_EPOCH
-                                + std::time::Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32),
-                        );
-                    }
+            let n = (n as usize).min(RECV_BATCH);
+            for k in 0..n {
+                let h = &hdrs[k];
+                let len = (h.msg_len as usize).min(RECV_SLOT);
+                let data = &self.buf[k * RECV_SLOT..k * RECV_SLOT + len];
+                let mut meta = Meta {
+                    src6: Ipv6Addr::from(names[k].sin6_addr.s6_addr),
+                    dst6: None,
+                    hop_limit: None,
+                    at: None,
+                };
+                let msg = &h.msg_hdr;
+                let mut c = nix::libc::CMSG_FIRSTHDR(msg);
+                while !c.is_null() {
+                    meta.read_cmsg(c);
+                    c = nix::libc::CMSG_NXTHDR(msg, c);
                 }
-                c = nix::libc::CMSG_NXTHDR(&msg, c);
+                each(parse(v6, data, meta));
             }
-            Ok(Some(out))
+            Ok(n)
         }
     }
 }
 
-/// What recvmsg(2) returned, before family-specific parsing.
-struct RawMsg {
-    data: Vec<u8>,
+/// Packets read per recvmmsg(2) call.
+pub const RECV_BATCH: usize = 8;
+/// Room for one packet: any IP datagram fits, so nothing is cut short.
+const RECV_SLOT: usize = 65536;
+/// Control buffer per packet (hop limit, packet info, timestamp), in u64s.
+const CMSG_WORDS: usize = 64;
+
+/// What the ancillary data and the sender address said about one packet.
+struct Meta {
     src6: Ipv6Addr,
     dst6: Option<Ipv6Addr>,
     hop_limit: Option<u8>,
     at: Option<std::time::SystemTime>,
+}
+
+impl Meta {
+    /// Takes what we asked for from one control message.
+    ///
+    /// # Safety
+    /// `c` must be a control message header returned by CMSG_FIRSTHDR /
+    /// CMSG_NXTHDR for a message whose control buffer is live.
+    unsafe fn read_cmsg(&mut self, c: *const nix::libc::cmsghdr) {
+        let hdr = &*c;
+        let data = nix::libc::CMSG_DATA(c);
+        if hdr.cmsg_level == nix::libc::IPPROTO_IPV6 && hdr.cmsg_type == nix::libc::IPV6_HOPLIMIT {
+            let v = std::ptr::read_unaligned(data as *const i32);
+            self.hop_limit = u8::try_from(v).ok();
+        } else if hdr.cmsg_level == nix::libc::IPPROTO_IPV6
+            && hdr.cmsg_type == nix::libc::IPV6_PKTINFO
+        {
+            let info = std::ptr::read_unaligned(data as *const nix::libc::in6_pktinfo);
+            self.dst6 = Some(Ipv6Addr::from(info.ipi6_addr.s6_addr));
+        } else if hdr.cmsg_level == nix::libc::SOL_SOCKET
+            && hdr.cmsg_type == nix::libc::SCM_TIMESTAMPNS
+        {
+            let ts = std::ptr::read_unaligned(data as *const nix::libc::timespec);
+            if ts.tv_sec >= 0 && (0..1_000_000_000).contains(&ts.tv_nsec) {
+                self.at = Some(
+                    std::time::UNIX_EPOCH
+                        + std::time::Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32),
+                );
+            }
+        }
+    }
+}
+
+/// Reads one received datagram: IPv4 raw sockets hand over the IP header
+/// (TTL and addresses come from it), IPv6 ones only the payload (hop limit
+/// and destination come from the ancillary data).
+fn parse(v6: bool, pkt: &[u8], meta: Meta) -> io::Result<PacketRef<'_>> {
+    let bad = |what: &str| io::Error::new(io::ErrorKind::InvalidData, what.to_string());
+    if v6 {
+        let (Some(ttl), Some(dst)) = (meta.hop_limit, meta.dst6) else {
+            return Err(bad("missing hop limit or destination"));
+        };
+        return Ok(PacketRef {
+            src: IpAddr::V6(meta.src6),
+            dst: IpAddr::V6(dst),
+            ttl,
+            payload: pkt,
+            at: meta.at,
+        });
+    }
+    let first = *pkt.first().ok_or_else(|| bad("empty IPv4 packet"))?;
+    let ihl = usize::from(first & 0x0f) * 4;
+    if first >> 4 != 4 || ihl < 20 || pkt.len() < ihl {
+        return Err(bad("truncated IPv4 header"));
+    }
+    let ttl = pkt[8];
+    let src = Ipv4Addr::new(pkt[12], pkt[13], pkt[14], pkt[15]);
+    let dst = Ipv4Addr::new(pkt[16], pkt[17], pkt[18], pkt[19]);
+    let total = usize::from(u16::from_be_bytes([pkt[2], pkt[3]]));
+    let end = if total >= ihl && total <= pkt.len() {
+        total
+    } else {
+        pkt.len()
+    };
+    Ok(PacketRef {
+        src: src.into(),
+        dst: dst.into(),
+        ttl,
+        payload: &pkt[ihl..end],
+        at: meta.at,
+    })
 }
 
 impl AsRawFd for VrrpSocket {
