@@ -479,6 +479,8 @@ fn lb_world_reads_package_marker_and_listeners() {
     use k8s_vip::charm::haproxy::plan::{LbWorld, HAPROXY_INSTALLED_MARKER};
     let root = tempfile::tempdir().unwrap();
     let sys = k8s_vip::charm::system::System::with_root(root.path());
+    // /proc under the root is the machine's own, as on a unit.
+    std::os::unix::fs::symlink("/proc", root.path().join("proc")).unwrap();
     let held = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let w = LbWorld::gather(&sys);
     assert!(!w.haproxy_installed_by_us, "no marker yet");

@@ -4,7 +4,6 @@
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
-use std::time::Duration;
 
 use anyhow::Context as _;
 
@@ -12,12 +11,7 @@ use crate::juju::context::HookContext;
 use crate::juju::tools::{HookTools, NetworkInfo};
 
 use super::agent_state::StatusDoc;
-use super::haproxy::model::HaproxyPaths;
-use super::haproxy::plan::{
-    LbWorld, DISTRO_HAPROXY_SERVICE, HAPROXY_INSTALLED_MARKER, HAPROXY_PACKAGE, HAPROXY_SERVICE,
-};
-use super::haproxy::ports::read_listeners;
-use super::haproxy::stats::backend_health;
+use super::haproxy::plan::LbWorld;
 use super::health::is_apiserver_principal;
 use super::lb_consumers::{self, ConsumerRelation};
 use super::legacy::{self, UnitRelation};
@@ -78,34 +72,6 @@ fn live_relation_ids(
         }
     }
     Ok(ids)
-}
-
-/// What the load balancer needs of the unit: package, services, listening
-/// sockets (port conflicts) and HAProxy's backend health (status). Like
-/// `LbWorld::gather`, but the package comes from dpkg (the apt-get shim of
-/// the simulated model installs no binary) and /proc is read under the root.
-fn gather_lb(sys: &System) -> LbWorld {
-    let listeners = read_listeners(&sys.path("/proc/net"), &sys.path("/proc")).unwrap_or_default();
-    let paths = HaproxyPaths::under(sys.root());
-    let health = if paths.stats_socket.exists() {
-        backend_health(&paths.stats_socket, Duration::from_secs(2)).ok()
-    } else {
-        None
-    };
-    LbWorld {
-        haproxy_installed: sys.package_installed(HAPROXY_PACKAGE),
-        haproxy_installed_by_us: sys.exists(HAPROXY_INSTALLED_MARKER),
-        service: ServiceState {
-            active: sys.is_active(HAPROXY_SERVICE),
-            enabled: sys.is_enabled(HAPROXY_SERVICE),
-        },
-        distro_service: ServiceState {
-            active: sys.is_active(DISTRO_HAPROXY_SERVICE),
-            enabled: sys.is_enabled(DISTRO_HAPROXY_SERVICE),
-        },
-        listeners,
-        health,
-    }
 }
 
 /// Reads everything the plan needs.
@@ -267,6 +233,6 @@ pub fn gather(ctx: &HookContext, tools: &dyn HookTools, sys: &System) -> anyhow:
         sysctl_now,
         charm_dir: ctx.charm_dir.clone(),
         root: sys.root().to_path_buf(),
-        lb: gather_lb(sys),
+        lb: LbWorld::gather(sys),
     })
 }

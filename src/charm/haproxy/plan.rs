@@ -455,12 +455,15 @@ pub struct LbWorld {
 }
 
 impl LbWorld {
-    /// Reads the package, services, listening sockets (`/proc/net`, the
-    /// hook's own network namespace) and HAProxy's stats socket.
+    /// Reads the package, services, listening sockets (port conflicts) and
+    /// HAProxy's backend health (status). Everything goes through the
+    /// charm's system seam: the package comes from dpkg (the simulated
+    /// model's apt-get shim installs no binary) and `/proc/net` is read
+    /// under the system root (`/` on a unit), in the hook's network namespace.
     pub fn gather(sys: &crate::charm::system::System) -> LbWorld {
         let paths = HaproxyPaths::under(sys.root());
         let health = if paths.stats_socket.exists() {
-            super::stats::backend_health(&paths.stats_socket, std::time::Duration::from_secs(1))
+            super::stats::backend_health(&paths.stats_socket, std::time::Duration::from_secs(2))
                 .ok()
         } else {
             None
@@ -476,7 +479,7 @@ impl LbWorld {
                 active: sys.is_active(DISTRO_HAPROXY_SERVICE),
                 enabled: sys.is_enabled(DISTRO_HAPROXY_SERVICE),
             },
-            listeners: super::ports::read_listeners(Path::new("/proc/net"), Path::new("/proc"))
+            listeners: super::ports::read_listeners(&sys.path("/proc/net"), &sys.path("/proc"))
                 .unwrap_or_default(),
             health,
         }
