@@ -160,6 +160,20 @@ impl ServiceOp {
             when,
         }
     }
+
+    /// Takes a service out of use: stop it if it runs, disable it if it is
+    /// enabled, nothing for what is already off (a hook with nothing to do
+    /// runs no systemctl).
+    pub fn take_out_of_use(unit: &str, state: &ServiceState) -> Vec<ServiceOp> {
+        let mut ops = Vec::new();
+        if state.active {
+            ops.push(ServiceOp::new(unit, ServiceAction::Stop, When::Always));
+        }
+        if state.enabled {
+            ops.push(ServiceOp::new(unit, ServiceAction::Disable, When::Always));
+        }
+        ops
+    }
 }
 
 /// One sysctl step.

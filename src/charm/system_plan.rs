@@ -64,14 +64,8 @@ pub(super) fn plan_system(inputs: &Inputs, cfg: &Config, instances: &[Instance],
                 });
             }
             // The other backend goes first, so two VRRP speakers never overlap.
-            if inputs.keepalived_service.active {
-                plan.services
-                    .push(ServiceOp::new(kad, ServiceAction::Stop, When::Always));
-            }
-            if inputs.keepalived_service.enabled {
-                plan.services
-                    .push(ServiceOp::new(kad, ServiceAction::Disable, When::Always));
-            }
+            plan.services
+                .extend(ServiceOp::take_out_of_use(kad, &inputs.keepalived_service));
             plan.services.push(ServiceOp::new(
                 agent,
                 ServiceAction::DaemonReload,
@@ -126,14 +120,8 @@ pub(super) fn plan_system(inputs: &Inputs, cfg: &Config, instances: &[Instance],
                     return;
                 }
             }
-            if inputs.agent_service.active {
-                plan.services
-                    .push(ServiceOp::new(agent, ServiceAction::Stop, When::Always));
-            }
-            if inputs.agent_service.enabled {
-                plan.services
-                    .push(ServiceOp::new(agent, ServiceAction::Disable, When::Always));
-            }
+            plan.services
+                .extend(ServiceOp::take_out_of_use(agent, &inputs.agent_service));
             if !inputs.keepalived_service.enabled && !inputs.paused {
                 plan.services
                     .push(ServiceOp::new(kad, ServiceAction::Enable, When::Always));

@@ -2,7 +2,7 @@
 
 use super::config::{self, VipAgent};
 use super::paths;
-use super::plan_types::{Inputs, Plan, ServiceAction, ServiceOp, SysctlOp, When};
+use super::plan_types::{Inputs, Plan, ServiceOp, SysctlOp};
 use super::proxy;
 use super::status::{State, Status};
 
@@ -12,26 +12,14 @@ pub(super) fn teardown(inputs: &Inputs) -> Plan {
     let mut plan = Plan::empty(Status::new(State::Maintenance, "removing: VIP released"));
     let agent = paths::AGENT_SERVICE;
     let kad = paths::KEEPALIVED_SERVICE;
-    if inputs.agent_service.active {
-        plan.services
-            .push(ServiceOp::new(agent, ServiceAction::Stop, When::Always));
-    }
-    if inputs.agent_service.enabled {
-        plan.services
-            .push(ServiceOp::new(agent, ServiceAction::Disable, When::Always));
-    }
+    plan.services
+        .extend(ServiceOp::take_out_of_use(agent, &inputs.agent_service));
     let ours_keepalived = inputs.keepalived_installed_by_us
         || config::parse(&inputs.config, &inputs.app)
             .is_ok_and(|c| c.vip_agent == VipAgent::Keepalived);
     if ours_keepalived {
-        if inputs.keepalived_service.active {
-            plan.services
-                .push(ServiceOp::new(kad, ServiceAction::Stop, When::Always));
-        }
-        if inputs.keepalived_service.enabled {
-            plan.services
-                .push(ServiceOp::new(kad, ServiceAction::Disable, When::Always));
-        }
+        plan.services
+            .extend(ServiceOp::take_out_of_use(kad, &inputs.keepalived_service));
         plan.remove_files.push(paths::KEEPALIVED_CONFIG.into());
     }
     if inputs.keepalived_installed_by_us && inputs.keepalived_installed {

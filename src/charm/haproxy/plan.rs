@@ -297,16 +297,9 @@ pub fn teardown_load_balancer(lb: &LbInputs<'_>) -> LbPlan {
 }
 
 fn remove_haproxy(lb: &LbInputs<'_>, out: &mut LbPlan) {
-    if lb.service.active {
-        out.outcome
-            .services
-            .push(op(HAPROXY_SERVICE, ServiceAction::Stop, When::Always));
-    }
-    if lb.service.enabled {
-        out.outcome
-            .services
-            .push(op(HAPROXY_SERVICE, ServiceAction::Disable, When::Always));
-    }
+    out.outcome
+        .services
+        .extend(ServiceOp::take_out_of_use(HAPROXY_SERVICE, &lb.service));
     out.remove_files.push(HAPROXY_CONFIG.into());
     out.remove_files.push(HAPROXY_UNIT_FILE.into());
 }
