@@ -388,35 +388,45 @@ mod tests {
         );
     }
 
+    /// Starts check thread 0 of instance "api" (rise 2, fall 3, 1 s timeout);
+    /// returns its handle, its reports and the waker's other end (kept open).
+    fn start_check(
+        generation: u64,
+        kind: CheckKind,
+        interval: Duration,
+    ) -> (
+        CheckHandle,
+        std::sync::mpsc::Receiver<CheckReport>,
+        UnixStream,
+    ) {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let (w, r) = UnixStream::pair().unwrap();
+        let cfg = CheckConfig {
+            name: "t".into(),
+            kind,
+            interval,
+            timeout: Duration::from_secs(1),
+            rise: 2,
+            fall: 3,
+        };
+        let sink = ReportSink {
+            tx,
+            waker: Arc::new(w),
+        };
+        (spawn(generation, "api", 0, cfg, sink), rx, r)
+    }
+
     #[test]
     fn thread_reports_first_verdict_then_changes_after_fall() {
         let dir = tempfile::tempdir().unwrap();
         let mark = dir.path().join("ok");
         std::fs::write(&mark, "").unwrap();
-        let (tx, rx) = std::sync::mpsc::channel();
-        let (w, _r) = UnixStream::pair().unwrap();
-        let cfg = CheckConfig {
-            name: "t".into(),
-            kind: CheckKind::Exec(vec![
-                "test".into(),
-                "-e".into(),
-                mark.to_string_lossy().into_owned(),
-            ]),
-            interval: Duration::from_millis(20),
-            timeout: Duration::from_secs(1),
-            rise: 2,
-            fall: 3,
-        };
-        let h = spawn(
-            7,
-            "api",
-            0,
-            cfg,
-            ReportSink {
-                tx,
-                waker: Arc::new(w),
-            },
-        );
+        let kind = CheckKind::Exec(vec![
+            "test".into(),
+            "-e".into(),
+            mark.to_string_lossy().into_owned(),
+        ]);
+        let (h, rx, _waker) = start_check(7, kind, Duration::from_millis(20));
         let first = rx.recv_timeout(Duration::from_secs(5)).unwrap();
         assert!(first.healthy && first.generation == 7 && first.instance == "api");
         std::fs::remove_file(&mark).unwrap();
@@ -474,26 +484,7 @@ mod tests {
             .unwrap()
             .local_addr()
             .unwrap();
-        let (tx, rx) = std::sync::mpsc::channel();
-        let (w, _r) = UnixStream::pair().unwrap();
-        let cfg = CheckConfig {
-            name: "t".into(),
-            kind: CheckKind::Tcp(port),
-            interval: Duration::from_millis(200),
-            timeout: Duration::from_secs(1),
-            rise: 2,
-            fall: 3,
-        };
-        let h = spawn(
-            9,
-            "api",
-            0,
-            cfg,
-            ReportSink {
-                tx,
-                waker: Arc::new(w),
-            },
-        );
+        let (h, rx, _waker) = start_check(9, CheckKind::Tcp(port), Duration::from_millis(200));
         let first = rx.recv_timeout(Duration::from_secs(5)).unwrap();
         assert!(first.healthy, "first failure faulted: {first:?}");
         assert!(first.last_error.is_some(), "{first:?}");
