@@ -1,24 +1,24 @@
-//! The agent config example: it passes `k8s-vip agent --check`, and the
-//! errors the README lists for its documented mistakes are what the check
-//! prints, byte for byte.
+//! The agent config example (docs/reference/agent-config.md, wherever it is
+//! kept): it passes `k8s-vip agent --check`, and the errors the docs list for
+//! its documented mistakes are what the check prints, byte for byte.
 
 use std::process::Command;
 
-use crate::commands::{at, commands_of, readme_text, Kind};
-use crate::readme;
+use crate::commands::{at, commands_of, Kind};
+use crate::docs;
 use crate::support;
 use crate::support::juju::CHARM_BINARY;
 
-/// The README's agent config example (its one YAML block).
+/// The agent config example (the docs' one YAML block).
 fn agent_example() -> String {
-    readme::fenced_blocks(&readme_text())
+    docs::blocks()
         .into_iter()
         .find(|b| b.info == "yaml" && b.text().contains("instances:"))
         .map(|b| b.text() + "\n")
-        .expect("the README's agent config example")
+        .expect("the docs' agent config example")
 }
 
-/// The mistakes whose errors the README lists, in its order: each is one
+/// The mistakes whose errors the docs list, in its order: each is one
 /// edit of the example (old text, new text).
 const DOCUMENTED_MISTAKES: &[(&str, &str)] = &[
     (
@@ -29,10 +29,10 @@ const DOCUMENTED_MISTAKES: &[(&str, &str)] = &[
     ("interface: eth0", "interface: eth9"),
 ];
 
-/// The README's error lines for the documented mistakes (the block of
+/// The docs' error lines for the documented mistakes (the block of
 /// `k8s-vip: error:` lines after the `--check` example).
 fn documented_errors() -> Vec<String> {
-    readme::fenced_blocks(&readme_text())
+    docs::blocks()
         .into_iter()
         .find(|b| {
             !b.lines.is_empty()
@@ -41,7 +41,7 @@ fn documented_errors() -> Vec<String> {
                     .all(|(_, l)| l.starts_with("k8s-vip: error: instances["))
         })
         .map(|b| b.lines.into_iter().map(|(_, l)| l).collect())
-        .expect("the README's block of agent config errors")
+        .expect("the docs' block of agent config errors")
 }
 
 /// Runs `k8s-vip agent --config agent.yaml --check` on `yaml` in a fresh
@@ -76,7 +76,7 @@ fn agent_check(yaml: &str, ns: Option<&str>) -> (bool, String) {
 /// The check's verdict on the unchanged example and on each documented
 /// mistake, byte for byte. Mistakes found before the interface is looked up
 /// run anywhere; the rest runs in a namespace with only `lo` and `eth0`, as
-/// on the unit the README describes (root).
+/// on the unit the docs describe (root).
 #[test]
 fn agent_yaml_example_passes_check_and_documented_errors_are_exact() {
     let example = agent_example();
@@ -86,12 +86,12 @@ fn agent_yaml_example_passes_check_and_documented_errors_are_exact() {
         DOCUMENTED_MISTAKES.len(),
         "one error line per documented mistake"
     );
-    let readme = readme_text();
+    let text = docs::all_text();
     for (_, new) in DOCUMENTED_MISTAKES {
         let key = new.split(':').next().unwrap_or(new).trim_start_matches('{');
         assert!(
-            readme.contains(key.split(", ").last().unwrap_or(key)),
-            "README does not describe `{new}`"
+            text.contains(key.split(", ").last().unwrap_or(key)),
+            "the docs do not describe `{new}`"
         );
     }
     let check = commands_of(|k| matches!(k, Kind::AgentCheck));
@@ -109,7 +109,7 @@ fn agent_yaml_example_passes_check_and_documented_errors_are_exact() {
     for (mistake, want) in DOCUMENTED_MISTAKES.iter().zip(&errors).take(2) {
         let (ok, out) = agent_check(&mutated(mistake), None);
         assert!(!ok, "`{}` accepted", mistake.1);
-        assert_eq!(out.trim_end(), want, "README's error for `{}`", mistake.1);
+        assert_eq!(out.trim_end(), want, "the docs' error for `{}`", mistake.1);
     }
     if !support::netns::require_root() {
         return;
@@ -127,6 +127,6 @@ fn agent_yaml_example_passes_check_and_documented_errors_are_exact() {
     for (mistake, want) in DOCUMENTED_MISTAKES.iter().zip(&errors) {
         let (ok, out) = agent_check(&mutated(mistake), Some(&ns));
         assert!(!ok, "`{}` accepted", mistake.1);
-        assert_eq!(out.trim_end(), want, "README's error for `{}`", mistake.1);
+        assert_eq!(out.trim_end(), want, "the docs' error for `{}`", mistake.1);
     }
 }

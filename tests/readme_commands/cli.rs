@@ -1,6 +1,6 @@
-//! The CLI as the README shows it: each synopsis line names exactly the
-//! flags and defaults of `--help`, `k8s-vip render` runs, and `k8s-vip
-//! status` prints the README's table for the README's status document.
+//! The CLI as the docs show it: each synopsis line names exactly the flags
+//! and defaults of `--help`, `k8s-vip render` runs, and `k8s-vip status`
+//! prints the docs' table for the docs' status document.
 
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::net::UnixListener;
@@ -9,9 +9,10 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use crate::commands::{at, commands_of, readme_text, Kind};
+use crate::commands::{at, commands_of, Kind};
 use crate::deployment::QUICK_START_VIP;
-use crate::readme::{self, shell_words, CommandLine};
+use crate::docs;
+use crate::markdown::{shell_words, CommandLine};
 use crate::support::juju::CHARM_BINARY;
 use crate::APP;
 
@@ -30,7 +31,7 @@ fn help(sub: &str) -> String {
 #[test]
 fn cli_synopsis_matches_help_and_render_runs() {
     let cmds = commands_of(|k| matches!(k, Kind::Synopsis { .. }));
-    assert!(cmds.len() >= 6, "the README lost its CLI synopsis");
+    assert!(cmds.len() >= 6, "the docs lost the CLI synopsis");
     for (cmd, kind) in &cmds {
         let Kind::Synopsis {
             sub,
@@ -97,7 +98,7 @@ fn cli_synopsis_matches_help_and_render_runs() {
             let flag = flag.split(['=', '<']).next().unwrap_or(&flag).to_string();
             assert!(
                 !complete || documented.contains(&&flag),
-                "{}: --help lists {flag}, the README does not",
+                "{}: --help lists {flag}, the docs do not",
                 at(cmd)
             );
         }
@@ -150,9 +151,9 @@ fn render_sample(cmd: &CommandLine) {
     );
 }
 
-/// The README's status document (its JSON block with `instances`).
+/// The docs' status document (their JSON block with `instances`).
 fn status_document() -> Value {
-    readme::fenced_blocks(&readme_text())
+    docs::blocks()
         .into_iter()
         .filter(|b| b.info == "json")
         .find_map(|b| {
@@ -160,11 +161,11 @@ fn status_document() -> Value {
                 .ok()
                 .filter(|v| v.get("instances").is_some())
         })
-        .expect("the README's status document")
+        .expect("the docs' status document")
 }
 
-/// `$ k8s-vip status` prints exactly the README's table when the agent
-/// answers with the README's status document, and `--json` gives it back.
+/// `$ k8s-vip status` prints exactly the docs' table when the agent
+/// answers with the docs' status document, and `--json` gives it back.
 #[test]
 fn status_table_is_what_the_cli_prints_for_the_documented_document() {
     let cmds = commands_of(|k| matches!(k, Kind::StatusTable));
@@ -210,7 +211,7 @@ fn status_table_is_what_the_cli_prints_for_the_documented_document() {
             .iter()
             .map(|l| l.trim_end().to_string())
             .collect();
-        assert_eq!(got, want, "{}: the README shows another table", at(cmd));
+        assert_eq!(got, want, "{}: the docs show another table", at(cmd));
     }
     let out = Command::new(CHARM_BINARY)
         .args(["status", "--json", "--socket"])

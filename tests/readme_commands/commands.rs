@@ -1,20 +1,16 @@
-//! Which commands the README shows and what kind each is: the code that
-//! reads README.md, recognises every command line (`classify`), and the
-//! coverage test that fails, naming the line, for a command no test runs.
-//! Every other module asks this one for the commands of its kind.
+//! Which commands the documentation shows and what kind each is: the code
+//! that recognises every command line of README.md and docs/ (`classify`),
+//! and the coverage test that fails, naming the page and line, for a command
+//! no test runs. Every other module asks this one for the commands of its kind.
 
 use std::path::Path;
 
 use serde_json::Value;
 
-use crate::readme::{self, shell_words, CommandLine};
+use crate::docs;
+use crate::markdown::{self, shell_words, CommandLine};
 use crate::support::juju::SOURCE_DIR;
 use crate::APP;
-
-/// README.md as it is now.
-pub fn readme_text() -> String {
-    std::fs::read_to_string(Path::new(SOURCE_DIR).join("README.md")).expect("README.md")
-}
 
 /// One of the charm's YAML files (metadata.yaml, config.yaml, ...) as JSON.
 pub fn read_yaml(file: &str) -> Value {
@@ -22,7 +18,8 @@ pub fn read_yaml(file: &str) -> Value {
     serde_yaml::from_str(&text).expect(file)
 }
 
-/// What a README command is, once recognised; each kind has a test below.
+/// What a documented command is, once recognised; each kind has a test in
+/// the module of its kind.
 #[derive(Debug, Clone)]
 pub enum Kind {
     /// `make ARGS` or `sudo make ARGS`: `make -n ARGS` must succeed.
@@ -34,8 +31,8 @@ pub enum Kind {
         a: (String, String),
         b: (String, String),
     },
-    /// `juju integrate A B` without endpoints: the README says Juju refuses
-    /// it as ambiguous.
+    /// `juju integrate A B` without endpoints: the docs say Juju refuses it
+    /// as ambiguous.
     AmbiguousIntegrate { a: String, b: String },
     /// `juju config APP K=V ...` (placeholder values replaced by samples).
     Config { pairs: Vec<(String, String)> },
@@ -83,7 +80,7 @@ pub enum Kind {
     External,
 }
 
-/// Tools of the operator's environment the README quotes for troubleshooting.
+/// Tools of the operator's environment the docs quote for troubleshooting.
 const EXTERNAL_TOOLS: &[&str] = &["tcpdump", "ip", "openstack", "kubectl", "curl"];
 
 /// Replaces an all-caps placeholder (`N`, `ADDRESS`) in a command with a
@@ -122,7 +119,7 @@ fn key_values(pairs: &[&str]) -> Result<Vec<(String, String)>, String> {
         .collect()
 }
 
-/// Recognises a README command, or says why no test runs it.
+/// Recognises a documented command, or says why no test runs it.
 pub fn classify(cmd: &CommandLine) -> Result<Kind, String> {
     let all = shell_words(&cmd.text).map_err(|e| format!("cannot split it: {e}"))?;
     let is_assignment = |w: &String| {
@@ -230,8 +227,8 @@ pub fn classify(cmd: &CommandLine) -> Result<Kind, String> {
     }
 }
 
-/// Every README command with its kind; panics on unrecognised ones (the
-/// coverage test reports them all at once, with advice).
+/// Every documented command with its kind; unrecognised ones are left out
+/// (the coverage test reports them all at once, with advice).
 pub fn commands_of(kind: fn(&Kind) -> bool) -> Vec<(CommandLine, Kind)> {
     all_commands()
         .into_iter()
@@ -240,16 +237,22 @@ pub fn commands_of(kind: fn(&Kind) -> bool) -> Vec<(CommandLine, Kind)> {
         .collect()
 }
 
-/// Every command of the README: fenced blocks first, then inline code.
+/// Every command of README.md and docs/, page by page: each page's fenced
+/// blocks first, then its inline code.
 pub fn all_commands() -> Vec<CommandLine> {
-    let text = readme_text();
-    let mut all = readme::commands(&text);
-    all.extend(readme::inline_commands(&text));
-    all
+    docs::pages()
+        .iter()
+        .flat_map(|p| {
+            let mut all = markdown::commands(&p.path, &p.text);
+            all.extend(markdown::inline_commands(&p.path, &p.text));
+            all
+        })
+        .collect()
 }
 
-/// The commands of one kind, each distinct command once (the Quick start
-/// repeats lines of later sections; running them again proves nothing new).
+/// The commands of one kind, each distinct command once (the README, the
+/// tutorial and the how-tos repeat lines of the reference; running them again
+/// proves nothing new).
 pub fn distinct_commands_of(kind: fn(&Kind) -> bool) -> Vec<(CommandLine, Kind)> {
     let mut seen = std::collections::BTreeSet::new();
     commands_of(kind)
@@ -258,35 +261,43 @@ pub fn distinct_commands_of(kind: fn(&Kind) -> bool) -> Vec<(CommandLine, Kind)>
         .collect()
 }
 
-/// `README.md:LINE: `COMMAND``, for messages.
+/// `PAGE:LINE: `COMMAND``, for messages.
 pub fn at(cmd: &CommandLine) -> String {
-    format!("README.md:{}: `{}`", cmd.line, cmd.text)
+    format!("{}:{}: `{}`", cmd.file, cmd.line, cmd.text)
+}
+
+/// Whether some fenced (not inline) command of `cmds` is of a kind `want`.
+fn shows(cmds: &[CommandLine], want: impl Fn(&Kind) -> bool) -> bool {
+    cmds.iter()
+        .filter(|c| !c.inline)
+        .filter_map(|c| classify(c).ok())
+        .any(|k| want(&k))
 }
 
 #[test]
-fn every_readme_command_is_run_by_a_test() {
-    let text = readme_text();
+fn every_documented_command_is_run_by_a_test() {
     let mut problems = Vec::new();
     let commands = all_commands();
     for cmd in &commands {
         if let Err(why) = classify(cmd) {
             problems.push(format!(
-                "{}: {why}.\n    Every command in README.md must be run by a test. Teach \
-                 tests/readme_commands/ to run it (a case in `classify`, commands.rs, and a \
-                 test in the module of its kind that executes it and checks what the README says it does), or, if it is not a \
-                 command a user types, take it out of the code block or `code` span.",
+                "{}: {why}.\n    Every command in README.md and docs/ must be run by a test. \
+                 Teach tests/readme_commands/ to run it (a case in `classify`, commands.rs, and \
+                 a test in the module of its kind that executes it and checks what the docs say \
+                 it does), or, if it is not a command a user types, take it out of the code \
+                 block or `code` span.",
                 at(cmd)
             ));
         }
     }
     let mut rust_blocks = 0;
-    for block in readme::fenced_blocks(&text) {
+    for block in docs::blocks() {
         match block.info.as_str() {
             "yaml" | "yml" if !block.text().contains("instances:") => problems.push(format!(
-                "README.md:{}: a YAML block that is not the agent config example: no test \
+                "{}:{}: a YAML block that is not the agent config example: no test \
                  checks it. Add a test in tests/readme_commands/ that feeds it to the \
                  program that reads it.",
-                block.fence_line
+                block.file, block.fence_line
             )),
             "rust" => rust_blocks += 1,
             _ => {}
@@ -294,59 +305,61 @@ fn every_readme_command_is_run_by_a_test() {
     }
     if rust_blocks != 1 {
         problems.push(format!(
-            "README.md has {rust_blocks} Rust blocks; tests/readme_commands/ compiles exactly \
-             one (the simulated model example, `model_api_example` in model_example.rs): add a \
-             compiled copy of any new one there"
+            "README.md and docs/ have {rust_blocks} Rust blocks; tests/readme_commands/ compiles \
+             exactly one (the simulated model example, `model_api_example` in \
+             model_example.rs): add a compiled copy of any new one there"
         ));
     }
-    // The kinds that must be present at all (a README without them lost its
-    // main instructions).
-    let kinds: Vec<Kind> = commands.iter().filter_map(|c| classify(c).ok()).collect();
-    for (name, present) in [
-        (
-            "make demo",
-            kinds
-                .iter()
-                .any(|k| matches!(k, Kind::Make { args } if args == &["demo"])),
-        ),
-        (
-            "juju deploy",
-            kinds.iter().any(|k| matches!(k, Kind::Deploy { .. })),
-        ),
-        (
-            "juju config",
-            kinds.iter().any(|k| matches!(k, Kind::Config { .. })),
-        ),
-        (
-            "juju integrate",
-            kinds.iter().any(|k| matches!(k, Kind::Integrate { .. })),
-        ),
-        (
-            "juju run",
-            kinds.iter().any(|k| matches!(k, Kind::Run { .. })),
-        ),
-        (
-            "agent --check",
-            kinds.iter().any(|k| matches!(k, Kind::AgentCheck)),
-        ),
-    ] {
-        if !present {
+    // What the README itself must show in a code block: how to deploy (the
+    // three commands), the demo and the tests.
+    let readme: Vec<CommandLine> = commands
+        .iter()
+        .filter(|c| c.file == "README.md")
+        .cloned()
+        .collect();
+    let config_vip = |k: &Kind| matches!(k, Kind::Config { pairs } if pairs.iter().any(|(key, _)| key == "virtual-ip"));
+    let attach = |k: &Kind| matches!(k, Kind::Integrate { a, b } if a.1 == "juju-info" && b.1 == "juju-info");
+    let make = |target: &'static str| move |k: &Kind| matches!(k, Kind::Make { args } if args == &[target]);
+    let deploy = |k: &Kind| matches!(k, Kind::Deploy { .. });
+    let required: [(&str, &dyn Fn(&Kind) -> bool); 5] = [
+        ("juju deploy", &deploy),
+        ("juju integrate k8s-vip:juju-info ...:juju-info", &attach),
+        ("juju config k8s-vip virtual-ip=...", &config_vip),
+        ("make demo", &make("demo")),
+        ("make test", &make("test")),
+    ];
+    for (name, want) in required {
+        if !shows(&readme, want) {
             problems.push(format!(
                 "README.md no longer shows `{name}` in a code block"
             ));
         }
     }
+    // What the docs must show somewhere (they lost a part of the reference).
+    let run = |k: &Kind| matches!(k, Kind::Run { .. });
+    let check = |k: &Kind| matches!(k, Kind::AgentCheck);
+    let required: [(&str, &dyn Fn(&Kind) -> bool); 2] =
+        [("juju run", &run), ("k8s-vip agent --check", &check)];
+    for (name, want) in required {
+        if !shows(&commands, want) {
+            problems.push(format!("docs/ no longer show `{name}` in a code block"));
+        }
+    }
     assert!(
         problems.is_empty(),
-        "{} README command(s) not verified:\n{}",
+        "{} documented command(s) not verified:\n{}",
         problems.len(),
         problems.join("\n")
     );
-    eprintln!("{} README commands, each run by a test", commands.len());
+    eprintln!(
+        "{} commands in README.md and docs/, each run by a test",
+        commands.len()
+    );
     if std::env::var_os("README_COMMANDS_LIST").is_some() {
         for c in &commands {
             eprintln!(
-                "{:5} {:?} <- {}",
+                "{}:{} {:?} <- {}",
+                c.file,
                 c.line,
                 classify(c).map(|k| format!("{k:?}").chars().take(60).collect::<String>()),
                 c.text

@@ -1,15 +1,16 @@
-//! `juju config` lines: each is applied to a fresh Quick-start deployment,
-//! the units reconcile without error, and the setting has the effect the
-//! README describes; and before `virtual-ip` is set a unit says exactly what
-//! the README quotes.
+//! `juju config` lines: each is applied to a fresh deployment as after the
+//! README's deploy commands, the units reconcile without error, and the
+//! setting has the effect the docs describe; and before `virtual-ip` is set a
+//! unit says exactly what the docs quote.
 
 use serde_json::{json, Value};
 
-use crate::commands::{at, distinct_commands_of, read_yaml, readme_text, Kind};
+use crate::commands::{at, distinct_commands_of, read_yaml, Kind};
 use crate::deployment::{
     deployed, deployed_on, in_parallel, network_for, unit_status, QUICK_START_VIP,
 };
-use crate::readme::CommandLine;
+use crate::docs;
+use crate::markdown::CommandLine;
 use crate::support::juju::Model;
 
 /// `juju config` turns the command-line value into the option's type.
@@ -45,7 +46,7 @@ fn agent_yaml(model: &Model, unit: &str) -> Value {
     serde_yaml::from_str(&text).unwrap_or(Value::Null)
 }
 
-/// What the README says each example does, checked on a unit after it applied.
+/// What the docs say each example does, checked on a unit after it applied.
 fn check_effect(model: &Model, unit: &str, key: &str, value: &Value) -> Result<(), String> {
     let agent = agent_yaml(model, unit);
     let inst = &agent["instances"];
@@ -126,7 +127,7 @@ fn check_effect(model: &Model, unit: &str, key: &str, value: &Value) -> Result<(
     }
 }
 
-/// Applies one `juju config` line to a fresh Quick-start deployment: the
+/// Applies one `juju config` line to a fresh deployment: the
 /// units reconcile without error and end up active or waiting (never blocked),
 /// with the documented effect.
 fn apply_config_line(cmd: &CommandLine, pairs: &[(String, String)]) {
@@ -174,7 +175,7 @@ fn apply_config_line(cmd: &CommandLine, pairs: &[(String, String)]) {
         let (state, message) = unit_status(&model, u);
         assert!(
             state == "active" || state == "waiting",
-            "{}: {u} is `{state}: {message}`, but the README presents it as a working setting",
+            "{}: {u} is `{state}: {message}`, but the docs present it as a working setting",
             at(cmd)
         );
         for (k, v) in &typed {
@@ -188,7 +189,7 @@ fn apply_config_line(cmd: &CommandLine, pairs: &[(String, String)]) {
 #[test]
 fn juju_config_lines_apply_cleanly_with_the_documented_effect() {
     let cmds = distinct_commands_of(|k| matches!(k, Kind::Config { .. }));
-    assert!(cmds.len() >= 5, "the README lost its config examples");
+    assert!(cmds.len() >= 5, "the docs lost their config examples");
     in_parallel(&cmds, |(cmd, kind)| {
         if let Kind::Config { pairs } = kind {
             apply_config_line(cmd, pairs);
@@ -197,8 +198,8 @@ fn juju_config_lines_apply_cleanly_with_the_documented_effect() {
     eprintln!("{} `juju config` lines applied", cmds.len());
 }
 
-/// The Quick start: before `juju config k8s-vip virtual-ip=...` a unit says
-/// exactly what the README's Options table quotes.
+/// Before `juju config k8s-vip virtual-ip=...` a unit says exactly what the
+/// docs quote (the options reference, the tutorial).
 #[test]
 fn unset_virtual_ip_blocks_with_the_documented_message() {
     let model = deployed("kubernetes-control-plane", "eth0");
@@ -209,7 +210,7 @@ fn unset_virtual_ip_blocks_with_the_documented_message() {
         "blocked: virtual-ip: set virtual-ip (juju config k8s-vip virtual-ip=ADDRESS)"
     );
     assert!(
-        readme_text().contains(&format!("`{quoted}`")),
-        "README no longer quotes `{quoted}`"
+        docs::page("docs/reference/options.md").contains(&format!("`{quoted}`")),
+        "docs/reference/options.md no longer quotes `{quoted}`"
     );
 }

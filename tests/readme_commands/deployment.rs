@@ -1,18 +1,18 @@
-//! The simulated deployments the README's `juju config`, `juju integrate`
-//! and `juju run` lines are applied to: the Quick start's model (two units
-//! on the README's addresses, attached to a Kubernetes principal, peers
-//! settled), and running several of them at once.
+//! The simulated deployments the docs' `juju config`, `juju integrate` and
+//! `juju run` lines are applied to: the model of the README's deploy
+//! commands (two units on the docs' addresses, attached to a Kubernetes
+//! principal, peers settled), and running several of them at once.
 
 use serde_json::{json, Value};
 
 use crate::support::juju::{Model, ModelOptions};
 use crate::APP;
 
-/// The `virtual-ip` of the README's Quick start, the deployment every other
+/// The `virtual-ip` of the README's deploy commands, the deployment every other
 /// `juju config` example is applied to.
 pub const QUICK_START_VIP: &str = "10.0.0.100";
 
-/// The (IPv4, IPv6) prefixes of the units' addresses: the README's examples
+/// The (IPv4, IPv6) prefixes of the units' addresses: the docs' examples
 /// use 10.0.0.0/24 and fd00::/64, the demo 192.0.2.0/24 and 2001:db8::/64.
 pub fn network_for(vips: &str) -> (&'static str, &'static str) {
     if vips

@@ -1,15 +1,16 @@
 //! `juju integrate` lines: both endpoints exist with one interface and
 //! opposite roles, and in the simulated model the relation does what the
-//! README says (the loadbalancer response it shows, the VIP published).
+//! docs say (the loadbalancer response they show, the VIP published).
 
 use serde_json::{json, Value};
 
-use crate::commands::{at, distinct_commands_of, read_yaml, readme_text, Kind};
+use crate::commands::{at, distinct_commands_of, read_yaml, Kind};
 use crate::deployment::{configured, in_parallel, unit_status, QUICK_START_VIP, UNITS};
-use crate::readme::{self, CommandLine};
+use crate::docs;
+use crate::markdown::CommandLine;
 use crate::APP;
 
-/// The Kubernetes charms' endpoints the README relates k8s-vip to, as their
+/// The Kubernetes charms' endpoints the docs relate k8s-vip to, as their
 /// metadata declares them (see the REFERENCES of the relation protocols):
 /// (application, endpoint, interface, role). `juju-info` is the implicit
 /// endpoint every principal charm provides.
@@ -153,20 +154,20 @@ fn integrate(cmd: &CommandLine, a: &(String, String), b: &(String, String)) {
                 "{}",
                 at(cmd)
             );
-            // Exactly the response the README shows (its placeholder hash
+            // Exactly the response the docs show (its placeholder hash
             // being the request's).
-            let shown = readme::fenced_blocks(&readme_text())
+            let shown = docs::blocks()
                 .into_iter()
                 .filter(|b| b.info == "json")
                 .find(|b| b.text().contains("received_hash"))
                 .map(|b| b.text())
-                .expect("the README's loadbalancer response");
+                .expect("the docs' loadbalancer response");
             let shown = shown.replace(
                 "<the request's sent_hash>",
                 request["sent_hash"].as_str().unwrap_or_default(),
             );
-            let shown: Value = serde_json::from_str(&shown).expect("README response is JSON");
-            assert_eq!(response, shown, "{}: not the README's response", at(cmd));
+            let shown: Value = serde_json::from_str(&shown).expect("the docs' response is JSON");
+            assert_eq!(response, shown, "{}: not the docs' response", at(cmd));
         }
         "loadbalancer" | "website" => {
             let rel = model.add_relation(&ours.1, &theirs.0, &remote);

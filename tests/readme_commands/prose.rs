@@ -11,7 +11,7 @@ use serde_json::json;
 use crate::commands::{at, commands_of, is_placeholder, read_yaml, Kind};
 use crate::integrate::KUBERNETES_ENDPOINTS;
 use crate::make_deploy::make_dry_run;
-use crate::readme::CommandLine;
+use crate::markdown::CommandLine;
 use crate::run::LAB_VIP;
 use crate::support::juju::{Model, CHARM_BINARY, SOURCE_DIR};
 use crate::APP;

@@ -1,16 +1,17 @@
-//! `juju run` lines: each block of them (the Quick start, the Actions
-//! section) is run in order on the simulated model, first without an agent
-//! (the documented failure or marker), then, as root, against real agents
-//! in network namespaces (the VIP moves as the README says, and `juju
-//! status` shows what the Quick start quotes).
+//! `juju run` lines: each block of them (the tutorial's steps, the actions
+//! reference, the how-tos) is run in order on the simulated model, first
+//! without an agent (the documented failure or marker), then, as root,
+//! against real agents in network namespaces (the VIP moves as the docs say,
+//! and `juju status` shows what the README and the tutorial quote).
 
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Map, Value};
 
-use crate::commands::{at, classify, read_yaml, readme_text, Kind};
+use crate::commands::{at, classify, read_yaml, Kind};
 use crate::deployment::{configured, settle_peers, unit_status};
-use crate::readme::{self, CommandLine};
+use crate::docs;
+use crate::markdown::{self, CommandLine};
 use crate::support::juju::Model;
 use crate::{support, APP};
 
@@ -41,14 +42,16 @@ fn action_params(cmd: &CommandLine, action: &str, params: &[(String, String)]) -
 /// One `juju run` line: the line, the unit, the action and its parameters.
 type RunLine = (CommandLine, String, String, Vec<(String, String)>);
 
-/// The `juju run` lines of each fenced block, in order (a block is one
-/// scenario: the Quick start, the Actions section).
+/// The `juju run` lines of each fenced block of README.md and docs/, in
+/// order (a block is one scenario: a tutorial step, the actions reference);
+/// a block whose lines are those of an earlier one is left out (it would
+/// prove nothing new).
 fn run_blocks() -> Vec<Vec<RunLine>> {
-    let text = readme_text();
-    readme::fenced_blocks(&text)
+    let mut seen = std::collections::BTreeSet::new();
+    docs::blocks()
         .iter()
         .map(|b| {
-            readme::block_commands(b)
+            markdown::block_commands(b)
                 .into_iter()
                 .filter_map(|c| match classify(&c) {
                     Ok(Kind::Run {
@@ -61,26 +64,29 @@ fn run_blocks() -> Vec<Vec<RunLine>> {
                 .collect::<Vec<_>>()
         })
         .filter(|v| !v.is_empty())
+        .filter(|v: &Vec<RunLine>| {
+            seen.insert(v.iter().map(|r| r.0.text.clone()).collect::<Vec<_>>())
+        })
         .collect()
 }
 
 /// Without a running agent (no root needed): every documented action and
-/// parameter is accepted, and the outcome is what the README says happens
+/// parameter is accepted, and the outcome is what the docs say happens
 /// when the agent is not running.
 #[test]
 fn juju_run_lines_without_an_agent_fail_or_record_as_documented() {
     let blocks = run_blocks();
     assert!(!blocks.is_empty());
-    let readme = readme_text()
+    let actions = docs::page("docs/reference/actions.md")
         .split_whitespace()
         .collect::<Vec<_>>()
         .join(" ");
     assert!(
-        readme.contains(
+        actions.contains(
             "when the agent is not running, `status` and `failover` fail saying so and pointing \
              at `systemctl status k8s-vip-agent`; `pause`/`resume` still record the marker"
         ),
-        "the README changed what it says about actions without an agent; update this test"
+        "docs/reference/actions.md changed what it says about actions without an agent; update this test"
     );
     for block in blocks {
         let model = configured("kubernetes-control-plane");
@@ -111,11 +117,11 @@ fn juju_run_lines_without_an_agent_fail_or_record_as_documented() {
     }
 }
 
-/// The VIP of the live runs: the README's 10.0.0.100 would be outside the
+/// The VIP of the live runs: the docs' 10.0.0.100 would be outside the
 /// test networks, so the lab uses its own 192.0.2.100.
 pub const LAB_VIP: &str = "192.0.2.100";
 
-/// Results of the `status` action the README's Actions table documents
+/// Results of the `status` action the actions reference documents
 /// (for the first IPv4 instance, `v4-1`, of a unit with no checks).
 const STATUS_RESULTS: &[&str] = &[
     "unit",
@@ -150,8 +156,8 @@ fn single_holder(lab: &support::netns::Lab, timeout: Duration) -> Option<usize> 
     }
 }
 
-/// Three units with real agents in network namespaces, as after the Quick
-/// start (health-check none: no kube-apiserver runs in the lab).
+/// Three units with real agents in network namespaces, as after the README's
+/// deploy commands (health-check none: no kube-apiserver runs in the lab).
 fn live_deploy(tag: &str) -> (support::netns::Lab, Model) {
     let lab = support::netns::Lab::new(tag, 3);
     let mut model = Model::options(APP, 3).real_services(true).build();
@@ -167,20 +173,25 @@ fn live_deploy(tag: &str) -> (support::netns::Lab, Model) {
     (lab, model)
 }
 
-/// What `juju status` shows, as the Quick start quotes it (with the lab's VIP
-/// and the model's VRID for the README's 10.0.0.100 and 51): the unit status
-/// each unit's update-status sets from its running agent.
+/// What `juju status` shows, as the README and the tutorial quote it (with
+/// the lab's VIP and the model's VRID for the docs' 10.0.0.100 and 51): the
+/// unit status each unit's update-status sets from its running agent.
 fn check_juju_status(model: &Model) {
-    let readme = readme_text();
     let quotes = [
         "active: MASTER 10.0.0.100 (vrid 51)",
         "active: BACKUP, VIP on k8s-vip/0 (vrid 51)",
     ];
-    for q in quotes {
-        assert!(
-            readme.contains(&format!("`{q}`")),
-            "the README no longer quotes `{q}`; update this test"
-        );
+    for page in ["README.md", "docs/tutorial/deploy-on-charmed-kubernetes.md"] {
+        let text = docs::page(page)
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
+        for q in quotes {
+            assert!(
+                text.contains(&format!("`{q}`")),
+                "{page} no longer quotes `{q}`; update this test"
+            );
+        }
     }
     let vrid = k8s_vip::charm::vrid::derived_base("test", APP);
     let want = |q: &str| {
@@ -200,7 +211,7 @@ fn check_juju_status(model: &Model) {
             }
             assert!(
                 Instant::now() < deadline,
-                "juju status of {u}: `{got}`, the README says `{expected}`"
+                "juju status of {u}: `{got}`, the docs say `{expected}`"
             );
             std::thread::sleep(Duration::from_millis(200));
         }
@@ -208,8 +219,8 @@ fn check_juju_status(model: &Model) {
 }
 
 /// As root: each block's `juju run` lines, in order, against real agents:
-/// `status` reports the unit's role, `failover` (on the holder, as the README
-/// says) moves the VIP to the unit it names, `pause` releases the VIP and
+/// `status` reports the unit's role, `failover` (on the holder, as the docs
+/// say) moves the VIP to the unit it names, `pause` releases the VIP and
 /// says so in the unit status, `resume` brings the unit back.
 #[test]
 fn juju_run_lines_work_against_real_agents() {
@@ -255,7 +266,7 @@ fn juju_run_lines_work_against_real_agents() {
                         at(&cmd),
                         a.results
                     );
-                    // The results the README's Actions table lists.
+                    // The results the actions reference lists.
                     for key in STATUS_RESULTS {
                         assert!(
                             a.result(key).is_some(),

@@ -1,25 +1,41 @@
-//! The reference tables (Options, Actions, Relations) list exactly what
-//! config.yaml, actions.yaml and metadata.yaml declare, with their defaults
-//! and interfaces.
+//! The reference tables (options, actions, relations) and the README's
+//! one-screen option table list exactly what config.yaml, actions.yaml and
+//! metadata.yaml declare, with their defaults and interfaces.
 
 use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-use crate::commands::{read_yaml, readme_text};
+use crate::commands::read_yaml;
+use crate::docs;
+use crate::markdown;
 
-/// The README's Markdown table rows whose first cell is `` `NAME` ``:
-/// name -> the other cells.
-fn table_rows(section: &str) -> BTreeMap<String, Vec<String>> {
-    let text = readme_text();
-    let start = text
-        .find(&format!("\n## {section}\n"))
-        .unwrap_or_else(|| panic!("the README has no section {section}"));
-    let body = &text[start + 1..];
-    let end = body[3..].find("\n## ").map_or(body.len(), |e| e + 3);
-    body[..end]
+/// The Markdown table rows under heading `heading` (its whole line, e.g.
+/// `## Options`) of page `path`, up to the next heading, whose first cell is
+/// `` `NAME` ``: name -> the other cells.
+fn table_rows(path: &str, heading: &str) -> BTreeMap<String, Vec<String>> {
+    let text = docs::page(path);
+    let fenced: Vec<usize> = markdown::fenced_blocks(path, &text)
+        .iter()
+        .flat_map(|b| {
+            let last = b.lines.last().map_or(b.fence_line, |(n, _)| *n) + 1;
+            b.fence_line..=last
+        })
+        .collect();
+    let lines: Vec<(usize, &str)> = text
         .lines()
-        .filter_map(|l| {
+        .enumerate()
+        .map(|(i, l)| (i + 1, l))
+        .filter(|(n, _)| !fenced.contains(n))
+        .collect();
+    let start = lines
+        .iter()
+        .position(|(_, l)| *l == heading)
+        .unwrap_or_else(|| panic!("{path} has no heading `{heading}`"));
+    lines[start + 1..]
+        .iter()
+        .take_while(|(_, l)| !l.starts_with('#'))
+        .filter_map(|(_, l)| {
             let cells: Vec<String> = l
                 .trim()
                 .strip_prefix('|')?
@@ -37,18 +53,16 @@ fn table_rows(section: &str) -> BTreeMap<String, Vec<String>> {
         .collect()
 }
 
-/// The Options, Actions and Relations tables name every option (with its
-/// config.yaml default), action (with its parameters and their defaults)
-/// and endpoint (with its interface), and nothing else.
-#[test]
-fn reference_tables_match_config_actions_and_metadata() {
-    let options = table_rows("Options");
+/// An options table names every option of config.yaml, with its default,
+/// and nothing else.
+fn check_options_table(path: &str, heading: &str) {
+    let options = table_rows(path, heading);
     let config = read_yaml("config.yaml");
     let declared = config["options"].as_object().cloned().unwrap_or_default();
     assert_eq!(
         options.keys().collect::<Vec<_>>(),
         declared.keys().collect::<Vec<_>>(),
-        "the Options table and config.yaml list different options"
+        "{path}: the options table and config.yaml list different options"
     );
     for (name, spec) in &declared {
         let shown = options[name][0].trim_matches('`').to_string();
@@ -57,37 +71,49 @@ fn reference_tables_match_config_actions_and_metadata() {
             Value::String(s) => s.clone(),
             other => other.to_string(),
         };
-        assert_eq!(shown, default, "Options table: default of {name}");
+        assert_eq!(shown, default, "{path}: options table: default of {name}");
     }
+}
 
-    let actions = table_rows("Actions");
+/// The Options tables (the README's and the reference's) name every option
+/// (with its config.yaml default), the Actions table every action (with its
+/// parameters and their defaults) and the Relations table every endpoint
+/// (with its interface), and nothing else.
+#[test]
+fn reference_tables_match_config_actions_and_metadata() {
+    check_options_table("README.md", "## Options");
+    check_options_table("docs/reference/options.md", "# Options");
+
+    let path = "docs/reference/actions.md";
+    let actions = table_rows(path, "# Actions");
     let schema = read_yaml("actions.yaml");
     let declared = schema.as_object().cloned().unwrap_or_default();
     assert_eq!(
         actions.keys().collect::<Vec<_>>(),
         declared.keys().collect::<Vec<_>>(),
-        "the Actions table and actions.yaml list different actions"
+        "{path}: the actions table and actions.yaml list different actions"
     );
     for (name, spec) in &declared {
         let cell = &actions[name][0];
         for (param, p) in spec["params"].as_object().cloned().unwrap_or_default() {
             assert!(
                 cell.contains(&format!("`{param}`")),
-                "Actions table: {name} lacks `{param}`"
+                "{path}: {name} lacks `{param}`"
             );
             if let Some(d) = p.get("default") {
                 assert!(
                     cell.contains(&format!("default {d}")),
-                    "Actions table: {name} {param} default {d}"
+                    "{path}: {name} {param} default {d}"
                 );
             }
         }
         if spec.get("params").is_none() {
-            assert_eq!(cell, "—", "Actions table: {name} takes no parameters");
+            assert_eq!(cell, "—", "{path}: {name} takes no parameters");
         }
     }
 
-    let relations = table_rows("Relations");
+    let path = "docs/reference/relations.md";
+    let relations = table_rows(path, "# Relations");
     let meta = read_yaml("metadata.yaml");
     let mut endpoints = BTreeMap::new();
     for section in ["requires", "provides", "peers"] {
@@ -101,12 +127,12 @@ fn reference_tables_match_config_actions_and_metadata() {
     assert_eq!(
         relations.keys().collect::<Vec<_>>(),
         endpoints.keys().collect::<Vec<_>>(),
-        "the Relations table and metadata.yaml list different endpoints"
+        "{path}: the relations table and metadata.yaml list different endpoints"
     );
     for (name, interface) in &endpoints {
         assert!(
             relations[name][0].contains(interface.as_str()),
-            "Relations table: {name} is interface {interface}, the table says {}",
+            "{path}: {name} is interface {interface}, the table says {}",
             relations[name][0]
         );
     }

@@ -1,17 +1,21 @@
-//! Reads README.md the way a user reads it: fenced code blocks, and in them
-//! the command lines a user would type. The `readme_commands` test target (this
-//! directory) uses it to run every documented command, so the README cannot
-//! drift from the code. Nothing else reads the README, hence it lives here and
-//! not in tests/support.
+//! Reads a Markdown page the way a user reads it: fenced code blocks, and in
+//! them the command lines a user would type; inline code spans in the prose.
+//! The `readme_commands` test target (this directory) uses it to run every
+//! documented command of README.md and docs/, so the documentation cannot
+//! drift from the code. Nothing else reads the documentation, hence it lives
+//! here and not in tests/support.
 
-/// One fenced code block of the README.
+/// One fenced code block of a page.
 #[derive(Debug, Clone)]
 pub struct Block {
+    /// The page it is on, relative to the repository (`README.md`,
+    /// `docs/reference/cli.md`); empty for text that is no page.
+    pub file: String,
     /// The info string after the opening fence (`sh`, `yaml`, `rust`, or "").
     pub info: String,
-    /// 1-based README line of the opening fence.
+    /// 1-based line of the opening fence.
     pub fence_line: usize,
-    /// The block's lines with their 1-based README line numbers.
+    /// The block's lines with their 1-based line numbers.
     pub lines: Vec<(usize, String)>,
 }
 
@@ -37,7 +41,9 @@ impl Block {
 /// One command a user would type, as found in a fenced block.
 #[derive(Debug, Clone)]
 pub struct CommandLine {
-    /// 1-based README line where the command starts.
+    /// The page it is on (see [`Block::file`]).
+    pub file: String,
+    /// 1-based line where the command starts.
     pub line: usize,
     /// The command as written (continuation lines joined with `\n`), without
     /// a leading `$ ` prompt and without a trailing `# comment`.
@@ -72,8 +78,8 @@ pub const COMMAND_PROGRAMS: &[&str] = &[
     "charmcraft",
 ];
 
-/// Every fenced code block (``` or ~~~ fences) of a Markdown text.
-pub fn fenced_blocks(text: &str) -> Vec<Block> {
+/// Every fenced code block (``` or ~~~ fences) of page `file`, whose text is `text`.
+pub fn fenced_blocks(file: &str, text: &str) -> Vec<Block> {
     let mut blocks = Vec::new();
     let mut open: Option<(String, Block)> = None;
     for (i, line) in text.lines().enumerate() {
@@ -87,6 +93,7 @@ pub fn fenced_blocks(text: &str) -> Vec<Block> {
                 open = Some((
                     marker,
                     Block {
+                        file: file.to_string(),
                         info,
                         fence_line: n,
                         lines: Vec::new(),
@@ -262,6 +269,7 @@ pub fn block_commands(block: &Block) -> Vec<CommandLine> {
         quote = None;
         let (code, comment) = split_comment(body, &mut quote);
         let cmd = CommandLine {
+            file: block.file.clone(),
             line: *n,
             text: code,
             comment: comment.unwrap_or_default(),
@@ -286,9 +294,9 @@ fn continues(text: &str) -> bool {
     text.ends_with('\\') || shell_words(text).is_err()
 }
 
-/// Every command line of every fenced block, in README order.
-pub fn commands(text: &str) -> Vec<CommandLine> {
-    fenced_blocks(text)
+/// Every command line of every fenced block of page `file`, in order.
+pub fn commands(file: &str, text: &str) -> Vec<CommandLine> {
+    fenced_blocks(file, text)
         .iter()
         .flat_map(block_commands)
         .collect()
@@ -312,10 +320,10 @@ fn inline_is_command(span: &str) -> bool {
 /// Every command written as inline code (`` `juju config k8s-vip unicast=true` ``)
 /// in the prose outside fenced blocks; a span may wrap over lines, and
 /// `a && b` counts as two commands.
-pub fn inline_commands(text: &str) -> Vec<CommandLine> {
+pub fn inline_commands(file: &str, text: &str) -> Vec<CommandLine> {
     // Blank out fenced blocks, keeping line numbers.
     let mut fenced: Vec<bool> = vec![false; text.lines().count() + 1];
-    for block in fenced_blocks(text) {
+    for block in fenced_blocks(file, text) {
         fenced[block.fence_line - 1] = true;
         for (n, _) in &block.lines {
             fenced[*n - 1] = true;
@@ -348,6 +356,7 @@ pub fn inline_commands(text: &str) -> Vec<CommandLine> {
             for part in span.split(" && ") {
                 if inline_is_command(part) {
                     out.push(CommandLine {
+                        file: file.to_string(),
                         line,
                         text: part.to_string(),
                         comment: String::new(),
