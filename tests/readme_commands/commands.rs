@@ -266,8 +266,11 @@ pub fn at(cmd: &CommandLine) -> String {
     format!("{}:{}: `{}`", cmd.file, cmd.line, cmd.text)
 }
 
+/// A command the docs must show: its name, and how to recognise its kind.
+type Requirement = (&'static str, fn(&Kind) -> bool);
+
 /// Whether some fenced (not inline) command of `cmds` is of a kind `want`.
-fn shows(cmds: &[CommandLine], want: impl Fn(&Kind) -> bool) -> bool {
+fn shows(cmds: &[CommandLine], want: fn(&Kind) -> bool) -> bool {
     cmds.iter()
         .filter(|c| !c.inline)
         .filter_map(|c| classify(c).ok())
@@ -317,16 +320,24 @@ fn every_documented_command_is_run_by_a_test() {
         .filter(|c| c.file == "README.md")
         .cloned()
         .collect();
-    let config_vip = |k: &Kind| matches!(k, Kind::Config { pairs } if pairs.iter().any(|(key, _)| key == "virtual-ip"));
-    let attach = |k: &Kind| matches!(k, Kind::Integrate { a, b } if a.1 == "juju-info" && b.1 == "juju-info");
-    let make = |target: &'static str| move |k: &Kind| matches!(k, Kind::Make { args } if args == &[target]);
-    let deploy = |k: &Kind| matches!(k, Kind::Deploy { .. });
-    let required: [(&str, &dyn Fn(&Kind) -> bool); 5] = [
-        ("juju deploy", &deploy),
-        ("juju integrate k8s-vip:juju-info ...:juju-info", &attach),
-        ("juju config k8s-vip virtual-ip=...", &config_vip),
-        ("make demo", &make("demo")),
-        ("make test", &make("test")),
+    let required: [Requirement; 5] = [
+        ("juju deploy", |k| matches!(k, Kind::Deploy { .. })),
+        (
+            "juju integrate k8s-vip:juju-info ...:juju-info",
+            |k| matches!(k, Kind::Integrate { a, b } if a.1 == "juju-info" && b.1 == "juju-info"),
+        ),
+        (
+            "juju config k8s-vip virtual-ip=...",
+            |k| matches!(k, Kind::Config { pairs } if pairs.iter().any(|(key, _)| key == "virtual-ip")),
+        ),
+        (
+            "make demo",
+            |k| matches!(k, Kind::Make { args } if args == &["demo"]),
+        ),
+        (
+            "make test",
+            |k| matches!(k, Kind::Make { args } if args == &["test"]),
+        ),
     ];
     for (name, want) in required {
         if !shows(&readme, want) {
@@ -336,10 +347,10 @@ fn every_documented_command_is_run_by_a_test() {
         }
     }
     // What the docs must show somewhere (they lost a part of the reference).
-    let run = |k: &Kind| matches!(k, Kind::Run { .. });
-    let check = |k: &Kind| matches!(k, Kind::AgentCheck);
-    let required: [(&str, &dyn Fn(&Kind) -> bool); 2] =
-        [("juju run", &run), ("k8s-vip agent --check", &check)];
+    let required: [Requirement; 2] = [
+        ("juju run", |k| matches!(k, Kind::Run { .. })),
+        ("k8s-vip agent --check", |k| matches!(k, Kind::AgentCheck)),
+    ];
     for (name, want) in required {
         if !shows(&commands, want) {
             problems.push(format!("docs/ no longer show `{name}` in a code block"));

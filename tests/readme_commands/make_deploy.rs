@@ -1,4 +1,4 @@
-//! `make` and `juju deploy`: every `make` line of the README names a real
+//! `make` and `juju deploy`: every `make` line of the docs names a real
 //! target (`make -n`), and the `juju deploy` line deploys the file `make
 //! charm` writes under metadata.yaml's name. Without a Juju controller the
 //! deploy line can only be checked this way, structurally.
@@ -26,7 +26,7 @@ pub fn make_dry_run(args: &[String]) -> std::process::Output {
 }
 
 #[test]
-fn make_targets_in_the_readme_exist() {
+fn make_targets_in_the_docs_exist() {
     let cmds = commands_of(|k| matches!(k, Kind::Make { .. }));
     assert!(!cmds.is_empty());
     for (cmd, kind) in cmds {
@@ -34,7 +34,7 @@ fn make_targets_in_the_readme_exist() {
         let out = make_dry_run(&args);
         assert!(
             out.status.success(),
-            "{}: `make -n {}` fails: {}\nFix the README or the Makefile.",
+            "{}: `make -n {}` fails: {}\nFix the docs or the Makefile.",
             at(&cmd),
             args.join(" "),
             String::from_utf8_lossy(&out.stderr)

@@ -1,7 +1,7 @@
 //! Commands quoted in the prose and the rarer code-block commands: what each
 //! names exists (cargo targets and test functions, scripts, systemd units,
 //! settings the code reads, charmcraft steps, the binary `juju exec` runs),
-//! and `juju integrate` without endpoints is as ambiguous as the README says.
+//! and `juju integrate` without endpoints is as ambiguous as the docs say.
 
 use std::path::Path;
 use std::process::Command;
@@ -18,7 +18,7 @@ use crate::APP;
 
 /// What a cargo command names exists: its test file (and test function),
 /// bench target, library module or fuzz target; a cargo command naming no
-/// target is one `make test` / `make charm` runs, with the README's flags.
+/// target is one `make test` / `make charm` runs, with the flags the docs show.
 fn check_cargo(cmd: &CommandLine, words: &[String], make_lines: &[String]) {
     let root = Path::new(SOURCE_DIR);
     let manifest = std::fs::read_to_string(root.join("Cargo.toml")).expect("Cargo.toml");
@@ -143,10 +143,14 @@ fn commands_in_the_prose_name_what_exists() {
                             })
                     })
                     .count();
-                assert!(matches > 1, "{}: the README calls it ambiguous, but only {matches} pair(s) of endpoints match", at(&cmd));
+                assert!(
+                    matches > 1,
+                    "{}: the docs call it ambiguous, but only {matches} pair(s) of endpoints match",
+                    at(&cmd)
+                );
             }
             Kind::Exec { program, args } => {
-                // As the README's Lifecycle says: nothing is installed
+                // As the lifecycle reference says: nothing is installed
                 // before `virtual-ip` is valid, then the first hook does it.
                 let model = Model::new(APP, 1);
                 model.run_hook("k8s-vip/0", "install").assert_success();

@@ -1,4 +1,4 @@
-//! The README's VRID one-liner (`python3 -c ...`) computes the same VRID as
+//! The docs' VRID one-liner (`python3 -c ...`) computes the same VRID as
 //! the charm, so an operator can predict it before deploying.
 
 use std::process::Command;
