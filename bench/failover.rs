@@ -173,11 +173,26 @@ pub fn split_table(trials: &[Trial]) -> Table {
     let mut rows = Vec::new();
     for (mode, std::cmp::Reverse(iv)) in &cells(trials) {
         let what = fault_name(mode);
-        let both = |f: fn(&Trial) -> Option<f64>| (of(trials, "k8s-vip", mode, *iv, f), of(trials, "keepalived", mode, *iv, f));
+        let both = |f: fn(&Trial) -> Option<f64>| {
+            (
+                of(trials, "k8s-vip", mode, *iv, f),
+                of(trials, "keepalived", mode, *iv, f),
+            )
+        };
         let (o, t) = both(|t| t.vip_ms);
-        rows.push(Row::from_samples(&format!("{what}, {iv} ms adverts: fault → VIP on the new master"), "ms", &o, &t));
+        rows.push(Row::from_samples(
+            &format!("{what}, {iv} ms adverts: fault → VIP on the new master"),
+            "ms",
+            &o,
+            &t,
+        ));
         let (o, t) = both(|t| t.vip_ms.map(|v| t.ms - v));
-        rows.push(Row::from_samples(&format!("{what}, {iv} ms adverts: VIP → first client answer"), "ms", &o, &t));
+        rows.push(Row::from_samples(
+            &format!("{what}, {iv} ms adverts: VIP → first client answer"),
+            "ms",
+            &o,
+            &t,
+        ));
     }
     Table {
         key: "failover-split".into(),
@@ -235,4 +250,3 @@ pub fn table(trials: &[Trial]) -> Table {
         rows,
     }
 }
-

@@ -19,34 +19,9 @@
 use std::time::{Duration, Instant};
 
 use crate::pair::{Agent, Pair, Program, ADVERT_MS};
+use crate::parse::{smaps_rollup, Memory};
 use crate::stats::{Row, Table};
 use crate::support::netns::Lab;
-
-/// Memory of a set of processes, in KiB.
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
-pub struct Memory {
-    /// Resident set size.
-    pub rss: u64,
-    /// Proportional set size.
-    pub pss: u64,
-    /// Unique set size: private clean + private dirty.
-    pub uss: u64,
-}
-
-/// Parses /proc/PID/smaps_rollup.
-pub fn parse_smaps_rollup(text: &str) -> Memory {
-    let field = |name: &str| -> u64 {
-        text.lines()
-            .find_map(|l| l.strip_prefix(name)?.strip_prefix(':'))
-            .and_then(|v| v.split_whitespace().next()?.parse().ok())
-            .unwrap_or(0)
-    };
-    Memory {
-        rss: field("Rss"),
-        pss: field("Pss"),
-        uss: field("Private_Clean") + field("Private_Dirty"),
-    }
-}
 
 /// Memory of an agent: the sum over its processes.
 fn memory(agent: &Agent) -> Memory {
@@ -54,15 +29,11 @@ fn memory(agent: &Agent) -> Memory {
         .pids()
         .into_iter()
         .map(|p| {
-            parse_smaps_rollup(
+            smaps_rollup(
                 &std::fs::read_to_string(format!("/proc/{p}/smaps_rollup")).unwrap_or_default(),
             )
         })
-        .fold(Memory::default(), |a, m| Memory {
-            rss: a.rss + m.rss,
-            pss: a.pss + m.pss,
-            uss: a.uss + m.uss,
-        })
+        .fold(Memory::default(), |a, m| a + m)
 }
 
 /// Nanoseconds on CPU of every thread of an agent's processes.
@@ -103,7 +74,12 @@ pub struct Sample {
 }
 
 /// Measures one run: `master` on unit 0, the other program as backup.
-fn one_run(lab: &Lab, master: Program, run: usize, window: Duration) -> anyhow::Result<Vec<Sample>> {
+fn one_run(
+    lab: &Lab,
+    master: Program,
+    run: usize,
+    window: Duration,
+) -> anyhow::Result<Vec<Sample>> {
     let tmp = tempfile::Builder::new()
         .prefix("k8s-vip-footprint-")
         .tempdir()?;
@@ -168,7 +144,9 @@ pub fn table(samples: &[Sample], runs: usize, window_s: u64, keepalived: &str) -
             .collect()
     };
     let metrics: [(&str, &str, fn(&Sample) -> f64); 4] = [
-        ("RSS (resident, shared pages counted fully)", "MiB", |s| s.rss_mib),
+        ("RSS (resident, shared pages counted fully)", "MiB", |s| {
+            s.rss_mib
+        }),
         ("PSS (shared pages split among users)", "MiB", |s| s.pss_mib),
         ("USS (private pages: freed on exit)", "MiB", |s| s.uss_mib),
         ("CPU time per hour", "s/h", |s| s.cpu_s_per_h),
@@ -193,8 +171,8 @@ pub fn table(samples: &[Sample], runs: usize, window_s: u64, keepalived: &str) -
             "Two units in a network-namespace lab, one VRRPv3 group (unicast, {ADVERT_MS} ms \
              adverts, one IPv4 VIP, no health checks) of one k8s-vip agent and one keepalived \
              {keepalived} (--vrrp), so one instance of each binary runs at a time: {runs} \
-             fresh runs with k8s-vip as master and keepalived as backup, alternating with \
-             {runs} the other way round. Each run: the master starts alone and takes the \
+             fresh run(s) with k8s-vip as master and keepalived as backup, alternating \
+             with as many the other way round. Each run: the master starts alone and takes the \
              VIP, the backup joins, 2 s settle, then a {window_s}-s window: CPU from \
              /proc/PID/task/*/schedstat scaled to seconds per hour, memory at the window's \
              end from /proc/PID/smaps_rollup summed over the program's processes \

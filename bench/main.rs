@@ -16,6 +16,7 @@ mod failover;
 mod footprint;
 mod hook_cost;
 mod pair;
+mod parse;
 #[allow(dead_code)] // shared with tests/bench_tables.rs and benches/vrrp.rs
 mod render;
 #[allow(dead_code)] // shared with tests/bench_tables.rs and benches/vrrp.rs

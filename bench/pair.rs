@@ -120,7 +120,12 @@ pub struct Pair<'a> {
 impl<'a> Pair<'a> {
     /// Starts `master` alone, waits until it holds the VIP, then starts the
     /// backup and waits `settle` for start-up bursts (GARPs) to pass.
-    pub fn start(lab: &'a Lab, master: Program, dir: &Path, settle: Duration) -> anyhow::Result<Pair<'a>> {
+    pub fn start(
+        lab: &'a Lab,
+        master: Program,
+        dir: &Path,
+        settle: Duration,
+    ) -> anyhow::Result<Pair<'a>> {
         let m = spawn(lab, master, 0, 150, dir)?;
         if wait_for(Duration::from_secs(10), || lab.holders(VIP) == vec![0]).is_none() {
             bail!(
@@ -139,7 +144,11 @@ impl<'a> Pair<'a> {
         std::thread::sleep(settle);
         pair.check_master()?;
         if pair.backup.pids().is_empty() {
-            bail!("{} as backup is not running; log:\n{}", master.other().label(), pair.backup.log());
+            bail!(
+                "{} as backup is not running; log:\n{}",
+                master.other().label(),
+                pair.backup.log()
+            );
         }
         Ok(pair)
     }
@@ -174,7 +183,13 @@ fn write(path: &Path, text: &str) -> anyhow::Result<()> {
 }
 
 /// Starts `program` on unit `i` with `priority`, peering with the other unit.
-fn spawn(lab: &Lab, program: Program, i: usize, priority: u32, dir: &Path) -> anyhow::Result<Agent> {
+fn spawn(
+    lab: &Lab,
+    program: Program,
+    i: usize,
+    priority: u32,
+    dir: &Path,
+) -> anyhow::Result<Agent> {
     let d: PathBuf = dir.join(format!("{}-{i}", program.label()));
     std::fs::create_dir_all(&d)?;
     let src = lab.unit(i).ipv4;

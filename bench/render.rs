@@ -39,7 +39,7 @@ pub fn blocks(
         let shown = format!("{shown_dir}/{name}");
         for table in &file.tables {
             let markdown = format!(
-                "{}\n{}\n",
+                "{}\n\n{}\n",
                 table.markdown_body().trim_end(),
                 file.provenance(&shown)
             );
@@ -205,13 +205,7 @@ pub fn write(repo: &Path, blocks: &BTreeMap<String, Block>) -> Result<Vec<PathBu
 pub fn print_all(blocks: &BTreeMap<String, Block>) -> String {
     blocks
         .iter()
-        .map(|(key, b)| {
-            format!(
-                "### {} (bench:{key})\n\n{}",
-                b.title,
-                b.markdown
-            )
-        })
+        .map(|(key, b)| format!("### {} (bench:{key})\n\n{}", b.title, b.markdown))
         .collect::<Vec<_>>()
         .join("\n")
 }

@@ -153,7 +153,12 @@ impl ResultFile {
     /// One line saying where a table comes from, for the docs.
     pub fn provenance(&self, shown_path: &str) -> String {
         let mut versions = vec![format!("k8s-vip {}", self.versions.k8s_vip)];
-        versions.extend(self.versions.keepalived.iter().map(|v| format!("keepalived {v}")));
+        versions.extend(
+            self.versions
+                .keepalived
+                .iter()
+                .map(|v| format!("keepalived {v}")),
+        );
         versions.extend(self.versions.haproxy.iter().map(|v| format!("HAProxy {v}")));
         let smoke = if self.smoke {
             "**Smoke run (one short trial): not a measurement.** "
@@ -184,8 +189,8 @@ fn output_of(program: &str, args: &[&str]) -> Option<String> {
     if !out.status.success() {
         return None;
     }
-    let text = String::from_utf8_lossy(&out.stdout).to_string()
-        + &String::from_utf8_lossy(&out.stderr);
+    let text =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
     Some(text.trim().to_string())
 }
 

@@ -18,25 +18,6 @@ use crate::pair::{Agent, Pair, Program, ADVERT_MS};
 use crate::stats::{Row, Table};
 use crate::support::netns::Lab;
 
-/// Syscall name → calls, from `strace -c` output.
-pub fn parse_strace_summary(text: &str) -> BTreeMap<String, u64> {
-    let mut out = BTreeMap::new();
-    for line in text.lines() {
-        let t: Vec<&str> = line.split_whitespace().collect();
-        if t.len() < 5 || t[0].parse::<f64>().is_err() {
-            continue;
-        }
-        let name = t[t.len() - 1];
-        if name == "total" || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-            continue;
-        }
-        if let Ok(calls) = t[3].parse::<u64>() {
-            out.insert(name.to_string(), calls);
-        }
-    }
-    out
-}
-
 /// One program in one role in one run: calls per advert interval by syscall.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Sample {
@@ -56,6 +37,7 @@ pub struct Sample {
 struct Strace {
     child: std::process::Child,
     out: std::path::PathBuf,
+    started: std::time::Instant,
 }
 
 impl Strace {
@@ -71,24 +53,35 @@ impl Strace {
             .stderr(Stdio::null())
             .spawn()
             .context("running strace (apt-get install strace)")?;
-        Ok(Strace { child, out })
+        Ok(Strace {
+            child,
+            out,
+            started: std::time::Instant::now(),
+        })
     }
 
-    /// Detaches (SIGINT, as Ctrl-C) and returns the counts.
-    fn finish(mut self) -> anyhow::Result<BTreeMap<String, u64>> {
+    /// Detaches (SIGINT, as Ctrl-C) and returns the counts and how long it
+    /// counted.
+    fn finish(mut self) -> anyhow::Result<(BTreeMap<String, u64>, Duration)> {
         let pid = nix::unistd::Pid::from_raw(self.child.id() as i32);
+        let counted = self.started.elapsed();
         let _ = nix::sys::signal::kill(pid, nix::sys::signal::SIGINT);
         let status = self.child.wait()?;
         let text = std::fs::read_to_string(&self.out).unwrap_or_default();
-        let calls = parse_strace_summary(&text);
+        let calls = crate::parse::strace_summary(&text);
         if calls.is_empty() {
             bail!("strace ({status}) counted nothing:\n{text}");
         }
-        Ok(calls)
+        Ok((calls, counted))
     }
 }
 
-fn one_run(lab: &Lab, master: Program, run: usize, window: Duration) -> anyhow::Result<Vec<Sample>> {
+fn one_run(
+    lab: &Lab,
+    master: Program,
+    run: usize,
+    window: Duration,
+) -> anyhow::Result<Vec<Sample>> {
     let tmp = tempfile::Builder::new()
         .prefix("k8s-vip-syscalls-")
         .tempdir()?;
@@ -98,19 +91,18 @@ fn one_run(lab: &Lab, master: Program, run: usize, window: Duration) -> anyhow::
         .iter()
         .map(|(a, role)| Strace::attach(a, tmp.path().join(format!("{role}.strace"))))
         .collect::<anyhow::Result<Vec<_>>>()?;
-    // Let both tracers attach before the window starts.
-    std::thread::sleep(Duration::from_millis(300));
-    let started = std::time::Instant::now();
     std::thread::sleep(window);
     let mut out = Vec::new();
     for (trace, (agent, role)) in traces.into_iter().zip(agents) {
-        let intervals = started.elapsed().as_secs_f64() * 1000.0 / ADVERT_MS as f64;
+        // Counted from strace's start to its detach (attaching takes
+        // microseconds; an advert interval is 100 ms).
+        let (calls, counted) = trace.finish()?;
         out.push(Sample {
             program: agent.program.label(),
             role,
             run,
-            calls: trace.finish()?,
-            intervals,
+            calls,
+            intervals: counted.as_secs_f64() * 1000.0 / ADVERT_MS as f64,
         });
     }
     let held = pair.check_master();
@@ -175,7 +167,12 @@ pub fn table(samples: &[Sample], runs: usize, window_s: u64, keepalived: &str) -
             let (o, t) = (of("k8s-vip", Some(name)), of("keepalived", Some(name)));
             let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len().max(1) as f64;
             if mean(&o) >= 0.05 || mean(&t) >= 0.05 {
-                rows.push(Row::from_samples(&format!("{role}: {name}"), "per advert", &o, &t));
+                rows.push(Row::from_samples(
+                    &format!("{role}: {name}"),
+                    "per advert",
+                    &o,
+                    &t,
+                ));
             }
         }
     }
@@ -187,7 +184,7 @@ pub fn table(samples: &[Sample], runs: usize, window_s: u64, keepalived: &str) -
         method: format!(
             "The footprint part's group (two units, one k8s-vip agent and one keepalived \
              {keepalived}, VRRPv3 unicast, {ADVERT_MS} ms adverts, no health checks), {runs} \
-             fresh runs each way round. After a 2 s settle, `strace -c -f` attaches to every \
+             fresh run(s) with each program as master, alternating. After a 2 s settle, `strace -c -f` attaches to every \
              process of each program for {window_s} s; calls divided by the advert intervals \
              in the window (a master sends one advert per interval, a backup receives one). \
              Rows list every syscall either program makes at least once per 20 intervals. \
