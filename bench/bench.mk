@@ -8,6 +8,7 @@
 #   BENCH_INTERVALS_MS    failover advert intervals (default 1000,100)
 #   BENCH_RUNS            hook-cost runs per hook (default 15)
 #   BENCH_TOOL_LATENCY_MS hook-cost: latency of each hook-tool call (default 10)
+#   BENCH_HOOK_UNITS      hook-cost: units in the simulated model (default 3)
 #   BENCH_FOOTPRINT_S     footprint window per run in seconds (default 60)
 #   BENCH_FOOTPRINT_RUNS  footprint runs with each program as master (default 3)
 #   BENCH_SYSCALLS_S      strace window per run in seconds (default 10)
@@ -24,6 +25,7 @@ BENCH_TRIALS ?= 10
 BENCH_INTERVALS_MS ?= 1000,100
 BENCH_RUNS ?= 15
 BENCH_TOOL_LATENCY_MS ?= 10
+BENCH_HOOK_UNITS ?= 3
 BENCH_FOOTPRINT_S ?= 60
 BENCH_FOOTPRINT_RUNS ?= 3
 BENCH_SYSCALLS_S ?= 10
@@ -58,7 +60,8 @@ bench-deps:
 
 ## bench-hooks: config-changed/update-status cost and hook-tool calls, k8s-vip vs a Python ops charm
 bench-hooks:
-	$(BENCH_ENV) BENCH_TOOL_LATENCY_MS=$(BENCH_TOOL_LATENCY_MS) $(BENCH_BIN) hook-cost $(BENCH_RUNS)
+	$(BENCH_ENV) BENCH_TOOL_LATENCY_MS=$(BENCH_TOOL_LATENCY_MS) BENCH_HOOK_UNITS=$(BENCH_HOOK_UNITS) \
+	  $(BENCH_BIN) hook-cost $(BENCH_RUNS)
 
 ## bench-footprint: agent RSS/PSS/USS and CPU per hour at 100 ms adverts vs keepalived (root)
 bench-footprint:
@@ -109,7 +112,7 @@ bench-report:
 bench-smoke:
 	$(MAKE) -f bench/bench.mk BENCH_SMOKE=1 BENCH_PROFILE=dev \
 	  BENCH_RESULTS_DIR=build/bench-smoke/results BENCH_LOG_DIR=build/bench-smoke \
-	  BENCH_TRIALS=1 BENCH_INTERVALS_MS=100 BENCH_RUNS=1 BENCH_TOOL_LATENCY_MS=2 \
-	  BENCH_FOOTPRINT_S=2 BENCH_FOOTPRINT_RUNS=1 BENCH_SYSCALLS_S=1 BENCH_SYSCALLS_RUNS=1 \
+	  BENCH_TRIALS=1 BENCH_INTERVALS_MS=100 BENCH_RUNS=1 BENCH_TOOL_LATENCY_MS=2 BENCH_HOOK_UNITS=1 \
+	  BENCH_FOOTPRINT_S=1 BENCH_FOOTPRINT_RUNS=1 BENCH_SYSCALLS_S=1 BENCH_SYSCALLS_RUNS=1 \
 	  BENCH_VRRP_ITERS=20000 \
 	  bench-failover bench-hooks bench-footprint bench-syscalls bench-vrrp bench-report

@@ -95,7 +95,7 @@ fn check(run: &HookRun) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Brings a 3-unit model to a steady state: a VIP configured, every unit
+/// Brings a model to a steady state: a VIP configured, every unit
 /// installed and its peer data published, so later runs measure the steady
 /// (nothing-changed) reconcile every unit runs most often.
 fn settle(model: &Model) -> anyhow::Result<()> {
@@ -194,12 +194,27 @@ pub struct Measured {
     pub latency_applied: bool,
 }
 
+/// How the hook-cost part runs.
+pub struct Options {
+    /// Measured runs per hook and charm.
+    pub runs: usize,
+    /// Latency of each hook-tool call.
+    pub latency_ms: u64,
+    /// Units in the model (3 for the figures; 1 makes a smoke run cheap).
+    pub units: usize,
+}
+
 /// Measures both charms, each hook-tool call taking `latency_ms`.
-pub fn run(repo: &Path, build: &Path, runs: usize, latency_ms: u64) -> anyhow::Result<Measured> {
+pub fn run(repo: &Path, build: &Path, opts: &Options) -> anyhow::Result<Measured> {
+    let Options {
+        runs,
+        latency_ms,
+        units,
+    } = *opts;
     let python = ensure_venv(build)?;
-    let ours = Model::new("k8s-vip", 3);
+    let ours = Model::new("k8s-vip", units);
     settle(&ours).context("settling the k8s-vip model")?;
-    let theirs = Model::new("k8s-vip", 3);
+    let theirs = Model::new("k8s-vip", units);
     install_baseline(&theirs, &repo.join("bench/baseline-charm"), &python)?;
     settle(&theirs).context("settling the baseline ops model")?;
 
@@ -213,7 +228,7 @@ pub fn run(repo: &Path, build: &Path, runs: usize, latency_ms: u64) -> anyhow::R
         // warm-up runs each without latency (page cache, first-run effects;
         // and the reference that shows the latency is really applied).
         let mut zero = Vec::new();
-        for _ in 0..2 {
+        for _ in 0..runs.min(2) {
             zero.push(measure(&ours, unit, hook, 0)?);
             measure(&theirs, unit, hook, 0)?;
         }
@@ -264,13 +279,14 @@ pub fn run(repo: &Path, build: &Path, runs: usize, latency_ms: u64) -> anyhow::R
         ours_label: "k8s-vip".into(),
         theirs_label: "ops charm".into(),
         method: format!(
-            "Unit k8s-vip/0 of a 3-unit simulated model (VIP set, peers settled), \
-             {runs} interleaved runs per hook after two warm-ups. {latency} Wall time of \
+            "Unit k8s-vip/0 of a {units}-unit simulated model (VIP set, peers settled), \
+             {runs} interleaved runs per hook after {} warm-up(s) without latency. {latency} Wall time of \
              the dispatch process; CPU = user+sys of it and every hook tool it ran \
              (getrusage of reaped children). Hook-tool calls counted from the fake \
              tools' record (the list per hook is in the result file). Baseline: \
              bench/baseline-charm (ops {}, jinja2), the same reads and writes and \
              one template render.",
+            runs.min(2),
             ops_version(build)
         ),
         rows,

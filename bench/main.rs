@@ -36,7 +36,8 @@ use results::ResultFile;
 const USAGE: &str = "usage: cargo bench --bench k8s-vip-bench -- COMMAND
 commands:
   hook-cost [RUNS]          config-changed/update-status: k8s-vip vs a Python ops charm
-                            (BENCH_TOOL_LATENCY_MS per hook-tool call, default 10)
+                            (BENCH_TOOL_LATENCY_MS per hook-tool call, default 10;
+                            BENCH_HOOK_UNITS units in the model, default 3)
   hook-calls                print the hook-tool calls each charm makes
   footprint [SECONDS] [RUNS] agent RSS/PSS/USS and CPU/hour at 100 ms adverts vs keepalived (root)
   syscalls [SECONDS] [RUNS] idle-loop syscalls per advert (strace -c) vs keepalived (root)
@@ -118,8 +119,12 @@ fn save(file: &ResultFile) -> anyhow::Result<()> {
 
 fn hook_cost(args: &[String]) -> anyhow::Result<()> {
     let runs = number_arg(args, 1, 15)?.max(1) as usize;
-    let latency = env_number("BENCH_TOOL_LATENCY_MS", 10)?;
-    let m = match hook_cost::run(&results::repo(), &build_dir(), runs, latency) {
+    let opts = hook_cost::Options {
+        runs,
+        latency_ms: env_number("BENCH_TOOL_LATENCY_MS", 10)?,
+        units: env_number("BENCH_HOOK_UNITS", 3)?.clamp(1, 9) as usize,
+    };
+    let m = match hook_cost::run(&results::repo(), &build_dir(), &opts) {
         Ok(m) => m,
         Err(e) if !hook_cost::venv_python(&build_dir()).exists() => {
             return skip(
@@ -131,7 +136,8 @@ fn hook_cost(args: &[String]) -> anyhow::Result<()> {
     };
     let mut file = ResultFile::describe("hook-cost", "make bench-hooks", vec![m.table])
         .param("runs", runs)
-        .param("tool-latency-ms", latency)
+        .param("units", opts.units)
+        .param("tool-latency-ms", opts.latency_ms)
         .param("tool-latency-applied", m.latency_applied);
     file.raw = serde_json::json!({ "tool-calls": m.calls });
     save(&file)
