@@ -134,6 +134,9 @@ pub fn measure(runs: usize, window: Duration) -> anyhow::Result<Vec<Sample>> {
     Ok(samples)
 }
 
+/// A row's name, unit and what it takes from a sample.
+type Metric = (&'static str, &'static str, fn(&Sample) -> f64);
+
 /// The side-by-side table of `samples`.
 pub fn table(samples: &[Sample], runs: usize, window_s: u64, keepalived: &str) -> Table {
     let pick = |program: &str, role: &str, f: fn(&Sample) -> f64| -> Vec<f64> {
@@ -143,7 +146,7 @@ pub fn table(samples: &[Sample], runs: usize, window_s: u64, keepalived: &str) -
             .map(f)
             .collect()
     };
-    let metrics: [(&str, &str, fn(&Sample) -> f64); 4] = [
+    let metrics: [Metric; 4] = [
         ("RSS (resident, shared pages counted fully)", "MiB", |s| {
             s.rss_mib
         }),
