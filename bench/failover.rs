@@ -15,12 +15,12 @@ use std::collections::BTreeSet;
 use std::path::Path;
 
 use anyhow::Context as _;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::stats::{Row, Table};
 
 /// One failover trial.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 pub struct Trial {
     /// "k8s-vip" or "keepalived".
     #[serde(rename = "impl")]
@@ -36,6 +36,10 @@ pub struct Trial {
     /// (where the backup's Master_Down_Interval starts), when reported.
     #[serde(default, rename = "since-last-advert-ms")]
     pub since_last_advert_ms: Option<f64>,
+    /// When the new master's kernel announced the VIP (netlink), from the
+    /// fault, when reported.
+    #[serde(default, rename = "vip-ms")]
+    pub vip_ms: Option<f64>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -43,8 +47,8 @@ struct Trials {
     trials: Vec<Trial>,
 }
 
-/// Reads the agent benchmark's JSON and builds the table.
-pub fn import(path: &Path) -> anyhow::Result<Table> {
+/// Reads the agent benchmark's JSON or log.
+pub fn import(path: &Path) -> anyhow::Result<Vec<Trial>> {
     let text =
         std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     let trials = match serde_json::from_str::<Trials>(&text) {
@@ -57,7 +61,32 @@ pub fn import(path: &Path) -> anyhow::Result<Table> {
             path.display()
         );
     }
-    Ok(table(&trials))
+    Ok(trials)
+}
+
+/// Checks that every cell (implementation × interval × fault) has exactly
+/// `expected` trials, so that a trial lost to a failure never passes as a
+/// shorter table.
+pub fn check_complete(trials: &[Trial], intervals: &[u64], expected: usize) -> anyhow::Result<()> {
+    let mut missing = Vec::new();
+    for imp in ["k8s-vip", "keepalived"] {
+        for iv in intervals {
+            for mode in ["crash", "graceful"] {
+                let n = trials
+                    .iter()
+                    .filter(|t| t.implementation == imp && t.interval_ms == *iv && t.mode == mode)
+                    .count();
+                if n != expected {
+                    missing.push(format!("{imp} {mode} {iv} ms: {n} of {expected}"));
+                }
+            }
+        }
+    }
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        anyhow::bail!("failover trials missing: {}", missing.join("; "))
+    }
 }
 
 /// Trials from the agent benchmark's log lines
@@ -94,37 +123,97 @@ pub fn parse_log(text: &str) -> Vec<Trial> {
                 .skip(colon + 2)
                 .find(|x| x[1] == "ms" && x[2] == "after" && x[3] == "the")
                 .and_then(|x| number(x[0]));
+            // ", VIP on unit0 at <ms> ms"
+            let vip_ms = w
+                .windows(5)
+                .skip(colon + 2)
+                .find(|x| x[0] == "VIP" && x[1] == "on" && x[3] == "at")
+                .and_then(|x| number(x[4]));
             Some(Trial {
                 implementation: implementation.to_string(),
                 interval_ms: w.get(2)?.parse().ok()?,
                 mode: mode.to_string(),
                 ms,
                 since_last_advert_ms,
+                vip_ms,
             })
         })
         .collect()
 }
 
-/// Groups trials by (mode, interval) into rows ours vs keepalived.
-pub fn table(trials: &[Trial]) -> Table {
-    let keys: BTreeSet<(String, std::cmp::Reverse<u64>)> = trials
+/// The (mode, interval) cells of `trials`: crash before graceful, longer
+/// intervals first.
+fn cells(trials: &[Trial]) -> BTreeSet<(String, std::cmp::Reverse<u64>)> {
+    trials
         .iter()
         .map(|t| (t.mode.clone(), std::cmp::Reverse(t.interval_ms)))
-        .collect();
+        .collect()
+}
+
+/// The samples of one implementation in one cell.
+fn of(trials: &[Trial], imp: &str, mode: &str, iv: u64, f: fn(&Trial) -> Option<f64>) -> Vec<f64> {
+    trials
+        .iter()
+        .filter(|t| t.implementation == imp && t.mode == mode && t.interval_ms == iv)
+        .filter_map(f)
+        .collect()
+}
+
+fn fault_name(mode: &str) -> &'static str {
+    if mode == "crash" {
+        "master SIGKILL + port down"
+    } else {
+        "master SIGTERM"
+    }
+}
+
+/// Where the time went: fault → the VIP on the new master (its kernel's
+/// netlink notification), then → the client's first answer.
+pub fn split_table(trials: &[Trial]) -> Table {
     let mut rows = Vec::new();
-    for (mode, std::cmp::Reverse(iv)) in &keys {
-        let of = |imp: &str, f: fn(&Trial) -> Option<f64>| -> Vec<f64> {
-            trials
-                .iter()
-                .filter(|t| t.implementation == imp && &t.mode == mode && t.interval_ms == *iv)
-                .filter_map(f)
-                .collect()
+    for (mode, std::cmp::Reverse(iv)) in &cells(trials) {
+        let what = fault_name(mode);
+        let both = |f: fn(&Trial) -> Option<f64>| {
+            (
+                of(trials, "k8s-vip", mode, *iv, f),
+                of(trials, "keepalived", mode, *iv, f),
+            )
         };
-        let what = if mode == "crash" {
-            "master SIGKILL"
-        } else {
-            "master SIGTERM"
-        };
+        let (o, t) = both(|t| t.vip_ms);
+        rows.push(Row::from_samples(
+            &format!("{what}, {iv} ms adverts: fault → VIP on the new master"),
+            "ms",
+            &o,
+            &t,
+        ));
+        let (o, t) = both(|t| t.vip_ms.map(|v| t.ms - v));
+        rows.push(Row::from_samples(
+            &format!("{what}, {iv} ms adverts: VIP → first client answer"),
+            "ms",
+            &o,
+            &t,
+        ));
+    }
+    Table {
+        key: "failover-split".into(),
+        title: "Failover, where the time went: k8s-vip agent vs keepalived".into(),
+        ours_label: "k8s-vip".into(),
+        theirs_label: "keepalived".into(),
+        method: "The same trials as the failover table, split at the moment the new \
+                 master's kernel announced the VIP (a netlink address notification in \
+                 its namespace): before it, VRRP deciding the master is gone; after it, \
+                 the gratuitous ARP reaching the client and its 10 ms polling."
+            .into(),
+        rows,
+    }
+}
+
+/// Groups trials by (mode, interval) into rows ours vs keepalived.
+pub fn table(trials: &[Trial]) -> Table {
+    let mut rows = Vec::new();
+    for (mode, std::cmp::Reverse(iv)) in &cells(trials) {
+        let of = |imp: &str, f: fn(&Trial) -> Option<f64>| of(trials, imp, mode, *iv, f);
+        let what = fault_name(mode);
         rows.push(Row::from_samples(
             &format!("{what}, {iv} ms adverts → first client connect"),
             "ms",
@@ -147,13 +236,16 @@ pub fn table(trials: &[Trial]) -> Table {
         title: "Failover: k8s-vip agent vs keepalived (VRRPv3)".into(),
         ours_label: "k8s-vip".into(),
         theirs_label: "keepalived".into(),
-        method: "From the agent's failover benchmark: three units in network namespaces, \
-                 same priorities and advert interval for both, a client connecting to the \
-                 VIP every 10 ms; time from the fault (or from the dead master's last \
-                 advert, where the backup's Master_Down_Interval starts) to the first \
-                 successful connect. RFC 5798 bound for the backup that takes over \
-                 (priority 100): 3 × interval + skew = 3609 ms at 1 s, 361 ms at 100 ms; \
-                 graceful: skew = 609 / 61 ms."
+        method: "bench/failover.sh (tests/agent_bench_failover.rs): three units in \
+                 network namespaces, VRRPv3 multicast, the same priorities (150, 100, 50) \
+                 and advert interval for both, the two implementations alternating trial \
+                 by trial, a client connecting to the VIP every 10 ms; time from the fault \
+                 (or from the dead master's last advert, where the backup's \
+                 Master_Down_Interval starts) to the first successful connect. Crash = \
+                 SIGKILL of the master and its switch port pulled; graceful = SIGTERM. \
+                 RFC 5798 bound for the backup that takes over (priority 100): \
+                 3 × interval + skew = 3609 ms at 1 s, 361 ms at 100 ms; graceful: \
+                 skew = 609 / 61 ms."
             .into(),
         rows,
     }

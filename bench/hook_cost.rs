@@ -15,7 +15,12 @@ use anyhow::{bail, Context as _};
 use nix::sys::resource::{getrusage, UsageWho};
 
 use crate::stats::{Row, Table};
-use crate::support::juju::{HookRun, Model, HOOK_TOOLS};
+use crate::support::juju::{HookEnv, HookRun, Model, HOOK_TOOLS};
+
+/// The environment variable asking the simulated model's hook tools to wait
+/// this many milliseconds per call, as Juju's real tools wait for a round
+/// trip to the unit agent.
+pub const LATENCY_ENV: &str = "K8S_VIP_FAKE_TOOL_LATENCY_MS";
 
 /// The two hooks measured.
 pub const HOOKS: &[&str] = &["config-changed", "update-status"];
@@ -24,7 +29,8 @@ pub const HOOKS: &[&str] = &["config-changed", "update-status"];
 struct Sample {
     wall_ms: f64,
     cpu_ms: f64,
-    tool_calls: usize,
+    /// The hook tools called, in order.
+    tools: Vec<String>,
 }
 
 /// Total CPU (user + system) of all reaped children of this process so far.
@@ -41,23 +47,38 @@ fn children_cpu() -> Duration {
     }
 }
 
-/// Runs `hook` on `unit` once and measures it.
-fn measure(model: &Model, unit: &str, hook: &str) -> anyhow::Result<Sample> {
+/// Runs `hook` on `unit` once, each hook tool call taking `latency_ms`
+/// more, and measures it.
+fn measure(model: &Model, unit: &str, hook: &str, latency_ms: u64) -> anyhow::Result<Sample> {
     model.clear_calls(unit);
+    let env = HookEnv {
+        extra: vec![(LATENCY_ENV.to_string(), latency_ms.to_string())],
+        ..HookEnv::default()
+    };
     let cpu_before = children_cpu();
-    let run = model.run_hook(unit, hook);
+    let run = model.run_hook_with(unit, hook, env);
     let cpu = children_cpu().saturating_sub(cpu_before);
     check(&run)?;
-    let tool_calls = model
+    let tools = model
         .all_calls(unit)
-        .iter()
+        .into_iter()
         .filter(|c| HOOK_TOOLS.contains(&c.tool.as_str()))
-        .count();
+        .map(|c| c.tool)
+        .collect();
     Ok(Sample {
         wall_ms: run.elapsed.as_secs_f64() * 1000.0,
         cpu_ms: cpu.as_secs_f64() * 1000.0,
-        tool_calls,
+        tools,
     })
+}
+
+/// Whether the tools really waited: the fastest run with the latency is
+/// slower than the fastest without it by at least half of calls × latency
+/// (the fastest runs, because they carry the least machine noise).
+fn latency_applied(with: &[Sample], without: &[Sample], latency_ms: u64) -> bool {
+    let fastest = |v: &[Sample]| v.iter().map(|s| s.wall_ms).fold(f64::INFINITY, f64::min);
+    let calls = with.iter().map(|s| s.tools.len()).min().unwrap_or(0);
+    latency_ms == 0 || fastest(with) - fastest(without) >= 0.5 * (calls as u64 * latency_ms) as f64
 }
 
 fn check(run: &HookRun) -> anyhow::Result<()> {
@@ -74,7 +95,7 @@ fn check(run: &HookRun) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Brings a 3-unit model to a steady state: a VIP configured, every unit
+/// Brings a model to a steady state: a VIP configured, every unit
 /// installed and its peer data published, so later runs measure the steady
 /// (nothing-changed) reconcile every unit runs most often.
 fn settle(model: &Model) -> anyhow::Result<()> {
@@ -162,28 +183,69 @@ fn install_baseline(model: &Model, source: &Path, python: &Path) -> anyhow::Resu
     Ok(())
 }
 
-/// Measures both charms and returns the table.
-pub fn run(repo: &Path, build: &Path, runs: usize) -> anyhow::Result<Table> {
+/// What the hook-cost part measured: the table and, per charm and hook,
+/// the hook tools one run called (the raw record of the call counts).
+pub struct Measured {
+    /// The side-by-side table.
+    pub table: Table,
+    /// {"k8s-vip": {"config-changed": ["config-get", ...]}, "ops charm": ...}.
+    pub calls: serde_json::Value,
+    /// Whether the fake tools honoured the stated latency.
+    pub latency_applied: bool,
+}
+
+/// How the hook-cost part runs.
+pub struct Options {
+    /// Measured runs per hook and charm.
+    pub runs: usize,
+    /// Latency of each hook-tool call.
+    pub latency_ms: u64,
+    /// Units in the model (3 for the figures; 1 makes a smoke run cheap).
+    pub units: usize,
+}
+
+/// Measures both charms, each hook-tool call taking `latency_ms`.
+pub fn run(repo: &Path, build: &Path, opts: &Options) -> anyhow::Result<Measured> {
+    let Options {
+        runs,
+        latency_ms,
+        units,
+    } = *opts;
     let python = ensure_venv(build)?;
-    let ours = Model::new("k8s-vip", 3);
+    let ours = Model::new("k8s-vip", units);
     settle(&ours).context("settling the k8s-vip model")?;
-    let theirs = Model::new("k8s-vip", 3);
+    let theirs = Model::new("k8s-vip", units);
     install_baseline(&theirs, &repo.join("bench/baseline-charm"), &python)?;
     settle(&theirs).context("settling the baseline ops model")?;
 
     let unit = "k8s-vip/0";
     let mut rows = Vec::new();
+    let mut calls = serde_json::json!({"k8s-vip": {}, "ops charm": {}});
+    let mut applied = true;
     for hook in HOOKS {
         let (mut o, mut t) = (Vec::new(), Vec::new());
-        // Interleave the two so that machine noise hits both alike; one
-        // warm-up run each (page cache, first-run effects).
-        measure(&ours, unit, hook)?;
-        measure(&theirs, unit, hook)?;
-        for _ in 0..runs {
-            o.push(measure(&ours, unit, hook)?);
-            t.push(measure(&theirs, unit, hook)?);
+        // Interleave the two so that machine noise hits both alike; two
+        // warm-up runs each without latency (page cache, first-run effects;
+        // and the reference that shows the latency is really applied).
+        let mut zero = Vec::new();
+        for _ in 0..runs.min(2) {
+            zero.push(measure(&ours, unit, hook, 0)?);
+            measure(&theirs, unit, hook, 0)?;
         }
+        for _ in 0..runs {
+            o.push(measure(&ours, unit, hook, latency_ms)?);
+            t.push(measure(&theirs, unit, hook, latency_ms)?);
+        }
+        applied &= latency_applied(&o, &zero, latency_ms);
+        calls["k8s-vip"][hook] = serde_json::json!(o.last().map(|s| s.tools.clone()));
+        calls["ops charm"][hook] = serde_json::json!(t.last().map(|s| s.tools.clone()));
         let pick = |v: &[Sample], f: fn(&Sample) -> f64| v.iter().map(f).collect::<Vec<f64>>();
+        rows.push(Row::from_samples(
+            &format!("{hook} hook-tool calls"),
+            "calls",
+            &pick(&o, |s| s.tools.len() as f64),
+            &pick(&t, |s| s.tools.len() as f64),
+        ));
         rows.push(Row::from_samples(
             &format!("{hook} wall time"),
             "ms",
@@ -196,28 +258,43 @@ pub fn run(repo: &Path, build: &Path, runs: usize) -> anyhow::Result<Table> {
             &pick(&o, |s| s.cpu_ms),
             &pick(&t, |s| s.cpu_ms),
         ));
-        rows.push(Row::from_samples(
-            &format!("{hook} hook-tool calls"),
-            "calls",
-            &pick(&o, |s| s.tool_calls as f64),
-            &pick(&t, |s| s.tool_calls as f64),
-        ));
     }
-    Ok(Table {
+    let latency = if latency_ms == 0 {
+        "Hook tools answer at once (no per-call latency).".to_string()
+    } else if applied {
+        format!(
+            "Every hook-tool call waits {latency_ms} ms before answering (Juju's real \
+             tools are a round trip to the unit agent), so wall time grows with the \
+             number of calls."
+        )
+    } else {
+        format!(
+            "A per-call latency of {latency_ms} ms was asked for ({LATENCY_ENV}) but the \
+             simulated model's tools did not apply it: tools answered at once."
+        )
+    };
+    let table = Table {
         key: "hook-cost".into(),
         title: "Hook cost: k8s-vip (Rust) vs a minimal Python ops charm".into(),
         ours_label: "k8s-vip".into(),
         theirs_label: "ops charm".into(),
         method: format!(
-            "Unit k8s-vip/0 of a 3-unit simulated model (VIP set, peers settled), \
-             {runs} interleaved runs per hook after one warm-up. Wall time of the \
-             dispatch process; CPU = user+sys of it and every hook tool it ran \
+            "Unit k8s-vip/0 of a {units}-unit simulated model (VIP set, peers settled), \
+             {runs} interleaved runs per hook after {} warm-up(s) without latency. {latency} Wall time of \
+             the dispatch process; CPU = user+sys of it and every hook tool it ran \
              (getrusage of reaped children). Hook-tool calls counted from the fake \
-             tools' record. Baseline: bench/baseline-charm (ops {}, jinja2), the \
-             same reads and writes and one template render.",
+             tools' record (the list per hook is in the result file). Baseline: \
+             bench/baseline-charm (ops {}, jinja2), the same reads and writes and \
+             one template render.",
+            runs.min(2),
             ops_version(build)
         ),
         rows,
+    };
+    Ok(Measured {
+        table,
+        calls,
+        latency_applied: applied,
     })
 }
 

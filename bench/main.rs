@@ -1,6 +1,8 @@
 //! `make bench`: k8s-vip side by side with the alternatives, same machine, same
-//! run. Subcommands run one part each and save its table under build/bench/;
-//! `report` prints every saved table and merges them into build/bench.json.
+//! run. Each subcommand runs one part and writes its result file,
+//! bench/results/PART.json (or under BENCH_RESULTS_DIR): machine, versions,
+//! date, command, build, raw samples and tables. `render-docs` renders those
+//! tables into the docs between `<!-- bench:KEY:begin/end -->` markers.
 //!
 //! Why a `cargo bench` target (harness = false): it reuses the simulated Juju
 //! model and the netns lab from tests/support (which need the built binaries'
@@ -13,43 +15,43 @@ mod support;
 mod failover;
 mod footprint;
 mod hook_cost;
+mod pair;
+mod parse;
+#[allow(dead_code)] // shared with tests/bench_tables.rs and benches/vrrp.rs
+mod render;
+#[allow(dead_code)] // shared with tests/bench_tables.rs and benches/vrrp.rs
+mod results;
 #[allow(dead_code)] // shared with tests/bench_units.rs
 mod stats;
+mod syscalls;
 #[allow(dead_code)] // shared with the demo (tests/demo)
 mod timeline;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::ExitCode;
+use std::time::Duration;
 
-use stats::Table;
+use results::ResultFile;
 
 const USAGE: &str = "usage: cargo bench --bench k8s-vip-bench -- COMMAND
 commands:
-  hook-cost [RUNS]        config-changed/update-status: k8s-vip vs a Python ops charm
-  hook-calls              print the hook-tool calls each charm makes
-  footprint [SECONDS]     agent RSS and CPU/hour at 100 ms adverts: k8s-vip vs keepalived (root)
-  import-failover FILE    turn the agent's failover benchmark JSON into a table
-  timeline EVENTS OUT.svg draw a VIP/client timeline from a JSON events file
-  report                  print every saved table and write build/bench.json";
+  hook-cost [RUNS]          config-changed/update-status: k8s-vip vs a Python ops charm
+                            (BENCH_TOOL_LATENCY_MS per hook-tool call, default 10;
+                            BENCH_HOOK_UNITS units in the model, default 3)
+  hook-calls                print the hook-tool calls each charm makes
+  footprint [SECONDS] [RUNS] agent RSS/PSS/USS and CPU/hour at 100 ms adverts vs keepalived (root)
+  syscalls [SECONDS] [RUNS] idle-loop syscalls per advert (strace -c) vs keepalived (root)
+  import-failover FILE      the failover benchmark's log or JSON → result file
+                            (checks BENCH_TRIALS trials per cell of BENCH_INTERVALS_MS)
+  timeline EVENTS OUT.svg   draw a VIP/client timeline from a JSON events file
+  render-docs               rewrite the docs' tables between <!-- bench:KEY:begin/end -->
+  render-docs --check       fail when a doc's table differs from the result files
+  render-docs --print       print every table of the result files (no doc touched)
+  report                    the same as render-docs --print
+Results go to bench/results/ (BENCH_RESULTS_DIR to change); BENCH_SMOKE=1 marks them as a smoke run.";
 
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn build_dir() -> PathBuf {
-    repo().join("build")
-}
-
-fn part_path(key: &str) -> PathBuf {
-    build_dir().join("bench").join(format!("{key}.json"))
-}
-
-fn save_and_print(table: &Table) -> anyhow::Result<()> {
-    let path = part_path(&table.key);
-    table.save(&path)?;
-    println!("{}", table.to_markdown());
-    println!("(saved {})", path.display());
-    Ok(())
+fn build_dir() -> std::path::PathBuf {
+    results::repo().join("build")
 }
 
 fn number_arg(args: &[String], i: usize, default: u64) -> anyhow::Result<u64> {
@@ -61,32 +63,188 @@ fn number_arg(args: &[String], i: usize, default: u64) -> anyhow::Result<u64> {
     }
 }
 
-fn run(args: &[String]) -> anyhow::Result<()> {
-    // `cargo bench` passes `--bench`; ignore flags.
-    let args: Vec<String> = args
+fn env_number(var: &str, default: u64) -> anyhow::Result<u64> {
+    match std::env::var(var) {
+        Ok(v) if !v.is_empty() => v
+            .parse()
+            .map_err(|_| anyhow::anyhow!("{var}={v:?} is not a whole number")),
+        _ => Ok(default),
+    }
+}
+
+/// The skip convention: say what is missing and succeed, unless
+/// K8S_VIP_REQUIRE_ALL=1 (CI), where a skip is a failure.
+fn skip(part: &str, needs: &str) -> anyhow::Result<()> {
+    let msg = format!("SKIPPED: bench {part}: needs {needs}");
+    if std::env::var("K8S_VIP_REQUIRE_ALL").is_ok_and(|v| v == "1") {
+        anyhow::bail!("{msg} (K8S_VIP_REQUIRE_ALL=1 makes a skip a failure)");
+    }
+    eprintln!("{msg}");
+    Ok(())
+}
+
+fn is_root() -> bool {
+    nix::unistd::geteuid().is_root()
+}
+
+fn has_program(name: &str) -> bool {
+    std::process::Command::new("sh")
+        .args(["-c", &format!("command -v {name}")])
+        .stdout(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// What a netns part needs that is missing, if anything.
+fn lab_needs(programs: &[&str]) -> Option<String> {
+    if !is_root() {
+        return Some("root (network namespaces)".into());
+    }
+    let missing: Vec<&str> = programs
         .iter()
-        .filter(|a| !a.starts_with("--"))
-        .cloned()
+        .copied()
+        .filter(|p| !has_program(p))
         .collect();
-    match args.first().map(String::as_str) {
-        Some("hook-cost") => {
-            let runs = number_arg(&args, 1, 15)? as usize;
-            save_and_print(&hook_cost::run(&repo(), &build_dir(), runs.max(1))?)
+    (!missing.is_empty()).then(|| format!("{} installed", missing.join(" and ")))
+}
+
+fn save(file: &ResultFile) -> anyhow::Result<()> {
+    let path = file.save(&results::results_dir())?;
+    for t in &file.tables {
+        println!("{}", t.to_markdown());
+    }
+    println!("(wrote {})", path.display());
+    Ok(())
+}
+
+fn hook_cost(args: &[String]) -> anyhow::Result<()> {
+    let runs = number_arg(args, 1, 15)?.max(1) as usize;
+    let opts = hook_cost::Options {
+        runs,
+        latency_ms: env_number("BENCH_TOOL_LATENCY_MS", 10)?,
+        units: env_number("BENCH_HOOK_UNITS", 3)?.clamp(1, 9) as usize,
+    };
+    let m = match hook_cost::run(&results::repo(), &build_dir(), &opts) {
+        Ok(m) => m,
+        Err(e) if !hook_cost::venv_python(&build_dir()).exists() => {
+            return skip(
+                "hook-cost",
+                &format!("python3-venv and PyPI access for ops and jinja2 ({e:#})"),
+            )
         }
-        Some("hook-calls") => hook_cost::print_calls(&repo(), &build_dir()),
-        Some("footprint") => {
-            let secs = number_arg(&args, 1, 60)?;
-            match footprint::run(secs)? {
-                Some(t) => save_and_print(&t),
-                None => Ok(()),
+        Err(e) => return Err(e),
+    };
+    let mut file = ResultFile::describe("hook-cost", "make bench-hooks", vec![m.table])
+        .param("runs", runs)
+        .param("units", opts.units)
+        .param("tool-latency-ms", opts.latency_ms)
+        .param("tool-latency-applied", m.latency_applied);
+    file.raw = serde_json::json!({ "tool-calls": m.calls });
+    save(&file)
+}
+
+fn footprint(args: &[String]) -> anyhow::Result<()> {
+    if let Some(needs) = lab_needs(&["keepalived"]) {
+        return skip("footprint", &needs);
+    }
+    let secs = number_arg(args, 1, 60)?.max(1);
+    let runs = number_arg(args, 2, 3)?.max(1) as usize;
+    let samples = footprint::measure(runs, Duration::from_secs(secs))?;
+    let ka = results::keepalived_version().unwrap_or_else(|| "?".into());
+    let table = footprint::table(&samples, runs, secs, &ka);
+    let mut file = ResultFile::describe("footprint", "make bench-footprint", vec![table])
+        .param("window-s", secs)
+        .param("runs-per-program-as-master", runs);
+    file.raw = serde_json::json!({ "samples": samples });
+    save(&file)
+}
+
+fn syscalls(args: &[String]) -> anyhow::Result<()> {
+    if let Some(needs) = lab_needs(&["keepalived", "strace"]) {
+        return skip("syscalls", &needs);
+    }
+    let secs = number_arg(args, 1, 10)?.max(1);
+    let runs = number_arg(args, 2, 3)?.max(1) as usize;
+    let samples = syscalls::measure(runs, Duration::from_secs(secs))?;
+    let ka = results::keepalived_version().unwrap_or_else(|| "?".into());
+    let table = syscalls::table(&samples, runs, secs, &ka);
+    let mut file = ResultFile::describe("syscalls", "make bench-syscalls", vec![table])
+        .param("window-s", secs)
+        .param("runs-per-program-as-master", runs);
+    file.raw = serde_json::json!({ "samples": samples });
+    save(&file)
+}
+
+fn import_failover(args: &[String]) -> anyhow::Result<()> {
+    let Some(log) = args.get(1) else {
+        anyhow::bail!("import-failover needs the failover benchmark's log or JSON\n{USAGE}");
+    };
+    let trials = failover::import(Path::new(log))?;
+    let expected = env_number("BENCH_TRIALS", 10)?.max(1) as usize;
+    let intervals: Vec<u64> = std::env::var("BENCH_INTERVALS_MS")
+        .unwrap_or_else(|_| "1000,100".into())
+        .split(',')
+        .filter_map(|s| s.trim().parse().ok())
+        .collect();
+    failover::check_complete(&trials, &intervals, expected)?;
+    let tables = vec![failover::table(&trials), failover::split_table(&trials)];
+    let mut file = ResultFile::describe("failover", "make bench-failover", tables)
+        .param("trials-per-cell", expected)
+        .param("intervals-ms", intervals);
+    file.raw = serde_json::json!({ "trials": trials });
+    save(&file)
+}
+
+/// `render-docs [--check|--print]`.
+fn render_docs(args: &[String]) -> anyhow::Result<()> {
+    let repo = results::repo();
+    let dir = results::results_dir();
+    let shown = dir
+        .strip_prefix(&repo)
+        .unwrap_or(&dir)
+        .display()
+        .to_string();
+    let files = ResultFile::load_dir(&dir)?;
+    let blocks = render::blocks(&files, &shown).map_err(anyhow::Error::msg)?;
+    match args.get(1).map(String::as_str) {
+        Some("--print") => {
+            if blocks.is_empty() {
+                eprintln!("bench: no result files in {}", dir.display());
             }
+            print!("{}", render::print_all(&blocks));
+            Ok(())
         }
-        Some("import-failover") => {
-            let Some(file) = args.get(1) else {
-                anyhow::bail!("import-failover needs the failover benchmark's JSON file\n{USAGE}");
-            };
-            save_and_print(&failover::import(Path::new(file))?)
+        Some("--check") => {
+            let stale = render::stale(&repo, &blocks).map_err(anyhow::Error::msg)?;
+            if stale.is_empty() {
+                println!("bench tables in the docs match {shown}");
+                return Ok(());
+            }
+            anyhow::bail!(
+                "{}\nregenerate them with `{}`",
+                stale.join("\n"),
+                render::FIX_COMMAND
+            )
         }
+        None => {
+            for f in render::write(&repo, &blocks).map_err(anyhow::Error::msg)? {
+                println!("rendered {}", f.display());
+            }
+            Ok(())
+        }
+        Some(other) => anyhow::bail!("render-docs: unknown option {other:?}\n{USAGE}"),
+    }
+}
+
+fn run(args: &[String]) -> anyhow::Result<()> {
+    // `cargo bench` passes `--bench`; drop it.
+    let args: Vec<String> = args.iter().filter(|a| *a != "--bench").cloned().collect();
+    match args.first().map(String::as_str) {
+        Some("hook-cost") => hook_cost(&args),
+        Some("hook-calls") => hook_cost::print_calls(&results::repo(), &build_dir()),
+        Some("footprint") => footprint(&args),
+        Some("syscalls") => syscalls(&args),
+        Some("import-failover") => import_failover(&args),
         Some("timeline") => {
             let (Some(input), Some(out)) = (args.get(1), args.get(2)) else {
                 anyhow::bail!("timeline needs EVENTS.json and OUT.svg\n{USAGE}");
@@ -96,67 +254,10 @@ fn run(args: &[String]) -> anyhow::Result<()> {
             println!("{out}");
             Ok(())
         }
-        Some("report") => report(),
+        Some("render-docs") => render_docs(&args),
+        Some("report") => render_docs(&["render-docs".into(), "--print".into()]),
         _ => anyhow::bail!("{USAGE}"),
     }
-}
-
-/// Prints every saved part (in a fixed order) and writes build/bench.json.
-fn report() -> anyhow::Result<()> {
-    let mut tables = Vec::new();
-    for key in ["failover", "hook-cost", "footprint"] {
-        let path = part_path(key);
-        if path.exists() {
-            tables.push(Table::load(&path)?);
-        } else {
-            eprintln!("bench: no {} (that part did not run)", path.display());
-        }
-    }
-    let machine = machine_line();
-    let date = chrono_free_date();
-    println!("## Benchmarks ({date}; {machine})\n");
-    for t in &tables {
-        println!("{}", t.to_markdown());
-    }
-    let doc = serde_json::json!({
-        "date": date,
-        "machine": machine,
-        "tables": tables,
-    });
-    let out = build_dir().join("bench.json");
-    std::fs::write(&out, serde_json::to_string_pretty(&doc)? + "\n")?;
-    println!("(wrote {})", out.display());
-    Ok(())
-}
-
-/// "N cores, kernel X, CPU model" from /proc.
-fn machine_line() -> String {
-    let cores = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(0);
-    let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease")
-        .unwrap_or_default()
-        .trim()
-        .to_string();
-    let cpu = std::fs::read_to_string("/proc/cpuinfo")
-        .unwrap_or_default()
-        .lines()
-        .find_map(|l| {
-            l.strip_prefix("model name")
-                .map(|r| r.trim_start_matches([' ', '\t', ':']).to_string())
-        })
-        .unwrap_or_else(|| "unknown CPU".into());
-    format!("{cores} cores, Linux {kernel}, {cpu}")
-}
-
-/// Today's UTC date (YYYY-MM-DD) without a date crate: `date -u`.
-fn chrono_free_date() -> String {
-    std::process::Command::new("date")
-        .args(["-u", "+%Y-%m-%d %H:%M UTC"])
-        .output()
-        .ok()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
-        .unwrap_or_default()
 }
 
 fn main() -> ExitCode {

@@ -3,11 +3,10 @@
 //! Why it exists: every benchmark part (hook cost, agent footprint, failover)
 //! compares k8s-vip with an alternative in the same run, and an operator reads
 //! all of them the same way: median of N runs with min/max, and the ratio
-//! ours/theirs. One format, printed as a Markdown table (pasted into the README)
-//! and kept as JSON (`build/bench.json`) for scripts.
+//! ours/theirs. One format: kept as JSON in the result files under
+//! bench/results/ (raw samples included) and rendered as Markdown into the docs.
 
 use std::fmt::Write as _;
-use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
@@ -64,12 +63,22 @@ pub struct Row {
     /// A short remark (e.g. why a side is missing).
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub note: String,
+    /// Every raw sample of our side, in the order measured.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ours_samples: Vec<f64>,
+    /// Every raw sample of the alternative, in the order measured.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub theirs_samples: Vec<f64>,
 }
 
 impl Row {
     /// A row from raw samples of both sides.
     pub fn from_samples(metric: &str, unit: &str, ours: &[f64], theirs: &[f64]) -> Row {
-        Row::new(metric, unit, Summary::of(ours), Summary::of(theirs))
+        Row {
+            ours_samples: ours.to_vec(),
+            theirs_samples: theirs.to_vec(),
+            ..Row::new(metric, unit, Summary::of(ours), Summary::of(theirs))
+        }
     }
 
     /// A row from summaries; the ratio is filled in when both exist.
@@ -85,6 +94,8 @@ impl Row {
             theirs,
             ratio,
             note: String::new(),
+            ours_samples: Vec::new(),
+            theirs_samples: Vec::new(),
         }
     }
 
@@ -138,16 +149,37 @@ fn fmt_summary(s: &Option<Summary>) -> String {
 }
 
 impl Table {
-    /// The table as Markdown: median (min–max) per side, the ratio, N.
+    /// The table as Markdown under a `###` heading with its method paragraph.
     pub fn to_markdown(&self) -> String {
+        format!("### {}\n\n{}", self.title, self.markdown_body())
+    }
+
+    /// Whether any row has figures for the alternative (a one-sided table,
+    /// e.g. the per-advert cost, has no alternative and no ratio columns).
+    fn has_theirs(&self) -> bool {
+        self.rows.iter().any(|r| r.theirs.is_some())
+    }
+
+    /// The table and its method paragraph, without a heading: what the docs
+    /// carry between their `<!-- bench:KEY:begin/end -->` markers.
+    pub fn markdown_body(&self) -> String {
         let mut out = String::new();
-        let _ = writeln!(out, "### {}\n", self.title);
-        let _ = writeln!(
-            out,
-            "| metric | unit | {} median (min–max) | {} median (min–max) | ratio | runs |",
-            self.ours_label, self.theirs_label
-        );
-        let _ = writeln!(out, "|---|---|---:|---:|---:|---:|");
+        let two = self.has_theirs();
+        if two {
+            let _ = writeln!(
+                out,
+                "| metric | unit | {} median (min–max) | {} median (min–max) | ratio | runs |",
+                self.ours_label, self.theirs_label
+            );
+            let _ = writeln!(out, "|---|---|---:|---:|---:|---:|");
+        } else {
+            let _ = writeln!(
+                out,
+                "| metric | unit | {} median (min–max) | runs |",
+                self.ours_label
+            );
+            let _ = writeln!(out, "|---|---|---:|---:|");
+        }
         for r in &self.rows {
             let n = match (r.ours, r.theirs) {
                 (Some(o), Some(t)) if o.n == t.n => o.n.to_string(),
@@ -165,32 +197,26 @@ impl Table {
             } else {
                 format!("{} ({})", r.metric, r.note)
             };
-            let _ = writeln!(
-                out,
-                "| {metric} | {} | {} | {} | {ratio} | {n} |",
-                r.unit,
-                fmt_summary(&r.ours),
-                fmt_summary(&r.theirs)
-            );
+            if two {
+                let _ = writeln!(
+                    out,
+                    "| {metric} | {} | {} | {} | {ratio} | {n} |",
+                    r.unit,
+                    fmt_summary(&r.ours),
+                    fmt_summary(&r.theirs)
+                );
+            } else {
+                let _ = writeln!(
+                    out,
+                    "| {metric} | {} | {} | {n} |",
+                    r.unit,
+                    fmt_summary(&r.ours)
+                );
+            }
         }
         if !self.method.is_empty() {
             let _ = writeln!(out, "\n{}", self.method);
         }
         out
-    }
-
-    /// Writes the table as JSON to `path` (creating parent directories).
-    pub fn save(&self, path: &Path) -> anyhow::Result<()> {
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir)?;
-        }
-        std::fs::write(path, serde_json::to_string_pretty(self)? + "\n")?;
-        Ok(())
-    }
-
-    /// Reads a table written by [`Table::save`].
-    pub fn load(path: &Path) -> anyhow::Result<Table> {
-        let text = std::fs::read_to_string(path)?;
-        Ok(serde_json::from_str(&text)?)
     }
 }

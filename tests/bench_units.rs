@@ -6,6 +6,8 @@
 #[path = "../bench/failover.rs"]
 #[allow(dead_code)]
 mod failover;
+#[path = "../bench/parse.rs"]
+mod parse;
 #[path = "../bench/stats.rs"]
 #[allow(dead_code)]
 mod stats;
@@ -46,6 +48,24 @@ mod stats_tests {
         };
         let md = t.to_markdown();
         assert!(md.contains("| a | ms | 1.50 (1.00–2.00) | 3 (2–4) | 0.50× | 2 |"));
+    }
+
+    #[test]
+    fn a_one_sided_table_has_no_alternative_or_ratio_column() {
+        let t = Table {
+            key: "k".into(),
+            title: "T".into(),
+            ours_label: "ours".into(),
+            theirs_label: String::new(),
+            method: "m".into(),
+            rows: vec![Row::from_samples("a", "ns", &[1.5, 3.5, 2.5], &[])],
+        };
+        let md = t.markdown_body();
+        assert!(md.starts_with(
+            "| metric | unit | ours median (min–max) | runs |\n|---|---|---:|---:|\n"
+        ));
+        assert!(md.contains("| a | ns | 2.50 (1.50–3.50) | 3 |"), "{md}");
+        assert!(md.ends_with("\nm\n"));
     }
 }
 
@@ -121,13 +141,16 @@ mod failover_tests {
     #[test]
     fn reads_the_agent_benchmark_log() {
         let log = "noise\ntest bench ... Ours Crash 100 ms trial 0: 344 ms (master RSS 2345 KiB)\n\
-                   Keepalived Crash 100 ms trial 0 (phase 0.05): 350 ms, 371 ms after the master's last advert (master RSS 9000 KiB)\n\
+                   Keepalived Crash 100 ms trial 0 (phase 0.05): 350 ms, 371 ms after the master's last advert, VIP on unit0 at 341 ms (master RSS 9000 KiB)\n\
                    Ours Graceful 1000 ms trial 1: 620 ms (master RSS 1 KiB)\n";
         let trials = parse_log(log);
         assert_eq!(trials.len(), 3);
+        assert_eq!(trials[1].vip_ms, Some(341.0));
+        assert_eq!(trials[0].vip_ms, None);
         let t = table(&trials);
         let crash = &t.rows[0];
-        assert!(crash.metric.contains("SIGKILL, 100 ms"));
+        assert!(crash.metric.contains("SIGKILL + port down, 100 ms"));
+        assert_eq!(crash.ours_samples, vec![344.0]);
         assert_eq!(crash.ours.map(|s| s.median), Some(344.0));
         assert_eq!(crash.theirs.map(|s| s.median), Some(350.0));
         let since = &t.rows[1];
@@ -136,5 +159,56 @@ mod failover_tests {
         assert_eq!(since.theirs.map(|s| s.median), Some(371.0));
         assert!(t.rows[2].metric.contains("SIGTERM, 1000 ms"));
         assert!(t.rows[2].theirs.is_none());
+        let split = split_table(&trials);
+        assert!(split.rows[0].metric.contains("fault → VIP"));
+        assert_eq!(split.rows[0].theirs.map(|s| s.median), Some(341.0));
+        assert_eq!(split.rows[1].theirs.map(|s| s.median), Some(9.0));
+    }
+
+    #[test]
+    fn a_missing_trial_fails_the_import() {
+        let line = |imp: &str, mode: &str| format!("{imp} {mode} 100 ms trial 0: 300 ms\n");
+        let all = ["Ours", "Keepalived"]
+            .iter()
+            .flat_map(|i| ["Crash", "Graceful"].map(|m| line(i, m)))
+            .collect::<String>();
+        let trials = parse_log(&all);
+        check_complete(&trials, &[100], 1).unwrap();
+        let err = check_complete(&trials, &[100], 2).unwrap_err().to_string();
+        assert!(err.contains("k8s-vip crash 100 ms: 1 of 2"), "{err}");
+        let err = check_complete(&trials[1..], &[100], 1)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("k8s-vip crash 100 ms: 0 of 1"), "{err}");
+    }
+}
+
+mod parse_tests {
+    use crate::parse::*;
+
+    #[test]
+    fn smaps_rollup_gives_rss_pss_and_uss() {
+        let text = "55d0c0a00000-7ffd5d1f2000 ---p 00000000 00:00 0  [rollup]\n\
+                    Rss:                5324 kB\nPss:                1201 kB\n\
+                    Pss_Anon:            700 kB\nShared_Clean:       4400 kB\n\
+                    Private_Clean:       120 kB\nPrivate_Dirty:       700 kB\n";
+        let m = smaps_rollup(text);
+        assert_eq!((m.rss, m.pss, m.uss), (5324, 1201, 820));
+        assert_eq!(smaps_rollup(""), Memory::default());
+        assert_eq!((m + m).uss, 1640);
+    }
+
+    #[test]
+    fn strace_summary_counts_calls_per_syscall() {
+        let text = "% time     seconds  usecs/call     calls    errors syscall\n\
+                    ------ ----------- ----------- --------- --------- ----------------\n\
+                     60.00    0.000600           6       100           epoll_pwait2\n\
+                     40.00    0.000400           2       200       100 recvmsg\n\
+                    ------ ----------- ----------- --------- --------- ----------------\n\
+                    100.00    0.001000           3       300       100 total\n";
+        let c = strace_summary(text);
+        assert_eq!(c.len(), 2);
+        assert_eq!(c["epoll_pwait2"], 100);
+        assert_eq!(c["recvmsg"], 200);
     }
 }
