@@ -113,18 +113,21 @@ pub fn apply(plan: &Plan, sys: &System, tools: &dyn HookTools) -> anyhow::Result
             }
         }
     }
+    let mut removed = Vec::new();
     for f in &plan.remove_files {
         if sys.remove_file(f)? {
-            done.changed.insert(f.clone());
+            removed.push(f);
         }
     }
     for d in &plan.remove_dirs {
         if sys.remove_dir_all(d)? {
-            done.changed.insert(d.clone());
+            removed.push(d);
         }
     }
-    let unit_removed = done
-        .changed
+    done.changed.extend(removed.iter().map(|p| p.to_string()));
+    // Written unit files were reloaded by the plan's own DaemonReload steps;
+    // only a removed one still needs systemd to forget it.
+    let unit_removed = removed
         .iter()
         .any(|p| p.starts_with("/etc/systemd/system/"));
     if plan.final_daemon_reload && unit_removed {

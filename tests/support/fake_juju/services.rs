@@ -91,14 +91,22 @@ pub fn systemctl(ctx: &Ctx, args: &[String]) -> Out {
     let mut now = false;
     let mut quiet = false;
     let mut words = Vec::new();
+    let mut properties: Vec<String> = Vec::new();
     let mut iter = args.iter();
     while let Some(arg) = iter.next() {
+        let mut wanted = |list: &str| {
+            properties.extend(
+                list.split(',')
+                    .filter(|p| !p.is_empty())
+                    .map(str::to_string),
+            )
+        };
         match arg.as_str() {
             "--now" => now = true,
             "-q" | "--quiet" => quiet = true,
-            "-p" | "--property" => {
-                iter.next();
-            }
+            "-p" | "--property" => wanted(iter.next().map_or("", String::as_str)),
+            a if a.starts_with("--property=") => wanted(&a["--property=".len()..]),
+            a if a.starts_with("-p") && a.len() > 2 => wanted(&a[2..]),
             a if a.starts_with('-') => {}
             _ => words.push(arg.clone()),
         }
@@ -140,9 +148,11 @@ pub fn systemctl(ctx: &Ctx, args: &[String]) -> Out {
             }
         }
         "show" => {
-            for unit in &units {
-                out.push_str(&show(ctx, unit)?);
-            }
+            // As systemctl: one block per unit in the order asked, an empty
+            // line between blocks, exit 0 even for units that do not exist.
+            let blocks: Result<Vec<String>, Fail> =
+                units.iter().map(|u| show(ctx, u, &properties)).collect();
+            out = blocks?.join("\n");
         }
         other => return Err(fail(format!("Unknown command verb {other}."), 1)),
     }
@@ -223,15 +233,60 @@ fn query(ctx: &Ctx, verb: &str, unit: &str) -> Result<(String, bool), Fail> {
     })
 }
 
-fn show(ctx: &Ctx, unit: &str) -> Result<String, Fail> {
+/// `systemctl show UNIT`: the properties the fake knows, in systemd's order,
+/// only those in `wanted` when the caller passed `--property` (then shown
+/// even when empty, as systemctl does).
+fn show(ctx: &Ctx, unit: &str, wanted: &[String]) -> Result<String, Fail> {
     let model = read_model(ctx)?;
     let (svc, active) = service(ctx, &model, unit);
-    Ok(format!(
-        "Id={unit}\nActiveState={}\nMainPID={}\nUnitFileState={}\n",
-        if active { "active" } else { "inactive" },
-        if active { svc.pid.unwrap_or(0) } else { 0 },
-        if svc.enabled { "enabled" } else { "disabled" },
-    ))
+    let found = find_unit(ctx, &model, unit).is_some();
+    let active_state = if active {
+        "active"
+    } else if svc.active {
+        "failed"
+    } else {
+        "inactive"
+    };
+    let file_state = if svc.masked {
+        "masked"
+    } else if svc.enabled {
+        "enabled"
+    } else if found {
+        "disabled"
+    } else {
+        ""
+    };
+    let main_pid = if active { svc.pid.unwrap_or(0) } else { 0 };
+    let properties = [
+        ("MainPID", main_pid.to_string()),
+        ("Id", unit.to_string()),
+        (
+            "LoadState",
+            if found || svc.masked {
+                if svc.masked {
+                    "masked"
+                } else {
+                    "loaded"
+                }
+            } else {
+                "not-found"
+            }
+            .to_string(),
+        ),
+        ("ActiveState", active_state.to_string()),
+        ("UnitFileState", file_state.to_string()),
+    ];
+    Ok(properties
+        .iter()
+        .filter(|(name, value)| {
+            if wanted.is_empty() {
+                !value.is_empty()
+            } else {
+                wanted.iter().any(|w| w == name)
+            }
+        })
+        .map(|(name, value)| format!("{name}={value}\n"))
+        .collect())
 }
 
 fn change(ctx: &Ctx, verb: &str, unit: &str, now: bool) -> Result<(), Fail> {
