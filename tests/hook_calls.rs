@@ -138,8 +138,70 @@ fn scenario() -> Tally {
     tally
 }
 
+/// Each tool's calls over the scenario: the figures the charm makes today.
+/// A change that adds calls fails here; one that removes some lowers these.
+const MOST_CALLS: &[(&str, usize)] = &[
+    ("application-version-set", 3),
+    ("apt-get", 3),
+    ("config-get", 67),
+    ("dpkg-query", 67),
+    ("is-leader", 67),
+    ("network-get", 67),
+    ("relation-get", 423),
+    ("relation-ids", 268),
+    ("relation-list", 112),
+    ("relation-set", 7),
+    ("status-set", 93),
+    ("sysctl", 6),
+    ("systemctl", 96),
+];
+
+/// The scenario's hook runs.
+const HOOK_RUNS: usize = 67;
+/// The most calls one hook run of the scenario makes today (the leader's
+/// first lb-consumers hook: it installs HAProxy and starts it).
+const MOST_CALLS_IN_ONE_HOOK: usize = 30;
+
+/// The budget issue 12 sets: on average 12 calls a hook, at most 15.
+const TARGET_AVERAGE: f64 = 12.0;
+const TARGET_MOST: usize = 15;
+
 #[test]
-fn hooks_make_few_calls() {
+fn hook_calls_do_not_grow() {
     let tally = scenario();
     tally.print();
+    assert_eq!(tally.per_hook.len(), HOOK_RUNS, "the scenario changed");
+    let mut grew = Vec::new();
+    for (tool, n) in &tally.per_tool {
+        let most = MOST_CALLS
+            .iter()
+            .find(|(t, _)| t == tool)
+            .map_or(0, |(_, m)| *m);
+        if *n > most {
+            grew.push(format!("{tool}: {n} calls, at most {most} before"));
+        }
+    }
+    assert!(grew.is_empty(), "hooks call out more: {grew:#?}");
+    let (most, worst) = tally.max();
+    assert!(
+        *most <= MOST_CALLS_IN_ONE_HOOK,
+        "{worst} made {most} calls, at most {MOST_CALLS_IN_ONE_HOOK} before"
+    );
+}
+
+/// Issue 12's budget, not met yet: every hook still reads every relation's
+/// bags (about 22 calls for the leader once all three relations are in), see
+/// the module docs of `charm::gather`.
+#[test]
+#[ignore = "issue 12's budget (12 a hook on average, 15 at most) is not met yet"]
+fn hook_calls_meet_the_budget() {
+    let tally = scenario();
+    tally.print();
+    let average = tally.total() as f64 / tally.per_hook.len() as f64;
+    assert!(
+        average <= TARGET_AVERAGE,
+        "{average:.1} calls a hook on average"
+    );
+    let (most, worst) = tally.max();
+    assert!(*most <= TARGET_MOST, "{worst} made {most} calls");
 }
