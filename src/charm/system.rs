@@ -331,3 +331,49 @@ fn write_atomic(dest: &Path, content: &[u8], mode: u32) -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn show_blocks_map_to_units_in_order() {
+        let out = "ActiveState=active\nUnitFileState=enabled\nId=a.service\n\n\
+                   Id=b.service\nActiveState=reloading\nUnitFileState=static\n\n\
+                   Id=c.service\nActiveState=failed\nUnitFileState=masked\n\n\
+                   Id=d.service\nActiveState=inactive\nUnitFileState=\n";
+        let states = parse_show(out, 4).expect("four blocks");
+        let pairs: Vec<(bool, bool)> = states.iter().map(|s| (s.active, s.enabled)).collect();
+        assert_eq!(
+            pairs,
+            [(true, true), (true, true), (false, false), (false, false)]
+        );
+        assert_eq!(parse_show(out, 3), None, "a block count that differs");
+    }
+
+    #[test]
+    fn dpkg_status_lines_name_installed_packages_only() {
+        let out = "haproxy\tinstall ok installed\nkeepalived\tdeinstall ok config-files\n";
+        assert_eq!(parse_dpkg_status(out), ["haproxy"]);
+    }
+
+    #[test]
+    fn a_change_forgets_what_was_learnt() {
+        let sys = System::with_root("/nonexistent");
+        sys.known.borrow_mut().services.insert(
+            "a.service".into(),
+            UnitState {
+                active: true,
+                enabled: true,
+            },
+        );
+        sys.known.borrow_mut().packages.insert("p".into(), true);
+        sys.forget_changed_by("systemctl", &["is-active", "a.service"]);
+        assert!(sys.is_active("a.service"), "a query keeps it");
+        sys.forget_changed_by("systemctl", &["restart", "a.service"]);
+        assert!(sys.known.borrow().services.is_empty());
+        assert!(sys.package_installed("p"), "systemctl keeps packages");
+        sys.forget_changed_by("apt-get", &["install", "q"]);
+        assert!(sys.known.borrow().packages.is_empty());
+    }
+}
