@@ -77,7 +77,9 @@ fn systemctl_verbs(model: &Model, unit: &str) -> Vec<String> {
         .calls(unit, "systemctl")
         .into_iter()
         .map(|a| a.join(" "))
-        .filter(|a| !a.contains("is-active") && !a.contains("is-enabled"))
+        .filter(|a| {
+            !a.contains("is-active") && !a.contains("is-enabled") && !a.starts_with("show ")
+        })
         .collect()
 }
 

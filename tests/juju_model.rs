@@ -626,3 +626,51 @@ fn units_join_and_leave_the_peer_relation() {
         k8s_vip::juju::tools::HookTools::relation_get(&tools, &peers, "k8s-vip/1", false).unwrap();
     assert_eq!(bag["address"], "192.0.2.12");
 }
+
+#[test]
+fn systemctl_show_and_dpkg_query_answer_many_units_at_once() {
+    let model = Model::new("k8s-vip", 1);
+    let unit = "k8s-vip/0";
+    model
+        .run_tool(unit, &["apt-get", "install", "-y", "keepalived"], None)
+        .assert_success();
+    model
+        .run_tool(unit, &["systemctl", "enable", "--now", "keepalived"], None)
+        .assert_success();
+    // One block per unit in the order asked, an empty line between, only the
+    // properties asked for (empty ones too), exit 0 for a unit that is not there.
+    let run = model.run_tool(
+        unit,
+        &[
+            "systemctl",
+            "show",
+            "--property=Id,ActiveState",
+            "-p",
+            "UnitFileState",
+            "keepalived",
+            "nothere.service",
+        ],
+        None,
+    );
+    run.assert_success();
+    assert_eq!(
+        run.stdout,
+        "Id=keepalived.service\nActiveState=active\nUnitFileState=enabled\n\n\
+         Id=nothere.service\nActiveState=inactive\nUnitFileState=\n"
+    );
+    // dpkg-query prints what it knows and names the rest on stderr, exit 1.
+    let run = model.run_tool(
+        unit,
+        &[
+            "dpkg-query",
+            "-W",
+            r"--showformat=${Package}\t${Status}\n",
+            "haproxy",
+            "keepalived",
+        ],
+        None,
+    );
+    assert_eq!(run.status.code(), Some(1));
+    assert_eq!(run.stdout, "keepalived\tinstall ok installed\n");
+    assert!(run.stderr.contains("no packages found matching haproxy"));
+}

@@ -12,7 +12,7 @@ use serde_json::json;
 use crate::juju::tools::{HookTools, LogLevel, Status as JujuStatus, StatusState};
 
 use super::paths;
-use super::plan::{Plan, ServiceAction, SysctlOp, When};
+use super::plan::{Plan, ServiceAction, ServiceOp, SysctlOp, When};
 use super::status::{State, Status};
 use super::system::System;
 
@@ -36,25 +36,58 @@ pub fn juju_status(s: &Status) -> JujuStatus {
     JujuStatus::new(state, s.message.clone())
 }
 
-/// Applies `plan`.
+/// Applies `plan`: packages, files, sysctls, services, removals, purges,
+/// then what Juju is told (relation data, version, status).
 pub fn apply(plan: &Plan, sys: &System, tools: &dyn HookTools) -> anyhow::Result<Applied> {
     let mut done = Applied::default();
     for line in &plan.logs {
         let _ = tools.juju_log(LogLevel::Info, line);
     }
-    if !plan.install_packages.is_empty() {
-        let _ = tools.status_set(
-            JujuStatus::new(
-                StatusState::Maintenance,
-                format!("installing {}", plan.install_packages.join(", ")),
-            ),
-            false,
-        );
-        let mut args = vec!["install", "-y", "--no-install-recommends"];
-        args.extend(plan.install_packages.iter().map(String::as_str));
+    install_packages(plan, sys, tools, &mut done)?;
+    write_files(plan, sys, &mut done)?;
+    apply_sysctls(plan, sys, &mut done)?;
+    for op in &plan.services {
+        if op_is_due(op, &done) {
+            apply_service_op(op, sys, tools, &mut done)?;
+        }
+    }
+    remove_files(plan, sys, &mut done)?;
+    if !plan.purge_packages.is_empty() {
+        let mut args = vec!["purge", "-y"];
+        args.extend(plan.purge_packages.iter().map(String::as_str));
         sys.run_ok("apt-get", &args)?;
         done.commands.push(format!("apt-get {}", args.join(" ")));
     }
+    tell_juju(plan, tools)?;
+    Ok(done)
+}
+
+/// `apt-get install` of the plan's packages, with a maintenance status meanwhile.
+fn install_packages(
+    plan: &Plan,
+    sys: &System,
+    tools: &dyn HookTools,
+    done: &mut Applied,
+) -> anyhow::Result<()> {
+    if plan.install_packages.is_empty() {
+        return Ok(());
+    }
+    let _ = tools.status_set(
+        JujuStatus::new(
+            StatusState::Maintenance,
+            format!("installing {}", plan.install_packages.join(", ")),
+        ),
+        false,
+    );
+    let mut args = vec!["install", "-y", "--no-install-recommends"];
+    args.extend(plan.install_packages.iter().map(String::as_str));
+    sys.run_ok("apt-get", &args)?;
+    done.commands.push(format!("apt-get {}", args.join(" ")));
+    Ok(())
+}
+
+/// Writes files and copies whose content or mode differs.
+fn write_files(plan: &Plan, sys: &System, done: &mut Applied) -> anyhow::Result<()> {
     for f in &plan.files {
         if sys.write_if_changed(&f.path, f.content.as_bytes(), f.mode)? {
             done.changed.insert(f.path.clone());
@@ -65,6 +98,11 @@ pub fn apply(plan: &Plan, sys: &System, tools: &dyn HookTools) -> anyhow::Result
             done.changed.insert(c.to.clone());
         }
     }
+    Ok(())
+}
+
+/// Loads changed sysctl files and sets single values.
+fn apply_sysctls(plan: &Plan, sys: &System, done: &mut Applied) -> anyhow::Result<()> {
     for op in &plan.sysctls {
         match op {
             SysctlOp::LoadWhenChanged(file) if done.changed.contains(file) => {
@@ -79,63 +117,73 @@ pub fn apply(plan: &Plan, sys: &System, tools: &dyn HookTools) -> anyhow::Result
             }
         }
     }
-    for op in &plan.services {
-        let run = match &op.when {
-            When::Always => true,
-            When::Changed { any_of, unless } => {
-                any_of.iter().any(|p| done.changed.contains(p))
-                    && !unless.iter().any(|p| done.changed.contains(p))
-            }
-        };
-        if !run {
-            continue;
-        }
-        let unit = op.unit.as_str();
-        match op.action {
-            ServiceAction::DaemonReload => systemctl(sys, &mut done, &["daemon-reload"])?,
-            ServiceAction::Enable => systemctl(sys, &mut done, &["enable", unit])?,
-            ServiceAction::Disable => systemctl(sys, &mut done, &["disable", unit])?,
-            ServiceAction::Start => systemctl(sys, &mut done, &["start", unit])?,
-            ServiceAction::Stop => systemctl(sys, &mut done, &["stop", unit])?,
-            ServiceAction::Restart => systemctl(sys, &mut done, &["restart", unit])?,
-            ServiceAction::Reload => systemctl(sys, &mut done, &["reload", unit])?,
-            ServiceAction::HandoverRestart => {
-                // After a handover the old agent is gone with its VIPs still in
-                // place: `start` brings up the new binary (a no-op if systemd's
-                // Restart= already did) and never stops an agent that adopted
-                // the VIPs. Without a handover, a plain (graceful) restart.
-                let verb = if handover(sys, tools) {
-                    "start"
-                } else {
-                    "restart"
-                };
-                systemctl(sys, &mut done, &[verb, unit])?;
-            }
+    Ok(())
+}
+
+/// Whether a service step runs, given what changed so far.
+fn op_is_due(op: &ServiceOp, done: &Applied) -> bool {
+    match &op.when {
+        When::Always => true,
+        When::Changed { any_of, unless } => {
+            any_of.iter().any(|p| done.changed.contains(p))
+                && !unless.iter().any(|p| done.changed.contains(p))
         }
     }
+}
+
+/// One systemctl step.
+fn apply_service_op(
+    op: &ServiceOp,
+    sys: &System,
+    tools: &dyn HookTools,
+    done: &mut Applied,
+) -> anyhow::Result<()> {
+    let unit = op.unit.as_str();
+    let verb = match op.action {
+        ServiceAction::DaemonReload => return systemctl(sys, done, &["daemon-reload"]),
+        ServiceAction::Enable => "enable",
+        ServiceAction::Disable => "disable",
+        ServiceAction::Start => "start",
+        ServiceAction::Stop => "stop",
+        ServiceAction::Restart => "restart",
+        ServiceAction::Reload => "reload",
+        // After a handover the old agent is gone with its VIPs still in
+        // place: `start` brings up the new binary (a no-op if systemd's
+        // Restart= already did) and never stops an agent that adopted the
+        // VIPs. Without a handover, a plain (graceful) restart.
+        ServiceAction::HandoverRestart if handover(sys, tools) => "start",
+        ServiceAction::HandoverRestart => "restart",
+    };
+    systemctl(sys, done, &[verb, unit])
+}
+
+/// Removes files and directories, then has systemd forget a removed unit.
+fn remove_files(plan: &Plan, sys: &System, done: &mut Applied) -> anyhow::Result<()> {
+    let mut removed = Vec::new();
     for f in &plan.remove_files {
         if sys.remove_file(f)? {
-            done.changed.insert(f.clone());
+            removed.push(f);
         }
     }
     for d in &plan.remove_dirs {
         if sys.remove_dir_all(d)? {
-            done.changed.insert(d.clone());
+            removed.push(d);
         }
     }
-    let unit_removed = done
-        .changed
+    done.changed.extend(removed.iter().map(|p| p.to_string()));
+    // Written unit files were reloaded by the plan's own DaemonReload steps;
+    // only a removed one still needs systemd to forget it.
+    let unit_removed = removed
         .iter()
         .any(|p| p.starts_with("/etc/systemd/system/"));
     if plan.final_daemon_reload && unit_removed {
-        systemctl(sys, &mut done, &["daemon-reload"])?;
+        systemctl(sys, done, &["daemon-reload"])?;
     }
-    if !plan.purge_packages.is_empty() {
-        let mut args = vec!["purge", "-y"];
-        args.extend(plan.purge_packages.iter().map(String::as_str));
-        sys.run_ok("apt-get", &args)?;
-        done.commands.push(format!("apt-get {}", args.join(" ")));
-    }
+    Ok(())
+}
+
+/// Relation data, workload version and statuses.
+fn tell_juju(plan: &Plan, tools: &dyn HookTools) -> anyhow::Result<()> {
     for set in &plan.relation_sets {
         tools
             .relation_set(&set.relation_id, &set.data, set.app)
@@ -148,7 +196,7 @@ pub fn apply(plan: &Plan, sys: &System, tools: &dyn HookTools) -> anyhow::Result
     if let Some(app) = &plan.app_status {
         tools.status_set(juju_status(app), true)?;
     }
-    Ok(done)
+    Ok(())
 }
 
 fn systemctl(sys: &System, done: &mut Applied, args: &[&str]) -> anyhow::Result<()> {

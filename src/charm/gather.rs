@@ -1,6 +1,17 @@
 //! Reads the world once into [`Inputs`]: hook tools for Juju's view (config,
 //! leadership, network, relations) and the `system` seam for the unit's
 //! (services, files, the agent's state file).
+//!
+//! Each call is a round trip (to the Juju unit agent, or to systemd over
+//! D-Bus), so every fact is read once a hook: one `systemctl show` for the
+//! four services and one `dpkg-query` for the two packages the plan looks at,
+//! `relation-ids` once per endpoint, `relation-list` once per relation, one
+//! `relation-get` per bag (the [`crate::juju::tools::CachedTools`] the
+//! dispatcher wraps the tools in answers repeats). Since every hook
+//! reconciles everything, a hook still reads every bag the plan compares or
+//! derives from: with peers, lb-consumers (three units) and loadbalancer
+//! related, the leader makes about 22 calls a hook. Fewer would need facts
+//! remembered from earlier hooks.
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
@@ -8,10 +19,10 @@ use std::net::IpAddr;
 use anyhow::Context as _;
 
 use crate::juju::context::HookContext;
-use crate::juju::tools::{HookTools, NetworkInfo};
+use crate::juju::tools::{HookTools, LogLevel, NetworkInfo};
 
 use super::agent_state::StatusDoc;
-use super::haproxy::plan::LbWorld;
+use super::haproxy::plan::{LbWorld, DISTRO_HAPROXY_SERVICE, HAPROXY_PACKAGE, HAPROXY_SERVICE};
 use super::health::is_apiserver_principal;
 use super::lb_consumers::{self, ConsumerRelation};
 use super::legacy::{self, UnitRelation};
@@ -74,18 +85,81 @@ fn live_relation_ids(
     Ok(ids)
 }
 
-/// Reads everything the plan needs.
+/// Reads everything the plan needs, each fact once: one `systemctl show` for
+/// every service and one `dpkg-query` for every package the plan looks at,
+/// `relation-ids` once per endpoint, `relation-list` once per relation and
+/// one `relation-get` per bag.
 pub fn gather(ctx: &HookContext, tools: &dyn HookTools, sys: &System) -> anyhow::Result<Inputs> {
+    sys.learn_services(&[
+        paths::AGENT_SERVICE,
+        paths::KEEPALIVED_SERVICE,
+        HAPROXY_SERVICE,
+        DISTRO_HAPROXY_SERVICE,
+    ]);
+    sys.learn_packages(&[KEEPALIVED_PACKAGE, HAPROXY_PACKAGE]);
     let config = tools.config_get().context("reading the charm config")?;
     let leader = tools
         .is_leader()
         .context("asking whether this unit leads")?;
+    let cluster = gather_peers(ctx, tools)?;
+    let sysctl_before = sys.read(paths::SYSCTL_BEFORE);
+    let need_now = sysctl_before.is_none() || super::plan::is_teardown_hook(ctx.kind.name());
+    Ok(Inputs {
+        hook: ctx.kind.name().to_string(),
+        unit: ctx.unit_name.clone(),
+        app: ctx.app_name.clone(),
+        model: ctx.model_name.clone(),
+        runs_apiserver: runs_apiserver(ctx, sys),
+        config,
+        leader,
+        network: gather_network(tools, sys),
+        peers: cluster.peers,
+        cluster_relation: cluster.relation,
+        own_cluster_data: cluster.own_data,
+        consumers: gather_consumers(ctx, tools, leader)?,
+        public_address: unit_relations(ctx, tools, legacy::PUBLIC_ADDRESS_ENDPOINT)?,
+        website: unit_relations(ctx, tools, legacy::WEBSITE_ENDPOINT)?,
+        agent_service: service_state(sys, paths::AGENT_SERVICE),
+        keepalived_service: service_state(sys, paths::KEEPALIVED_SERVICE),
+        agent_state: sys
+            .read(paths::STATE_FILE)
+            .and_then(|t| StatusDoc::parse(&t).ok()),
+        paused: sys.exists(paths::PAUSE_FILE),
+        agent_binary_present: sys.exists(paths::AGENT_BINARY),
+        keepalived_installed: sys.package_installed(KEEPALIVED_PACKAGE),
+        keepalived_installed_by_us: sys.exists(paths::KEEPALIVED_INSTALLED_MARKER),
+        sysctl_before,
+        // Current values matter at remove (restore) and before the first
+        // install (to save them); ask sysctl only then.
+        sysctl_now: if need_now {
+            current_sysctls(sys)
+        } else {
+            BTreeMap::new()
+        },
+        charm_dir: ctx.charm_dir.clone(),
+        root: sys.root().to_path_buf(),
+        lb: LbWorld::gather(sys),
+    })
+}
 
+/// The package of the keepalived backend.
+const KEEPALIVED_PACKAGE: &str = "keepalived";
+
+/// What systemd says of `unit` (learnt in one batch at the start of gather).
+fn service_state(sys: &System, unit: &str) -> ServiceState {
+    ServiceState {
+        active: sys.is_active(unit),
+        enabled: sys.is_enabled(unit),
+    }
+}
+
+/// Interfaces and ingress addresses of the peer binding, plus default routes.
+fn gather_network(tools: &dyn HookTools, sys: &System) -> NetworkView {
     let mut network = match tools.network_get(PEER_ENDPOINT) {
         Ok(info) => network_view(&info),
         Err(e) => {
             let _ = tools.juju_log(
-                crate::juju::tools::LogLevel::Warning,
+                LogLevel::Warning,
                 &format!("network-get {PEER_ENDPOINT} failed: {e}"),
             );
             NetworkView::default()
@@ -97,52 +171,78 @@ pub fn gather(ctx: &HookContext, tools: &dyn HookTools, sys: &System) -> anyhow:
     network.default_v6 = sys
         .read("/proc/net/ipv6_route")
         .and_then(|t| net::default_route_v6(&t));
+    network
+}
 
-    // Peers.
-    let mut peers = Vec::new();
-    let mut own_cluster_data = BTreeMap::new();
-    let cluster_relation = live_relation_ids(ctx, tools, PEER_ENDPOINT)?
+/// The peer relation as this unit sees it.
+#[derive(Default)]
+struct Cluster {
+    relation: Option<String>,
+    peers: Vec<Peer>,
+    own_data: BTreeMap<String, String>,
+}
+
+/// The other units of the peer relation (minus one departing in this hook)
+/// with their data, and our own peer data.
+fn gather_peers(ctx: &HookContext, tools: &dyn HookTools) -> anyhow::Result<Cluster> {
+    let Some(rel) = live_relation_ids(ctx, tools, PEER_ENDPOINT)?
         .into_iter()
-        .next();
-    if let Some(rel) = &cluster_relation {
-        let departing = ctx.relation.as_ref().and_then(|r| r.departing_unit.clone());
-        for unit in tools.relation_list(rel).context("listing peers")? {
-            if Some(&unit) == departing.as_ref() || unit == ctx.unit_name {
-                continue;
-            }
-            // A peer leaving between relation-list and relation-get must not
-            // fail the hook: it is simply seen without data this time.
-            let data = match tools.relation_get(rel, &unit, false) {
-                Ok(d) => d,
-                Err(e) => {
-                    let _ = tools.juju_log(
-                        crate::juju::tools::LogLevel::Warning,
-                        &format!("reading {unit}'s peer data failed: {e}"),
-                    );
-                    BTreeMap::new()
-                }
-            };
-            peers.push(Peer { unit, data });
+        .next()
+    else {
+        return Ok(Cluster::default());
+    };
+    let departing = ctx.relation.as_ref().and_then(|r| r.departing_unit.clone());
+    let mut peers = Vec::new();
+    for unit in tools.relation_list(&rel).context("listing peers")? {
+        if Some(&unit) == departing.as_ref() || unit == ctx.unit_name {
+            continue;
         }
-        own_cluster_data = tools
-            .relation_get(rel, &ctx.unit_name, false)
-            .context("reading our peer data")?;
+        // A peer leaving between relation-list and relation-get must not
+        // fail the hook: it is simply seen without data this time.
+        let data = match tools.relation_get(&rel, &unit, false) {
+            Ok(d) => d,
+            Err(e) => {
+                let _ = tools.juju_log(
+                    LogLevel::Warning,
+                    &format!("reading {unit}'s peer data failed: {e}"),
+                );
+                BTreeMap::new()
+            }
+        };
+        peers.push(Peer { unit, data });
     }
+    let own_data = tools
+        .relation_get(&rel, &ctx.unit_name, false)
+        .context("reading our peer data")?;
+    Ok(Cluster {
+        relation: Some(rel),
+        peers,
+        own_data,
+    })
+}
 
-    // Consumers of the loadbalancer interface (app data).
+/// Every lb-consumers relation: the remote application's bag, its units'
+/// bags and (leader only: only the leader may read it) our application bag.
+fn gather_consumers(
+    ctx: &HookContext,
+    tools: &dyn HookTools,
+    leader: bool,
+) -> anyhow::Result<Vec<ConsumerRelation>> {
     let mut consumers = Vec::new();
     for id in live_relation_ids(ctx, tools, lb_consumers::ENDPOINT)? {
-        let remote_app = tools.relation_remote_app(&id).unwrap_or(None);
+        let units = tools.relation_list(&id).unwrap_or_default();
+        let remote_app = remote_app_of(ctx, tools, &id, &units);
         let remote_app_data = match &remote_app {
             Some(app) => tools.relation_get(&id, app, true).unwrap_or_default(),
             None => BTreeMap::new(),
         };
-        let mut remote_units = Vec::new();
-        for unit in tools.relation_list(&id).unwrap_or_default() {
-            let data = tools.relation_get(&id, &unit, false).unwrap_or_default();
-            remote_units.push((unit, data));
-        }
-        // Only the leader may read (and write) its own application bag.
+        let remote_units = units
+            .into_iter()
+            .map(|unit| {
+                let data = tools.relation_get(&id, &unit, false).unwrap_or_default();
+                (unit, data)
+            })
+            .collect();
         let our_app_data = if leader {
             tools
                 .relation_get(&id, &ctx.app_name, true)
@@ -158,81 +258,74 @@ pub fn gather(ctx: &HookContext, tools: &dyn HookTools, sys: &System) -> anyhow:
             our_app_data,
         });
     }
+    Ok(consumers)
+}
 
-    let unit_relations = |endpoint: &str| -> anyhow::Result<Vec<UnitRelation>> {
-        live_relation_ids(ctx, tools, endpoint)?
-            .into_iter()
-            .map(|id| {
-                let our_unit_data = tools
-                    .relation_get(&id, &ctx.unit_name, false)
-                    .unwrap_or_default();
-                Ok(UnitRelation { id, our_unit_data })
-            })
-            .collect()
-    };
-    let public_address = unit_relations(legacy::PUBLIC_ADDRESS_ENDPOINT)?;
-    let website = unit_relations(legacy::WEBSITE_ENDPOINT)?;
+/// The remote application of relation `id` without asking Juju when it is
+/// already known: from the hook's own environment when the hook is about this
+/// relation, else from the remote units' names (`APP/N`), else `relation-list --app`.
+fn remote_app_of(
+    ctx: &HookContext,
+    tools: &dyn HookTools,
+    id: &str,
+    units: &[String],
+) -> Option<String> {
+    let from_hook = ctx
+        .relation
+        .as_ref()
+        .filter(|r| r.id == id)
+        .and_then(|r| r.remote_app.clone());
+    from_hook
+        .or_else(|| {
+            units
+                .first()
+                .and_then(|u| u.split_once('/'))
+                .map(|(app, _)| app.to_string())
+        })
+        .or_else(|| tools.relation_remote_app(id).unwrap_or(None))
+}
 
+/// Our unit bag on every relation of `endpoint` (the legacy relations, where
+/// we only publish).
+fn unit_relations(
+    ctx: &HookContext,
+    tools: &dyn HookTools,
+    endpoint: &str,
+) -> anyhow::Result<Vec<UnitRelation>> {
+    Ok(live_relation_ids(ctx, tools, endpoint)?
+        .into_iter()
+        .map(|id| {
+            let our_unit_data = tools
+                .relation_get(&id, &ctx.unit_name, false)
+                .unwrap_or_default();
+            UnitRelation { id, our_unit_data }
+        })
+        .collect())
+}
+
+/// Whether this unit's principal runs kube-apiserver.
+fn runs_apiserver(ctx: &HookContext, sys: &System) -> bool {
     let principal_app = ctx
         .principal_unit
         .as_deref()
         .map(|u| u.split('/').next().unwrap_or(u).to_string());
-    let runs_apiserver = principal_app.as_deref().is_some_and(is_apiserver_principal)
-        || sys.exists(paths::APISERVER_SNAP_BIN);
+    principal_app.as_deref().is_some_and(is_apiserver_principal)
+        || sys.exists(paths::APISERVER_SNAP_BIN)
+}
 
-    // Current sysctl values matter at remove (restore) and before the first
-    // install (to save them); ask sysctl only then.
-    let sysctl_before = sys.read(paths::SYSCTL_BEFORE);
-    let need_now = sysctl_before.is_none() || super::plan::is_teardown_hook(ctx.kind.name());
-    let sysctl_now: BTreeMap<String, String> = if need_now {
-        paths::SYSCTLS
-            .iter()
-            .filter_map(|(k, _)| {
-                let out = sys
-                    .run("sysctl", &["-n", k])
-                    .ok()
-                    .filter(|o| o.status == 0)?;
-                Some((k.to_string(), out.stdout.trim().to_string()))
-            })
-            .collect()
-    } else {
-        BTreeMap::new()
+/// The current values of the sysctls we set, with one `sysctl` for all of
+/// them. sysctl prints `KEY = VALUE` for each key it can read and an error
+/// for any other, which is then simply absent.
+fn current_sysctls(sys: &System) -> BTreeMap<String, String> {
+    let keys: Vec<&str> = paths::SYSCTLS.iter().map(|(k, _)| *k).collect();
+    let Ok(out) = sys.run("sysctl", &keys) else {
+        return BTreeMap::new();
     };
-
-    Ok(Inputs {
-        hook: ctx.kind.name().to_string(),
-        unit: ctx.unit_name.clone(),
-        app: ctx.app_name.clone(),
-        model: ctx.model_name.clone(),
-        runs_apiserver,
-        config,
-        leader,
-        network,
-        peers,
-        cluster_relation,
-        own_cluster_data,
-        consumers,
-        public_address,
-        website,
-        agent_service: ServiceState {
-            active: sys.is_active(paths::AGENT_SERVICE),
-            enabled: sys.is_enabled(paths::AGENT_SERVICE),
-        },
-        keepalived_service: ServiceState {
-            active: sys.is_active(paths::KEEPALIVED_SERVICE),
-            enabled: sys.is_enabled(paths::KEEPALIVED_SERVICE),
-        },
-        agent_state: sys
-            .read(paths::STATE_FILE)
-            .and_then(|t| StatusDoc::parse(&t).ok()),
-        paused: sys.exists(paths::PAUSE_FILE),
-        agent_binary_present: sys.exists(paths::AGENT_BINARY),
-        keepalived_installed: sys.package_installed("keepalived"),
-        keepalived_installed_by_us: sys.exists(paths::KEEPALIVED_INSTALLED_MARKER),
-        sysctl_before,
-        sysctl_now,
-        charm_dir: ctx.charm_dir.clone(),
-        root: sys.root().to_path_buf(),
-        lb: LbWorld::gather(sys),
-    })
+    out.stdout
+        .lines()
+        .filter_map(|l| l.split_once('='))
+        .map(|(k, v)| (k.trim(), v.trim()))
+        .filter(|(k, _)| keys.contains(k))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
 }

@@ -79,12 +79,12 @@ pub fn dpkg_query(ctx: &Ctx, args: &[String]) -> Out {
     }
     let unit = read_unit(ctx)?;
     let mut out = String::new();
+    let mut missing = String::new();
     for p in &packages {
         if !unit.packages.contains(p) {
-            return Err(Fail::raw(
-                format!("dpkg-query: no packages found matching {p}\n"),
-                1,
-            ));
+            // As dpkg-query: report it, go on with the others, exit 1.
+            missing.push_str(&format!("dpkg-query: no packages found matching {p}\n"));
+            continue;
         }
         out.push_str(
             &format
@@ -96,6 +96,10 @@ pub fn dpkg_query(ctx: &Ctx, args: &[String]) -> Out {
                 .replace("\\n", "\n")
                 .replace("\\t", "\t"),
         );
+    }
+    if !missing.is_empty() {
+        print!("{out}");
+        return Err(Fail::raw(missing, 1));
     }
     Ok(out)
 }
