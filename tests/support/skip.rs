@@ -21,10 +21,14 @@ use std::path::{Path, PathBuf};
 /// The environment variable that turns every skip into a failure.
 pub const REQUIRE_ALL: &str = "K8S_VIP_REQUIRE_ALL";
 
-/// Where skips are recorded: under the Cargo target directory, which `make
-/// test` empties before and summarises after `cargo test`.
+/// Where skips are recorded: `$K8S_VIP_SKIP_LOG` when set, else under the
+/// Cargo target directory, which `make test` empties before and summarises
+/// after `cargo test`.
 pub fn log_path() -> PathBuf {
-    Path::new(env!("CARGO_TARGET_TMPDIR")).join("skipped-tests.tsv")
+    match std::env::var_os("K8S_VIP_SKIP_LOG") {
+        Some(path) => PathBuf::from(path),
+        None => Path::new(env!("CARGO_TARGET_TMPDIR")).join("skipped-tests.tsv"),
+    }
 }
 
 /// True when running as root; otherwise the test is skipped (see the module
