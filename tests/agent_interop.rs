@@ -16,17 +16,7 @@ use support::netns::{require_root, wait_for, Lab, Proc};
 const VIP: &str = "192.0.2.100";
 
 fn keepalived_installed() -> bool {
-    let found = [
-        "/usr/sbin/keepalived",
-        "/sbin/keepalived",
-        "/usr/bin/keepalived",
-    ]
-    .iter()
-    .any(|p| Path::new(p).exists());
-    if !found {
-        eprintln!("SKIPPED: keepalived is not installed (apt-get install keepalived)");
-    }
-    found
+    support::skip::need_program("keepalived")
 }
 
 /// Starts keepalived on unit `i` (VRRP only, foreground, logging to its log file).

@@ -1,7 +1,9 @@
 //! agent.yaml and keepalived.conf rendered from one plan: the agent schema of
 //! issue 4 / CONTRACTS.md, and real `keepalived --config-test`.
 
-use std::path::Path;
+#[path = "support/skip.rs"]
+mod skip;
+
 use std::process::Command;
 
 use k8s_vip::charm::config::VrrpVersion;
@@ -189,12 +191,7 @@ impl Drop for Netns {
 }
 
 fn keepalived_accepts(conf: &str, tag: &str) {
-    if !Path::new("/usr/sbin/keepalived").exists() {
-        eprintln!("skip: keepalived is not installed (apt-get install keepalived)");
-        return;
-    }
-    if !nix::unistd::geteuid().is_root() {
-        eprintln!("skip: keepalived --config-test in a namespace needs root");
+    if !skip::need_program("keepalived") || !skip::need_root() {
         return;
     }
     let ns = Netns::new(tag).expect("create test namespace");

@@ -521,8 +521,7 @@ struct Netns(String);
 
 impl Netns {
     fn new(tag: &str) -> Option<Netns> {
-        if !nix::unistd::Uid::effective().is_root() {
-            eprintln!("SKIPPED: needs root to create network namespaces");
+        if !support::skip::need_root() {
             return None;
         }
         let name = format!("kvm{}{tag}", std::process::id());

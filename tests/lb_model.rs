@@ -2,10 +2,6 @@
 //! model: kubernetes-control-plane's requests in, HAProxy package, config,
 //! unit and service out, the response naming the VIP, idempotent hooks,
 //! load-balancer=off taking it all away.
-//!
-//! Parts that cannot run in a tree without the charm's delegation to
-//! `charm::haproxy::plan` or without the three options in config.yaml print
-//! SKIPPED (both are present once the branches are merged).
 
 mod support;
 
@@ -50,19 +46,18 @@ fn response(model: &Model, lbc: &str, name: &str) -> Value {
     serde_json::from_str(raw).expect("response JSON")
 }
 
-/// False (with a SKIPPED line) while the charm's seam still refuses proxies.
+/// True once the charm answered the proxied request (fails the test when the
+/// charm's proxy seam refuses it instead of planning HAProxy).
 fn hook_in_applied(model: &Model, lbc: &str) -> bool {
     let r = response(model, lbc, "api-server-external");
     let refused = r["error_message"]
         .as_str()
         .is_some_and(|m| m.contains("no load balancer runs in this k8s-vip"));
-    if refused {
-        eprintln!(
-            "SKIPPED: the charm's proxy seam does not call charm::haproxy yet \
-             (charm::proxy must delegate to charm::haproxy::plan)"
-        );
-    }
-    !refused
+    assert!(
+        !refused,
+        "the charm's proxy seam refused the request instead of planning HAProxy: {r}"
+    );
+    true
 }
 
 fn mutating_calls(model: &Model, unit: &str) -> Vec<String> {
@@ -138,15 +133,8 @@ fn control_plane_requests_get_haproxy_and_answers_naming_the_vip() {
 #[test]
 fn load_balancer_off_removes_haproxy_and_refuses_the_proxied_request() {
     let config_yaml = include_str!("../config.yaml");
-    if !["load-balancer:", "lb-timeout:", "ingress-ports:"]
-        .iter()
-        .all(|o| config_yaml.contains(o))
-    {
-        eprintln!(
-            "SKIPPED: config.yaml lacks the load-balancer options \
-             (README.md, Options)"
-        );
-        return;
+    for option in ["load-balancer:", "lb-timeout:", "ingress-ports:"] {
+        assert!(config_yaml.contains(option), "config.yaml lacks {option}");
     }
     let (model, lbc) = deploy();
     if !hook_in_applied(&model, &lbc) {

@@ -4,9 +4,12 @@
 //! priority-0 advert must make it take over after its skew time, well before
 //! its master-down interval.
 //!
-//! Root only (network namespaces, raw sockets); prints a skip message and
-//! passes otherwise, or when keepalived is not installed. Everything runs in
+//! Root only (network namespaces, raw sockets); a recorded skip (see
+//! tests/support/skip.rs) otherwise, or without keepalived. Everything runs in
 //! two namespaces named after this process's pid, removed on drop.
+
+#[path = "support/skip.rs"]
+mod skip;
 
 use std::fs::File;
 use std::io::Read;
@@ -359,22 +362,9 @@ fn read_log(path: &Path) -> String {
     s
 }
 
-fn is_root() -> bool {
-    nix::unistd::geteuid().is_root()
-}
-
 #[test]
 fn keepalived_accepts_our_adverts_and_takes_over_on_priority_zero() {
-    if !is_root() {
-        println!("SKIP keepalived interop: needs root (network namespaces, raw sockets)");
-        return;
-    }
-    if Command::new("keepalived")
-        .arg("--version")
-        .output()
-        .is_err()
-    {
-        println!("SKIP keepalived interop: keepalived is not installed");
+    if !skip::need_root() || !skip::need_program("keepalived") {
         return;
     }
     let mut lab = Lab::new().expect("lab setup");

@@ -1,14 +1,25 @@
 //! What the demo sees while it runs: who holds the VIP (polled from the unit
 //! namespaces' real addresses) and the client's requests through the VIP (real
-//! HTTPS GETs with curl from the client namespace), as timeline events.
+//! HTTPS GETs from the client namespace), as timeline events.
+//!
+//! The client probes on a fixed schedule: one request every period (20 ms),
+//! each on a new connection with its own timeout, handed to a pool of
+//! [`MAX_IN_FLIGHT`] threads inside the client namespace, so a request that
+//! hangs never delays the next one. A client outage is then measured between
+//! send times at most one period apart: from the last answered request before
+//! the failures to the first answered one after them, within one period of
+//! the truth. The requests are made in-process (ureq, the HTTP client of the
+//! agent's health checks) rather than with one curl process each, which at
+//! 50 requests a second would load a small machine enough to skew the very
+//! failover it measures.
 //!
 //! Why it exists: the demo must show failover as it happens, and the same
 //! record gives the summary figures and the timeline picture, so what is
 //! printed, summarised and drawn is one set of observations.
 
-use std::process::Command;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Mutex;
+use std::os::fd::AsRawFd;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{mpsc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::support::netns::Lab;
@@ -23,12 +34,19 @@ pub struct Request {
     pub answered_by: Option<String>,
 }
 
+/// Each request's own time limit (connect, TLS, answer).
+pub const REQUEST_TIMEOUT: Duration = Duration::from_millis(500);
+/// Requests in flight at most (the client's threads); a tick that finds them
+/// all busy sends nothing and is counted.
+pub const MAX_IN_FLIGHT: usize = 32;
+
 /// Everything observed so far.
 pub struct Recorder {
     start: Instant,
     units: Vec<String>,
     down: Mutex<Vec<bool>>,
     inner: Mutex<Inner>,
+    unsent: AtomicUsize,
 }
 
 #[derive(Default)]
@@ -56,6 +74,7 @@ impl Recorder {
             units,
             down: Mutex::new(vec![false; n]),
             inner: Mutex::new(Inner::default()),
+            unsent: AtomicUsize::new(0),
         }
     }
 
@@ -99,7 +118,8 @@ impl Recorder {
             .map(|(t, _)| *t)
     }
 
-    /// Requests sent at or after `since`.
+    /// Requests sent at or after `since` and answered or timed out by now,
+    /// in the order they were sent.
     pub fn requests_since(&self, since: Instant) -> Vec<Request> {
         lock(&self.inner)
             .requests
@@ -109,30 +129,33 @@ impl Recorder {
             .collect()
     }
 
-    /// Client-visible failure after `since`, before `until`: milliseconds from
-    /// the first failed request to the next answered one (send times), and how
-    /// many requests failed; (0, 0) when none failed.
+    /// Client-visible failure among the requests sent after `since` and before
+    /// `until`: milliseconds from the last answered request before the first
+    /// failed one to the first answered request after the last failed one
+    /// (send times, so within one client period of the real gap), and how many
+    /// requests failed; (0, 0) when none failed.
     pub fn outage(&self, since: Instant, until: Instant) -> (f64, usize) {
-        let reqs: Vec<Request> = self
-            .requests_since(since)
-            .into_iter()
-            .filter(|r| r.at < until)
+        let inner = lock(&self.inner);
+        let all = &inner.requests;
+        let window: Vec<usize> = (0..all.len())
+            .filter(|&i| all[i].at >= since && all[i].at < until)
             .collect();
-        let failed = reqs.iter().filter(|r| r.answered_by.is_none()).count();
-        let Some(first_fail) = reqs.iter().position(|r| r.answered_by.is_none()) else {
+        let failed: Vec<usize> = window
+            .iter()
+            .copied()
+            .filter(|&i| all[i].answered_by.is_none())
+            .collect();
+        let (Some(&first_fail), Some(&last_fail)) = (failed.first(), failed.last()) else {
             return (0.0, 0);
         };
-        let last_fail = reqs
-            .iter()
-            .rposition(|r| r.answered_by.is_none())
-            .unwrap_or(first_fail);
-        let end = reqs
-            .get(last_fail + 1)
-            .map(|r| r.at)
-            .unwrap_or_else(|| reqs[last_fail].at);
+        let answered = |i: &usize| all[*i].answered_by.is_some();
+        let before = (0..first_fail).rev().find(answered).unwrap_or(first_fail);
+        let after = (last_fail + 1..all.len())
+            .find(answered)
+            .unwrap_or(last_fail);
         (
-            ms(end.saturating_duration_since(reqs[first_fail].at)),
-            failed,
+            ms(all[after].at.saturating_duration_since(all[before].at)),
+            failed.len(),
         )
     }
 
@@ -179,7 +202,8 @@ impl Recorder {
     }
 
     /// Once `go` is set, sends HTTPS GET /livez to the VIP from the client
-    /// namespace every `every` until `stop`.
+    /// namespace every `every` until `stop` (see the module docs), then waits
+    /// for the requests still in flight.
     pub fn run_client(
         &self,
         client_ns: &str,
@@ -189,40 +213,92 @@ impl Recorder {
         stop: &AtomicBool,
     ) {
         while !go.load(Ordering::SeqCst) && !stop.load(Ordering::SeqCst) {
-            std::thread::sleep(Duration::from_millis(20));
+            std::thread::sleep(Duration::from_millis(5));
         }
-        while !stop.load(Ordering::SeqCst) {
-            let at = Instant::now();
-            let out = Command::new("ip")
-                .args([
-                    "netns",
-                    "exec",
-                    client_ns,
-                    "curl",
-                    "-sk",
-                    "--max-time",
-                    "0.5",
-                    url,
-                ])
-                .output();
-            let answered_by = out.ok().filter(|o| o.status.success()).and_then(|o| {
-                String::from_utf8_lossy(&o.stdout)
-                    .trim()
-                    .strip_prefix("ok ")
-                    .map(str::to_string)
-            });
-            let mut inner = lock(&self.inner);
-            inner.events.push(Event::Request {
-                t_ms: self.ms(at),
-                ok: answered_by.is_some(),
-            });
-            inner.requests.push(Request { at, answered_by });
-            drop(inner);
-            let spent = at.elapsed();
-            if spent < every {
-                std::thread::sleep(every - spent);
+        let idle = AtomicUsize::new(0);
+        let (tx, rx) = mpsc::channel::<Instant>();
+        let rx = Mutex::new(rx);
+        std::thread::scope(|s| {
+            for _ in 0..MAX_IN_FLIGHT {
+                s.spawn(|| self.client_thread(client_ns, url, &rx, &idle));
             }
+            let mut next = Instant::now();
+            while !stop.load(Ordering::SeqCst) {
+                let now = Instant::now();
+                if now >= next {
+                    // Claim an idle thread, or count the tick as not sent.
+                    let claimed = idle
+                        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+                        .is_ok();
+                    if claimed {
+                        let _ = tx.send(now);
+                    } else {
+                        self.unsent.fetch_add(1, Ordering::SeqCst);
+                    }
+                    // The schedule, not the last send, sets the next tick;
+                    // after a stall longer than a period it restarts from now.
+                    next = if now >= next + every {
+                        now + every
+                    } else {
+                        next + every
+                    };
+                }
+                std::thread::sleep(next.saturating_duration_since(Instant::now()));
+            }
+            drop(tx);
+        });
+    }
+
+    /// One of the client's threads: enters the client namespace, then makes
+    /// each request it is handed (sent at the given instant) and records it.
+    fn client_thread(
+        &self,
+        client_ns: &str,
+        url: &str,
+        jobs: &Mutex<mpsc::Receiver<Instant>>,
+        idle: &AtomicUsize,
+    ) {
+        if let Err(e) = enter_netns(client_ns) {
+            eprintln!("demo client: cannot enter namespace {client_ns}: {e}");
+            return;
         }
+        let tls = ureq::tls::TlsConfig::builder()
+            .disable_verification(true)
+            .build();
+        let agent = ureq::Agent::new_with_config(
+            ureq::Agent::config_builder()
+                .timeout_global(Some(REQUEST_TIMEOUT))
+                .max_idle_connections(0)
+                .max_idle_connections_per_host(0)
+                .proxy(None)
+                .tls_config(tls)
+                .build(),
+        );
+        loop {
+            idle.fetch_add(1, Ordering::SeqCst);
+            let Ok(at) = lock(jobs).recv() else {
+                return;
+            };
+            let answered_by = agent
+                .get(url)
+                .call()
+                .ok()
+                .filter(|r| r.status().is_success())
+                .and_then(|mut r| r.body_mut().read_to_string().ok())
+                .and_then(|body| body.trim().strip_prefix("ok ").map(str::to_string));
+            self.record_request(at, answered_by);
+        }
+    }
+
+    /// Files one finished request, keeping the record in send order.
+    fn record_request(&self, at: Instant, answered_by: Option<String>) {
+        let mut inner = lock(&self.inner);
+        inner.events.push(Event::Request {
+            t_ms: self.ms(at),
+            ok: answered_by.is_some(),
+        });
+        let pos = inner.requests.partition_point(|r| r.at <= at);
+        inner.requests.insert(pos, Request { at, answered_by });
     }
 
     /// The timeline so far, lanes named by `lanes` (e.g. unit and address).
@@ -232,14 +308,30 @@ impl Recorder {
         t
     }
 
-    /// (ok, failed) request counts.
-    pub fn totals(&self) -> (usize, usize) {
+    /// (ok, failed, not sent because [`MAX_IN_FLIGHT`] were in flight)
+    /// request counts.
+    pub fn totals(&self) -> (usize, usize, usize) {
         let inner = lock(&self.inner);
         let ok = inner
             .requests
             .iter()
             .filter(|r| r.answered_by.is_some())
             .count();
-        (ok, inner.requests.len() - ok)
+        (
+            ok,
+            inner.requests.len() - ok,
+            self.unsent.load(Ordering::SeqCst),
+        )
     }
+}
+
+/// Moves the calling thread into the network namespace `ns` (sockets it opens
+/// afterwards belong there).
+fn enter_netns(ns: &str) -> std::io::Result<()> {
+    let file = std::fs::File::open(format!("/run/netns/{ns}"))?;
+    // SAFETY: setns on a valid, open namespace fd only changes this thread's netns.
+    if unsafe { nix::libc::setns(file.as_raw_fd(), nix::libc::CLONE_NEWNET) } != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(())
 }

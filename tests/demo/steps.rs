@@ -20,6 +20,8 @@ const APP: &str = "k8s-vip";
 const PRINCIPAL: &str = "kubernetes-control-plane";
 const AGENT: &str = "k8s-vip-agent.service";
 const UNITS: usize = 3;
+/// The client sends one request through the VIP every CLIENT_PERIOD.
+const CLIENT_PERIOD: Duration = Duration::from_millis(20);
 
 /// Namespaces of this process's labs still present (should be none at the end).
 pub fn leftover_namespaces() -> Vec<String> {
@@ -400,15 +402,7 @@ fn live(
         let (stop_ref, go_ref, url_ref) = (&stop, &go, &url);
         s.spawn(move || rec.watch_holders(lab, VIP, stop_ref));
         let client_ns = lab.client().ns.clone();
-        s.spawn(move || {
-            rec.run_client(
-                &client_ns,
-                url_ref,
-                Duration::from_millis(50),
-                go_ref,
-                stop_ref,
-            )
-        });
+        s.spawn(move || rec.run_client(&client_ns, url_ref, CLIENT_PERIOD, go_ref, stop_ref));
         let out = deploy(lab, model, rec).and_then(|()| show(lab, model, rec, apiservers, &go));
         stop.store(true, Ordering::SeqCst);
         out
@@ -431,7 +425,7 @@ fn live(
         .map(|p| p.display().to_string())
         .collect::<Vec<_>>()
         .join(", ");
-    let (okn, failed) = rec.totals();
+    let (okn, failed, unsent) = rec.totals();
     let f = |v: Option<f64>| {
         v.map(|x| format!("{x:.0} ms"))
             .unwrap_or_else(|| "n/a".into())
@@ -441,7 +435,8 @@ fn live(
             "no failed client request".to_string()
         } else {
             format!(
-                "client saw failures for {t:.0} ms ({n} request{})",
+                "client saw failures for {t:.0} ms (±{} ms; {n} request{} failed)",
+                CLIENT_PERIOD.as_millis(),
                 if n == 1 { "" } else { "s" }
             )
         }
@@ -452,7 +447,7 @@ fn live(
            VIP on {} after {}; {}\n\
          - `juju run {} failover`: VIP on {} {} after the action started (the agent's own step-down → \
            takeover: {} ms); {}\n\
-         - client requests through the VIP: {okn} answered, {failed} failed\n\
+         - client requests through the VIP: {okn} answered, {failed} failed{}\n\
          - timeline: {}\n",
         figures.from,
         figures.to,
@@ -463,6 +458,14 @@ fn live(
         f(figures.action_moved_ms),
         figures.action_took,
         o(figures.action_outage),
+        if unsent > 0 {
+            format!(
+                ", {unsent} not sent ({} already in flight)",
+                crate::record::MAX_IN_FLIGHT
+            )
+        } else {
+            String::new()
+        },
         pictures
     ))
 }
@@ -477,7 +480,10 @@ fn show(
     let say = |msg: &str| println!("[{:5.1}s] {msg}", rec.secs());
     consumers(lab, model, rec)?;
     say(&format!(
-        "client starts requesting https://{VIP}:6443/livez every 50 ms"
+        "client starts requesting https://{VIP}:6443/livez every {} ms \
+         (each on a new connection, {} ms timeout)",
+        CLIENT_PERIOD.as_millis(),
+        crate::record::REQUEST_TIMEOUT.as_millis()
     ));
     go.store(true, Ordering::SeqCst);
     steady(rec, Duration::from_secs(3))?;

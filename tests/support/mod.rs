@@ -5,4 +5,5 @@
 pub mod juju;
 pub mod net;
 pub mod netns;
+pub mod skip;
 pub mod tls;

@@ -34,17 +34,11 @@ use std::time::{Duration, Instant};
 static LAB_COUNTER: AtomicU32 = AtomicU32::new(0);
 const NS_PREFIX: &str = "kvl-";
 
-/// Returns true when running as root; otherwise prints a clear skip message
-/// (tests then return early and pass).
+/// Returns true when running as root; otherwise the test is skipped through
+/// [`super::skip`] (recorded, or a failure under `K8S_VIP_REQUIRE_ALL=1`) and
+/// the caller returns.
 pub fn require_root() -> bool {
-    if nix::unistd::geteuid().is_root() {
-        true
-    } else {
-        eprintln!(
-            "SKIPPED: this test needs root (it builds network namespaces); run it as root, as CI does"
-        );
-        false
-    }
+    super::skip::need_root()
 }
 
 /// One namespace of the lab (a unit or the client) and its addresses on `eth0`.
