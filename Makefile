@@ -25,13 +25,14 @@ charm:
 release-check: charm
 	K8S_VIP_SHIPPED_CHARM=$(CURDIR)/$(SHIPPED_CHARM) $(CARGO) test --locked --test packaging
 
-## test: formatting, lints and every test (one shared debug build), then the
-## count of skipped tests (K8S_VIP_REQUIRE_ALL=1 makes any skip a failure)
+## test: formatting, lints, every test (one shared debug build), a one-trial
+## run of every benchmark (bench-smoke), then the count of skipped tests (K8S_VIP_REQUIRE_ALL=1 makes any skip a failure)
 test: deps
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --locked --all-targets -- -D warnings
 	@rm -f $(SKIP_LOG)
 	$(CARGO) test --locked || { scripts/skip-summary $(SKIP_LOG); exit 1; }
+	$(MAKE) --no-print-directory -f bench/bench.mk bench-smoke
 	@scripts/skip-summary $(SKIP_LOG)
 
 clean:
