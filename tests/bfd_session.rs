@@ -471,3 +471,47 @@ fn invalid_configs_are_refused() {
         assert!(Session::new(cfg, SplitMix64::new(0), t0).is_err());
     }
 }
+
+/// The exchange captured with FRR's bfdd: its Init at 1 s, then Up with a
+/// Poll for 20 ms, our Final, then packets every ~20 ms: no expiry.
+#[test]
+fn frr_handshake_stays_up() {
+    let t0 = Instant::now();
+    let mut s = session(t0);
+    s.handle(Event::TimerFired, t0);
+    let slow = ControlPacket {
+        desired_min_tx_us: 1_000_000,
+        required_min_rx_us: 1_000_000,
+        ..remote(Init)
+    };
+    recv(&mut s, slow, t0 + ms(10));
+    assert_eq!(s.state(), Up);
+    let mut poll = remote(Up);
+    poll.poll = true;
+    let out = recv(&mut s, poll, t0 + ms(11));
+    assert!(out.send.iter().any(|p| p.final_));
+    let mut fin = remote(Up);
+    fin.final_ = true;
+    recv(&mut s, fin, t0 + ms(12));
+    let mut now = t0 + ms(12);
+    let mut next_rx = now + ms(18);
+    let end = t0 + Duration::from_secs(5);
+    while now < end {
+        let deadline = s.next_deadline().unwrap();
+        if next_rx <= deadline {
+            now = next_rx;
+            recv(&mut s, remote(Up), now);
+            next_rx = now + ms(18);
+        } else {
+            now = deadline;
+            let out = s.handle(Event::TimerFired, now);
+            assert!(
+                out.changes.is_empty(),
+                "at {:?}: {:?}",
+                now - t0,
+                out.changes
+            );
+        }
+    }
+    assert_eq!(s.state(), Up);
+}
