@@ -76,7 +76,7 @@ fn sock_addr(ip: IpAddr, port: u16, ifname: Option<&str>) -> io::Result<SocketAd
         IpAddr::V4(v4) => SocketAddr::V4(SocketAddrV4::new(v4, port)),
         IpAddr::V6(v6) => {
             let scope = match ifname {
-                Some(name) if v6.is_unicast_link_local() => if_index(name)?,
+                Some(name) if v6.segments()[0] & 0xffc0 == 0xfe80 => if_index(name)?,
                 _ => 0,
             };
             SocketAddr::V6(SocketAddrV6::new(v6, port, 0, scope))
