@@ -240,7 +240,7 @@ fn ipv4_frr_first_then_frr_shuts_the_peer_down() {
 
 /// Kills FRR and checks that we go Down with diag 1 exactly one detection
 /// time after the last packet (± one poll slice of the driver).
-fn kill_and_check(lab: &Lab, mut frr: Frr, driver: &Driver, label: &str) {
+fn kill_and_check(mut frr: Frr, driver: &Driver, label: &str) {
     let detect = driver
         .seen
         .lock()
@@ -265,7 +265,6 @@ fn kill_and_check(lab: &Lab, mut frr: Frr, driver: &Driver, label: &str) {
         "{label}: Down {silent:?} after the last packet, detection time {detect:?}"
     );
     eprintln!("{label}: FRR killed, Down (diag 1) {:?} after the kill, {silent:?} after the last packet (detection time {detect:?})", down - t);
-    let _ = lab;
 }
 
 #[test]
@@ -277,7 +276,7 @@ fn ipv4_ours_first_then_frr_is_killed() {
     let (_, ours) = addrs(&lab, false);
     let (frr, driver) = bring_up(&lab, false, false, true, fast());
     check_steady(&lab, &frr, &driver, ours, ms(60));
-    kill_and_check(&lab, frr, &driver, "IPv4 20 ms x 3");
+    kill_and_check(frr, &driver, "IPv4 20 ms x 3");
 }
 
 #[test]
@@ -336,5 +335,5 @@ fn ipv6_frr_first_at_frr_defaults_then_frr_is_killed() {
     // detect it after 3 × 300 ms.
     let (frr, driver) = bring_up(&lab, true, true, false, fast());
     check_steady(&lab, &frr, &driver, ours, ms(900));
-    kill_and_check(&lab, frr, &driver, "IPv6 FRR defaults 300 ms x 3");
+    kill_and_check(frr, &driver, "IPv6 FRR defaults 300 ms x 3");
 }

@@ -65,7 +65,7 @@ impl Driver {
             realtime();
             let sockets = BfdListener::bind(local, Some("eth0"))
                 .and_then(|l| Ok((l, BfdSender::open(local, peer, Some("eth0"), 49152)?)));
-            let (mut listener, mut sender) = match sockets {
+            let (listener, sender) = match sockets {
                 Ok(s) => s,
                 Err(e) => {
                     let _ = ready_tx.send(Err(e.to_string()));
@@ -74,67 +74,17 @@ impl Driver {
             };
             let _ = ready_tx.send(Ok(()));
             let now = Instant::now();
-            let mut session = Session::new(
-                cfg,
-                SplitMix64::new(now.elapsed().as_nanos() as u64 ^ 0x5eed),
-                now,
-            )
-            .expect("valid session config");
-            let mut last_state = None;
+            let seed = std::process::id() as u64 ^ 0x5eed;
+            let session = Session::new(cfg, SplitMix64::new(seed), now).expect("valid config");
+            let mut driver = Loop {
+                session,
+                listener,
+                sender,
+                peer,
+                seen: seen2,
+            };
             while !stop2.load(Ordering::Relaxed) {
-                let mut events: Vec<Event> = rx.try_iter().collect();
-                while let Ok(Some(r)) = listener.recv() {
-                    if r.from.ip() != peer {
-                        continue;
-                    }
-                    events.push(Event::Received(r.packet));
-                }
-                let now = Instant::now();
-                if session.next_deadline().is_some_and(|d| d <= now) {
-                    events.push(Event::TimerFired);
-                }
-                for ev in events {
-                    let received = matches!(ev, Event::Received(_));
-                    let out = session.handle(ev, now);
-                    for p in &out.send {
-                        if let Err(e) = sender.send(p) {
-                            seen2.lock().unwrap().error = Some(format!("send: {e}"));
-                        }
-                    }
-                    let mut s = seen2.lock().unwrap();
-                    if let Some(why) = &out.discarded {
-                        listener.counters.count_drop(why);
-                    } else if received && session.state() != SessionState::AdminDown {
-                        s.last_rx = Some(now);
-                        s.detection_time = session.detection_time();
-                    }
-                    if let Event::Received(p) = ev {
-                        s.remote_tx_us = p.desired_min_tx_us;
-                    }
-                    s.changes.extend(out.changes.iter().map(|c| (now, *c)));
-                }
-                if last_state != Some(session.state()) {
-                    last_state = Some(session.state());
-                }
-                {
-                    let mut s = seen2.lock().unwrap();
-                    s.state = last_state;
-                    s.counters = listener.counters.clone();
-                    s.counters.sent = sender.counters.sent;
-                }
-                // Sleep in poll(2) until a packet or the next deadline (at most 5 ms
-                // so commands and stop are noticed).
-                let wait = session
-                    .next_deadline()
-                    .map(|d| d.saturating_duration_since(Instant::now()))
-                    .unwrap_or(Duration::from_millis(5))
-                    .min(Duration::from_millis(5));
-                let mut fds = [nix::poll::PollFd::new(
-                    listener_fd(&listener),
-                    nix::poll::PollFlags::POLLIN,
-                )];
-                let ms = u16::try_from(wait.as_millis()).unwrap_or(5);
-                let _ = nix::poll::poll(&mut fds, nix::poll::PollTimeout::from(ms));
+                driver.step(rx.try_iter().collect());
             }
         });
         match ready_rx.recv_timeout(Duration::from_secs(5)) {
@@ -184,6 +134,72 @@ impl Driver {
             .iter()
             .find(|c| c.0 >= since && c.1.to == state)
             .copied()
+    }
+}
+
+/// The driver thread's state: one session and its two sockets.
+struct Loop {
+    session: Session,
+    listener: BfdListener,
+    sender: BfdSender,
+    peer: IpAddr,
+    seen: Arc<Mutex<Seen>>,
+}
+
+impl Loop {
+    /// Feeds the operator's `commands`, the packets waiting and a due timer to
+    /// the session, sends what it says, records what happened, then sleeps in
+    /// poll(2) until a packet or the next deadline (at most 5 ms, so that
+    /// commands and stop are noticed).
+    fn step(&mut self, mut events: Vec<Event>) {
+        while let Ok(Some(r)) = self.listener.recv() {
+            if r.from.ip() == self.peer {
+                events.push(Event::Received(r.packet));
+            }
+        }
+        let now = Instant::now();
+        if self.session.next_deadline().is_some_and(|d| d <= now) {
+            events.push(Event::TimerFired);
+        }
+        for ev in events {
+            self.feed(ev, now);
+        }
+        {
+            let mut s = self.seen.lock().unwrap();
+            s.state = Some(self.session.state());
+            s.counters = self.listener.counters.clone();
+            s.counters.sent = self.sender.counters.sent;
+        }
+        let wait = self
+            .session
+            .next_deadline()
+            .map(|d| d.saturating_duration_since(Instant::now()))
+            .unwrap_or(Duration::from_millis(5))
+            .min(Duration::from_millis(5));
+        let fd = listener_fd(&self.listener);
+        let mut fds = [nix::poll::PollFd::new(fd, nix::poll::PollFlags::POLLIN)];
+        let ms = u16::try_from(wait.as_millis()).unwrap_or(5);
+        let _ = nix::poll::poll(&mut fds, nix::poll::PollTimeout::from(ms));
+    }
+
+    fn feed(&mut self, ev: Event, now: Instant) {
+        let out = self.session.handle(ev, now);
+        for p in &out.send {
+            if let Err(e) = self.sender.send(p) {
+                self.seen.lock().unwrap().error = Some(format!("send: {e}"));
+            }
+        }
+        let mut s = self.seen.lock().unwrap();
+        if let Some(why) = &out.discarded {
+            self.listener.counters.count_drop(why);
+        } else if let Event::Received(p) = ev {
+            s.remote_tx_us = p.desired_min_tx_us;
+            if self.session.state() != SessionState::AdminDown {
+                s.last_rx = Some(now);
+                s.detection_time = self.session.detection_time();
+            }
+        }
+        s.changes.extend(out.changes.iter().map(|c| (now, *c)));
     }
 }
 
