@@ -11,6 +11,7 @@
 //! - [`agent`]: the VIP daemon, the thin I/O shell around [`vrrp`].
 
 pub mod agent;
+pub mod bfd;
 pub mod charm;
 pub mod juju;
 pub mod vrrp;

@@ -10,6 +10,7 @@
 //!   agent reports, and when;
 //! - [`client`]: the control-socket client used by the CLI and the charm.
 
+pub mod bfd_socket;
 pub mod checks;
 pub mod client;
 pub mod config;
