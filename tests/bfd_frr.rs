@@ -13,7 +13,7 @@ mod support;
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
-use bfd_support::{frr_available, Driver, FrrDir};
+use bfd_support::{Driver, FrrDir};
 use k8s_vip::bfd::packet::{Diag, SessionState};
 use k8s_vip::bfd::session::{Event, SessionConfig};
 use support::netns::{require_root, wait_for, Lab, Proc};
@@ -23,16 +23,9 @@ fn ms(n: u64) -> Duration {
 }
 
 fn can_run() -> bool {
-    if !require_root() {
-        return false;
-    }
-    match frr_available() {
-        Ok(()) => true,
-        Err(msg) => {
-            eprintln!("{msg}");
-            false
-        }
-    }
+    require_root()
+        && support::skip::need_program("/usr/lib/frr/bfdd")
+        && support::skip::need_program("vtysh")
 }
 
 /// A bfdd peer block; `fast` = 20 ms × 3, otherwise FRR's defaults (300 ms × 3).

@@ -225,18 +225,6 @@ impl Drop for Driver {
     }
 }
 
-/// Paths of FRR's binaries, or a message naming what is missing.
-pub fn frr_available() -> Result<(), String> {
-    for p in ["/usr/lib/frr/bfdd", "/usr/bin/vtysh"] {
-        if !Path::new(p).exists() {
-            return Err(format!(
-                "SKIPPED: {p} not found; install FRR (Debian package `frr`) to run the BFD interop tests"
-            ));
-        }
-    }
-    Ok(())
-}
-
 /// A private directory FRR (which drops to user `frr`) can write its sockets to.
 pub struct FrrDir {
     pub dir: tempfile::TempDir,
