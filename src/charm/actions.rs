@@ -12,14 +12,15 @@ use serde_json::{json, Value};
 use crate::juju::context::HookContext;
 use crate::juju::tools::HookTools;
 
-use super::agent_state::{InstanceState, StatusDoc};
+use super::addresses::my_addresses;
 use super::config::{self, VipAgent};
 use super::gather::gather;
-use super::instances::Instance;
+use super::instances::{self, Instance};
 use super::paths;
 use super::peers::{priority, sorted_units, unit_of_address};
-use super::plan::{build_instances, my_addresses, Inputs};
+use super::reconcile::reconcile;
 use super::system::System;
+use super::types::{Inputs, InstanceState, StatusDoc};
 
 /// How long one control-socket request may take.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(3);
@@ -62,7 +63,7 @@ pub fn run(
     }
     if name == "pause" || name == "resume" {
         // The unit status (and keepalived, if that is the backend) follow the marker.
-        super::handle::reconcile(ctx, tools, sys)?;
+        reconcile(ctx, tools, sys)?;
     }
     Ok(())
 }
@@ -110,7 +111,7 @@ fn status(inputs: &Inputs, sys: &System) -> Result<BTreeMap<String, String>, Str
     let units = sorted_units(&inputs.unit, &inputs.peers);
     let planned: Vec<Instance> = config::parse(&inputs.config, &inputs.app)
         .ok()
-        .and_then(|c| build_instances(inputs, &c).ok())
+        .and_then(|c| instances::for_inputs(inputs, &c, &[]).ok())
         .unwrap_or_default();
     let mut summary = Vec::new();
     for st in &doc.instances {

@@ -7,8 +7,7 @@ use std::net::IpAddr;
 
 use serde_json::{Map, Value};
 
-use super::health::HealthCheck;
-use super::net::VipSpec;
+use super::types::{HealthCheck, VipSpec};
 
 /// Which program floats the VIPs on this unit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

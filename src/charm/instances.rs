@@ -5,9 +5,9 @@
 use std::net::IpAddr;
 
 use super::config::{Config, VrrpVersion};
-use super::health::HealthCheck;
-use super::net::{place, NetworkView};
-use super::peers::{preferred_unit, priority, sorted_units, Peer};
+use super::net::place;
+use super::peers::{preferred_unit, priority, sorted_units};
+use super::types::{HealthCheck, Inputs, NetworkView, Peer};
 use super::vrid;
 
 /// One VRRP instance this unit runs.
@@ -115,4 +115,31 @@ pub fn build(
         });
     }
     Ok(out)
+}
+
+/// The instances for this hook's `inputs` under `cfg`: the configured health
+/// check (with `auto` resolved for this unit), plus `extra_auto_checks` (the
+/// load balancer's) when `health-check=auto`.
+pub fn for_inputs(
+    inputs: &Inputs,
+    cfg: &Config,
+    extra_auto_checks: &[HealthCheck],
+) -> Result<Vec<Instance>, PlacementError> {
+    let mut checks: Vec<_> = cfg
+        .health_check
+        .resolve(inputs.runs_apiserver)
+        .into_iter()
+        .collect();
+    if cfg.health_check == HealthCheck::Auto {
+        checks.extend(extra_auto_checks.iter().cloned());
+    }
+    build(
+        cfg,
+        &inputs.model,
+        &inputs.app,
+        &inputs.unit,
+        &inputs.peers,
+        &inputs.network,
+        &checks,
+    )
 }

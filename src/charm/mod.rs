@@ -2,29 +2,31 @@
 //! protocols, the pure `plan`, status and actions.
 
 pub mod actions;
-pub mod agent_state;
+pub mod addresses;
 pub mod apply;
 pub mod config;
 pub mod gather;
 pub mod handle;
 pub mod haproxy;
-pub mod health;
+pub mod host;
 pub mod instances;
+pub mod keepalived;
 pub mod lb_consumers;
 pub mod legacy;
 pub mod net;
 pub mod paths;
+pub mod peer_data;
 pub mod peers;
 pub mod plan;
-pub mod plan_types;
-pub mod proxy;
+pub mod reconcile;
 pub mod reldata;
 pub mod render;
+pub mod render_cli;
 pub mod status;
 pub mod system;
-pub mod system_plan;
-pub mod teardown;
+pub mod types;
 pub mod unit_file;
+pub mod vip_agent;
 pub mod vrid;
 
 pub use handle::handle;
