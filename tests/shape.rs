@@ -49,11 +49,23 @@ const EXCEPTIONS: &[(&str, &str)] = &[
 
 /// Imports left out of the cycle check, and why. An entry whose import is
 /// gone fails the test: remove it.
-const CYCLE_EXCEPTIONS: &[(&str, &str, &str)] = &[(
-    "src/vrrp/router/types.rs",
-    "src/vrrp/router/mod.rs",
-    "a `use super::Router` for a doc link only; being split",
-)];
+const CYCLE_EXCEPTIONS: &[(&str, &str, &str)] = &[
+    (
+        "src/vrrp/router/types.rs",
+        "src/vrrp/router/mod.rs",
+        "a `use super::Router` for a doc link only; being split",
+    ),
+    (
+        "src/juju/tools/cached.rs",
+        "src/juju/tools/mod.rs",
+        "implements the HookTools trait of tools/mod.rs, which re-exports it; being split",
+    ),
+    (
+        "src/juju/tools/cli.rs",
+        "src/juju/tools/mod.rs",
+        "implements the HookTools trait of tools/mod.rs, which re-exports it; being split",
+    ),
+];
 
 /// One parsed source file.
 struct SourceFile {
@@ -275,6 +287,10 @@ impl<'ast> Visit<'ast> for PathCollector {
         syn::visit::visit_path(self, node);
     }
 
+    /// `pub(super)` and `pub(in path)` name where an item is seen, not
+    /// what it uses.
+    fn visit_visibility(&mut self, _: &'ast syn::Visibility) {}
+
     fn visit_macro(&mut self, node: &'ast syn::Macro) {
         self.tokens(node.tokens.clone());
         syn::visit::visit_macro(self, node);
@@ -368,7 +384,7 @@ fn the_graph_sees_the_imports_it_must_see() {
     let graph = import_graph(&src_files());
     let has = |from: &str, to: &str| graph[from].contains(to);
     // `use super::...`
-    assert!(has("src/charm/plan.rs", "src/charm/config.rs"));
+    assert!(has("src/charm/plan.rs", "src/charm/config/mod.rs"));
     // `use crate::...`
     assert!(has("src/charm/reconcile.rs", "src/juju/context.rs"));
     // a child module named from mod.rs

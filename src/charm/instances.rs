@@ -83,15 +83,8 @@ pub fn build(
                 message,
             }
         })?;
-        let unicast_peers: Vec<IpAddr> = if cfg.unicast {
-            let mut addrs: Vec<IpAddr> = peers
-                .iter()
-                .filter_map(|p| p.address_like(vip.addr))
-                .collect();
-            addrs.sort();
-            addrs.dedup();
-            addrs.retain(|a| Some(*a) != placement.local);
-            addrs
+        let unicast_peers = if cfg.unicast {
+            unicast_peers(peers, vip.addr, placement.local)
         } else {
             Vec::new()
         };
@@ -142,4 +135,13 @@ pub fn for_inputs(
         &inputs.network,
         &checks,
     )
+}
+
+/// The peers' addresses of `vip`'s family, sorted, without our own `local`.
+fn unicast_peers(peers: &[Peer], vip: IpAddr, local: Option<IpAddr>) -> Vec<IpAddr> {
+    let mut addrs: Vec<IpAddr> = peers.iter().filter_map(|p| p.address_like(vip)).collect();
+    addrs.sort();
+    addrs.dedup();
+    addrs.retain(|a| Some(*a) != local);
+    addrs
 }

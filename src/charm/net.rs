@@ -6,7 +6,7 @@
 
 use std::net::IpAddr;
 
-use super::types::{IfaceAddr, Interface, NetworkView, VipSpec};
+use super::types::{Interface, NetworkView, VipSpec};
 
 /// Where a VIP will live: interface, prefix and this unit's own address there.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,72 +26,18 @@ pub struct Placement {
 /// subnet of the chosen interface (the error names the interface and its
 /// addresses otherwise).
 pub fn place(vip: &VipSpec, net: &NetworkView, forced: Option<&str>) -> Result<Placement, String> {
-    let family_addrs = |iface: &Interface| -> Vec<IfaceAddr> {
-        iface
-            .addrs
-            .iter()
-            .filter(|a| a.addr.is_ipv4() == vip.addr.is_ipv4())
-            .copied()
-            .collect()
-    };
-    let chosen: &Interface = if let Some(name) = forced {
-        match net.interfaces.iter().find(|i| i.name == name) {
+    let chosen = match forced {
+        Some(name) => forced_interface(net, name)?,
+        None => match subnet_interface(vip, net) {
             Some(iface) => iface,
-            None => {
-                let known: Vec<&str> = net.interfaces.iter().map(|i| i.name.as_str()).collect();
-                return Err(format!(
-                    "network-interface {name:?} has no address in the unit's network (known: {}); set network-interface to one of them or leave it empty",
-                    if known.is_empty() { "none".to_string() } else { known.join(", ") }
-                ));
-            }
-        }
-    } else if let Some(iface) = net
-        .interfaces
+            None => route_interface(vip, net)?,
+        },
+    };
+    let in_subnet = chosen
+        .addrs
         .iter()
-        .find(|i| {
-            i.addrs
-                .iter()
-                .any(|a| a.contains(vip.addr) && vip.prefix.map_or(true, |p| p == a.prefix))
-        })
-        .or_else(|| {
-            net.interfaces
-                .iter()
-                .find(|i| i.addrs.iter().any(|a| a.contains(vip.addr)))
-        })
-    {
-        iface
-    } else {
-        let default = if vip.addr.is_ipv4() {
-            &net.default_v4
-        } else {
-            &net.default_v6
-        };
-        // Without a default route of the family, the interface of the unit's
-        // ingress address (Juju's choice for this binding).
-        let ingress_iface = || {
-            net.ingress.iter().find_map(|a| {
-                net.interfaces
-                    .iter()
-                    .find(|i| i.addrs.iter().any(|x| x.addr == *a))
-            })
-        };
-        match default
-            .as_deref()
-            .and_then(|d| net.interfaces.iter().find(|i| i.name == d))
-            .or_else(ingress_iface)
-        {
-            Some(iface) => iface,
-            None => {
-                return Err(format!(
-                    "no interface has an address in the subnet of {} and there is no {} default route; set network-interface",
-                    vip.addr,
-                    if vip.addr.is_ipv4() { "IPv4" } else { "IPv6" }
-                ))
-            }
-        }
-    };
-    let addrs = family_addrs(chosen);
-    let in_subnet = addrs.iter().find(|a| a.contains(vip.addr));
+        .filter(|a| a.addr.is_ipv4() == vip.addr.is_ipv4())
+        .find(|a| a.contains(vip.addr));
     match (in_subnet, vip.prefix) {
         (Some(a), prefix) => Ok(Placement {
             interface: chosen.name.clone(),
@@ -108,6 +54,62 @@ pub fn place(vip: &VipSpec, net: &NetworkView, forced: Option<&str>) -> Result<P
             ))
         }
     }
+}
+
+/// The `network-interface` the operator named, if the unit has it.
+fn forced_interface<'a>(net: &'a NetworkView, name: &str) -> Result<&'a Interface, String> {
+    net.interfaces.iter().find(|i| i.name == name).ok_or_else(|| {
+        let known: Vec<&str> = net.interfaces.iter().map(|i| i.name.as_str()).collect();
+        format!(
+            "network-interface {name:?} has no address in the unit's network (known: {}); set network-interface to one of them or leave it empty",
+            if known.is_empty() { "none".to_string() } else { known.join(", ") }
+        )
+    })
+}
+
+/// The interface with an address in the VIP's subnet (one with the VIP's
+/// own prefix length first).
+fn subnet_interface<'a>(vip: &VipSpec, net: &'a NetworkView) -> Option<&'a Interface> {
+    net.interfaces
+        .iter()
+        .find(|i| {
+            i.addrs
+                .iter()
+                .any(|a| a.contains(vip.addr) && vip.prefix.map_or(true, |p| p == a.prefix))
+        })
+        .or_else(|| {
+            net.interfaces
+                .iter()
+                .find(|i| i.addrs.iter().any(|a| a.contains(vip.addr)))
+        })
+}
+
+/// The default-route interface of the VIP's family; without one, the
+/// interface of the unit's ingress address (Juju's choice for this binding).
+fn route_interface<'a>(vip: &VipSpec, net: &'a NetworkView) -> Result<&'a Interface, String> {
+    let default = if vip.addr.is_ipv4() {
+        &net.default_v4
+    } else {
+        &net.default_v6
+    };
+    let ingress_iface = || {
+        net.ingress.iter().find_map(|a| {
+            net.interfaces
+                .iter()
+                .find(|i| i.addrs.iter().any(|x| x.addr == *a))
+        })
+    };
+    default
+        .as_deref()
+        .and_then(|d| net.interfaces.iter().find(|i| i.name == d))
+        .or_else(ingress_iface)
+        .ok_or_else(|| {
+            format!(
+                "no interface has an address in the subnet of {} and there is no {} default route; set network-interface",
+                vip.addr,
+                if vip.addr.is_ipv4() { "IPv4" } else { "IPv6" }
+            )
+        })
 }
 
 /// Parses /proc/net/route: the interface of the IPv4 default route with the lowest metric.

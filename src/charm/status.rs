@@ -86,26 +86,7 @@ fn describe(
     let vip = inst.vip;
     match st.state.as_str() {
         "MASTER" => (State::Active, format!("MASTER {vip} (vrid {})", inst.vrid)),
-        "BACKUP" => {
-            let text = match (st.master.as_deref(), many) {
-                (Some(m), false) => format!(
-                    "BACKUP, VIP on {} (vrid {})",
-                    name_master(inp, m),
-                    inst.vrid
-                ),
-                (Some(m), true) => format!(
-                    "BACKUP, VIP {vip} on {} (vrid {})",
-                    name_master(inp, m),
-                    inst.vrid
-                ),
-                (None, false) => format!("BACKUP, master not seen yet (vrid {})", inst.vrid),
-                (None, true) => format!(
-                    "BACKUP, VIP {vip}: master not seen yet (vrid {})",
-                    inst.vrid
-                ),
-            };
-            (State::Active, text)
-        }
+        "BACKUP" => (State::Active, backup_text(inp, inst, st, many)),
         "FAULT" => {
             let why = st
                 .checks
@@ -135,6 +116,28 @@ fn describe(
         _ => (
             State::Waiting,
             format!("{AGENT_STARTING} ({vip} {})", st.state),
+        ),
+    }
+}
+
+/// `BACKUP`, with the master's unit when known (and the VIP when several).
+fn backup_text(inp: &StatusInputs<'_>, inst: &Instance, st: &InstanceState, many: bool) -> String {
+    let vip = inst.vip;
+    match (st.master.as_deref(), many) {
+        (Some(m), false) => format!(
+            "BACKUP, VIP on {} (vrid {})",
+            name_master(inp, m),
+            inst.vrid
+        ),
+        (Some(m), true) => format!(
+            "BACKUP, VIP {vip} on {} (vrid {})",
+            name_master(inp, m),
+            inst.vrid
+        ),
+        (None, false) => format!("BACKUP, master not seen yet (vrid {})", inst.vrid),
+        (None, true) => format!(
+            "BACKUP, VIP {vip}: master not seen yet (vrid {})",
+            inst.vrid
         ),
     }
 }

@@ -5,9 +5,11 @@
 //!
 //! From the bottom up (each file imports only those above it in this list,
 //! and `charm::types`):
-//! - [`names`]: the files, unit, package and services of our HAProxy;
+//! - [`names`]: the files, unit, package, services and paths of our HAProxy;
 //! - [`request`]: the v1 request JSON and the errors we answer with;
 //! - [`options`]: `load-balancer`, `lb-timeout`, `ingress-ports`;
+//! - [`frontend`]: the values a model is made of (frontends, backends, checks);
+//! - [`from_request`]: one v1 request checked and turned into frontends;
 //! - [`model`]: the pure [`LoadBalancerModel`] built from requests and options;
 //! - [`render`]: haproxy.cfg and the systemd unit from tera templates;
 //! - [`ports`]: port-conflict detection before anything is applied;
@@ -18,6 +20,8 @@
 //! - [`seam`]: the planner in the charm's terms (`Inputs` in, `ProxyOutcome` out);
 //! - [`world`]: gathering [`crate::charm::types::LbWorld`] in a hook.
 
+pub mod from_request;
+pub mod frontend;
 pub mod model;
 pub mod names;
 pub mod options;
@@ -31,6 +35,9 @@ pub mod services;
 pub mod stats;
 pub mod world;
 
-pub use model::{HaproxyPaths, LoadBalancerModel, RequestContext, Timeouts};
+pub use from_request::RequestContext;
+pub use frontend::Timeouts;
+pub use model::LoadBalancerModel;
+pub use names::HaproxyPaths;
 pub use render::{render_haproxy_cfg, render_haproxy_unit};
 pub use request::{LbRequest, RequestError};

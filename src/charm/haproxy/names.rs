@@ -1,5 +1,10 @@
 //! The names of the k8s-vip HAProxy on the unit: its files, its systemd
-//! unit, the distribution's package and service it replaces.
+//! unit, the distribution's package and service it replaces, and the paths
+//! of one instance under a root ([`HaproxyPaths`]).
+
+use std::path::PathBuf;
+
+use serde::Serialize;
 
 /// On-unit path of the rendered haproxy.cfg (CONTRACTS.md).
 pub const HAPROXY_CONFIG: &str = "/etc/k8s-vip/haproxy.cfg";
@@ -15,3 +20,33 @@ pub const HAPROXY_PACKAGE: &str = "haproxy";
 pub const HAPROXY_BINARY: &str = "/usr/sbin/haproxy";
 /// Marker: the charm installed the haproxy package (purged at remove).
 pub const HAPROXY_INSTALLED_MARKER: &str = "/var/lib/k8s-vip/installed-haproxy";
+
+/// Files and sockets of the k8s-vip HAProxy instance.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct HaproxyPaths {
+    /// The `haproxy` executable.
+    pub binary: PathBuf,
+    /// The rendered configuration (`/etc/k8s-vip/haproxy.cfg`).
+    pub config: PathBuf,
+    /// Runtime API (stats) socket of the worker (`/run/k8s-vip/haproxy.sock`).
+    pub stats_socket: PathBuf,
+    /// Master CLI socket, for reload diagnostics.
+    pub master_socket: PathBuf,
+    /// Pid file of the master process.
+    pub pidfile: PathBuf,
+}
+
+impl HaproxyPaths {
+    /// The on-unit paths of the contract, resolved under `root`
+    /// (`$K8S_VIP_ROOT`, `/` on a real unit).
+    pub fn under(root: &std::path::Path) -> HaproxyPaths {
+        let at = |p: &str| root.join(p.trim_start_matches('/'));
+        HaproxyPaths {
+            binary: PathBuf::from("/usr/sbin/haproxy"),
+            config: at("/etc/k8s-vip/haproxy.cfg"),
+            stats_socket: at("/run/k8s-vip/haproxy.sock"),
+            master_socket: at("/run/k8s-vip/haproxy-master.sock"),
+            pidfile: at("/run/k8s-vip/haproxy.pid"),
+        }
+    }
+}

@@ -8,7 +8,9 @@
 use std::net::IpAddr;
 use std::path::Path;
 
-use super::model::{HaproxyPaths, LoadBalancerModel, Timeouts, MONITOR_URL};
+use super::frontend::Timeouts;
+use super::model::{LoadBalancerModel, MONITOR_URL};
+use super::names::HaproxyPaths;
 use super::names::{
     HAPROXY_CONFIG, HAPROXY_INSTALLED_MARKER, HAPROXY_PACKAGE, HAPROXY_SERVICE, HAPROXY_UNIT_FILE,
 };

@@ -6,7 +6,8 @@
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 
-use super::model::{LoadBalancerModel, RequestContext};
+use super::from_request::RequestContext;
+use super::model::LoadBalancerModel;
 use super::ports::PortConflict;
 use super::request::{HealthCheckRequest, LbRequest, RequestError};
 use crate::charm::types::{ProxyNeed, Rejection, RejectionKind};

@@ -2,7 +2,7 @@
 //! the charm's system seam, once per hook. The type itself is plain data in
 //! `charm::types::lb`; this is its one reader.
 
-use super::model::HaproxyPaths;
+use super::names::HaproxyPaths;
 use super::names::{
     DISTRO_HAPROXY_SERVICE, HAPROXY_INSTALLED_MARKER, HAPROXY_PACKAGE, HAPROXY_SERVICE,
 };

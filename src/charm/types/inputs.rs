@@ -12,16 +12,7 @@ use super::lb::LbWorld;
 use super::net::NetworkView;
 use super::peers::Peer;
 use super::relations::{ConsumerRelation, UnitRelation};
-
-/// Whether a systemd unit is running / enabled.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct ServiceState {
-    /// `systemctl is-active` said active.
-    pub active: bool,
-    /// `systemctl is-enabled` said enabled.
-    pub enabled: bool,
-}
+use super::service::ServiceState;
 
 /// Everything a hook reads, once, before deciding anything.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

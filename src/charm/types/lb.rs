@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 
 use serde::{Deserialize, Serialize};
 
-use super::inputs::ServiceState;
+use super::service::ServiceState;
 
 /// What the load balancer reads of the unit each hook, besides `Inputs`:
 /// gathered by [`LbWorld::gather`] through the charm's system seam, carried

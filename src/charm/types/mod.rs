@@ -3,7 +3,8 @@
 //! both contain. The leaf of the charm: nothing here imports any other part
 //! of the charm, so every planner can know these types and only these.
 //!
-//! - [`inputs`]: [`Inputs`], [`ServiceState`];
+//! - [`inputs`]: [`Inputs`];
+//! - [`service`]: [`ServiceState`], one systemd unit as a hook sees it;
 //! - [`plan`]: [`Plan`], [`Part`], files, copies, sysctls, systemd steps,
 //!   relation data;
 //! - [`status`]: [`Status`], [`State`];
@@ -25,11 +26,12 @@ pub mod peers;
 pub mod plan;
 pub mod proxy;
 pub mod relations;
+pub mod service;
 pub mod status;
 
 pub use agent_state::{CheckState, InstanceState, StatusDoc};
 pub use health::HealthCheck;
-pub use inputs::{Inputs, ServiceState};
+pub use inputs::Inputs;
 pub use lb::{BackendHealth, LbWorld, Listener, Owner};
 pub use net::{IfaceAddr, Interface, NetworkView, VipSpec};
 pub use peers::Peer;
@@ -38,4 +40,5 @@ pub use plan::{
 };
 pub use proxy::{ProxyNeed, ProxyOutcome, Rejection, RejectionKind};
 pub use relations::{ConsumerRelation, UnitRelation};
+pub use service::ServiceState;
 pub use status::{State, Status};

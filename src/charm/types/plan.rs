@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use super::inputs::ServiceState;
+use super::service::ServiceState;
 use super::status::Status;
 
 /// A file to have on the unit.
