@@ -18,7 +18,7 @@ const EXIT_FAILED: u8 = 1;
 /// so this layer knows nothing of the charm.
 pub type Handler = fn(&HookContext, &dyn HookTools) -> anyhow::Result<()>;
 
-/// Runs the hook or action named by `name`, `JUJU_DISPATCH_PATH` or argv[0]
+/// Runs the hook or action named by `name`, `JUJU_DISPATCH_PATH` or `argv[0]`
 /// with the real hook tools and `handler`.
 pub fn run(name: Option<String>, handler: Handler) -> ExitCode {
     let ctx = match HookContext::from_env_named(name.as_deref()) {

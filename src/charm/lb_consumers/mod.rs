@@ -12,7 +12,7 @@
 //!
 //! Planned in two passes around the HAProxy planner: [`proxy_needs`] lists
 //! the ports the VIP cannot serve directly (the HAProxy planner's input),
-//! then [`answer`] / [`part`] write one response per request from what the
+//! then [`answer()`] / [`part`] write one response per request from what the
 //! HAProxy planner accepted or refused. Each request is answered on its own.
 //!
 //! - [`context`]: the endpoint, protocol version and [`ProviderContext`];

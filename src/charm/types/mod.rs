@@ -3,18 +3,18 @@
 //! both contain. The leaf of the charm: nothing here imports any other part
 //! of the charm, so every planner can know these types and only these.
 //!
-//! - [`inputs`]: [`Inputs`];
-//! - [`service`]: [`ServiceState`], one systemd unit as a hook sees it;
-//! - [`plan`]: [`Plan`], [`Part`], files, copies, sysctls, systemd steps,
+//! - [`inputs`] holds [`Inputs`];
+//! - [`service`] holds [`ServiceState`], one systemd unit as a hook sees it;
+//! - [`plan`] holds [`Plan`], [`Part`], files, copies, sysctls, systemd steps,
 //!   relation data;
-//! - [`status`]: [`Status`], [`State`];
-//! - [`net`]: VIPs, interface addresses, [`NetworkView`];
-//! - [`peers`]: [`Peer`] and the peer-data keys;
-//! - [`relations`]: [`ConsumerRelation`], [`UnitRelation`];
-//! - [`agent_state`]: the agent's status document, [`StatusDoc`];
-//! - [`health`]: [`HealthCheck`], the `health-check` option's value;
-//! - [`lb`]: [`LbWorld`], what the load balancer reads of the unit;
-//! - [`proxy`]: [`ProxyNeed`] / [`ProxyOutcome`], the seam between the
+//! - [`status`] holds [`Status`], [`State`];
+//! - [`net`] holds VIPs, interface addresses, [`NetworkView`];
+//! - [`peers`] holds [`Peer`] and the peer-data keys;
+//! - [`relations`] holds [`ConsumerRelation`], [`UnitRelation`];
+//! - [`agent_state`] holds the agent's status document, [`StatusDoc`];
+//! - [`health`] holds [`HealthCheck`], the `health-check` option's value;
+//! - [`lb`] holds [`LbWorld`], what the load balancer reads of the unit;
+//! - [`proxy`] holds [`ProxyNeed`] / [`ProxyOutcome`], the seam between the
 //!   `lb-consumers` planner and the HAProxy planner.
 
 pub mod agent_state;
