@@ -59,7 +59,7 @@ fn hook_in_applied(model: &Model, lbc: &str) -> bool {
     if refused {
         eprintln!(
             "SKIPPED: the charm's proxy seam does not call charm::haproxy yet \
-             (charm::proxy must delegate to charm::haproxy::plan)"
+             (charm::plan must call charm::haproxy::seam)"
         );
     }
     !refused

@@ -346,7 +346,7 @@ fn teardown_stops_removes_and_purges_what_we_installed() {
 }
 
 mod seam {
-    //! The bodies of the charm's `proxy::plan_proxy` / `teardown_proxy`.
+    //! The HAProxy planner in the charm's terms: `haproxy::seam::plan_proxy` / `teardown_proxy`.
 
     use super::*;
     use k8s_vip::charm::config;
