@@ -81,14 +81,16 @@ enum Command {
         json: bool,
     },
     /// Render the files the charm would write for a given set of inputs, without Juju.
-    Render(k8s_vip::charm::render::RenderArgs),
+    Render(k8s_vip::charm::render_cli::RenderArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        None => return k8s_vip::juju::dispatch::run(None),
-        Some(Command::Hook { name }) => return k8s_vip::juju::dispatch::run(name),
+        None => return k8s_vip::juju::dispatch::run(None, k8s_vip::charm::handle),
+        Some(Command::Hook { name }) => {
+            return k8s_vip::juju::dispatch::run(name, k8s_vip::charm::handle)
+        }
         Some(Command::Agent { config, check }) => k8s_vip::agent::run(&config, check),
         Some(Command::Status { socket, json }) => k8s_vip::agent::client::status(&socket, json),
         Some(Command::Failover { socket, hold, json }) => {
@@ -96,7 +98,7 @@ fn main() -> ExitCode {
         }
         Some(Command::Pause { socket, json }) => k8s_vip::agent::client::pause(&socket, json),
         Some(Command::Resume { socket, json }) => k8s_vip::agent::client::resume(&socket, json),
-        Some(Command::Render(args)) => k8s_vip::charm::render::run(args),
+        Some(Command::Render(args)) => k8s_vip::charm::render_cli::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -2,7 +2,7 @@
 //! and say what to fix.
 
 use k8s_vip::charm::config::{parse, VipAgent, VrrpVersion};
-use k8s_vip::charm::health::HealthCheck;
+use k8s_vip::charm::types::HealthCheck;
 use serde_json::{json, Map, Value};
 
 fn cfg(pairs: Value) -> Map<String, Value> {
@@ -333,13 +333,13 @@ fn health_check_auto_resolution() {
     );
     assert_eq!(HealthCheck::Auto.resolve(false), None);
     assert_eq!(HealthCheck::None.resolve(true), None);
-    assert!(k8s_vip::charm::health::is_apiserver_principal(
+    assert!(k8s_vip::charm::types::health::is_apiserver_principal(
         "kubernetes-control-plane"
     ));
-    assert!(k8s_vip::charm::health::is_apiserver_principal(
+    assert!(k8s_vip::charm::types::health::is_apiserver_principal(
         "kubernetes-master"
     ));
-    assert!(!k8s_vip::charm::health::is_apiserver_principal(
+    assert!(!k8s_vip::charm::types::health::is_apiserver_principal(
         "kubernetes-worker"
     ));
 }

@@ -6,10 +6,10 @@ mod support;
 
 use std::collections::BTreeMap;
 
-use k8s_vip::charm::lb_consumers::ConsumerRelation;
-use k8s_vip::charm::legacy::UnitRelation;
-use k8s_vip::charm::peers::Peer;
 use k8s_vip::charm::plan::{plan, Inputs, RelationSet};
+use k8s_vip::charm::types::ConsumerRelation;
+use k8s_vip::charm::types::Peer;
+use k8s_vip::charm::types::UnitRelation;
 use serde_json::{json, Value};
 use support::net::eth0;
 

@@ -4,7 +4,7 @@
 mod support;
 
 use k8s_vip::charm::plan::{plan, Inputs, Plan, ServiceAction, ServiceState, When};
-use k8s_vip::charm::status::State;
+use k8s_vip::charm::types::State;
 use serde_json::json;
 use support::net::eth0;
 

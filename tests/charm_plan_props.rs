@@ -6,10 +6,10 @@ mod support;
 
 use std::collections::BTreeMap;
 
-use k8s_vip::charm::lb_consumers::ConsumerRelation;
-use k8s_vip::charm::legacy::UnitRelation;
-use k8s_vip::charm::peers::Peer;
 use k8s_vip::charm::plan::{plan, Inputs, Plan};
+use k8s_vip::charm::types::ConsumerRelation;
+use k8s_vip::charm::types::Peer;
+use k8s_vip::charm::types::UnitRelation;
 use proptest::prelude::*;
 use serde_json::json;
 use support::net::eth0;

@@ -7,9 +7,9 @@ mod skip;
 use std::process::Command;
 
 use k8s_vip::charm::config::VrrpVersion;
-use k8s_vip::charm::health::HealthCheck;
 use k8s_vip::charm::instances::Instance;
 use k8s_vip::charm::render::{advert_int, agent_yaml, keepalived_conf, AgentPaths};
+use k8s_vip::charm::types::HealthCheck;
 use serde_json::Value;
 
 fn instance(

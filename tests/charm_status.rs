@@ -3,11 +3,12 @@
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 
-use k8s_vip::charm::agent_state::StatusDoc;
 use k8s_vip::charm::config::VrrpVersion;
 use k8s_vip::charm::instances::Instance;
-use k8s_vip::charm::peers::Peer;
-use k8s_vip::charm::status::{app_status, unit_status, State, Status, StatusInputs};
+use k8s_vip::charm::status::{app_status, unit_status, StatusInputs};
+use k8s_vip::charm::types::agent_state::StatusDoc;
+use k8s_vip::charm::types::Peer;
+use k8s_vip::charm::types::{State, Status};
 use serde_json::json;
 
 fn inst(name: &str, vip: &str, vrid: u8) -> Instance {

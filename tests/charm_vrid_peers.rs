@@ -5,10 +5,9 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use k8s_vip::charm::config::{parse, Config};
 use k8s_vip::charm::instances::{build, Instance};
-use k8s_vip::charm::net::{
-    default_route_v4, default_route_v6, place, IfaceAddr, Interface, NetworkView, VipSpec,
-};
-use k8s_vip::charm::peers::{priority, sorted_units, unit_order, Peer};
+use k8s_vip::charm::net::{default_route_v4, default_route_v6, place};
+use k8s_vip::charm::peers::{priority, sorted_units, unit_order};
+use k8s_vip::charm::types::{IfaceAddr, Interface, NetworkView, Peer, VipSpec};
 use k8s_vip::charm::vrid::{base, derived_base, fnv1a32, for_index};
 use proptest::prelude::*;
 use serde_json::json;

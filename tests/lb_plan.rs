@@ -6,15 +6,15 @@ use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::Path;
 
+use k8s_vip::charm::haproxy::names::{HAPROXY_CONFIG, HAPROXY_SERVICE, HAPROXY_UNIT_FILE};
+use k8s_vip::charm::haproxy::options::LbOptions;
 use k8s_vip::charm::haproxy::options::LoadBalancerMode;
-use k8s_vip::charm::haproxy::plan::{
-    plan_load_balancer, teardown_load_balancer, LbInputs, LbOptions, HAPROXY_CONFIG,
-    HAPROXY_SERVICE, HAPROXY_UNIT_FILE,
-};
-use k8s_vip::charm::haproxy::ports::{Listener, Owner};
-use k8s_vip::charm::haproxy::stats::BackendHealth;
-use k8s_vip::charm::lb_consumers::{answer, proxy_needs, ConsumerRelation, ProviderContext};
+use k8s_vip::charm::haproxy::plan::{plan_load_balancer, teardown_load_balancer, LbInputs};
+use k8s_vip::charm::lb_consumers::{answer, proxy_needs, ProviderContext};
 use k8s_vip::charm::plan::{FileSpec, ServiceAction, ServiceState, When};
+use k8s_vip::charm::types::BackendHealth;
+use k8s_vip::charm::types::ConsumerRelation;
+use k8s_vip::charm::types::{Listener, Owner};
 
 const EXTERNAL: &str = r#"{"algorithm": [], "backends": [], "health_checks": [{"interval": 30, "path": "/livez", "port": 6443, "protocol": "http", "retries": 3}], "id": "0d5b1b0f3a1c4e1b9a4c1e5d6f7a8b9c", "ingress_address": null, "name": "api-server-external", "port_mapping": {"443": 6443}, "protocol": "tcp", "public": true, "sent_hash": "9a0b5d0e6c2f4a3b8e1d7c6b5a4f3e2d", "sticky": false, "tls_cert": null, "tls_key": null, "tls_termination": false}"#;
 const INTERNAL: &str = r#"{"algorithm": [], "backends": [], "health_checks": [{"interval": 30, "path": "/livez", "port": 6443, "protocol": "http", "retries": 3}], "id": "81c7d839a1f94e1684de04fffe1aaa93", "ingress_address": null, "name": "api-server-internal", "port_mapping": {"6443": 6443}, "protocol": "tcp", "public": false, "sent_hash": "4f4a9a40ec63ae08000f439c6786ea09", "sticky": false, "tls_cert": null, "tls_key": null, "tls_termination": false}"#;
@@ -108,7 +108,7 @@ fn ctx<'a>(w: &'a World, me: &'a [IpAddr]) -> ProviderContext<'a> {
 fn response(
     rel: &ConsumerRelation,
     c: &ProviderContext<'_>,
-    outcome: &k8s_vip::charm::proxy::ProxyOutcome,
+    outcome: &k8s_vip::charm::types::ProxyOutcome,
     name: &str,
 ) -> serde_json::Value {
     let ans = answer(rel, c, outcome);
@@ -346,14 +346,15 @@ fn teardown_stops_removes_and_purges_what_we_installed() {
 }
 
 mod seam {
-    //! The bodies of the charm's `proxy::plan_proxy` / `teardown_proxy`.
+    //! The HAProxy planner in the charm's terms: `haproxy::seam::plan_proxy` / `teardown_proxy`.
 
     use super::*;
     use k8s_vip::charm::config;
-    use k8s_vip::charm::haproxy::plan::{plan_proxy, teardown_proxy, LbWorld};
-    use k8s_vip::charm::health::HealthCheck;
-    use k8s_vip::charm::peers::Peer;
+    use k8s_vip::charm::haproxy::seam::{plan_proxy, teardown_proxy};
     use k8s_vip::charm::plan::Inputs;
+    use k8s_vip::charm::types::HealthCheck;
+    use k8s_vip::charm::types::LbWorld;
+    use k8s_vip::charm::types::Peer;
 
     fn inputs(extra: &[(&str, &str)]) -> Inputs {
         let mut cfg = serde_json::Map::new();
@@ -476,7 +477,8 @@ mod seam {
 
 #[test]
 fn lb_world_reads_package_marker_and_listeners() {
-    use k8s_vip::charm::haproxy::plan::{LbWorld, HAPROXY_INSTALLED_MARKER};
+    use k8s_vip::charm::haproxy::names::HAPROXY_INSTALLED_MARKER;
+    use k8s_vip::charm::types::LbWorld;
     let root = tempfile::tempdir().unwrap();
     let sys = k8s_vip::charm::system::System::with_root(root.path());
     // /proc under the root is the machine's own, as on a unit.

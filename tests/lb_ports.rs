@@ -4,9 +4,9 @@ use std::net::{SocketAddr, TcpListener};
 use std::path::Path;
 
 use k8s_vip::charm::haproxy::ports::{
-    blocked_message, find_conflicts, is_our_haproxy, parse_proc_net_tcp, read_listeners, Listener,
-    Owner,
+    blocked_message, find_conflicts, is_our_haproxy, parse_proc_net_tcp, read_listeners,
 };
+use k8s_vip::charm::types::{Listener, Owner};
 
 fn listener(addr: &str, name: &str, pid: u32, cmdline: &str) -> Listener {
     Listener {

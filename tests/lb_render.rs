@@ -9,7 +9,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use k8s_vip::charm::haproxy::model::{Balance, CheckStep, Origin};
+use k8s_vip::charm::haproxy::frontend::{Balance, CheckStep, Origin};
 use k8s_vip::charm::haproxy::options::{parse_ingress_ports, parse_lb_timeout};
 use k8s_vip::charm::haproxy::{
     render_haproxy_cfg, render_haproxy_unit, HaproxyPaths, LbRequest, LoadBalancerModel,

@@ -12,9 +12,8 @@ use serde_json::json;
 use crate::juju::tools::{HookTools, LogLevel, Status as JujuStatus, StatusState};
 
 use super::paths;
-use super::plan::{Plan, ServiceAction, ServiceOp, SysctlOp, When};
-use super::status::{State, Status};
 use super::system::System;
+use super::types::{Plan, ServiceAction, ServiceOp, State, Status, SysctlOp, When};
 
 /// What an apply changed (for logs and tests).
 #[derive(Debug, Default, Clone, PartialEq, Eq)]

@@ -21,16 +21,17 @@ use anyhow::Context as _;
 use crate::juju::context::HookContext;
 use crate::juju::tools::{HookTools, LogLevel, NetworkInfo};
 
-use super::agent_state::StatusDoc;
-use super::haproxy::plan::{LbWorld, DISTRO_HAPROXY_SERVICE, HAPROXY_PACKAGE, HAPROXY_SERVICE};
-use super::health::is_apiserver_principal;
-use super::lb_consumers::{self, ConsumerRelation};
-use super::legacy::{self, UnitRelation};
-use super::net::{self, IfaceAddr, Interface, NetworkView};
+use super::haproxy::names::{DISTRO_HAPROXY_SERVICE, HAPROXY_PACKAGE, HAPROXY_SERVICE};
+use super::lb_consumers;
+use super::legacy;
+use super::net;
 use super::paths;
-use super::peers::Peer;
-use super::plan::{Inputs, ServiceState};
 use super::system::System;
+use super::types::health::is_apiserver_principal;
+use super::types::{
+    ConsumerRelation, IfaceAddr, Inputs, Interface, LbWorld, NetworkView, Peer, ServiceState,
+    StatusDoc, UnitRelation,
+};
 
 /// The peer endpoint.
 pub const PEER_ENDPOINT: &str = "cluster";

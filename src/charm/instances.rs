@@ -5,9 +5,9 @@
 use std::net::IpAddr;
 
 use super::config::{Config, VrrpVersion};
-use super::health::HealthCheck;
-use super::net::{place, NetworkView};
-use super::peers::{preferred_unit, priority, sorted_units, Peer};
+use super::net::place;
+use super::peers::{preferred_unit, priority, sorted_units};
+use super::types::{HealthCheck, Inputs, NetworkView, Peer};
 use super::vrid;
 
 /// One VRRP instance this unit runs.
@@ -83,15 +83,8 @@ pub fn build(
                 message,
             }
         })?;
-        let unicast_peers: Vec<IpAddr> = if cfg.unicast {
-            let mut addrs: Vec<IpAddr> = peers
-                .iter()
-                .filter_map(|p| p.address_like(vip.addr))
-                .collect();
-            addrs.sort();
-            addrs.dedup();
-            addrs.retain(|a| Some(*a) != placement.local);
-            addrs
+        let unicast_peers = if cfg.unicast {
+            unicast_peers(peers, vip.addr, placement.local)
         } else {
             Vec::new()
         };
@@ -115,4 +108,40 @@ pub fn build(
         });
     }
     Ok(out)
+}
+
+/// The instances for this hook's `inputs` under `cfg`: the configured health
+/// check (with `auto` resolved for this unit), plus `extra_auto_checks` (the
+/// load balancer's) when `health-check=auto`.
+pub fn for_inputs(
+    inputs: &Inputs,
+    cfg: &Config,
+    extra_auto_checks: &[HealthCheck],
+) -> Result<Vec<Instance>, PlacementError> {
+    let mut checks: Vec<_> = cfg
+        .health_check
+        .resolve(inputs.runs_apiserver)
+        .into_iter()
+        .collect();
+    if cfg.health_check == HealthCheck::Auto {
+        checks.extend(extra_auto_checks.iter().cloned());
+    }
+    build(
+        cfg,
+        &inputs.model,
+        &inputs.app,
+        &inputs.unit,
+        &inputs.peers,
+        &inputs.network,
+        &checks,
+    )
+}
+
+/// The peers' addresses of `vip`'s family, sorted, without our own `local`.
+fn unicast_peers(peers: &[Peer], vip: IpAddr, local: Option<IpAddr>) -> Vec<IpAddr> {
+    let mut addrs: Vec<IpAddr> = peers.iter().filter_map(|p| p.address_like(vip)).collect();
+    addrs.sort();
+    addrs.dedup();
+    addrs.retain(|a| Some(*a) != local);
+    addrs
 }

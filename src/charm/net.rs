@@ -4,141 +4,9 @@
 //! for the unit (interface names with their CIDRs) and the kernel's default
 //! routes, so the same inputs always pick the same interface.
 
-use std::fmt;
 use std::net::IpAddr;
-use std::str::FromStr;
 
-/// One VIP as the user wrote it: an address and an optional prefix length.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct VipSpec {
-    /// The virtual address.
-    pub addr: IpAddr,
-    /// The prefix length, when given (`/24`); else taken from the interface subnet.
-    pub prefix: Option<u8>,
-}
-
-impl FromStr for VipSpec {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let (addr_part, prefix_part) = match s.split_once('/') {
-            Some((a, p)) => (a, Some(p)),
-            None => (s, None),
-        };
-        let addr: IpAddr = addr_part
-            .parse()
-            .map_err(|_| format!("{addr_part:?} is not an IPv4 or IPv6 address"))?;
-        let prefix = match prefix_part {
-            None => None,
-            Some(p) => {
-                let max = max_prefix(addr);
-                let len: u8 = p
-                    .parse()
-                    .ok()
-                    .filter(|l| *l <= max && *l > 0)
-                    .ok_or_else(|| format!("prefix length {p:?} is not in 1..{max}"))?;
-                Some(len)
-            }
-        };
-        Ok(VipSpec { addr, prefix })
-    }
-}
-
-impl fmt::Display for VipSpec {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.prefix {
-            Some(p) => write!(f, "{}/{}", self.addr, p),
-            None => write!(f, "{}", self.addr),
-        }
-    }
-}
-
-/// 32 for IPv4, 128 for IPv6.
-pub fn max_prefix(addr: IpAddr) -> u8 {
-    if addr.is_ipv4() {
-        32
-    } else {
-        128
-    }
-}
-
-/// An address configured on an interface, with its prefix length.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
-)]
-pub struct IfaceAddr {
-    /// The address.
-    pub addr: IpAddr,
-    /// Its prefix length.
-    pub prefix: u8,
-}
-
-impl IfaceAddr {
-    /// Parses Juju's `cidr` + `value` pair, or a plain `ADDR/LEN`.
-    pub fn parse(value: &str, cidr: &str) -> Option<IfaceAddr> {
-        let addr: IpAddr = value.parse().ok()?;
-        let prefix: u8 = cidr.split_once('/')?.1.parse().ok()?;
-        (prefix <= max_prefix(addr)).then_some(IfaceAddr { addr, prefix })
-    }
-
-    /// Whether `other` lies in this address's subnet.
-    pub fn contains(&self, other: IpAddr) -> bool {
-        same_subnet(self.addr, other, self.prefix)
-    }
-}
-
-impl fmt::Display for IfaceAddr {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}/{}", self.addr, self.prefix)
-    }
-}
-
-/// Whether `a` and `b` share their first `prefix` bits (false across families).
-pub fn same_subnet(a: IpAddr, b: IpAddr, prefix: u8) -> bool {
-    match (a, b) {
-        (IpAddr::V4(a), IpAddr::V4(b)) => {
-            let mask = if prefix == 0 {
-                0
-            } else {
-                u32::MAX << (32 - u32::from(prefix.min(32)))
-            };
-            (u32::from(a) & mask) == (u32::from(b) & mask)
-        }
-        (IpAddr::V6(a), IpAddr::V6(b)) => {
-            let mask = if prefix == 0 {
-                0
-            } else {
-                u128::MAX << (128 - u32::from(prefix.min(128)))
-            };
-            (u128::from(a) & mask) == (u128::from(b) & mask)
-        }
-        _ => false,
-    }
-}
-
-/// A network interface of the unit with its addresses.
-#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
-pub struct Interface {
-    /// Kernel name (`eth0`).
-    pub name: String,
-    /// Addresses with prefix lengths.
-    pub addrs: Vec<IfaceAddr>,
-}
-
-/// What the unit knows of its own network.
-#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
-#[serde(default, rename_all = "kebab-case")]
-pub struct NetworkView {
-    /// Interfaces and their addresses (from `network-get cluster`).
-    pub interfaces: Vec<Interface>,
-    /// The binding's ingress addresses, preferred first.
-    pub ingress: Vec<IpAddr>,
-    /// Interface of the IPv4 default route, if any.
-    pub default_v4: Option<String>,
-    /// Interface of the IPv6 default route, if any.
-    pub default_v6: Option<String>,
-}
+use super::types::{Interface, NetworkView, VipSpec};
 
 /// Where a VIP will live: interface, prefix and this unit's own address there.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -158,72 +26,18 @@ pub struct Placement {
 /// subnet of the chosen interface (the error names the interface and its
 /// addresses otherwise).
 pub fn place(vip: &VipSpec, net: &NetworkView, forced: Option<&str>) -> Result<Placement, String> {
-    let family_addrs = |iface: &Interface| -> Vec<IfaceAddr> {
-        iface
-            .addrs
-            .iter()
-            .filter(|a| a.addr.is_ipv4() == vip.addr.is_ipv4())
-            .copied()
-            .collect()
-    };
-    let chosen: &Interface = if let Some(name) = forced {
-        match net.interfaces.iter().find(|i| i.name == name) {
+    let chosen = match forced {
+        Some(name) => forced_interface(net, name)?,
+        None => match subnet_interface(vip, net) {
             Some(iface) => iface,
-            None => {
-                let known: Vec<&str> = net.interfaces.iter().map(|i| i.name.as_str()).collect();
-                return Err(format!(
-                    "network-interface {name:?} has no address in the unit's network (known: {}); set network-interface to one of them or leave it empty",
-                    if known.is_empty() { "none".to_string() } else { known.join(", ") }
-                ));
-            }
-        }
-    } else if let Some(iface) = net
-        .interfaces
+            None => route_interface(vip, net)?,
+        },
+    };
+    let in_subnet = chosen
+        .addrs
         .iter()
-        .find(|i| {
-            i.addrs
-                .iter()
-                .any(|a| a.contains(vip.addr) && vip.prefix.map_or(true, |p| p == a.prefix))
-        })
-        .or_else(|| {
-            net.interfaces
-                .iter()
-                .find(|i| i.addrs.iter().any(|a| a.contains(vip.addr)))
-        })
-    {
-        iface
-    } else {
-        let default = if vip.addr.is_ipv4() {
-            &net.default_v4
-        } else {
-            &net.default_v6
-        };
-        // Without a default route of the family, the interface of the unit's
-        // ingress address (Juju's choice for this binding).
-        let ingress_iface = || {
-            net.ingress.iter().find_map(|a| {
-                net.interfaces
-                    .iter()
-                    .find(|i| i.addrs.iter().any(|x| x.addr == *a))
-            })
-        };
-        match default
-            .as_deref()
-            .and_then(|d| net.interfaces.iter().find(|i| i.name == d))
-            .or_else(ingress_iface)
-        {
-            Some(iface) => iface,
-            None => {
-                return Err(format!(
-                    "no interface has an address in the subnet of {} and there is no {} default route; set network-interface",
-                    vip.addr,
-                    if vip.addr.is_ipv4() { "IPv4" } else { "IPv6" }
-                ))
-            }
-        }
-    };
-    let addrs = family_addrs(chosen);
-    let in_subnet = addrs.iter().find(|a| a.contains(vip.addr));
+        .filter(|a| a.addr.is_ipv4() == vip.addr.is_ipv4())
+        .find(|a| a.contains(vip.addr));
     match (in_subnet, vip.prefix) {
         (Some(a), prefix) => Ok(Placement {
             interface: chosen.name.clone(),
@@ -240,6 +54,62 @@ pub fn place(vip: &VipSpec, net: &NetworkView, forced: Option<&str>) -> Result<P
             ))
         }
     }
+}
+
+/// The `network-interface` the operator named, if the unit has it.
+fn forced_interface<'a>(net: &'a NetworkView, name: &str) -> Result<&'a Interface, String> {
+    net.interfaces.iter().find(|i| i.name == name).ok_or_else(|| {
+        let known: Vec<&str> = net.interfaces.iter().map(|i| i.name.as_str()).collect();
+        format!(
+            "network-interface {name:?} has no address in the unit's network (known: {}); set network-interface to one of them or leave it empty",
+            if known.is_empty() { "none".to_string() } else { known.join(", ") }
+        )
+    })
+}
+
+/// The interface with an address in the VIP's subnet (one with the VIP's
+/// own prefix length first).
+fn subnet_interface<'a>(vip: &VipSpec, net: &'a NetworkView) -> Option<&'a Interface> {
+    net.interfaces
+        .iter()
+        .find(|i| {
+            i.addrs
+                .iter()
+                .any(|a| a.contains(vip.addr) && vip.prefix.map_or(true, |p| p == a.prefix))
+        })
+        .or_else(|| {
+            net.interfaces
+                .iter()
+                .find(|i| i.addrs.iter().any(|a| a.contains(vip.addr)))
+        })
+}
+
+/// The default-route interface of the VIP's family; without one, the
+/// interface of the unit's ingress address (Juju's choice for this binding).
+fn route_interface<'a>(vip: &VipSpec, net: &'a NetworkView) -> Result<&'a Interface, String> {
+    let default = if vip.addr.is_ipv4() {
+        &net.default_v4
+    } else {
+        &net.default_v6
+    };
+    let ingress_iface = || {
+        net.ingress.iter().find_map(|a| {
+            net.interfaces
+                .iter()
+                .find(|i| i.addrs.iter().any(|x| x.addr == *a))
+        })
+    };
+    default
+        .as_deref()
+        .and_then(|d| net.interfaces.iter().find(|i| i.name == d))
+        .or_else(ingress_iface)
+        .ok_or_else(|| {
+            format!(
+                "no interface has an address in the subnet of {} and there is no {} default route; set network-interface",
+                vip.addr,
+                if vip.addr.is_ipv4() { "IPv4" } else { "IPv6" }
+            )
+        })
 }
 
 /// Parses /proc/net/route: the interface of the IPv4 default route with the lowest metric.

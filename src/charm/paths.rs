@@ -42,3 +42,15 @@ pub const SYSCTLS: &[(&str, &str)] = &[
         "/proc/sys/net/ipv6/ip_nonlocal_bind",
     ),
 ];
+
+/// The on-unit path `p` as a process on the unit sees it: under `root` when
+/// the charm runs re-rooted (tests), else `p` itself.
+pub fn rooted(root: &std::path::Path, p: &str) -> String {
+    if root.as_os_str().is_empty() || root == std::path::Path::new("/") {
+        p.to_string()
+    } else {
+        root.join(p.trim_start_matches('/'))
+            .to_string_lossy()
+            .into_owned()
+    }
+}

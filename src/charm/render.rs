@@ -1,53 +1,25 @@
-//! Renders the on-unit files from the plan's values with tera templates
-//! (templates/agent.yaml, templates/keepalived.conf), and `k8s-vip render`:
-//! the same rendering without Juju, for operators and tests.
+//! Renders the VRRP speaker's on-unit files from the planned instances with
+//! tera templates (templates/agent.yaml, templates/keepalived.conf).
 
 use anyhow::Context as _;
 use serde::Serialize;
 use serde_json::{json, Value};
 
-use super::health::HealthCheck;
 use super::instances::Instance;
 use super::paths;
+use super::types::HealthCheck;
 
 const AGENT_TEMPLATE: &str = include_str!("../../templates/agent.yaml");
 const KEEPALIVED_TEMPLATE: &str = include_str!("../../templates/keepalived.conf");
 
-/// Arguments of `k8s-vip render`.
-#[derive(Debug, clap::Args)]
-pub struct RenderArgs {
-    /// JSON file describing the inputs (the `charm::Inputs` value: config,
-    /// peers, relations, network).
-    #[arg(long)]
-    pub inputs: std::path::PathBuf,
-    /// Directory to write the rendered files into (paths below it mirror the unit's).
-    #[arg(long)]
-    pub out: std::path::PathBuf,
-}
-
-/// Renders the files for `args.inputs` into `args.out` and prints the plan's
-/// status, so an operator can see what the charm would do.
-pub fn run(args: RenderArgs) -> anyhow::Result<()> {
-    let text = std::fs::read_to_string(&args.inputs)
-        .with_context(|| format!("reading {}", args.inputs.display()))?;
-    let inputs: super::plan::Inputs = serde_json::from_str(&text)
-        .with_context(|| format!("parsing {}", args.inputs.display()))?;
-    let plan = super::plan::plan(&inputs);
-    for f in &plan.files {
-        let dest = args.out.join(f.path.trim_start_matches('/'));
-        if let Some(parent) = dest.parent() {
-            std::fs::create_dir_all(parent)
-                .with_context(|| format!("creating {}", parent.display()))?;
-        }
-        std::fs::write(&dest, &f.content).with_context(|| format!("writing {}", dest.display()))?;
-        println!("{}", dest.display());
-    }
-    println!(
-        "status: {}: {}",
-        plan.unit_status.state.as_str(),
-        plan.unit_status.message
-    );
-    Ok(())
+/// A file the speaker needs could not be rendered: nothing is applied and
+/// the unit is blocked with `status`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RenderFailure {
+    /// The blocked status message.
+    pub status: String,
+    /// The line for `juju-log` (with the whole error chain).
+    pub log: String,
 }
 
 /// Paths the agent config refers to (on-unit paths, already re-rooted by the caller).

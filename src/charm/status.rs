@@ -3,53 +3,9 @@
 
 use std::net::IpAddr;
 
-use super::agent_state::{InstanceState, StatusDoc};
 use super::instances::Instance;
-use super::peers::{unit_of_address, Peer};
-
-/// Juju workload status states the charm uses.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum State {
-    /// Serving.
-    Active,
-    /// Working towards serving, no action needed.
-    Waiting,
-    /// Deliberately not serving (paused, installing).
-    Maintenance,
-    /// Needs the operator.
-    Blocked,
-}
-
-impl State {
-    /// The word `status-set` takes.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            State::Active => "active",
-            State::Waiting => "waiting",
-            State::Maintenance => "maintenance",
-            State::Blocked => "blocked",
-        }
-    }
-}
-
-/// A status to set.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Status {
-    /// The state.
-    pub state: State,
-    /// The message.
-    pub message: String,
-}
-
-impl Status {
-    /// Shorthand constructor.
-    pub fn new(state: State, message: impl Into<String>) -> Status {
-        Status {
-            state,
-            message: message.into(),
-        }
-    }
-}
+use super::peers::unit_of_address;
+use super::types::{InstanceState, Peer, State, Status, StatusDoc};
 
 /// Message while the agent has not reported yet.
 pub const AGENT_STARTING: &str = "agent starting";
@@ -130,26 +86,7 @@ fn describe(
     let vip = inst.vip;
     match st.state.as_str() {
         "MASTER" => (State::Active, format!("MASTER {vip} (vrid {})", inst.vrid)),
-        "BACKUP" => {
-            let text = match (st.master.as_deref(), many) {
-                (Some(m), false) => format!(
-                    "BACKUP, VIP on {} (vrid {})",
-                    name_master(inp, m),
-                    inst.vrid
-                ),
-                (Some(m), true) => format!(
-                    "BACKUP, VIP {vip} on {} (vrid {})",
-                    name_master(inp, m),
-                    inst.vrid
-                ),
-                (None, false) => format!("BACKUP, master not seen yet (vrid {})", inst.vrid),
-                (None, true) => format!(
-                    "BACKUP, VIP {vip}: master not seen yet (vrid {})",
-                    inst.vrid
-                ),
-            };
-            (State::Active, text)
-        }
+        "BACKUP" => (State::Active, backup_text(inp, inst, st, many)),
         "FAULT" => {
             let why = st
                 .checks
@@ -179,6 +116,28 @@ fn describe(
         _ => (
             State::Waiting,
             format!("{AGENT_STARTING} ({vip} {})", st.state),
+        ),
+    }
+}
+
+/// `BACKUP`, with the master's unit when known (and the VIP when several).
+fn backup_text(inp: &StatusInputs<'_>, inst: &Instance, st: &InstanceState, many: bool) -> String {
+    let vip = inst.vip;
+    match (st.master.as_deref(), many) {
+        (Some(m), false) => format!(
+            "BACKUP, VIP on {} (vrid {})",
+            name_master(inp, m),
+            inst.vrid
+        ),
+        (Some(m), true) => format!(
+            "BACKUP, VIP {vip} on {} (vrid {})",
+            name_master(inp, m),
+            inst.vrid
+        ),
+        (None, false) => format!("BACKUP, master not seen yet (vrid {})", inst.vrid),
+        (None, true) => format!(
+            "BACKUP, VIP {vip}: master not seen yet (vrid {})",
+            inst.vrid
         ),
     }
 }

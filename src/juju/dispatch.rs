@@ -14,9 +14,13 @@ const EXIT_BAD_CONTEXT: u8 = 2;
 /// Exit status when the charm failed to handle the event.
 const EXIT_FAILED: u8 = 1;
 
-/// Runs the hook or action named by `name`, `JUJU_DISPATCH_PATH` or argv[0]
-/// with the real hook tools and [`crate::charm::handle`].
-pub fn run(name: Option<String>) -> ExitCode {
+/// What handles one event: the charm's entry point, handed in by `main.rs`
+/// so this layer knows nothing of the charm.
+pub type Handler = fn(&HookContext, &dyn HookTools) -> anyhow::Result<()>;
+
+/// Runs the hook or action named by `name`, `JUJU_DISPATCH_PATH` or `argv[0]`
+/// with the real hook tools and `handler`.
+pub fn run(name: Option<String>, handler: Handler) -> ExitCode {
     let ctx = match HookContext::from_env_named(name.as_deref()) {
         Ok(ctx) => ctx,
         Err(err) => {
@@ -28,7 +32,7 @@ pub fn run(name: Option<String>) -> ExitCode {
         }
     };
     let tools = CachedTools::new(CliHookTools::new(), &ctx.unit_name);
-    run_with(&ctx, &tools, crate::charm::handle)
+    run_with(&ctx, &tools, handler)
 }
 
 /// Runs one event with any tools and handler: the testable core of [`run`].

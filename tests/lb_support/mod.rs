@@ -9,10 +9,11 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use k8s_vip::charm::haproxy::stats::{backend_health, BackendHealth};
+use k8s_vip::charm::haproxy::stats::backend_health;
 use k8s_vip::charm::haproxy::{
     render_haproxy_cfg, HaproxyPaths, LbRequest, LoadBalancerModel, RequestContext, Timeouts,
 };
+use k8s_vip::charm::types::BackendHealth;
 
 use crate::support::netns::{wait_for, Lab, Node, Proc};
 

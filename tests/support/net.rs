@@ -1,7 +1,7 @@
 //! The network a unit sees, for tests that build the charm's `Inputs` by
 //! hand instead of running hooks.
 
-use k8s_vip::charm::net::{IfaceAddr, Interface, NetworkView};
+use k8s_vip::charm::types::{IfaceAddr, Interface, NetworkView};
 
 /// A unit with one interface, eth0, holding `addrs` (address, prefix
 /// length); the first address is also its ingress address.

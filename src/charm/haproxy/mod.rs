@@ -3,23 +3,41 @@
 //! all units, with active health checks, so the VIP gives both failover and
 //! load spreading.
 //!
+//! From the bottom up (each file imports only those above it in this list,
+//! and `charm::types`):
+//! - [`names`]: the files, unit, package, services and paths of our HAProxy;
 //! - [`request`]: the v1 request JSON and the errors we answer with;
+//! - [`options`]: `load-balancer`, `lb-timeout`, `ingress-ports`;
+//! - [`frontend`]: the values a model is made of (frontends, backends, checks);
+//! - [`from_request`]: one v1 request checked and turned into frontends;
 //! - [`model`]: the pure [`LoadBalancerModel`] built from requests and options;
 //! - [`render`]: haproxy.cfg and the systemd unit from tera templates;
-//! - [`options`]: `load-balancer`, `lb-timeout`, `ingress-ports`;
-//! - [`plan`]: the load balancer's share of the charm's plan (the bodies of
-//!   the charm's proxy seam) and [`plan::LbWorld`], what a hook reads for it;
 //! - [`ports`]: port-conflict detection before anything is applied;
-//! - [`stats`]: the runtime API client behind "3/3 API servers up".
+//! - [`stats`]: the runtime API client behind "3/3 API servers up";
+//! - [`requests`]: requests added to the model one by one, each refused alone;
+//! - [`services`]: package, files and systemd steps that run our HAProxy;
+//! - [`plan`]: the HAProxy planner, [`plan::plan_load_balancer`];
+//! - [`seam`]: the planner in the charm's terms (`Inputs` in, `ProxyOutcome` out);
+//! - [`world`]: gathering [`crate::charm::types::LbWorld`] in a hook.
 
+pub mod from_request;
+pub mod frontend;
 pub mod model;
+pub mod names;
 pub mod options;
 pub mod plan;
 pub mod ports;
 pub mod render;
 pub mod request;
+pub mod requests;
+pub mod seam;
+pub mod services;
 pub mod stats;
+pub mod world;
 
-pub use model::{HaproxyPaths, LoadBalancerModel, RequestContext, Timeouts};
+pub use from_request::RequestContext;
+pub use frontend::Timeouts;
+pub use model::LoadBalancerModel;
+pub use names::HaproxyPaths;
 pub use render::{render_haproxy_cfg, render_haproxy_unit};
 pub use request::{LbRequest, RequestError};

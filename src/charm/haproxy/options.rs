@@ -4,6 +4,8 @@
 
 use std::time::Duration;
 
+use serde_json::{Map, Value};
+
 /// Default of `lb-timeout`.
 pub const DEFAULT_LB_TIMEOUT: &str = "1h";
 /// Shortest idle timeout accepted: Kubernetes watches and `kubectl logs -f`
@@ -144,4 +146,37 @@ fn parse_port(s: &str, item: &str) -> Result<u16, OptionError> {
             format!("{item:?}: {s:?} is not a port number 1-65535"),
         )
     })
+}
+
+/// The three load-balancer options, validated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LbOptions {
+    /// `load-balancer`.
+    pub mode: LoadBalancerMode,
+    /// `lb-timeout`, seconds of idle time allowed on a connection.
+    pub idle_timeout: std::time::Duration,
+    /// `ingress-ports`.
+    pub ingress_ports: Vec<IngressPort>,
+}
+
+impl LbOptions {
+    /// Reads the options from `config-get` output (absent = default).
+    pub fn from_config(config: &Map<String, Value>) -> Result<LbOptions, OptionError> {
+        let text = |key: &'static str| -> Result<String, OptionError> {
+            match config.get(key) {
+                None | Some(Value::Null) => Ok(String::new()),
+                Some(Value::String(s)) => Ok(s.clone()),
+                Some(Value::Number(n)) => Ok(n.to_string()),
+                Some(other) => Err(OptionError {
+                    option: key,
+                    message: format!("{other} is not a string"),
+                }),
+            }
+        };
+        Ok(LbOptions {
+            mode: LoadBalancerMode::parse(&text("load-balancer")?)?,
+            idle_timeout: parse_lb_timeout(&text("lb-timeout")?)?,
+            ingress_ports: parse_ingress_ports(&text("ingress-ports")?)?,
+        })
+    }
 }

@@ -9,25 +9,7 @@ use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::Path;
 
-/// A process owning a socket.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct Owner {
-    /// Process id.
-    pub pid: u32,
-    /// Short name (`/proc/PID/comm`).
-    pub name: String,
-    /// Full command line, arguments separated by spaces.
-    pub cmdline: String,
-}
-
-/// A listening TCP socket.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct Listener {
-    /// Local address it listens on (unspecified = every address).
-    pub addr: SocketAddr,
-    /// Processes holding it (empty when they could not be found).
-    pub owners: Vec<Owner>,
-}
+use crate::charm::types::{Listener, Owner};
 
 /// A frontend address another process already listens on.
 #[derive(Debug, Clone, PartialEq, Eq)]

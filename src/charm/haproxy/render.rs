@@ -3,7 +3,8 @@
 
 use anyhow::Context as _;
 
-use super::model::{HaproxyPaths, LoadBalancerModel};
+use super::model::LoadBalancerModel;
+use super::names::HaproxyPaths;
 
 /// The haproxy.cfg template, compiled into the binary so the charm needs no
 /// template files at run time.

@@ -9,19 +9,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use super::model::LoadBalancerModel;
-
-/// Health of one backend as HAProxy sees it.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct BackendHealth {
-    /// Backend (proxy) name.
-    pub backend: String,
-    /// Servers currently taking traffic.
-    pub up: u32,
-    /// All servers of the backend.
-    pub total: u32,
-    /// Names of the servers not up, for the status action.
-    pub down: Vec<String>,
-}
+use crate::charm::types::BackendHealth;
 
 /// Why the runtime API could not be read.
 #[derive(Debug, thiserror::Error)]

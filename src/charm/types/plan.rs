@@ -1,87 +1,12 @@
-//! The values `plan` works on: [`Inputs`] (what a hook read of the world) and
-//! [`Plan`] (what it should change), with the small step types in between.
+//! [`Plan`]: everything a hook should change, and the step types it is made
+//! of (files, copies, sysctls, systemd steps, relation data). Performed by
+//! `charm::apply`; every step is idempotent.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
-
-use super::agent_state::StatusDoc;
-use super::haproxy::plan::LbWorld;
-use super::lb_consumers::ConsumerRelation;
-use super::legacy::UnitRelation;
-use super::net::NetworkView;
-use super::peers::Peer;
+use super::service::ServiceState;
 use super::status::Status;
-
-/// Whether a systemd unit is running / enabled.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct ServiceState {
-    /// `systemctl is-active` said active.
-    pub active: bool,
-    /// `systemctl is-enabled` said enabled.
-    pub enabled: bool,
-}
-
-/// Everything a hook reads, once, before deciding anything.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default, rename_all = "kebab-case")]
-pub struct Inputs {
-    /// Hook name (`config-changed`, `upgrade-charm`, `stop`, ...).
-    pub hook: String,
-    /// This unit (`k8s-vip/0`).
-    pub unit: String,
-    /// This application (`k8s-vip`).
-    pub app: String,
-    /// Model name (part of the derived VRID).
-    pub model: String,
-    /// Whether this unit runs kube-apiserver (principal charm or snap present).
-    pub runs_apiserver: bool,
-    /// `config-get` output.
-    pub config: Map<String, Value>,
-    /// `is-leader`.
-    pub leader: bool,
-    /// Interfaces, addresses, default routes.
-    pub network: NetworkView,
-    /// Other units in the `cluster` peer relation with their data.
-    pub peers: Vec<Peer>,
-    /// The `cluster` relation id, once it exists.
-    pub cluster_relation: Option<String>,
-    /// Our unit data in `cluster` now.
-    pub own_cluster_data: BTreeMap<String, String>,
-    /// `lb-consumers` relations.
-    pub consumers: Vec<ConsumerRelation>,
-    /// `loadbalancer` (public-address) relations.
-    pub public_address: Vec<UnitRelation>,
-    /// `website` (http) relations.
-    pub website: Vec<UnitRelation>,
-    /// The agent's systemd unit.
-    pub agent_service: ServiceState,
-    /// keepalived's systemd unit.
-    pub keepalived_service: ServiceState,
-    /// The agent's state file, when present and parseable.
-    pub agent_state: Option<StatusDoc>,
-    /// The pause marker exists.
-    pub paused: bool,
-    /// The agent binary exists at its on-unit path.
-    pub agent_binary_present: bool,
-    /// The keepalived binary exists.
-    pub keepalived_installed: bool,
-    /// The charm installed keepalived (marker present).
-    pub keepalived_installed_by_us: bool,
-    /// Content of the saved pre-install sysctl values, if saved.
-    pub sysctl_before: Option<String>,
-    /// Current sysctl values (key -> value), for saving before install.
-    pub sysctl_now: BTreeMap<String, String>,
-    /// The charm directory (the agent binary is copied from `bin/k8s-vip` there).
-    pub charm_dir: PathBuf,
-    /// Root the on-unit paths are resolved under (written into agent.yaml).
-    pub root: PathBuf,
-    /// What the load balancer needs to know of the unit.
-    pub lb: LbWorld,
-}
 
 /// A file to have on the unit.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -268,5 +193,64 @@ impl Plan {
             content,
             mode,
         });
+    }
+}
+
+/// One planner's share of a [`Plan`]: what one concern (the VIP agent,
+/// keepalived, the host's sysctls, a relation protocol, ...) wants changed.
+/// `charm::plan` merges the parts in a fixed order with [`Plan::add`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Part {
+    /// Packages to `apt-get install` (each once, in order).
+    pub install_packages: Vec<String>,
+    /// Files to have.
+    pub files: Vec<FileSpec>,
+    /// Files to copy.
+    pub copies: Vec<CopySpec>,
+    /// Sysctl steps.
+    pub sysctls: Vec<SysctlOp>,
+    /// systemd steps, in order.
+    pub services: Vec<ServiceOp>,
+    /// Files to delete.
+    pub remove_files: Vec<String>,
+    /// Directories to delete recursively.
+    pub remove_dirs: Vec<String>,
+    /// Packages to `apt-get purge`.
+    pub purge_packages: Vec<String>,
+    /// Relation data to set.
+    pub relation_sets: Vec<RelationSet>,
+    /// Lines for `juju-log`.
+    pub logs: Vec<String>,
+}
+
+impl Part {
+    /// Adds a file to have.
+    pub fn file(&mut self, path: &str, content: String, mode: u32) {
+        self.files.push(FileSpec {
+            path: path.to_string(),
+            content,
+            mode,
+        });
+    }
+}
+
+impl Plan {
+    /// Appends `part`'s steps after the plan's own (a package already to be
+    /// installed is not listed twice).
+    pub fn add(&mut self, part: Part) {
+        for pkg in part.install_packages {
+            if !self.install_packages.contains(&pkg) {
+                self.install_packages.push(pkg);
+            }
+        }
+        self.files.extend(part.files);
+        self.copies.extend(part.copies);
+        self.sysctls.extend(part.sysctls);
+        self.services.extend(part.services);
+        self.remove_files.extend(part.remove_files);
+        self.remove_dirs.extend(part.remove_dirs);
+        self.purge_packages.extend(part.purge_packages);
+        self.relation_sets.extend(part.relation_sets);
+        self.logs.extend(part.logs);
     }
 }

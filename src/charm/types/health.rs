@@ -24,7 +24,7 @@ pub enum HealthCheck {
     },
     /// `exec:COMMAND`: exit status 0 = healthy. Split on whitespace, no shell.
     Exec {
-        /// argv; argv[0] is an absolute path.
+        /// argv; `argv[0]` is an absolute path.
         argv: Vec<String>,
     },
 }

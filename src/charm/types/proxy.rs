@@ -1,27 +1,11 @@
-//! The seam between the VIP part of the plan and the load balancer (HAProxy,
-//! owned by the lb branch in `charm::haproxy`).
-//!
-//! Every hook, the plan calls [`plan_proxy`] with the `lb-consumers` requests
-//! the VIP cannot serve "direct" (as [`ProxyNeed`]s), the whole [`Inputs`]
-//! (for the load balancer's own options, the peers for worker ingress, ...)
-//! and the validated [`Config`]. The answer ([`ProxyOutcome`]) joins the plan:
-//! files, packages and services are applied with the VIP's, refused requests
-//! are answered with the [`Rejection`]'s error (`unsupported` for a feature we
-//! do not offer, `provider error` for a value we cannot serve) naming the field, `auto_checks`
-//! join the agent's health checks when `health-check=auto`, `blocked` stops
-//! the whole hook before anything is applied (e.g. a port conflict), and
-//! `status_note` is appended to the unit status. At stop/remove,
-//! [`teardown_proxy`] says what to stop and delete.
-//!
-//! The load balancer itself is `charm::haproxy::plan` (lb branch), which
-//! provides the bodies of both functions.
+//! The seam between the `lb-consumers` planner and the HAProxy planner:
+//! [`ProxyNeed`]s (requests the VIP cannot serve directly) go in, a
+//! [`ProxyOutcome`] (files, services, refused requests, status note) comes out.
 
 use std::collections::BTreeMap;
 
-use super::config::Config;
-use super::haproxy;
 use super::health::HealthCheck;
-use super::plan::{FileSpec, Inputs, ServiceOp};
+use super::plan::{FileSpec, ServiceOp};
 
 /// One frontend a consumer request needs from a proxy.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -107,15 +91,4 @@ pub struct ProxyOutcome {
     pub status_note: Option<String>,
     /// Lines for `juju-log`.
     pub logs: Vec<String>,
-}
-
-/// Plans the load balancer (`charm::haproxy`) for `needs` and the
-/// load-balancer options, from the unit as `Inputs.lb` describes it.
-pub fn plan_proxy(needs: &[ProxyNeed], inputs: &Inputs, cfg: &Config) -> ProxyOutcome {
-    haproxy::plan::plan_proxy(needs, inputs, cfg, &inputs.lb)
-}
-
-/// What the load balancer leaves behind at stop/remove.
-pub fn teardown_proxy(inputs: &Inputs) -> ProxyOutcome {
-    haproxy::plan::teardown_proxy(inputs, &inputs.lb)
 }

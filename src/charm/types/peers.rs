@@ -1,0 +1,47 @@
+//! [`Peer`]: another unit of the application in the `cluster` peer relation,
+//! with the keys of the data each unit publishes there.
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+
+/// Peer-data key: this unit's VRRP (ingress) address of the first family it has.
+pub const KEY_ADDRESS: &str = "address";
+/// Peer-data key: this unit's IPv6 address for IPv6 VRRP instances, if any.
+pub const KEY_ADDRESS_V6: &str = "address-v6";
+/// Peer-data key: the interface this unit floats the first VIP on.
+pub const KEY_INTERFACE: &str = "interface";
+
+/// One other unit of the application, as its peer data says.
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct Peer {
+    /// Unit name (`k8s-vip/2`).
+    pub unit: String,
+    /// Its published unit data in the `cluster` relation.
+    pub data: BTreeMap<String, String>,
+}
+
+impl Peer {
+    /// The peer's address of the family of `like` (IPv4 or IPv6), if published.
+    pub fn address_like(&self, like: IpAddr) -> Option<IpAddr> {
+        [KEY_ADDRESS, KEY_ADDRESS_V6]
+            .iter()
+            .filter_map(|k| self.data.get(*k))
+            .filter_map(|v| v.parse::<IpAddr>().ok())
+            .find(|a| a.is_ipv4() == like.is_ipv4())
+    }
+
+    /// Every address the peer published.
+    pub fn addresses(&self) -> Vec<IpAddr> {
+        [
+            KEY_ADDRESS,
+            KEY_ADDRESS_V6,
+            "ingress-address",
+            "private-address",
+        ]
+        .iter()
+        .filter_map(|k| self.data.get(*k))
+        .filter_map(|v| v.parse::<IpAddr>().ok())
+        .collect()
+    }
+}

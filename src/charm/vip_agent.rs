@@ -1,0 +1,98 @@
+//! The built-in VIP agent's share of the plan (`vip-agent=builtin`): its
+//! binary, agent.yaml and systemd unit, and the systemd steps that run it,
+//! with keepalived taken out of use first so two VRRP speakers never overlap.
+
+use super::instances::Instance;
+use super::paths;
+use super::render::{self, AgentPaths, RenderFailure};
+use super::types::{CopySpec, Inputs, Part, ServiceAction, ServiceOp, When};
+use super::unit_file;
+
+/// Files, copies and systemd steps for the agent to float `instances`.
+pub fn plan(inputs: &Inputs, instances: &[Instance]) -> Result<Part, RenderFailure> {
+    let mut part = Part::default();
+    let agent_paths = AgentPaths {
+        control_socket: paths::rooted(&inputs.root, paths::CONTROL_SOCKET),
+        state_file: paths::rooted(&inputs.root, paths::STATE_FILE),
+        pause_file: paths::rooted(&inputs.root, paths::PAUSE_FILE),
+    };
+    let text = render::agent_yaml(instances, &agent_paths).map_err(|e| RenderFailure {
+        status: format!("internal error rendering agent.yaml: {e}"),
+        log: format!("rendering agent.yaml failed: {e:#}"),
+    })?;
+    part.file(paths::AGENT_CONFIG, text, 0o644);
+    part.file(
+        paths::AGENT_UNIT_FILE,
+        unit_file::agent_unit(&inputs.root),
+        0o644,
+    );
+    if inputs.hook == "install" || inputs.hook == "upgrade-charm" || !inputs.agent_binary_present {
+        part.copies.push(CopySpec {
+            from: inputs.charm_dir.join("bin").join("k8s-vip"),
+            to: paths::AGENT_BINARY.to_string(),
+            mode: 0o755,
+        });
+    }
+    // The other backend goes first, so two VRRP speakers never overlap.
+    part.services.extend(ServiceOp::take_out_of_use(
+        paths::KEEPALIVED_SERVICE,
+        &inputs.keepalived_service,
+    ));
+    part.services.extend(service_steps(inputs));
+    Ok(part)
+}
+
+/// daemon-reload when the unit file changed, enable, then a hitless restart
+/// for a new binary or unit file, a reload for a new config, or a start.
+fn service_steps(inputs: &Inputs) -> Vec<ServiceOp> {
+    let agent = paths::AGENT_SERVICE;
+    let mut steps = vec![ServiceOp::new(
+        agent,
+        ServiceAction::DaemonReload,
+        When::changed(paths::AGENT_UNIT_FILE),
+    )];
+    if !inputs.agent_service.enabled {
+        steps.push(ServiceOp::new(agent, ServiceAction::Enable, When::Always));
+    }
+    if inputs.agent_service.active {
+        steps.push(ServiceOp::new(
+            agent,
+            ServiceAction::HandoverRestart,
+            When::Changed {
+                any_of: vec![paths::AGENT_BINARY.into(), paths::AGENT_UNIT_FILE.into()],
+                unless: Vec::new(),
+            },
+        ));
+        steps.push(ServiceOp::new(
+            agent,
+            ServiceAction::Reload,
+            When::Changed {
+                any_of: vec![paths::AGENT_CONFIG.into()],
+                unless: vec![paths::AGENT_BINARY.into(), paths::AGENT_UNIT_FILE.into()],
+            },
+        ));
+    } else {
+        steps.push(ServiceOp::new(agent, ServiceAction::Start, When::Always));
+    }
+    steps
+}
+
+/// stop / remove: stop and disable the agent (it releases the VIPs on
+/// SIGTERM) and delete its files.
+pub fn teardown(inputs: &Inputs) -> Part {
+    let mut part = Part::default();
+    part.services.extend(ServiceOp::take_out_of_use(
+        paths::AGENT_SERVICE,
+        &inputs.agent_service,
+    ));
+    part.remove_files.extend(
+        [
+            paths::AGENT_UNIT_FILE,
+            paths::AGENT_CONFIG,
+            paths::AGENT_BINARY,
+        ]
+        .iter()
+        .map(|p| p.to_string()),
+    );
+    part
+}
