@@ -9,10 +9,12 @@
 //! the typed form the daemon runs with.
 //!
 //! Parts: `file` (the schema as written, private `*File` structs),
-//! `validate` (into the types below, naming the field of every error),
+//! `validate` and `check` (into the types below, naming the field of every
+//! error),
 //! `types` (what the daemon runs with, re-exported here) and `error`
 //! ([`ConfigError`], the wording of each rejection).
 
+mod check;
 mod error;
 mod file;
 mod types;
