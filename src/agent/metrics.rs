@@ -40,6 +40,10 @@ pub struct Metrics {
     pub instances: BTreeMap<String, InstanceMetrics>,
     /// (interface, reason) → dropped packets.
     pub dropped: BTreeMap<(String, String), u64>,
+    /// (instance, reason) → adverts for the instance's VRID it refused.
+    /// Both labels are bounded: instance names come from the config,
+    /// reasons from [`crate::vrrp::packet::DecodeError::ALL_REASONS`].
+    pub instance_dropped: BTreeMap<(String, &'static str), u64>,
     /// Timer lateness: count, sum and max in seconds.
     pub lateness_count: u64,
     /// Sum of lateness, seconds.
@@ -98,6 +102,23 @@ impl Metrics {
             .dropped
             .entry((interface.to_string(), reason.to_string()))
             .or_default() += 1;
+    }
+
+    /// Counts one advert instance `instance` refused for `reason`; the
+    /// names are copied only the first time (this runs for every refused
+    /// advert, a flood included).
+    pub fn drop_for_instance(&mut self, instance: &str, reason: &'static str) {
+        let known = self
+            .instance_dropped
+            .iter_mut()
+            .find(|((i, r), _)| i == instance && *r == reason);
+        match known {
+            Some((_, n)) => *n += 1,
+            None => {
+                self.instance_dropped
+                    .insert((instance.to_string(), reason), 1);
+            }
+        }
     }
 
     /// Renders the text exposition format.
@@ -205,6 +226,19 @@ impl Metrics {
                 "k8s_vip_packets_dropped_total{{interface=\"{}\",reason=\"{}\"}} {n}",
                 esc(ifname),
                 esc(reason)
+            );
+        }
+        header(
+            o,
+            "k8s_vip_instance_adverts_dropped_total",
+            "Adverts for an instance's VRID it refused, by reason.",
+            "counter",
+        );
+        for ((name, reason), n) in &self.instance_dropped {
+            let _ = writeln!(
+                o,
+                "k8s_vip_instance_adverts_dropped_total{{instance=\"{}\",reason=\"{reason}\"}} {n}",
+                esc(name)
             );
         }
     }

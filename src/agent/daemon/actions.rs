@@ -51,9 +51,10 @@ impl Daemon {
                     ));
                 }
                 Action::Discarded(e) => {
-                    let ifname = self.instances[idx].cfg.interface.clone();
+                    let inst = &self.instances[idx];
                     if let Ok(mut m) = self.metrics.lock() {
-                        m.drop_packet(&ifname, e.reason());
+                        m.drop_packet(&inst.cfg.interface, e.reason());
+                        m.drop_for_instance(&inst.cfg.name, e.reason());
                     }
                 }
             }

@@ -37,7 +37,7 @@ impl Daemon {
             }
             self.conns
                 .retain(|c| !c.done && c.opened.elapsed() < CONN_TIMEOUT);
-            self.publish();
+            self.publish(now);
             now = self.wait(self.next_deadline())?;
         }
     }
@@ -118,7 +118,7 @@ impl Daemon {
         for inst in &mut self.instances {
             inst.handles.clear();
         }
-        self.publish();
+        self.publish(now);
         let _ = std::fs::remove_file(&self.config.control_socket);
         info("k8s-vip agent stopped");
     }

@@ -14,6 +14,7 @@ use super::{Daemon, Packet};
 use crate::agent::instance::Instance;
 use crate::agent::log::warn;
 use crate::agent::rawsock::{Received, RECV_BATCH};
+use crate::agent::strangers::LogLine;
 use crate::vrrp::packet::{check_hop_limit, decode, Advert};
 use crate::vrrp::router::{Action, Event};
 
@@ -118,7 +119,7 @@ impl Daemon {
                 continue;
             }
             targets -= 1;
-            if self.refuse_stranger(idx, key.0, rx) || !self.started(idx) {
+            if self.refuse_stranger(idx, key.0, rx, at) || !self.started(idx) {
                 continue;
             }
             let advert = if targets == 0 {
@@ -132,21 +133,21 @@ impl Daemon {
         }
     }
 
-    /// True (counted and logged once per source) when instance `idx` has
-    /// unicast peers and the advert's source is not one of them.
-    fn refuse_stranger(&mut self, idx: usize, ifindex: u32, rx: &Received) -> bool {
+    /// True (counted, and logged within bounds: see [`Strangers`]) when
+    /// instance `idx` has unicast peers and the advert's source is not one
+    /// of them.
+    ///
+    /// [`Strangers`]: crate::agent::strangers::Strangers
+    fn refuse_stranger(&mut self, idx: usize, ifindex: u32, rx: &Received, at: Instant) -> bool {
         let inst = &mut self.instances[idx];
         if inst.cfg.unicast_peers.is_empty() || inst.cfg.unicast_peers.contains(&rx.src) {
             return false;
         }
-        if inst.foreign.insert(rx.src) {
-            self.gate.mark_dirty();
-            warn(&format!(
-                "instance {}: advert for our VRID {} from {}, which is not a configured peer; ignored",
-                inst.cfg.name, inst.cfg.vrid, rx.src
-            ));
+        if let Some(line) = inst.strangers.refuse(rx.src, at) {
+            log_strangers(&inst.cfg.name, inst.cfg.vrid, &line);
         }
         self.count_drop(ifindex, "unknown_source");
+        self.count_instance_drop(idx, "unknown_source");
         true
     }
 
@@ -210,6 +211,13 @@ impl Daemon {
         self.due = due;
     }
 
+    /// Counts one advert instance `idx` refused for `reason`.
+    pub(super) fn count_instance_drop(&mut self, idx: usize, reason: &'static str) {
+        if let Ok(mut m) = self.metrics.lock() {
+            m.drop_for_instance(&self.instances[idx].cfg.name, reason);
+        }
+    }
+
     /// Counts one packet dropped on interface `ifindex` for `reason`.
     pub(super) fn count_drop(&mut self, ifindex: u32, reason: &str) {
         let ifname = self
@@ -221,5 +229,21 @@ impl Daemon {
         if let Ok(mut m) = self.metrics.lock() {
             m.drop_packet(&ifname, reason);
         }
+    }
+}
+
+/// Logs what [`crate::agent::strangers::Strangers`] says is worth a line.
+pub(super) fn log_strangers(instance: &str, vrid: u8, line: &LogLine) {
+    let held = match line.suppressed {
+        0 => String::new(),
+        n => format!(" ({n} more new source(s) not logged since the last such line)"),
+    };
+    match line.source {
+        Some(src) => warn(&format!(
+            "instance {instance}: advert for our VRID {vrid} from {src}, which is not a configured peer; ignored{held}"
+        )),
+        None => warn(&format!(
+            "instance {instance}: adverts for our VRID {vrid} from sources that are not configured peers; ignored{held}"
+        )),
     }
 }

@@ -2,10 +2,11 @@
 //! state file) and the metrics gauges, rebuilt only when something they show
 //! changed ([`StatusGate`](crate::agent::publish::StatusGate)).
 
-use std::time::SystemTime;
+use std::time::{Instant, SystemTime};
 
 use serde_json::{json, Value};
 
+use super::receive::log_strangers;
 use super::Daemon;
 use crate::agent::instance::Instance;
 use crate::agent::log::warn;
@@ -26,7 +27,15 @@ impl Daemon {
     /// something the status document shows changed (see
     /// [`StatusGate`](crate::agent::publish::StatusGate)); on a turn where
     /// nothing did, this compares a few numbers and returns.
-    pub(super) fn publish(&mut self) {
+    pub(super) fn publish(&mut self, now: Instant) {
+        for inst in &mut self.instances {
+            if let Some(line) = inst.strangers.flush(now) {
+                log_strangers(&inst.cfg.name, inst.cfg.vrid, &line);
+            }
+            if inst.strangers.take_publish(now) {
+                self.gate.mark_dirty();
+            }
+        }
         let observed = self.instances.iter().map(Instance::observed);
         if !self.gate.should_publish(self.paused, observed) {
             return;
