@@ -120,7 +120,7 @@ pub fn pick_primary(cfg: &InstanceConfig, ifindex: u32, addrs: &[Addr]) -> Optio
     let v6: Vec<&Addr> = mine.filter(|a| a.addr.is_ipv6() && !a.tentative).collect();
     let link_local =
         |a: &&&Addr| matches!(a.addr, IpAddr::V6(x) if x.segments()[0] & 0xffc0 == 0xfe80);
-    if cfg.unicast_peers.is_empty() {
+    if cfg.multicast() {
         v6.iter().find(link_local).map(|a| a.addr)
     } else {
         v6.iter().find(|a| !link_local(a)).map(|a| a.addr)
@@ -136,6 +136,7 @@ pub fn router_config(cfg: &InstanceConfig, primary: IpAddr) -> RouterConfig {
     rc.preempt = cfg.preempt;
     rc.preempt_delay = cfg.preempt_delay;
     rc.garp_refresh = cfg.garp.refresh;
+    rc.may_take_over = !cfg.held_for_peers();
     rc
 }
 
@@ -238,6 +239,8 @@ impl Instance {
             })).collect::<Vec<_>>(),
             "foreign-routers": self.strangers.newest().map(|a| a.to_string()).collect::<Vec<_>>(),
             "foreign-adverts": self.strangers.refused(),
+            "mode": if self.cfg.multicast() { "multicast" } else { "unicast" },
+            "waiting-for": self.cfg.held_for_peers().then_some("unicast peers"),
         })
     }
 }

@@ -52,6 +52,8 @@ pub(super) struct InstanceFile {
     pub(super) preempt_delay_ms: u64,
     pub(super) vips: Vec<String>,
     #[serde(default)]
+    pub(super) unicast: bool,
+    #[serde(default)]
     pub(super) unicast_peers: Vec<String>,
     #[serde(default)]
     pub(super) unicast_source: Option<String>,

@@ -8,6 +8,17 @@
 //! (kebab-case, unknown keys rejected), then validated into [`AgentConfig`],
 //! the typed form the daemon runs with.
 //!
+//! # Unicast without peers
+//! `unicast: true` with an empty `unicast-peers` (a unit whose peers are not
+//! known yet) never falls back to multicast: the instance starts and stays
+//! BACKUP, sends no adverts, never takes the VIPs, says so in its start-up
+//! log line and in the status document (`"mode": "unicast"`, `"waiting-for":
+//! "unicast peers"`), and `--check` accepts the file with a note. Why not
+//! refuse it: the charm renders exactly this while the peer relation is
+//! still filling, and a refused file would leave the unit with no agent at
+//! all; a held BACKUP is released in place by the reload that lists peers.
+//! Without `unicast: true`, an empty `unicast-peers` still means multicast.
+//!
 //! Parts: `file` (the schema as written, private `*File` structs),
 //! `validate` and `check` (into the types below, naming the field of every
 //! error),

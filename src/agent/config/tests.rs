@@ -185,3 +185,15 @@ fn defaults_apply() {
 fn empty_file_is_valid_but_has_no_instances() {
     assert!(parse("{}").unwrap().instances.is_empty());
 }
+
+#[test]
+fn unicast_without_peers_is_held_not_multicast() {
+    let text = "instances:\n  - {name: api, interface: eth0, vrid: 51, vips: [192.0.2.100], unicast: true}\n";
+    let i = &parse(text).unwrap().instances[0];
+    assert!(i.unicast && i.unicast_peers.is_empty());
+    assert!(!i.multicast(), "never a silent multicast fallback");
+    assert!(i.held_for_peers());
+    let plain = "instances:\n  - {name: api, interface: eth0, vrid: 51, vips: [192.0.2.100]}\n";
+    let i = &parse(plain).unwrap().instances[0];
+    assert!(i.multicast() && !i.held_for_peers());
+}

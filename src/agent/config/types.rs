@@ -101,7 +101,10 @@ pub struct InstanceConfig {
     pub preempt_delay: Duration,
     /// Virtual addresses (one family).
     pub vips: Vec<Vip>,
-    /// Unicast peers (empty = multicast).
+    /// Unicast only, even with no peers listed (then the instance stays
+    /// BACKUP and sends nothing: see [`InstanceConfig::held_for_peers`]).
+    pub unicast: bool,
+    /// Unicast peers (empty = multicast, unless `unicast`).
     pub unicast_peers: Vec<IpAddr>,
     /// Source address for adverts (None = the interface's primary address).
     pub unicast_source: Option<IpAddr>,
@@ -115,5 +118,19 @@ impl InstanceConfig {
     /// True for an IPv6 instance.
     pub fn is_ipv6(&self) -> bool {
         self.vips.first().is_some_and(|v| v.addr.is_ipv6())
+    }
+
+    /// True when adverts go to the multicast group: no peers listed and
+    /// `unicast` not set.
+    pub fn multicast(&self) -> bool {
+        !self.unicast && self.unicast_peers.is_empty()
+    }
+
+    /// True for `unicast: true` with no peers listed (yet): the instance is
+    /// held in BACKUP and sends no adverts, rather than falling back to
+    /// multicast or making itself a master nobody hears. A reload that
+    /// lists peers releases it in place.
+    pub fn held_for_peers(&self) -> bool {
+        self.unicast && self.unicast_peers.is_empty()
     }
 }

@@ -109,6 +109,7 @@ fn validate_instance(
         preempt: inst.preempt,
         preempt_delay: Duration::from_millis(inst.preempt_delay_ms),
         vips,
+        unicast: inst.unicast,
         unicast_peers,
         unicast_source,
         garp,

@@ -87,7 +87,8 @@ impl Daemon {
         let inst = &self.instances[idx];
         let advert = inst.router.advert(priority);
         let multicast = [multicast_group(inst.cfg.is_ipv6())];
-        let dsts: &[IpAddr] = if inst.cfg.unicast_peers.is_empty() {
+        // A unicast instance with no peers yet sends nothing (never multicast).
+        let dsts: &[IpAddr] = if inst.cfg.multicast() {
             &multicast
         } else {
             &inst.cfg.unicast_peers

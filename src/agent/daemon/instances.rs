@@ -251,7 +251,10 @@ fn describe(inst: &Instance) -> String {
         cfg.priority,
         cfg.advert_interval.as_millis(),
         join(cfg.vips.iter().map(|v| v.to_string()).collect()),
-        if cfg.unicast_peers.is_empty() {
+        if cfg.held_for_peers() {
+            "unicast, no peers yet: staying BACKUP and sending nothing until unicast-peers lists one"
+                .to_string()
+        } else if cfg.multicast() {
             "multicast".to_string()
         } else {
             format!(

@@ -104,7 +104,7 @@ impl Daemon {
             let e = want
                 .entry((inst.ifindex, inst.cfg.is_ipv6()))
                 .or_insert((inst.cfg.interface.clone(), false));
-            e.1 |= inst.cfg.unicast_peers.is_empty();
+            e.1 |= inst.cfg.multicast();
         }
         self.sockets.retain(|k, _| want.contains_key(k));
         for (key, (ifname, multicast)) in want {

@@ -154,6 +154,14 @@ pub fn run(config_path: &Path, check: bool) -> anyhow::Result<()> {
             config.instances.len(),
             if config.instances.len() == 1 { "" } else { "s" }
         );
+        for (i, inst) in config.instances.iter().enumerate() {
+            if inst.held_for_peers() {
+                eprintln!(
+                    "note: instances[{i}] ({}): unicast with no unicast-peers; it will stay BACKUP and send nothing until peers are listed",
+                    inst.name
+                );
+            }
+        }
         return Ok(());
     }
     let kernel = Kernel {

@@ -134,13 +134,13 @@ impl Daemon {
     }
 
     /// True (counted, and logged within bounds: see [`Strangers`]) when
-    /// instance `idx` has unicast peers and the advert's source is not one
-    /// of them.
+    /// instance `idx` is unicast and the advert's source is not one of its
+    /// peers (with no peers listed yet, every source is a stranger).
     ///
     /// [`Strangers`]: crate::agent::strangers::Strangers
     fn refuse_stranger(&mut self, idx: usize, ifindex: u32, rx: &Received, at: Instant) -> bool {
         let inst = &mut self.instances[idx];
-        if inst.cfg.unicast_peers.is_empty() || inst.cfg.unicast_peers.contains(&rx.src) {
+        if inst.cfg.multicast() || inst.cfg.unicast_peers.contains(&rx.src) {
             return false;
         }
         if let Some(line) = inst.strangers.refuse(rx.src, at) {

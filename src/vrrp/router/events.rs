@@ -30,7 +30,14 @@ impl Router {
         let new_priority = cfg.priority.max(1);
         self.cfg = cfg;
         let mut out = Vec::new();
-        if self.state == State::Master {
+        if self.state == State::Master && !self.cfg.may_take_over {
+            self.priority = new_priority;
+            self.become_backup(
+                now,
+                "may no longer be master (no unicast peers)".into(),
+                &mut out,
+            );
+        } else if self.state == State::Master {
             if new_priority != self.priority || interval_changed {
                 // Tell the backups the new priority / interval at once.
                 self.priority = new_priority;
@@ -121,6 +128,10 @@ impl Router {
                 out.push(Action::RemoveVips);
                 self.reconcile(now, "startup (found VIPs on the interface)", out);
             }
+            None if !self.cfg.may_take_over => {
+                out.push(Action::RemoveVips);
+                self.reconcile(now, "startup (found VIPs, but may not take over)", out);
+            }
             None => {
                 self.preempt_from = None;
                 self.become_master(now, "adopted VIPs already on the interface".into(), out);
@@ -186,6 +197,11 @@ impl Router {
                         self.garp_at = Some(later(now, every));
                     }
                 }
+            }
+            State::Backup
+                if !self.cfg.may_take_over && self.master_down_at.is_some_and(|t| t <= now) =>
+            {
+                self.master_down_at = Some(later(now, self.master_down_interval()));
             }
             State::Backup if self.master_down_at.is_some_and(|t| t <= now) => {
                 let why = match self.resigned_by.take() {

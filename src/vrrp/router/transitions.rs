@@ -42,7 +42,7 @@ impl Router {
                 }
                 self.preempt_from = None;
                 self.master_adver_int = self.cfg_interval();
-                if self.priority == 255 {
+                if self.priority == 255 && self.cfg.may_take_over {
                     self.become_master(now, format!("{why}; address owner (priority 255)"), out);
                 } else {
                     self.master_down_at = None;
