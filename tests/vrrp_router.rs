@@ -535,3 +535,45 @@ fn reconfigure_keeps_a_master_and_applies_tunables() {
     assert_eq!(r.reconfigure(other, now), None);
     assert_eq!(r.config().vips, vec![ip("192.0.2.100")]);
 }
+
+/// A router that may not take over (unicast with no peers yet) stays Backup
+/// through its timer, adoption and as address owner; allowing it again in
+/// place lets the next timer make it master, and forbidding it in place
+/// makes a master step back.
+#[test]
+fn a_router_that_may_not_take_over_stays_backup() {
+    let t0 = Instant::now();
+    for prio in [100, 255] {
+        let mut c = cfg("192.0.2.11", prio);
+        c.may_take_over = false;
+        let mut r = Router::new(c.clone());
+        let a = r.handle(Event::Startup, t0);
+        assert_eq!(r.state(), State::Backup, "prio {prio}");
+        let mut t = timer(&a).expect("a backup arms its timer");
+        for _ in 0..5 {
+            let a = r.handle(Event::TimerExpired, t);
+            assert_eq!(r.state(), State::Backup, "prio {prio}");
+            assert!(!a.contains(&Action::AddVips), "{a:?}");
+            assert!(
+                !a.iter().any(|x| matches!(x, Action::SendAdvert { .. })),
+                "{a:?}"
+            );
+            t = timer(&a).expect("re-armed");
+        }
+        let mut adopting = Router::new(c.clone());
+        let a = adopting.handle(Event::Adopt, t0);
+        assert_eq!(adopting.state(), State::Backup, "{a:?}");
+        assert!(a.contains(&Action::RemoveVips), "{a:?}");
+        c.may_take_over = true;
+        let a = r.reconfigure(c, t).expect("same identity");
+        let t = timer(&a).or(r.next_deadline()).expect("timer");
+        r.handle(Event::TimerExpired, t + Duration::from_secs(5));
+        assert_eq!(r.state(), State::Master, "prio {prio}");
+    }
+    let (mut m, t) = master(cfg("192.0.2.11", 100), t0);
+    let mut c = cfg("192.0.2.11", 100);
+    c.may_take_over = false;
+    let a = m.reconfigure(c, t).expect("same identity");
+    assert_eq!(m.state(), State::Backup);
+    assert!(a.contains(&Action::RemoveVips), "{a:?}");
+}

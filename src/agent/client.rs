@@ -114,63 +114,8 @@ pub fn render_table(doc: &Value) -> String {
         "VIPS".into(),
         "CHECKS".into(),
     ]];
-    let text = |v: &Value| match v {
-        Value::Null => "-".to_string(),
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
-    };
     for inst in doc["instances"].as_array().into_iter().flatten() {
-        let prio = if inst["priority"] == inst["effective-priority"] {
-            text(&inst["priority"])
-        } else {
-            format!(
-                "{}/{}",
-                text(&inst["effective-priority"]),
-                text(&inst["priority"])
-            )
-        };
-        let vips: Vec<String> = inst["vips"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .map(text)
-            .collect();
-        let checks: Vec<String> = inst["checks"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .map(|c| {
-                // `reported: false`: no probe has answered yet; the check
-                // counts as healthy meanwhile (documents without the key
-                // come from older agents).
-                let ok = if c["healthy"].as_bool() != Some(true) {
-                    "FAIL"
-                } else if c["reported"] == false {
-                    "pending"
-                } else {
-                    "ok"
-                };
-                format!("{} {}", ok, text(&c["name"]))
-            })
-            .collect();
-        rows.push([
-            text(&inst["name"]),
-            text(&inst["vrid"]),
-            text(&inst["interface"]),
-            text(&inst["state"]),
-            prio,
-            text(&inst["master"]),
-            if vips.is_empty() {
-                "-".into()
-            } else {
-                vips.join(",")
-            },
-            if checks.is_empty() {
-                "-".into()
-            } else {
-                checks.join("; ")
-            },
-        ]);
+        rows.push(table_row(inst));
     }
     let mut widths = [0usize; 8];
     for row in &rows {
@@ -192,6 +137,69 @@ pub fn render_table(doc: &Value) -> String {
         out.push('\n');
     }
     out
+}
+
+/// A JSON value as a table cell (`-` for null).
+fn cell(v: &Value) -> String {
+    match v {
+        Value::Null => "-".to_string(),
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// One instance's row of the status table.
+fn table_row(inst: &Value) -> [String; 8] {
+    let prio = if inst["priority"] == inst["effective-priority"] {
+        cell(&inst["priority"])
+    } else {
+        format!(
+            "{}/{}",
+            cell(&inst["effective-priority"]),
+            cell(&inst["priority"])
+        )
+    };
+    let vips: Vec<String> = inst["vips"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(cell)
+        .collect();
+    let checks: Vec<String> = inst["checks"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|c| {
+            // `reported: false`: no probe has answered yet; the check
+            // counts as healthy meanwhile (documents without the key
+            // come from older agents).
+            let ok = if c["healthy"].as_bool() != Some(true) {
+                "FAIL"
+            } else if c["reported"] == false {
+                "pending"
+            } else {
+                "ok"
+            };
+            format!("{} {}", ok, cell(&c["name"]))
+        })
+        .collect();
+    let or_dash = |v: Vec<String>, sep: &str| {
+        if v.is_empty() {
+            "-".into()
+        } else {
+            v.join(sep)
+        }
+    };
+    [
+        cell(&inst["name"]),
+        cell(&inst["vrid"]),
+        cell(&inst["interface"]),
+        cell(&inst["state"]),
+        prio,
+        cell(&inst["master"]),
+        or_dash(vips, ","),
+        or_dash(checks, "; "),
+    ]
 }
 
 /// `k8s-vip failover`: step down from master for `hold_s` seconds.

@@ -5,7 +5,6 @@
 //! Why separate from the loop: the loop owns the sockets and decides *when*;
 //! this type holds *what* one instance is and turns it into its status entry.
 
-use std::collections::BTreeSet;
 use std::net::IpAddr;
 use std::time::{Instant, SystemTime};
 
@@ -16,8 +15,21 @@ use crate::agent::config::{CheckConfig, InstanceConfig};
 use crate::agent::netlink::Addr;
 use crate::agent::publish::Observed;
 use crate::agent::status::rfc3339;
+use crate::agent::strangers::Strangers;
 use crate::vrrp::packet::Version;
 use crate::vrrp::router::{Router, RouterConfig};
+
+/// Longest check error shown in the status document (a probe's error text
+/// can quote what a remote server answered).
+const MAX_ERROR_CHARS: usize = 200;
+
+/// `s` cut to at most `max` characters, marked with `...` when cut.
+fn bounded(s: &str, max: usize) -> String {
+    match s.char_indices().nth(max) {
+        Some((end, _)) => format!("{}...", &s[..end]),
+        None => s.to_string(),
+    }
+}
 
 /// Latest verdict of one health check.
 #[derive(Debug, Clone)]
@@ -77,8 +89,9 @@ pub struct Instance {
     pub last_transition: Option<SystemTime>,
     /// Reason of the last transition.
     pub last_reason: Option<String>,
-    /// Advert sources for our VRID that are not configured unicast peers.
-    pub foreign: BTreeSet<IpAddr>,
+    /// Advert sources for our VRID that are not configured unicast peers
+    /// (the newest few, and a count).
+    pub strangers: Strangers,
     /// Last send error, to log each distinct error once.
     pub last_send_error: Option<String>,
     /// The latest time fed to the router (its clock never runs backwards).
@@ -107,7 +120,7 @@ pub fn pick_primary(cfg: &InstanceConfig, ifindex: u32, addrs: &[Addr]) -> Optio
     let v6: Vec<&Addr> = mine.filter(|a| a.addr.is_ipv6() && !a.tentative).collect();
     let link_local =
         |a: &&&Addr| matches!(a.addr, IpAddr::V6(x) if x.segments()[0] & 0xffc0 == 0xfe80);
-    if cfg.unicast_peers.is_empty() {
+    if cfg.multicast() {
         v6.iter().find(link_local).map(|a| a.addr)
     } else {
         v6.iter().find(|a| !link_local(a)).map(|a| a.addr)
@@ -123,6 +136,7 @@ pub fn router_config(cfg: &InstanceConfig, primary: IpAddr) -> RouterConfig {
     rc.preempt = cfg.preempt;
     rc.preempt_delay = cfg.preempt_delay;
     rc.garp_refresh = cfg.garp.refresh;
+    rc.may_take_over = !cfg.held_for_peers();
     rc
 }
 
@@ -165,7 +179,7 @@ impl Instance {
             transitions: 0,
             last_transition: None,
             last_reason: None,
-            foreign: BTreeSet::new(),
+            strangers: Strangers::default(),
             last_send_error: None,
             last_now: None,
         }
@@ -221,9 +235,12 @@ impl Instance {
                 "name": c.name,
                 "healthy": c.counts_healthy(),
                 "reported": c.healthy.is_some(),
-                "last-error": c.last_error,
+                "last-error": c.last_error.as_deref().map(|e| bounded(e, MAX_ERROR_CHARS)),
             })).collect::<Vec<_>>(),
-            "foreign-routers": self.foreign.iter().map(|a| a.to_string()).collect::<Vec<_>>(),
+            "foreign-routers": self.strangers.newest().map(|a| a.to_string()).collect::<Vec<_>>(),
+            "foreign-adverts": self.strangers.refused(),
+            "mode": if self.cfg.multicast() { "multicast" } else { "unicast" },
+            "waiting-for": self.cfg.held_for_peers().then_some("unicast peers"),
         })
     }
 }

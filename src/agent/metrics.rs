@@ -40,6 +40,10 @@ pub struct Metrics {
     pub instances: BTreeMap<String, InstanceMetrics>,
     /// (interface, reason) → dropped packets.
     pub dropped: BTreeMap<(String, String), u64>,
+    /// (instance, reason) → adverts for the instance's VRID it refused.
+    /// Both labels are bounded: instance names come from the config,
+    /// reasons from [`crate::vrrp::packet::DecodeError::ALL_REASONS`].
+    pub instance_dropped: BTreeMap<(String, &'static str), u64>,
     /// Timer lateness: count, sum and max in seconds.
     pub lateness_count: u64,
     /// Sum of lateness, seconds.
@@ -100,14 +104,40 @@ impl Metrics {
             .or_default() += 1;
     }
 
+    /// Counts one advert instance `instance` refused for `reason`; the
+    /// names are copied only the first time (this runs for every refused
+    /// advert, a flood included).
+    pub fn drop_for_instance(&mut self, instance: &str, reason: &'static str) {
+        let known = self
+            .instance_dropped
+            .iter_mut()
+            .find(|((i, r), _)| i == instance && *r == reason);
+        match known {
+            Some((_, n)) => *n += 1,
+            None => {
+                self.instance_dropped
+                    .insert((instance.to_string(), reason), 1);
+            }
+        }
+    }
+
     /// Renders the text exposition format.
     pub fn render(&self) -> String {
         let mut o = String::new();
-        let _ = writeln!(
+        self.render_instances(&mut o);
+        self.render_drops(&mut o);
+        self.render_agent(&mut o);
+        o
+    }
+
+    /// Per-instance gauges and counters.
+    fn render_instances(&self, o: &mut String) {
+        header(
             o,
-            "# HELP k8s_vip_instance_state 1 for the instance's current VRRP state."
+            "k8s_vip_instance_state",
+            "1 for the instance's current VRRP state.",
+            "gauge",
         );
-        let _ = writeln!(o, "# TYPE k8s_vip_instance_state gauge");
         for (name, m) in &self.instances {
             for s in STATES {
                 let v = u8::from(m.state == s);
@@ -118,6 +148,42 @@ impl Metrics {
                 );
             }
         }
+        self.render_counters(o);
+        header(
+            o,
+            "k8s_vip_effective_priority",
+            "Effective VRRP priority.",
+            "gauge",
+        );
+        for (name, m) in &self.instances {
+            let _ = writeln!(
+                o,
+                "k8s_vip_effective_priority{{instance=\"{}\"}} {}",
+                esc(name),
+                m.priority
+            );
+        }
+        header(
+            o,
+            "k8s_vip_check_healthy",
+            "1 when the health check passes (after rise/fall).",
+            "gauge",
+        );
+        for (name, m) in &self.instances {
+            for (check, ok) in &m.checks {
+                let _ = writeln!(
+                    o,
+                    "k8s_vip_check_healthy{{instance=\"{}\",check=\"{}\"}} {}",
+                    esc(name),
+                    esc(check),
+                    u8::from(*ok)
+                );
+            }
+        }
+    }
+
+    /// Per-instance counters.
+    fn render_counters(&self, o: &mut String) {
         let counters: [Counter; 4] = [
             (
                 "k8s_vip_transitions_total",
@@ -139,46 +205,21 @@ impl Metrics {
             ),
         ];
         for (metric, help, get) in counters {
-            let _ = writeln!(o, "# HELP {metric} {help}");
-            let _ = writeln!(o, "# TYPE {metric} counter");
+            header(o, metric, help, "counter");
             for (name, m) in &self.instances {
                 let _ = writeln!(o, "{metric}{{instance=\"{}\"}} {}", esc(name), get(m));
             }
         }
-        let _ = writeln!(
+    }
+
+    /// Dropped packets by interface and reason.
+    fn render_drops(&self, o: &mut String) {
+        header(
             o,
-            "# HELP k8s_vip_effective_priority Effective VRRP priority."
+            "k8s_vip_packets_dropped_total",
+            "Received VRRP packets dropped, by reason.",
+            "counter",
         );
-        let _ = writeln!(o, "# TYPE k8s_vip_effective_priority gauge");
-        for (name, m) in &self.instances {
-            let _ = writeln!(
-                o,
-                "k8s_vip_effective_priority{{instance=\"{}\"}} {}",
-                esc(name),
-                m.priority
-            );
-        }
-        let _ = writeln!(
-            o,
-            "# HELP k8s_vip_check_healthy 1 when the health check passes (after rise/fall)."
-        );
-        let _ = writeln!(o, "# TYPE k8s_vip_check_healthy gauge");
-        for (name, m) in &self.instances {
-            for (check, ok) in &m.checks {
-                let _ = writeln!(
-                    o,
-                    "k8s_vip_check_healthy{{instance=\"{}\",check=\"{}\"}} {}",
-                    esc(name),
-                    esc(check),
-                    u8::from(*ok)
-                );
-            }
-        }
-        let _ = writeln!(
-            o,
-            "# HELP k8s_vip_packets_dropped_total Received VRRP packets dropped, by reason."
-        );
-        let _ = writeln!(o, "# TYPE k8s_vip_packets_dropped_total counter");
         for ((ifname, reason), n) in &self.dropped {
             let _ = writeln!(
                 o,
@@ -187,11 +228,29 @@ impl Metrics {
                 esc(reason)
             );
         }
-        let _ = writeln!(
+        header(
             o,
-            "# HELP k8s_vip_timer_lateness_seconds How late protocol timers fired."
+            "k8s_vip_instance_adverts_dropped_total",
+            "Adverts for an instance's VRID it refused, by reason.",
+            "counter",
         );
-        let _ = writeln!(o, "# TYPE k8s_vip_timer_lateness_seconds summary");
+        for ((name, reason), n) in &self.instance_dropped {
+            let _ = writeln!(
+                o,
+                "k8s_vip_instance_adverts_dropped_total{{instance=\"{}\",reason=\"{reason}\"}} {n}",
+                esc(name)
+            );
+        }
+    }
+
+    /// The agent's own health: timer lateness, errors, publishes.
+    fn render_agent(&self, o: &mut String) {
+        header(
+            o,
+            "k8s_vip_timer_lateness_seconds",
+            "How late protocol timers fired.",
+            "summary",
+        );
         let _ = writeln!(
             o,
             "k8s_vip_timer_lateness_seconds_sum {}",
@@ -202,40 +261,43 @@ impl Metrics {
             "k8s_vip_timer_lateness_seconds_count {}",
             self.lateness_count
         );
-        let _ = writeln!(
-            o,
-            "# HELP k8s_vip_timer_lateness_max_seconds Worst timer lateness since start."
-        );
-        let _ = writeln!(o, "# TYPE k8s_vip_timer_lateness_max_seconds gauge");
-        let _ = writeln!(
-            o,
-            "k8s_vip_timer_lateness_max_seconds {}",
-            self.lateness_max
-        );
-        let _ = writeln!(
-            o,
-            "# HELP k8s_vip_netlink_errors_total Failed netlink operations."
-        );
-        let _ = writeln!(o, "# TYPE k8s_vip_netlink_errors_total counter");
-        let _ = writeln!(o, "k8s_vip_netlink_errors_total {}", self.netlink_errors);
-        let _ = writeln!(
-            o,
-            "# HELP k8s_vip_send_errors_total Failed VRRP/GARP sends."
-        );
-        let _ = writeln!(o, "# TYPE k8s_vip_send_errors_total counter");
-        let _ = writeln!(o, "k8s_vip_send_errors_total {}", self.send_errors);
-        let _ = writeln!(
-            o,
-            "# HELP k8s_vip_status_publishes_total State file rewrites (only when the status changed)."
-        );
-        let _ = writeln!(o, "# TYPE k8s_vip_status_publishes_total counter");
-        let _ = writeln!(
-            o,
-            "k8s_vip_status_publishes_total {}",
-            self.status_publishes
-        );
-        o
+        let plain: [(&str, &str, &str, String); 4] = [
+            (
+                "k8s_vip_timer_lateness_max_seconds",
+                "Worst timer lateness since start.",
+                "gauge",
+                self.lateness_max.to_string(),
+            ),
+            (
+                "k8s_vip_netlink_errors_total",
+                "Failed netlink operations.",
+                "counter",
+                self.netlink_errors.to_string(),
+            ),
+            (
+                "k8s_vip_send_errors_total",
+                "Failed VRRP/GARP sends.",
+                "counter",
+                self.send_errors.to_string(),
+            ),
+            (
+                "k8s_vip_status_publishes_total",
+                "State file rewrites (only when the status changed).",
+                "counter",
+                self.status_publishes.to_string(),
+            ),
+        ];
+        for (metric, help, kind, value) in plain {
+            header(o, metric, help, kind);
+            let _ = writeln!(o, "{metric} {value}");
+        }
     }
+}
+
+/// The `# HELP` and `# TYPE` lines of `metric`.
+fn header(o: &mut String, metric: &str, help: &str, kind: &str) {
+    let _ = writeln!(o, "# HELP {metric} {help}");
+    let _ = writeln!(o, "# TYPE {metric} {kind}");
 }
 
 /// Binds `addr` and serves `GET /metrics` on a background thread.

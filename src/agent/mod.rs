@@ -7,7 +7,8 @@
 //!   gratuitous ARP / unsolicited NA;
 //! - [`checks`]: health checks on their own threads;
 //! - [`instance`], [`status`], [`publish`], [`metrics`], [`log`]: what the
-//!   agent reports, and when;
+//!   agent reports, and when; [`strangers`]: the bounded record of adverts
+//!   from sources that are not configured peers;
 //! - [`client`]: the control-socket client used by the CLI and the charm.
 
 pub mod bfd_socket;
@@ -24,6 +25,7 @@ pub mod poller;
 pub mod publish;
 pub mod rawsock;
 pub mod status;
+pub mod strangers;
 
 use std::path::Path;
 

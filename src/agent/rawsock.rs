@@ -6,6 +6,10 @@
 //! the instance's primary address (IP_PKTINFO / IPV6_PKTINFO, so the source the
 //! checksum covers is exactly the source on the wire), and hands back the TTL /
 //! hop limit of every received packet so the receiver can require 255.
+//!
+//! Length exception: [`VrrpSocket::recv_batch`] is about 70 lines, one
+//! `unsafe` block whose header, name, iovec and control arrays must live in
+//! one stack frame for the recvmmsg(2) call that fills them.
 
 use std::io::{self, IoSlice};
 use std::mem::{size_of, zeroed, MaybeUninit};

@@ -37,6 +37,11 @@ pub struct RouterConfig {
     /// While master, ask for a gratuitous ARP/NA round this often (switch caches
     /// age out); `None` = only when becoming master or re-asserting.
     pub garp_refresh: Option<Duration>,
+    /// False holds the router in Backup: it never becomes master, by its
+    /// timer, by adoption or as address owner. The shell sets it for a
+    /// unicast instance that has no peers yet, where a master would be one
+    /// nobody hears (and a second one appears wherever the same happens).
+    pub may_take_over: bool,
 }
 
 impl RouterConfig {
@@ -56,6 +61,7 @@ impl RouterConfig {
             auth_type: auth_type::NONE,
             auth_data: [0; 8],
             garp_refresh: None,
+            may_take_over: true,
         }
     }
 

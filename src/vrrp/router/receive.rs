@@ -5,7 +5,8 @@
 use std::net::IpAddr;
 use std::time::Instant;
 
-use super::{addr_gt, interval_of_cs, later, Action, Router, State};
+use super::math::{addr_gt, interval_of_cs, later};
+use super::{Action, Router, State};
 use crate::vrrp::packet::{auth_type, Advert, DecodeError, Version};
 
 impl Router {

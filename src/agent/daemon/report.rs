@@ -1,0 +1,72 @@
+//! What the agent shows: the status document (control socket `status`, the
+//! state file) and the metrics gauges, rebuilt only when something they show
+//! changed ([`StatusGate`](crate::agent::publish::StatusGate)).
+
+use std::time::{Instant, SystemTime};
+
+use serde_json::{json, Value};
+
+use super::receive::log_strangers;
+use super::Daemon;
+use crate::agent::instance::Instance;
+use crate::agent::log::warn;
+use crate::agent::status::{rfc3339, write_atomic};
+
+impl Daemon {
+    /// The status document of every instance.
+    pub(super) fn status_doc(&self) -> Value {
+        json!({
+            "pid": std::process::id(),
+            "updated": rfc3339(SystemTime::now()),
+            "paused": self.paused,
+            "instances": self.instances.iter().map(|i| i.status()).collect::<Vec<_>>(),
+        })
+    }
+
+    /// Rewrites the state file and refreshes the metrics gauges when
+    /// something the status document shows changed (see
+    /// [`StatusGate`](crate::agent::publish::StatusGate)); on a turn where
+    /// nothing did, this compares a few numbers and returns.
+    pub(super) fn publish(&mut self, now: Instant) {
+        for inst in &mut self.instances {
+            if let Some(line) = inst.strangers.flush(now) {
+                log_strangers(&inst.cfg.name, inst.cfg.vrid, &line);
+            }
+            if inst.strangers.take_publish(now) {
+                self.gate.mark_dirty();
+            }
+        }
+        let observed = self.instances.iter().map(Instance::observed);
+        if !self.gate.should_publish(self.paused, observed) {
+            return;
+        }
+        if let Err(e) = write_atomic(&self.config.state_file, &self.status_doc()) {
+            warn(&format!(
+                "cannot write the state file {}: {e}",
+                self.config.state_file.display()
+            ));
+        }
+        self.refresh_gauges();
+    }
+
+    /// Copies what each instance shows into the metrics gauges.
+    fn refresh_gauges(&self) {
+        let Ok(mut m) = self.metrics.lock() else {
+            return;
+        };
+        m.status_publishes = self.gate.publishes();
+        let names: Vec<String> = self.instances.iter().map(|i| i.cfg.name.clone()).collect();
+        m.instances.retain(|k, _| names.contains(k));
+        for inst in &self.instances {
+            let im = m.instances.entry(inst.cfg.name.clone()).or_default();
+            im.state = inst.router.state().as_str().to_string();
+            im.priority = inst.router.effective_priority();
+            im.transitions = inst.transitions;
+            im.checks = inst
+                .checks
+                .iter()
+                .map(|c| (c.name.clone(), c.counts_healthy()))
+                .collect();
+        }
+    }
+}
