@@ -12,5 +12,6 @@
 
 pub mod agent;
 pub mod charm;
+pub mod cos;
 pub mod juju;
 pub mod vrrp;
