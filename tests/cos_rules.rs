@@ -45,7 +45,10 @@ fn embedded_rule_files_are_the_folder() {
         .collect();
     on_disk.sort();
     let embedded: Vec<&str> = RULE_FILES.iter().map(|(name, _)| *name).collect();
-    assert_eq!(embedded, on_disk, "src/cos/rules.rs RULE_FILES must list the folder, sorted");
+    assert_eq!(
+        embedded, on_disk,
+        "src/cos/rules.rs RULE_FILES must list the folder, sorted"
+    );
     for (name, text) in RULE_FILES {
         let disk = std::fs::read_to_string(rules_dir().join(name)).unwrap();
         assert_eq!(*text, disk, "{name}");
@@ -73,8 +76,8 @@ fn promtool_unit_tests_pass() {
 
 #[test]
 fn every_alert_has_a_firing_and_a_quiet_test_case() {
-    let text = std::fs::read_to_string(root().join("tests/fixtures/cos/alert_rules_test.yaml"))
-        .unwrap();
+    let text =
+        std::fs::read_to_string(root().join("tests/fixtures/cos/alert_rules_test.yaml")).unwrap();
     let doc: Value = serde_yaml::from_str(&text).unwrap();
     let mut fires = BTreeSet::new();
     let mut quiet = BTreeSet::new();
@@ -92,7 +95,10 @@ fn every_alert_has_a_firing_and_a_quiet_test_case() {
     for alert in alerts() {
         let name = alert["alert"].as_str().unwrap();
         assert!(fires.contains(name), "{name}: no test case where it fires");
-        assert!(quiet.contains(name), "{name}: no test case where it must not fire");
+        assert!(
+            quiet.contains(name),
+            "{name}: no test case where it must not fire"
+        );
     }
 }
 
@@ -117,12 +123,15 @@ fn rules_read_only_metrics_that_exist() {
     let mut used = BTreeSet::new();
     for alert in alerts() {
         let name = alert["alert"].as_str().unwrap();
-        let expr = parse(alert["expr"].as_str().unwrap())
-            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        let expr = parse(alert["expr"].as_str().unwrap()).unwrap_or_else(|e| panic!("{name}: {e}"));
         used.extend(metric_names(&expr));
     }
     assert!(used.contains("k8s_vip_instance_state") && used.contains("haproxy_server_status"));
-    assert_eq!(unknown_metrics(&used), Vec::<String>::new(), "unknown metrics in the rules");
+    assert_eq!(
+        unknown_metrics(&used),
+        Vec::<String>::new(),
+        "unknown metrics in the rules"
+    );
 }
 
 #[test]
@@ -137,12 +146,21 @@ fn rules_as_sent_over_cos_agent_pass_promtool() {
     let sent = metrics_alert_rules(&topology).unwrap();
     let groups = sent["groups"].as_array().unwrap();
     let names: Vec<&str> = groups.iter().map(|g| g["name"].as_str().unwrap()).collect();
-    assert!(names.iter().all(|n| n.starts_with("lab_7b4c1e2a_k8s_vip_")), "{names:?}");
+    assert!(
+        names.iter().all(|n| n.starts_with("lab_7b4c1e2a_k8s_vip_")),
+        "{names:?}"
+    );
     let dir = tempfile::tempdir().unwrap();
     // JSON is YAML: write the groups exactly as sent.
     std::fs::write(dir.path().join("sent.rules"), sent.to_string()).unwrap();
     let (ok, out) = promtool(dir.path(), &["check", "rules", "sent.rules"]);
     assert!(ok, "promtool check rules on the rules as sent:\n{out}");
-    let count: usize = groups.iter().map(|g| g["rules"].as_array().unwrap().len()).sum();
-    assert!(out.contains(&format!("SUCCESS: {count} rules found")), "{out}");
+    let count: usize = groups
+        .iter()
+        .map(|g| g["rules"].as_array().unwrap().len())
+        .sum();
+    assert!(
+        out.contains(&format!("SUCCESS: {count} rules found")),
+        "{out}"
+    );
 }
