@@ -13,5 +13,6 @@
 pub mod agent;
 pub mod bfd;
 pub mod charm;
+pub mod cos;
 pub mod juju;
 pub mod vrrp;

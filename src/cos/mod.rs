@@ -1,0 +1,54 @@
+//! What k8s-vip tells COS over the `cos-agent` relation: the `config` JSON that
+//! the `cos_agent` charm library's provider writes into the unit databag
+//! (canonical/grafana-agent-operator `lib/charms/grafana_agent/v0/cos_agent.py`,
+//! LIBPATCH 26, with cos-lib's `Rules`, `JujuTopology` and `LZMABase64`).
+//!
+//! Why it exists: the collector (grafana-agent or opentelemetry-collector)
+//! reads that key with the library's pydantic model, so the charm must write
+//! the same shape the library would, built here in Rust from plain inputs (the
+//! Juju topology and the scrape targets) that the relation planner passes in.
+//! The alert rules (`src/prometheus_alert_rules`) and the dashboard
+//! (`src/grafana_dashboards`) are compiled in. Pure: no I/O, no hook tools, and
+//! nothing from the charm or agent rooms.
+
+mod dashboard;
+mod databag;
+mod pyjson;
+mod rules;
+mod scrape;
+mod topology;
+
+pub use dashboard::{dashboards, decode_dashboard, encode_dashboard, DASHBOARDS};
+pub use databag::{config_json, CosAgentConfig};
+pub use rules::{log_alert_rules, metrics_alert_rules, RULE_FILES};
+pub use scrape::{scrape_jobs, ScrapeJob};
+pub use topology::Topology;
+
+/// The charm's name as its metadata says: the `juju_charm` label of every rule
+/// and part of each dashboard's uid.
+pub const CHARM_NAME: &str = "k8s-vip";
+
+/// Why the databag could not be built: only a broken embedded file (caught by
+/// the tests) or a failing compressor.
+#[derive(Debug, thiserror::Error)]
+pub enum CosError {
+    /// An embedded rule file is not valid YAML of the Prometheus rule format.
+    #[error("alert rule file {file}: {reason}")]
+    Rules {
+        /// File name under src/prometheus_alert_rules.
+        file: &'static str,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// An embedded dashboard is not a JSON object.
+    #[error("dashboard {file}: {reason}")]
+    Dashboard {
+        /// Path of the dashboard relative to the charm root.
+        file: &'static str,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// Compressing or serialising failed.
+    #[error("encoding the cos-agent data: {0}")]
+    Encode(String),
+}
