@@ -36,6 +36,10 @@ impl Tally {
         let hook = run();
         hook.assert_success();
         let calls = model.all_calls(unit);
+        if calls.len() > 14 && std::env::var("SHOW").is_ok() {
+            eprintln!("== {unit} {}", hook.name);
+            for c in &calls { eprintln!("   {} {}", c.tool, c.args.join(" ")); }
+        }
         for c in &calls {
             *self.per_tool.entry(c.tool.clone()).or_default() += 1;
         }
@@ -72,6 +76,9 @@ impl Tally {
             self.total(),
             self.total() as f64 / self.per_hook.len() as f64
         );
+        for (n, hook) in &self.per_hook {
+            println!("{n:>4} {hook}");
+        }
         println!("calls of {worst}:");
         for call in &self.worst {
             println!("  {call}");

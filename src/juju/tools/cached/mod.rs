@@ -100,11 +100,11 @@ impl<T: HookTools> CachedTools<T> {
         &self.inner
     }
 
-    /// Before this run changes anything: the kept facts no longer hold until
-    /// the run succeeds and keeps them again.
-    fn before_write(&self) {
+    /// Before `status` is sent: kept facts that say otherwise no longer
+    /// hold until the run succeeds and keeps them again.
+    fn before_status(&self, status: &Status, app: bool) {
         if let Some(memory) = self.memory.borrow_mut().as_mut() {
-            if let Err(e) = memory.discard() {
+            if let Err(e) = memory.before_status(status, app) {
                 let _ = self.inner.juju_log(LogLevel::Warning, &e);
             }
         }
@@ -155,7 +155,6 @@ impl<T: HookTools> HookTools for CachedTools<T> {
     }
 
     fn relation_set(&self, rel_id: &str, data: &Bag, app: bool) -> Result<(), ToolError> {
-        self.before_write();
         self.inner.relation_set(rel_id, data, app)?;
         let own = if app { &self.app } else { &self.unit };
         self.facts(|f| {
@@ -185,7 +184,7 @@ impl<T: HookTools> HookTools for CachedTools<T> {
         if self.facts(|f| f.status_mut(application).as_ref() == Some(&status)) {
             return Ok(());
         }
-        self.before_write();
+        self.before_status(&status, application);
         self.inner.status_set(status.clone(), application)?;
         self.facts(|f| *f.status_mut(application) = Some(status));
         Ok(())
@@ -230,7 +229,6 @@ impl<T: HookTools> HookTools for CachedTools<T> {
     }
 
     fn state_set(&self, data: &Bag) -> Result<(), ToolError> {
-        self.before_write();
         self.inner.state_set(data)?;
         self.facts(|f| {
             if let Some(state) = f.state.as_mut() {

@@ -15,8 +15,9 @@
 //! | relation ids of endpoint E (`relation-ids`) | `E-relation-created`, `-joined`, `-departed`, `-broken`                                            |
 //! | units of relation R (`relation-list`)       | `-joined`, `-departed`, `-broken` of R (and `-created`: R is new)                                  |
 //! | remote app of R (`relation-list --app`)     | `-created`, `-broken` of R                                                                          |
+//! | a peer unit's bag (our own app's units)     | every run, for now (below)                                                                         |
 //! | remote unit U's bag in R                    | `-joined`, `-changed` of R with `JUJU_REMOTE_UNIT=U`; `-departed` of U; `-broken` of R            |
-//! | remote app A's bag in R                     | `-created`, `-joined` of R; `-changed` of R with `JUJU_REMOTE_APP=A` and no `JUJU_REMOTE_UNIT`    |
+//! | remote app A's bag in R                     | `-created`, `-joined`, `-changed` of R (see below)                                                |
 //! | our unit bag, our unit status, `state-get`  | never: only we write them, and we keep what we wrote                                               |
 //! | our app bag, our app status                 | `leader-elected`, and whenever a run saw this unit not lead (only the leader writes them)          |
 //! | leadership (`is-leader`)                    | every run: it can move without a hook on this unit (leader-elected fires only on the new leader)   |
@@ -32,16 +33,29 @@
 //! a `-changed` always follows each `-joined`; `-departed` runs once per
 //! leaving unit, which `relation-list` no longer lists; `-broken` runs once
 //! when the relation is gone, though `relation-ids` still lists it during that
-//! hook (so a `-broken` run remembers neither).
+//! hook (so a `-broken` run remembers neither). The remote application's bag
+//! is read again in every `-changed` of its relation, not only in those with
+//! `JUJU_REMOTE_UNIT` empty: a Juju older than 2.7, or a peer of ours acting
+//! on unit and application data in one go, would otherwise leave it stale,
+//! and it costs one read where a change is announced anyway.
+//!
+//! Peer units' bags are read every run although Juju announces their changes
+//! like any other (a peer's `relation-set` fires `relation-changed` on every
+//! other peer): the simulated model the tests run the charm in does not fire
+//! those hooks yet, and tests that rely on a later unrelated hook seeing a
+//! peer's data would otherwise see it late. It costs one read per peer.
 //!
 //! A status is only sent when it differs from the one we last sent: the unit
 //! status is ours alone, and the full read at `start`, `upgrade-charm` and
 //! hourly sets it again in case Juju replaced it (it does at install and on
 //! removal). Hooks and actions of a unit never overlap, so the file has one
-//! writer at a time; a run deletes it before it acts and writes it only when
-//! it succeeded, so a failed or killed hook (whose relation writes Juju
-//! throws away, and whose signal `juju resolved --no-retry` would lose)
-//! leaves the next run to read everything fresh.
+//! writer at a time. It is written only after a run succeeded (Juju throws
+//! away the relation writes of a failed hook, so the file's older bags stay
+//! right) and only when its content changed, so a hook run again rewrites
+//! nothing. A run deletes it before sending a status the file does not hold,
+//! so a hook that fails after that leaves the next to read everything. A
+//! failed hook is retried by Juju with the same signal; one skipped with
+//! `juju resolved --no-retry` loses it until the hourly full read.
 
 mod rules;
 mod store;

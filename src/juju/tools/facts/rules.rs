@@ -42,6 +42,7 @@ pub fn forget(mut remembered: Facts, ctx: &HookContext, now: u64) -> Recall {
     if FULL_READ_HOOKS.contains(&name) {
         return Recall::Nothing;
     }
+    forget_peer_units(&mut remembered, ctx);
     match name {
         "config-changed" => remembered.config = None,
         "leader-elected" => remembered.forget_leader_facts(&ctx.app_name),
@@ -52,30 +53,38 @@ pub fn forget(mut remembered: Facts, ctx: &HookContext, now: u64) -> Recall {
     };
     let facts = &mut remembered;
     let id = rel.id.as_str();
-    if kind != "changed" {
-        facts.relation_ids.remove(&rel.endpoint);
-    }
+    facts.relation_ids.remove(&rel.endpoint);
+    facts.relation_list.remove(id);
     match kind {
         "created" | "broken" => facts.forget_relation(id),
         "joined" => {
-            facts.relation_list.remove(id);
             if let Some(unit) = &rel.remote_unit {
                 facts.forget_bag(id, unit, false);
             }
             forget_remote_app_bag(facts, ctx);
         }
-        "changed" => match &rel.remote_unit {
-            Some(unit) => facts.forget_bag(id, unit, false),
-            None => forget_remote_app_bag(facts, ctx),
-        },
+        "changed" => {
+            if let Some(unit) = &rel.remote_unit {
+                facts.forget_bag(id, unit, false);
+            }
+            forget_remote_app_bag(facts, ctx);
+        }
         _ => {
-            facts.relation_list.remove(id);
             for unit in [&rel.remote_unit, &rel.departing_unit].into_iter().flatten() {
                 facts.forget_bag(id, unit, false);
             }
         }
     }
     Recall::These(remembered)
+}
+
+/// Forgets the bags of the other units of our own application (peers):
+/// read every run for now, see the module docs.
+fn forget_peer_units(facts: &mut Facts, ctx: &HookContext) {
+    let prefix = format!("{}/", ctx.app_name);
+    for bags in facts.unit_bags.values_mut() {
+        bags.retain(|unit, _| *unit == ctx.unit_name || !unit.starts_with(&prefix));
+    }
 }
 
 /// Forgets the remote application's bag in the hook's relation (every

@@ -49,6 +49,22 @@ fn known() -> Facts {
     f
 }
 
+/// What any hook keeps of [`known`]: all but the peers' unit bags.
+fn kept() -> Facts {
+    let mut f = known();
+    for peer in ["k8s-vip/1", "k8s-vip/2"] {
+        f.forget_bag("cluster:0", peer, false);
+    }
+    f
+}
+
+#[test]
+fn peer_bags_are_read_every_run_and_ours_is_kept() {
+    let f = recall("update-status", None);
+    assert_eq!(f.bag("cluster:0", "k8s-vip/1", false), None);
+    assert!(f.bag("cluster:0", "k8s-vip/0", false).is_some());
+}
+
 fn ctx(hook: &str, rel: Option<(&str, Option<&str>)>) -> HookContext {
     HookContext {
         unit_name: "k8s-vip/0".into(),
@@ -82,7 +98,7 @@ fn recall(hook: &str, rel: Option<(&str, Option<&str>)>) -> Facts {
 
 #[test]
 fn update_status_keeps_everything() {
-    assert_eq!(recall("update-status", None), known());
+    assert_eq!(recall("update-status", None), kept());
 }
 
 #[test]
@@ -99,7 +115,7 @@ fn unit_lifecycle_hooks_and_an_hour_read_everything() {
 fn config_changed_forgets_config_only() {
     let f = recall("config-changed", None);
     assert_eq!(f.config, None);
-    assert_eq!(Facts { config: known().config, ..f }, known());
+    assert_eq!(Facts { config: known().config, ..f }, kept());
 }
 
 #[test]
@@ -112,17 +128,22 @@ fn leader_elected_forgets_what_only_the_leader_writes() {
 }
 
 #[test]
-fn changed_forgets_the_remote_units_bag_only() {
+fn changed_forgets_the_remote_unit_and_app_bags_only() {
     let f = recall("lb-consumers-relation-changed", Some(("lb-consumers:2", Some("cp/1"))));
-    let mut want = known();
+    let mut want = kept();
+    want.relation_ids.remove("lb-consumers");
+    want.relation_list.remove("lb-consumers:2");
     want.forget_bag("lb-consumers:2", "cp/1", false);
+    want.forget_bag("lb-consumers:2", "cp", true);
     assert_eq!(f, want);
 }
 
 #[test]
 fn app_changed_forgets_the_remote_app_bag_only() {
     let f = recall("lb-consumers-relation-changed", Some(("lb-consumers:2", None)));
-    let mut want = known();
+    let mut want = kept();
+    want.relation_ids.remove("lb-consumers");
+    want.relation_list.remove("lb-consumers:2");
     want.forget_bag("lb-consumers:2", "cp", true);
     assert_eq!(f, want);
 }
@@ -130,7 +151,7 @@ fn app_changed_forgets_the_remote_app_bag_only() {
 #[test]
 fn joined_forgets_ids_members_the_unit_and_the_app() {
     let f = recall("lb-consumers-relation-joined", Some(("lb-consumers:2", Some("cp/1"))));
-    let mut want = known();
+    let mut want = kept();
     want.relation_ids.remove("lb-consumers");
     want.relation_list.remove("lb-consumers:2");
     want.forget_bag("lb-consumers:2", "cp/1", false);
@@ -141,7 +162,7 @@ fn joined_forgets_ids_members_the_unit_and_the_app() {
 #[test]
 fn departed_forgets_ids_members_and_the_departing_unit() {
     let f = recall("cluster-relation-departed", Some(("cluster:0", Some("k8s-vip/2"))));
-    let mut want = known();
+    let mut want = kept();
     want.relation_ids.remove("cluster");
     want.relation_list.remove("cluster:0");
     want.forget_bag("cluster:0", "k8s-vip/2", false);
@@ -153,7 +174,7 @@ fn created_and_broken_forget_the_whole_relation() {
     for hook in ["created", "broken"] {
         let name = format!("lb-consumers-relation-{hook}");
         let f = recall(&name, Some(("lb-consumers:2", None)));
-        let mut want = known();
+        let mut want = kept();
         want.relation_ids.remove("lb-consumers");
         want.forget_relation("lb-consumers:2");
         assert_eq!(f, want, "{hook}");
