@@ -486,7 +486,11 @@ fn update_status_reads_no_config_relation_or_status_again() {
     model.clear_calls(&unit);
     model.run_hook(&unit, "update-status").assert_success();
     for tool in ["config-get", "relation-ids", "relation-list", "status-set"] {
-        assert_eq!(calls_of(&model, &unit, tool), Vec::<String>::new(), "{tool}");
+        assert_eq!(
+            calls_of(&model, &unit, tool),
+            Vec::<String>::new(),
+            "{tool}"
+        );
     }
     // What can change without a hook is still read.
     for tool in ["is-leader", "network-get", "systemctl"] {
@@ -540,9 +544,16 @@ fn update_status_over(model: &Model, unit: &str, text: &str) -> Vec<String> {
     std::fs::write(model.path(unit, FACTS_FILE), text).unwrap();
     model.clear_calls(unit);
     model.run_hook(unit, "update-status").assert_success();
-    assert_eq!(calls_of(model, unit, "config-get").len(), 1, "not read fresh");
+    assert_eq!(
+        calls_of(model, unit, "config-get").len(),
+        1,
+        "not read fresh"
+    );
     let facts = std::fs::read_to_string(model.path(unit, FACTS_FILE)).unwrap();
-    assert!(facts.starts_with("{\"format\":1,"), "not rewritten: {facts}");
+    assert!(
+        facts.starts_with("{\"format\":1,"),
+        "not rewritten: {facts}"
+    );
     model
         .logs(unit)
         .into_iter()

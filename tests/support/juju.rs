@@ -702,7 +702,10 @@ impl Model {
 
     /// Every unit is owed a `config-changed`.
     fn owe_config_changed(&self) {
-        let mut pending = self.config_pending.lock().unwrap_or_else(|e| e.into_inner());
+        let mut pending = self
+            .config_pending
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
         pending.extend(self.units.iter().cloned());
     }
 
@@ -720,7 +723,13 @@ impl Model {
                 .unwrap_or_else(|e| e.into_inner())
                 .insert(unit.to_string());
         }
-        let exempt = ["install", "leader-elected", "config-changed", "stop", "remove"];
+        let exempt = [
+            "install",
+            "leader-elected",
+            "config-changed",
+            "stop",
+            "remove",
+        ];
         if exempt.contains(&hook) {
             if hook == "config-changed" {
                 self.config_pending
@@ -741,7 +750,6 @@ impl Model {
         let run = self.run_hook_with(unit, "config-changed", HookEnv::default());
         (!run.success()).then_some(run)
     }
-
 
     /// The config as config-get shows it (defaults filled in).
     pub fn config(&self) -> Map<String, Value> {

@@ -58,10 +58,10 @@ impl Memory {
                 None
             }
             Loaded::Facts(remembered) => {
-                loaded = Some(remembered.clone());
-                match facts::forget(remembered, ctx, now) {
+                loaded = Some((*remembered).clone());
+                match facts::forget(*remembered, ctx, now) {
                     Recall::Nothing => None,
-                    Recall::These(facts) => Some(facts),
+                    Recall::These(facts) => Some(*facts),
                 }
             }
         };

@@ -18,7 +18,7 @@ pub enum Recall {
     /// Nothing: read everything fresh.
     Nothing,
     /// These facts (the stale ones already forgotten).
-    These(Facts),
+    These(Box<Facts>),
 }
 
 /// The kind of a relation hook (`cluster-relation-joined` → `joined`).
@@ -36,7 +36,7 @@ pub fn forget(mut remembered: Facts, ctx: &HookContext, now: u64) -> Recall {
         return Recall::Nothing;
     }
     let name = match &ctx.kind {
-        HookKind::Action { .. } => return Recall::These(remembered),
+        HookKind::Action { .. } => return Recall::These(Box::new(remembered)),
         HookKind::Hook { name } => name.as_str(),
     };
     if FULL_READ_HOOKS.contains(&name) {
@@ -49,7 +49,7 @@ pub fn forget(mut remembered: Facts, ctx: &HookContext, now: u64) -> Recall {
         _ => {}
     }
     let (Some(kind), Some(rel)) = (relation_kind(name), &ctx.relation) else {
-        return Recall::These(remembered);
+        return Recall::These(Box::new(remembered));
     };
     let facts = &mut remembered;
     let id = rel.id.as_str();
@@ -70,12 +70,15 @@ pub fn forget(mut remembered: Facts, ctx: &HookContext, now: u64) -> Recall {
             forget_remote_app_bag(facts, ctx);
         }
         _ => {
-            for unit in [&rel.remote_unit, &rel.departing_unit].into_iter().flatten() {
+            for unit in [&rel.remote_unit, &rel.departing_unit]
+                .into_iter()
+                .flatten()
+            {
                 facts.forget_bag(id, unit, false);
             }
         }
     }
-    Recall::These(remembered)
+    Recall::These(Box::new(remembered))
 }
 
 /// Forgets the bags of the other units of our own application (peers):

@@ -17,7 +17,7 @@ pub enum Loaded {
     /// A file that cannot be read or parsed; the reason.
     Unreadable(String),
     /// The facts.
-    Facts(Facts),
+    Facts(Box<Facts>),
 }
 
 /// Reads the facts file `file`.
@@ -36,7 +36,7 @@ pub fn load(file: &Path) -> Loaded {
         return Loaded::OtherFormat(format.and_then(|f| u32::try_from(f).ok()).unwrap_or(0));
     }
     match serde_json::from_value(value) {
-        Ok(facts) => Loaded::Facts(facts),
+        Ok(facts) => Loaded::Facts(Box::new(facts)),
         Err(e) => Loaded::Unreadable(e.to_string()),
     }
 }

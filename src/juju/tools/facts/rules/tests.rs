@@ -23,7 +23,8 @@ fn known() -> Facts {
         state: Some(Bag::new()),
         ..Facts::default()
     };
-    f.relation_ids.insert("cluster".into(), vec!["cluster:0".into()]);
+    f.relation_ids
+        .insert("cluster".into(), vec!["cluster:0".into()]);
     f.relation_ids
         .insert("lb-consumers".into(), vec!["lb-consumers:2".into()]);
     for (rel, units) in [
@@ -75,7 +76,14 @@ fn ctx(hook: &str, rel: Option<(&str, Option<&str>)>) -> HookContext {
             endpoint: id.split(':').next().unwrap().into(),
             id: id.into(),
             remote_unit: unit.map(str::to_string),
-            remote_app: Some(if id.starts_with("cluster") { "k8s-vip" } else { "cp" }.into()),
+            remote_app: Some(
+                if id.starts_with("cluster") {
+                    "k8s-vip"
+                } else {
+                    "cp"
+                }
+                .into(),
+            ),
             departing_unit: hook
                 .ends_with("-departed")
                 .then(|| unit.map(str::to_string))
@@ -91,7 +99,7 @@ fn ctx(hook: &str, rel: Option<(&str, Option<&str>)>) -> HookContext {
 
 fn recall(hook: &str, rel: Option<(&str, Option<&str>)>) -> Facts {
     match forget(known(), &ctx(hook, rel), NOW) {
-        Recall::These(f) => f,
+        Recall::These(f) => *f,
         Recall::Nothing => panic!("{hook} recalled nothing"),
     }
 }
@@ -104,18 +112,35 @@ fn update_status_keeps_everything() {
 #[test]
 fn unit_lifecycle_hooks_and_an_hour_read_everything() {
     for hook in ["install", "start", "upgrade-charm", "post-series-upgrade"] {
-        assert_eq!(forget(known(), &ctx(hook, None), NOW), Recall::Nothing, "{hook}");
+        assert_eq!(
+            forget(known(), &ctx(hook, None), NOW),
+            Recall::Nothing,
+            "{hook}"
+        );
     }
     let old = ctx("update-status", None);
-    assert_eq!(forget(known(), &old, NOW - 60 + FULL_READ_EVERY), Recall::Nothing);
-    assert_eq!(forget(known(), &old, NOW - 120), Recall::Nothing, "clock went back");
+    assert_eq!(
+        forget(known(), &old, NOW - 60 + FULL_READ_EVERY),
+        Recall::Nothing
+    );
+    assert_eq!(
+        forget(known(), &old, NOW - 120),
+        Recall::Nothing,
+        "clock went back"
+    );
 }
 
 #[test]
 fn config_changed_forgets_config_only() {
     let f = recall("config-changed", None);
     assert_eq!(f.config, None);
-    assert_eq!(Facts { config: known().config, ..f }, kept());
+    assert_eq!(
+        Facts {
+            config: known().config,
+            ..f
+        },
+        kept()
+    );
 }
 
 #[test]
@@ -129,7 +154,10 @@ fn leader_elected_forgets_what_only_the_leader_writes() {
 
 #[test]
 fn changed_forgets_the_remote_unit_and_app_bags_only() {
-    let f = recall("lb-consumers-relation-changed", Some(("lb-consumers:2", Some("cp/1"))));
+    let f = recall(
+        "lb-consumers-relation-changed",
+        Some(("lb-consumers:2", Some("cp/1"))),
+    );
     let mut want = kept();
     want.relation_ids.remove("lb-consumers");
     want.relation_list.remove("lb-consumers:2");
@@ -140,7 +168,10 @@ fn changed_forgets_the_remote_unit_and_app_bags_only() {
 
 #[test]
 fn app_changed_forgets_the_remote_app_bag_only() {
-    let f = recall("lb-consumers-relation-changed", Some(("lb-consumers:2", None)));
+    let f = recall(
+        "lb-consumers-relation-changed",
+        Some(("lb-consumers:2", None)),
+    );
     let mut want = kept();
     want.relation_ids.remove("lb-consumers");
     want.relation_list.remove("lb-consumers:2");
@@ -150,7 +181,10 @@ fn app_changed_forgets_the_remote_app_bag_only() {
 
 #[test]
 fn joined_forgets_ids_members_the_unit_and_the_app() {
-    let f = recall("lb-consumers-relation-joined", Some(("lb-consumers:2", Some("cp/1"))));
+    let f = recall(
+        "lb-consumers-relation-joined",
+        Some(("lb-consumers:2", Some("cp/1"))),
+    );
     let mut want = kept();
     want.relation_ids.remove("lb-consumers");
     want.relation_list.remove("lb-consumers:2");
@@ -161,7 +195,10 @@ fn joined_forgets_ids_members_the_unit_and_the_app() {
 
 #[test]
 fn departed_forgets_ids_members_and_the_departing_unit() {
-    let f = recall("cluster-relation-departed", Some(("cluster:0", Some("k8s-vip/2"))));
+    let f = recall(
+        "cluster-relation-departed",
+        Some(("cluster:0", Some("k8s-vip/2"))),
+    );
     let mut want = kept();
     want.relation_ids.remove("cluster");
     want.relation_list.remove("cluster:0");
@@ -186,7 +223,10 @@ fn a_broken_run_keeps_nothing_of_the_relation() {
     let mut f = known();
     after_run(
         &mut f,
-        &ctx("lb-consumers-relation-broken", Some(("lb-consumers:2", None))),
+        &ctx(
+            "lb-consumers-relation-broken",
+            Some(("lb-consumers:2", None)),
+        ),
         Some(true),
     );
     assert!(!f.relation_ids.contains_key("lb-consumers"));
@@ -211,5 +251,5 @@ fn actions_keep_everything() {
     c.kind = HookKind::Action {
         name: "status".into(),
     };
-    assert_eq!(forget(known(), &c, NOW), Recall::These(known()));
+    assert_eq!(forget(known(), &c, NOW), Recall::These(Box::new(known())));
 }
