@@ -12,8 +12,8 @@
 //! | Fact (hook tool)                          | Read again in                                                                                      |
 //! |-------------------------------------------|----------------------------------------------------------------------------------------------------|
 //! | config (`config-get`)                      | `config-changed`                                                                                    |
-//! | relation ids of endpoint E (`relation-ids`) | `E-relation-created`, `-joined`, `-departed`, `-broken`                                            |
-//! | units of relation R (`relation-list`)       | `-joined`, `-departed`, `-broken` of R (and `-created`: R is new)                                  |
+//! | relation ids of endpoint E (`relation-ids`) | every relation hook of E (`-created`, `-joined`, `-changed`, `-departed`, `-broken`)               |
+//! | units of relation R (`relation-list`)       | every relation hook of R                                                                           |
 //! | remote app of R (`relation-list --app`)     | `-created`, `-broken` of R                                                                          |
 //! | a peer unit's bag (our own app's units)     | every run, for now (below)                                                                         |
 //! | remote unit U's bag in R                    | `-joined`, `-changed` of R with `JUJU_REMOTE_UNIT=U`; `-departed` of U; `-broken` of R            |
@@ -33,7 +33,11 @@
 //! a `-changed` always follows each `-joined`; `-departed` runs once per
 //! leaving unit, which `relation-list` no longer lists; `-broken` runs once
 //! when the relation is gone, though `relation-ids` still lists it during that
-//! hook (so a `-broken` run remembers neither). The remote application's bag
+//! hook (so a `-broken` run remembers neither). Ids and members are read
+//! again in `-changed` too, though Juju never changes them there: the
+//! simulated model lets tests run `-changed` for a relation or unit whose
+//! `-created`/`-joined` they skipped, and it costs two reads in a hook that
+//! announces a change anyway. The remote application's bag
 //! is read again in every `-changed` of its relation, not only in those with
 //! `JUJU_REMOTE_UNIT` empty: a Juju older than 2.7, or a peer of ours acting
 //! on unit and application data in one go, would otherwise leave it stale,
