@@ -72,6 +72,9 @@ impl Tally {
             self.total(),
             self.total() as f64 / self.per_hook.len() as f64
         );
+        for (n, hook) in &self.per_hook {
+            println!("{n:>4} {hook}");
+        }
         println!("calls of {worst}:");
         for call in &self.worst {
             println!("  {call}");
@@ -140,18 +143,21 @@ fn scenario() -> Tally {
 
 /// Each tool's calls over the scenario: the figures the charm makes today.
 /// A change that adds calls fails here; one that removes some lowers these.
+/// (Before hook facts were kept between hooks: 1,279 calls, 19.1 a hook, at
+/// most 30; config-get 67, relation-get 423, relation-ids 268,
+/// relation-list 112, status-set 93.)
 const MOST_CALLS: &[(&str, usize)] = &[
     ("application-version-set", 3),
     ("apt-get", 3),
-    ("config-get", 67),
+    ("config-get", 12),
     ("dpkg-query", 67),
     ("is-leader", 67),
     ("network-get", 67),
-    ("relation-get", 423),
-    ("relation-ids", 268),
-    ("relation-list", 112),
+    ("relation-get", 186),
+    ("relation-ids", 72),
+    ("relation-list", 36),
     ("relation-set", 7),
-    ("status-set", 93),
+    ("status-set", 15),
     ("sysctl", 6),
     ("systemctl", 96),
 ];
@@ -159,8 +165,9 @@ const MOST_CALLS: &[(&str, usize)] = &[
 /// The scenario's hook runs.
 const HOOK_RUNS: usize = 67;
 /// The most calls one hook run of the scenario makes today (the leader's
-/// first lb-consumers hook: it installs HAProxy and starts it).
-const MOST_CALLS_IN_ONE_HOOK: usize = 30;
+/// first lb-consumers hook: it reads the new relation, installs HAProxy and
+/// starts it).
+const MOST_CALLS_IN_ONE_HOOK: usize = 23;
 
 /// The budget issue 12 sets: on average 12 calls a hook, at most 15.
 const TARGET_AVERAGE: f64 = 12.0;
@@ -189,19 +196,33 @@ fn hook_calls_do_not_grow() {
     );
 }
 
-/// Issue 12's budget, not met yet: every hook still reads every relation's
-/// bags (about 22 calls for the leader once all three relations are in), see
-/// the module docs of `charm::gather`.
+/// Issue 12's average: facts Juju announces with a hook are kept between
+/// hooks (`juju::tools::facts`), so most hooks read only leadership,
+/// addresses, services and packages, plus what their hook announces.
 #[test]
-#[ignore = "issue 12's budget (12 a hook on average, 15 at most) is not met yet"]
-fn hook_calls_meet_the_budget() {
+fn hook_calls_meet_the_average_budget() {
     let tally = scenario();
-    tally.print();
     let average = tally.total() as f64 / tally.per_hook.len() as f64;
     assert!(
         average <= TARGET_AVERAGE,
         "{average:.1} calls a hook on average"
     );
+}
+
+/// Issue 12's limit for any one hook, not met yet: the hooks that do the
+/// work make more calls than reading alone. Each `install` reads everything
+/// fresh (13 reads, as any charm's first hook must) and sets the unit up
+/// (sysctl, three systemctl steps, peer data, version, status: 21-22 calls);
+/// the first lb-consumers hook reads the new relation and installs and
+/// starts HAProxy (12 writes: 21-23 calls); `start` reads everything again
+/// (14-15). Meeting 15 needs fewer writes (one `systemctl enable --now` and
+/// `disable --now` per service instead of two calls each) or not reading
+/// everything at `install` and `start`.
+#[test]
+#[ignore = "the hooks that set the unit up make 21-23 calls (limit 15)"]
+fn hook_calls_meet_the_budget_for_every_hook() {
+    let tally = scenario();
+    tally.print();
     let (most, worst) = tally.max();
     assert!(*most <= TARGET_MOST, "{worst} made {most} calls");
 }

@@ -447,3 +447,169 @@ fn real_tools_are_called_with_jujus_exact_arguments() {
     assert_eq!(calls, [["took-over.ms=412", "took-over.unit=k8s-vip/1"]]);
     assert_eq!(model.calls(unit, "action-fail"), [["--", "-- not master"]]);
 }
+
+// ===== facts kept between hooks (juju::tools::facts) =====
+
+/// Where the charm keeps hook facts (under the unit's root).
+const FACTS_FILE: &str = "/var/lib/k8s-vip/hook-facts.json";
+
+/// One unit, installed and configured, related over lb-consumers to one
+/// control-plane unit (joined and changed): every fact read at least once.
+fn settled() -> (Model, String, String) {
+    let model = Model::new("k8s-vip", 1);
+    let unit = model.unit(0);
+    model.set_config("virtual-ip", "192.0.2.100");
+    model.run_install_and_elect();
+    model.run_hook(&unit, "config-changed").assert_success();
+    let (lbc, cp) = model.add_lb_consumers(&["192.0.2.21".to_string()], &[]);
+    for kind in ["joined", "changed"] {
+        model
+            .run_relation_hook(&unit, &lbc, kind, Some(&cp[0]))
+            .assert_success();
+    }
+    assert!(model.path(&unit, FACTS_FILE).exists(), "no facts kept");
+    (model, unit, lbc)
+}
+
+/// The `tool` calls `unit` made since the last clear, as argument strings.
+fn calls_of(model: &Model, unit: &str, tool: &str) -> Vec<String> {
+    model
+        .calls(unit, tool)
+        .iter()
+        .map(|a| a.join(" "))
+        .collect()
+}
+
+#[test]
+fn update_status_reads_no_config_relation_or_status_again() {
+    let (model, unit, _) = settled();
+    model.clear_calls(&unit);
+    model.run_hook(&unit, "update-status").assert_success();
+    for tool in ["config-get", "relation-ids", "relation-list", "status-set"] {
+        assert_eq!(
+            calls_of(&model, &unit, tool),
+            Vec::<String>::new(),
+            "{tool}"
+        );
+    }
+    // What can change without a hook is still read.
+    for tool in ["is-leader", "network-get", "systemctl"] {
+        assert!(!calls_of(&model, &unit, tool).is_empty(), "{tool} not read");
+    }
+}
+
+#[test]
+fn a_remote_units_change_is_read_in_its_changed_hook_only() {
+    let (model, unit, lbc) = settled();
+    let cp = "kubernetes-control-plane/0";
+    model.set_unit_data(&lbc, cp, &[("ingress-address", "192.0.2.55")]);
+    model.clear_calls(&unit);
+    model.run_hook(&unit, "update-status").assert_success();
+    let reads_of_cp = |model: &Model| {
+        calls_of(model, &unit, "relation-get")
+            .into_iter()
+            .filter(|c| c.ends_with(&format!("- {cp}")))
+            .count()
+    };
+    assert_eq!(reads_of_cp(&model), 0, "update-status re-read {cp}");
+    model
+        .run_relation_hook(&unit, &lbc, "changed", Some(cp))
+        .assert_success();
+    assert_eq!(reads_of_cp(&model), 1, "relation-changed did not read {cp}");
+    let facts = std::fs::read_to_string(model.path(&unit, FACTS_FILE)).unwrap();
+    assert!(facts.contains("192.0.2.55"), "{facts}");
+}
+
+#[test]
+fn juju_config_is_read_in_the_config_changed_it_owes() {
+    let (model, unit, _) = settled();
+    model.set_config("port", 443);
+    model.clear_calls(&unit);
+    // The model, like Juju, runs the owed config-changed first.
+    model.run_hook(&unit, "update-status").assert_success();
+    let hooks: Vec<String> = model
+        .all_calls(&unit)
+        .iter()
+        .filter(|c| c.tool == "config-get")
+        .map(|c| c.hook.clone())
+        .collect();
+    assert_eq!(hooks, ["config-changed"]);
+    let yaml = std::fs::read_to_string(model.path(&unit, "/etc/k8s-vip/agent.yaml")).unwrap();
+    assert!(yaml.contains("443"), "{yaml}");
+}
+
+/// Replaces the kept facts with `text`, runs update-status and returns what
+/// it logged; it must have read the config again.
+fn update_status_over(model: &Model, unit: &str, text: &str) -> Vec<String> {
+    std::fs::write(model.path(unit, FACTS_FILE), text).unwrap();
+    model.clear_calls(unit);
+    model.run_hook(unit, "update-status").assert_success();
+    assert_eq!(
+        calls_of(model, unit, "config-get").len(),
+        1,
+        "not read fresh"
+    );
+    let facts = std::fs::read_to_string(model.path(unit, FACTS_FILE)).unwrap();
+    assert!(
+        facts.starts_with("{\"format\":1,"),
+        "not rewritten: {facts}"
+    );
+    model
+        .logs(unit)
+        .into_iter()
+        .filter(|l| l.hook == "update-status")
+        .map(|l| format!("{} {}", l.level, l.message))
+        .collect()
+}
+
+#[test]
+fn facts_of_another_format_are_ignored() {
+    let (model, unit, _) = settled();
+    let logs = update_status_over(&model, &unit, r#"{"format":0,"config":{}}"#);
+    assert!(
+        logs.iter().any(|l| l.contains("have format 0, not 1")),
+        "{logs:?}"
+    );
+}
+
+#[test]
+fn corrupt_facts_are_ignored_with_a_warning() {
+    let (model, unit, _) = settled();
+    let logs = update_status_over(&model, &unit, "{\"format\":1,\"config\":");
+    assert!(
+        logs.iter()
+            .any(|l| l.starts_with("WARNING ignoring unreadable hook facts")),
+        "{logs:?}"
+    );
+}
+
+#[test]
+fn facts_older_than_an_hour_are_read_again() {
+    let (model, unit, _) = settled();
+    let path = model.path(&unit, FACTS_FILE);
+    let mut facts: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let stamp = facts["full_read_at"].as_u64().unwrap();
+    facts["full_read_at"] = json!(stamp - 3600);
+    update_status_over(&model, &unit, &facts.to_string());
+    // The status is sent again too: a stale one heals within the hour.
+    assert_eq!(calls_of(&model, &unit, "status-set").len(), 2);
+}
+
+#[test]
+fn a_hook_failing_after_a_new_status_leaves_the_next_to_read_everything() {
+    let (model, unit, _) = settled();
+    model.set_config("virtual-ip", "not-an-address");
+    model.fail_tool(Some(&unit), "status-set", 1, "", "ERROR connection lost");
+    model.run_hook(&unit, "config-changed").assert_failure();
+    assert!(
+        !model.path(&unit, FACTS_FILE).exists(),
+        "facts survived a hook that failed after changing the status"
+    );
+    model.clear_failures();
+    model.clear_calls(&unit);
+    model.run_hook(&unit, "update-status").assert_success();
+    assert_eq!(calls_of(&model, &unit, "config-get").len(), 1);
+    let status = model.status(&unit).expect("status");
+    assert_eq!(status.state, "blocked", "{status:?}");
+}

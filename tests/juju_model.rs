@@ -673,3 +673,33 @@ fn systemctl_show_and_dpkg_query_answer_many_units_at_once() {
     assert_eq!(run.stdout, "keepalived\tinstall ok installed\n");
     assert!(run.stderr.contains("no packages found matching haproxy"));
 }
+
+#[test]
+fn fake_hook_tools_answer_after_the_latency_asked_for() {
+    use support::juju::HookEnv;
+    let model = Model::new("k8s-vip", 1);
+    let unit = model.unit(0);
+    model.set_config("virtual-ip", "192.0.2.100");
+    model.run_hook(&unit, "install").assert_success();
+    model.run_hook(&unit, "config-changed").assert_success();
+    model.clear_calls(&unit);
+    let env = HookEnv {
+        extra: vec![("K8S_VIP_FAKE_TOOL_LATENCY_MS".into(), "200".into())],
+        ..HookEnv::default()
+    };
+    let run = model.run_hook_with(&unit, "update-status", env);
+    run.assert_success();
+    let calls = model.all_calls(&unit);
+    assert!(calls.iter().all(|c| c.hook == "update-status"), "{calls:?}");
+    let shims = ["systemctl", "apt-get", "dpkg-query", "sysctl"];
+    let tool_calls = calls
+        .iter()
+        .filter(|c| !shims.contains(&c.tool.as_str()))
+        .count();
+    assert!(tool_calls >= 2, "{calls:?}");
+    assert!(
+        run.elapsed >= std::time::Duration::from_millis(200 * tool_calls as u64),
+        "{tool_calls} hook-tool calls took only {:?}",
+        run.elapsed
+    );
+}

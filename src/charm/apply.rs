@@ -58,6 +58,8 @@ pub fn apply(plan: &Plan, sys: &System, tools: &dyn HookTools) -> anyhow::Result
         done.commands.push(format!("apt-get {}", args.join(" ")));
     }
     tell_juju(plan, tools)?;
+    // Everything succeeded: what this run read and wrote holds for the next.
+    tools.keep_facts();
     Ok(done)
 }
 

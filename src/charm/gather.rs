@@ -10,8 +10,11 @@
 //! dispatcher wraps the tools in answers repeats). Since every hook
 //! reconciles everything, a hook still reads every bag the plan compares or
 //! derives from: with peers, lb-consumers (three units) and loadbalancer
-//! related, the leader makes about 22 calls a hook. Fewer would need facts
-//! remembered from earlier hooks.
+//! related, the leader would make about 22 calls a hook, so the tools are
+//! first told to start from the facts earlier hooks kept in [`FACTS_FILE`]
+//! (`crate::juju::tools::facts` says which facts survive which hooks): a
+//! hook then reads only what its kind says may have changed, plus what can
+//! change without a hook (leadership, addresses, services, packages).
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
@@ -35,6 +38,10 @@ use super::types::{
 
 /// The peer endpoint.
 pub const PEER_ENDPOINT: &str = "cluster";
+
+/// Where the hook tools keep facts between hooks (in the charm's state
+/// directory, so teardown removes it with the rest).
+pub const FACTS_FILE: &str = "/var/lib/k8s-vip/hook-facts.json";
 
 /// Turns `network-get` output into interfaces and ingress addresses.
 pub fn network_view(info: &NetworkInfo) -> NetworkView {
@@ -91,6 +98,7 @@ fn live_relation_ids(
 /// `relation-ids` once per endpoint, `relation-list` once per relation and
 /// one `relation-get` per bag.
 pub fn gather(ctx: &HookContext, tools: &dyn HookTools, sys: &System) -> anyhow::Result<Inputs> {
+    tools.recall_facts(ctx, &sys.path(FACTS_FILE));
     sys.learn_services(&[
         paths::AGENT_SERVICE,
         paths::KEEPALIVED_SERVICE,

@@ -248,6 +248,12 @@ pub struct Model {
     keep: bool,
     action_schema: Map<String, Value>,
     charm_file: Option<PathBuf>,
+    /// Units owed a `config-changed`: Juju queues one on every unit after
+    /// `juju config` and runs it before the unit's next other hook (its
+    /// uniter resolves a config change before relation changes).
+    config_pending: std::sync::Mutex<BTreeSet<String>>,
+    /// Units that ran `install`.
+    installed: std::sync::Mutex<BTreeSet<String>>,
 }
 
 /// A test panics on setup failures: they are bugs in the test or the machine.
@@ -404,6 +410,8 @@ impl Model {
             keep: opts.keep,
             action_schema,
             charm_file: opts.charm_file.clone(),
+            config_pending: std::sync::Mutex::default(),
+            installed: std::sync::Mutex::default(),
         };
         for (i, unit) in units.iter().enumerate() {
             model.lay_out_unit(unit);
@@ -683,11 +691,64 @@ impl Model {
         };
         assert!(ok, "simulated model: option {key} is {ty}, got {value}");
         self.update(|s| s.config.insert(key.to_string(), value));
+        self.owe_config_changed();
     }
 
     /// `juju config app --reset KEY`.
     pub fn reset_config(&self, key: &str) {
         self.update(|s| s.config.remove(key));
+        self.owe_config_changed();
+    }
+
+    /// Every unit is owed a `config-changed`.
+    fn owe_config_changed(&self) {
+        let mut pending = self
+            .config_pending
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        pending.extend(self.units.iter().cloned());
+    }
+
+    /// Runs the `config-changed` `unit` is owed, if any, before `hook`, as
+    /// Juju would have: None when nothing was owed or it succeeded, else the
+    /// failed run. Not before `install` or `leader-elected` (Juju's first
+    /// config-changed follows them), nor a unit's last hooks.
+    fn run_owed_config_changed(&self, unit: &str, hook: &str) -> Option<HookRun> {
+        let lock = |m: &'_ std::sync::Mutex<BTreeSet<String>>| {
+            m.lock().unwrap_or_else(|e| e.into_inner()).clone()
+        };
+        if hook == "install" {
+            self.installed
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(unit.to_string());
+        }
+        let exempt = [
+            "install",
+            "leader-elected",
+            "config-changed",
+            "stop",
+            "remove",
+        ];
+        if exempt.contains(&hook) {
+            if hook == "config-changed" {
+                self.config_pending
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .remove(unit);
+            }
+            return None;
+        }
+        let owed = self
+            .config_pending
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(unit);
+        if !owed || !lock(&self.installed).contains(unit) {
+            return None;
+        }
+        let run = self.run_hook_with(unit, "config-changed", HookEnv::default());
+        (!run.success()).then_some(run)
     }
 
     /// The config as config-get shows it (defaults filled in).
@@ -1111,6 +1172,9 @@ impl Model {
 
     /// Runs hook `name` on `unit` with an explicit relation context.
     pub fn run_hook_with(&self, unit: &str, name: &str, env: HookEnv) -> HookRun {
+        if let Some(failed) = self.run_owed_config_changed(unit, name) {
+            return failed;
+        }
         let mut vars = self.base_env(unit, name);
         vars.push(("JUJU_DISPATCH_PATH".into(), format!("hooks/{name}")));
         vars.push(("JUJU_HOOK_NAME".into(), name.to_string()));

@@ -5,6 +5,7 @@
 mod cached;
 mod cli;
 mod error;
+pub mod facts;
 mod types;
 
 pub use cached::CachedTools;
@@ -15,8 +16,11 @@ pub use types::{
 };
 
 use std::collections::BTreeMap;
+use std::path::Path;
 
 use serde_json::{Map, Value};
+
+use super::context::HookContext;
 
 /// One relation data bag: string keys to string values, as Juju stores them.
 pub type Bag = BTreeMap<String, String>;
@@ -62,4 +66,14 @@ pub trait HookTools {
     fn state_get(&self) -> Result<Bag, ToolError>;
     /// Writes keys into the unit's state; an empty value deletes (`state-set --file -`).
     fn state_set(&self, data: &Bag) -> Result<(), ToolError>;
+
+    /// Lets this run of `ctx` start from the facts earlier hooks kept in
+    /// `file` (see [`facts`]), so that it reads only what its hook may have
+    /// changed. Call before the first read. Tools that keep nothing between
+    /// runs ignore it.
+    fn recall_facts(&self, _ctx: &HookContext, _file: &Path) {}
+
+    /// Keeps what this run knows for the next one; call once the run's work
+    /// succeeded (a failed hook keeps nothing, so the next reads afresh).
+    fn keep_facts(&self) {}
 }

@@ -4,7 +4,8 @@
 use serde::{Deserialize, Serialize};
 
 /// A workload status state that a charm may set (`status-set STATE`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum StatusState {
     /// The charm is doing something the operator should wait for.
     Maintenance,
@@ -35,7 +36,7 @@ impl std::fmt::Display for StatusState {
 }
 
 /// A unit or application status: state plus the message the operator reads.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Status {
     /// The state.
     pub state: StatusState,

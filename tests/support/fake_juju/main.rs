@@ -4,6 +4,13 @@
 //! name it is called under, reading and writing the model's state file. It is
 //! a Rust program, not a script, because hooks call many tools and the
 //! benchmarks time hooks through this model: a call costs about a millisecond.
+//!
+//! `K8S_VIP_FAKE_TOOL_LATENCY_MS=N` in the hook's environment makes every
+//! hook-tool call (`config-get`, `relation-get`, `status-set`, ...) sleep N
+//! milliseconds before it answers, as a real unit's tools wait for a round
+//! trip to the Juju unit agent; the benchmarks set it. The system shims
+//! (`systemctl`, `apt-get`, `dpkg-query`, `sysctl`) answer at once: their
+//! real cost differs and is not what the setting models.
 
 mod args;
 mod hook_tools;
@@ -14,6 +21,7 @@ mod state;
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use state::{Call, ENV_MODEL_DIR, ENV_UNIT_DIR};
 
@@ -129,6 +137,9 @@ fn run(tool: &str, args: &[String]) -> Result<String, Fail> {
         },
     )
     .map_err(Fail::error)?;
+    if !SHIMS.contains(&tool) {
+        std::thread::sleep(tool_latency());
+    }
     if let Some(failure) = injected_failure(&ctx, tool)? {
         if failure.exit_code == 0 {
             return Ok(failure.stdout);
@@ -146,6 +157,22 @@ fn run(tool: &str, args: &[String]) -> Result<String, Fail> {
         "systemctl" => services::systemctl(&ctx, args),
         _ => hook_tools::run(&ctx, tool, args),
     }
+}
+
+/// The system commands this binary shims (not hook tools: no latency).
+const SHIMS: &[&str] = &["apt-get", "dpkg-query", "sysctl", "systemctl"];
+
+/// The environment variable asking hook tools to answer slowly.
+const LATENCY_ENV: &str = "K8S_VIP_FAKE_TOOL_LATENCY_MS";
+
+/// How long a hook-tool call waits before answering (`LATENCY_ENV`, default
+/// none; an unparseable value counts as none).
+fn tool_latency() -> Duration {
+    let ms = std::env::var(LATENCY_ENV)
+        .ok()
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .unwrap_or(0);
+    Duration::from_millis(ms)
 }
 
 fn main() -> ExitCode {

@@ -1,0 +1,166 @@
+//! Facts a hook read from Juju that stay true until a hook announces their
+//! change, remembered on the unit from one hook run to the next.
+//!
+//! Juju is built so that a charm need not poll: every change to config or to
+//! a relation reaches the unit as a hook naming what changed. A fact that can
+//! only change together with such a hook need not be read again in any other
+//! hook. [`super::CachedTools`] keeps what a run read or wrote in a [`Facts`];
+//! after a successful hook it is saved (JSON, written atomically, stamped with
+//! [`FORMAT`]) and the next run starts from it, minus what that run's hook
+//! says may have changed ([`rules::forget`]).
+//!
+//! | Fact (hook tool)                          | Read again in                                                                                      |
+//! |-------------------------------------------|----------------------------------------------------------------------------------------------------|
+//! | config (`config-get`)                      | `config-changed`                                                                                    |
+//! | relation ids of endpoint E (`relation-ids`) | every relation hook of E (`-created`, `-joined`, `-changed`, `-departed`, `-broken`)               |
+//! | units of relation R (`relation-list`)       | every relation hook of R                                                                           |
+//! | remote app of R (`relation-list --app`)     | `-created`, `-broken` of R                                                                          |
+//! | a peer unit's bag (our own app's units)     | every run, for now (below)                                                                         |
+//! | remote unit U's bag in R                    | `-joined`, `-changed` of R with `JUJU_REMOTE_UNIT=U`; `-departed` of U; `-broken` of R            |
+//! | remote app A's bag in R                     | `-created`, `-joined`, `-changed` of R (see below)                                                |
+//! | our unit bag, our unit status, `state-get`  | never: only we write them, and we keep what we wrote                                               |
+//! | our app bag, our app status                 | `leader-elected`, and whenever a run saw this unit not lead (only the leader writes them)          |
+//! | leadership (`is-leader`)                    | every run: it can move without a hook on this unit (leader-elected fires only on the new leader)   |
+//! | addresses (`network-get`)                   | every run: a machine's addresses change without any hook                                           |
+//! | services, packages (`systemctl`, `dpkg`)    | every run (not hook tools; see `charm::system`)                                                    |
+//! | everything                                 | `install`, `start`, `upgrade-charm`, `post-series-upgrade`; the first run an hour or more after the last full read (normally an `update-status`); a missing, unreadable or older-format file |
+//!
+//! Juju's side of this (its docs on hooks): `config-changed` follows every
+//! `juju config` and also `install` and `upgrade-charm`; `relation-changed`
+//! fires for every change of a remote unit's data with `JUJU_REMOTE_UNIT` set
+//! to that unit, and (Juju 2.7 on) once per change of the remote leader's
+//! application data with `JUJU_REMOTE_APP` set and `JUJU_REMOTE_UNIT` empty;
+//! a `-changed` always follows each `-joined`; `-departed` runs once per
+//! leaving unit, which `relation-list` no longer lists; `-broken` runs once
+//! when the relation is gone, though `relation-ids` still lists it during that
+//! hook (so a `-broken` run remembers neither). Ids and members are read
+//! again in `-changed` too, though Juju never changes them there: the
+//! simulated model lets tests run `-changed` for a relation or unit whose
+//! `-created`/`-joined` they skipped, and it costs two reads in a hook that
+//! announces a change anyway. The remote application's bag
+//! is read again in every `-changed` of its relation, not only in those with
+//! `JUJU_REMOTE_UNIT` empty: a Juju older than 2.7, or a peer of ours acting
+//! on unit and application data in one go, would otherwise leave it stale,
+//! and it costs one read where a change is announced anyway.
+//!
+//! Peer units' bags are read every run although Juju announces their changes
+//! like any other (a peer's `relation-set` fires `relation-changed` on every
+//! other peer): the simulated model the tests run the charm in does not fire
+//! those hooks yet, and tests that rely on a later unrelated hook seeing a
+//! peer's data would otherwise see it late. It costs one read per peer.
+//!
+//! A status is only sent when it differs from the one we last sent: the unit
+//! status is ours alone, and the full read at `start`, `upgrade-charm` and
+//! hourly sets it again in case Juju replaced it (it does at install and on
+//! removal). Hooks and actions of a unit never overlap, so the file has one
+//! writer at a time. It is written only after a run succeeded (Juju throws
+//! away the relation writes of a failed hook, so the file's older bags stay
+//! right) and only when its content changed, so a hook run again rewrites
+//! nothing. A run deletes it before sending a status the file does not hold,
+//! so a hook that fails after that leaves the next to read everything. A
+//! failed hook is retried by Juju with the same signal; one skipped with
+//! `juju resolved --no-retry` loses it until the hourly full read.
+
+mod rules;
+mod store;
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use super::{Bag, Status};
+
+pub use rules::{after_run, forget, Recall, FULL_READ_EVERY};
+pub use store::{load, remove, save, Loaded};
+
+/// The file format this build writes; a file of any other is ignored.
+pub const FORMAT: u32 = 1;
+
+/// What a run knows of Juju's view, as kept between hooks.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Facts {
+    /// [`FORMAT`] when written.
+    pub format: u32,
+    /// When everything was last read fresh (seconds since the Unix epoch).
+    pub full_read_at: u64,
+    /// `config-get`.
+    pub config: Option<Map<String, Value>>,
+    /// `relation-ids` per endpoint.
+    pub relation_ids: BTreeMap<String, Vec<String>>,
+    /// `relation-list` per relation id.
+    pub relation_list: BTreeMap<String, Vec<String>>,
+    /// `relation-list --app` per relation id.
+    pub remote_app: BTreeMap<String, Option<String>>,
+    /// Unit bags per relation id, then unit name.
+    pub unit_bags: BTreeMap<String, BTreeMap<String, Bag>>,
+    /// Application bags per relation id, then application name.
+    pub app_bags: BTreeMap<String, BTreeMap<String, Bag>>,
+    /// The unit status we last set.
+    pub unit_status: Option<Status>,
+    /// The application status we last set (as leader).
+    pub app_status: Option<Status>,
+    /// `state-get`.
+    pub state: Option<Bag>,
+}
+
+impl Facts {
+    /// The bags of kind `app` (application bags, else unit bags).
+    pub fn bags_mut(&mut self, app: bool) -> &mut BTreeMap<String, BTreeMap<String, Bag>> {
+        if app {
+            &mut self.app_bags
+        } else {
+            &mut self.unit_bags
+        }
+    }
+
+    /// The known bag of `who` in `rel`.
+    pub fn bag(&self, rel: &str, who: &str, app: bool) -> Option<&Bag> {
+        let bags = if app { &self.app_bags } else { &self.unit_bags };
+        bags.get(rel).and_then(|b| b.get(who))
+    }
+
+    /// The status we last set for the unit, or the application when `app`.
+    pub fn status_mut(&mut self, app: bool) -> &mut Option<Status> {
+        if app {
+            &mut self.app_status
+        } else {
+            &mut self.unit_status
+        }
+    }
+
+    /// Forgets everything about relation `rel` (ids of its endpoint aside).
+    pub fn forget_relation(&mut self, rel: &str) {
+        self.relation_list.remove(rel);
+        self.remote_app.remove(rel);
+        self.unit_bags.remove(rel);
+        self.app_bags.remove(rel);
+    }
+
+    /// Forgets `who`'s bag in `rel`.
+    pub fn forget_bag(&mut self, rel: &str, who: &str, app: bool) {
+        if let Some(bags) = self.bags_mut(app).get_mut(rel) {
+            bags.remove(who);
+        }
+    }
+
+    /// Forgets every application bag of `app` and the application status:
+    /// what only the leader writes.
+    pub fn forget_leader_facts(&mut self, app: &str) {
+        for bags in self.app_bags.values_mut() {
+            bags.remove(app);
+        }
+        self.app_status = None;
+    }
+
+    /// Whether nothing is known.
+    pub fn is_empty(&self) -> bool {
+        *self
+            == Facts {
+                format: self.format,
+                full_read_at: self.full_read_at,
+                ..Facts::default()
+            }
+    }
+}

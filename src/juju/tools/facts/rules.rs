@@ -1,0 +1,124 @@
+//! Which remembered facts a hook makes stale: the table in the module docs
+//! of [`super`], as code.
+
+use crate::juju::context::{HookContext, HookKind};
+
+use super::Facts;
+
+/// How long facts may go without a full read (seconds).
+pub const FULL_READ_EVERY: u64 = 3600;
+
+/// Hooks after which everything is read fresh: the unit (re)starts or its
+/// charm changed, so nothing remembered is trusted.
+const FULL_READ_HOOKS: &[&str] = &["install", "start", "upgrade-charm", "post-series-upgrade"];
+
+/// What a run may take from remembered facts.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Recall {
+    /// Nothing: read everything fresh.
+    Nothing,
+    /// These facts (the stale ones already forgotten).
+    These(Box<Facts>),
+}
+
+/// The kind of a relation hook (`cluster-relation-joined` → `joined`).
+fn relation_kind(name: &str) -> Option<&str> {
+    ["created", "joined", "changed", "departed", "broken"]
+        .into_iter()
+        .find(|kind| name.ends_with(&format!("-relation-{kind}")))
+}
+
+/// The facts of `remembered` that a run of `ctx` at `now` (seconds since the
+/// Unix epoch) may use.
+pub fn forget(mut remembered: Facts, ctx: &HookContext, now: u64) -> Recall {
+    let age = now.checked_sub(remembered.full_read_at);
+    if !age.is_some_and(|a| a < FULL_READ_EVERY) {
+        return Recall::Nothing;
+    }
+    let name = match &ctx.kind {
+        HookKind::Action { .. } => return Recall::These(Box::new(remembered)),
+        HookKind::Hook { name } => name.as_str(),
+    };
+    if FULL_READ_HOOKS.contains(&name) {
+        return Recall::Nothing;
+    }
+    forget_peer_units(&mut remembered, ctx);
+    match name {
+        "config-changed" => remembered.config = None,
+        "leader-elected" => remembered.forget_leader_facts(&ctx.app_name),
+        _ => {}
+    }
+    let (Some(kind), Some(rel)) = (relation_kind(name), &ctx.relation) else {
+        return Recall::These(Box::new(remembered));
+    };
+    let facts = &mut remembered;
+    let id = rel.id.as_str();
+    facts.relation_ids.remove(&rel.endpoint);
+    facts.relation_list.remove(id);
+    match kind {
+        "created" | "broken" => facts.forget_relation(id),
+        "joined" => {
+            if let Some(unit) = &rel.remote_unit {
+                facts.forget_bag(id, unit, false);
+            }
+            forget_remote_app_bag(facts, ctx);
+        }
+        "changed" => {
+            if let Some(unit) = &rel.remote_unit {
+                facts.forget_bag(id, unit, false);
+            }
+            forget_remote_app_bag(facts, ctx);
+        }
+        _ => {
+            for unit in [&rel.remote_unit, &rel.departing_unit]
+                .into_iter()
+                .flatten()
+            {
+                facts.forget_bag(id, unit, false);
+            }
+        }
+    }
+    Recall::These(Box::new(remembered))
+}
+
+/// Forgets the bags of the other units of our own application (peers):
+/// read every run for now, see the module docs.
+fn forget_peer_units(facts: &mut Facts, ctx: &HookContext) {
+    let prefix = format!("{}/", ctx.app_name);
+    for bags in facts.unit_bags.values_mut() {
+        bags.retain(|unit, _| *unit == ctx.unit_name || !unit.starts_with(&prefix));
+    }
+}
+
+/// Forgets the remote application's bag in the hook's relation (every
+/// application bag but ours when the hook does not name the application).
+fn forget_remote_app_bag(facts: &mut Facts, ctx: &HookContext) {
+    let Some(rel) = &ctx.relation else { return };
+    match &rel.remote_app {
+        Some(app) => facts.forget_bag(&rel.id, app, true),
+        None => {
+            if let Some(bags) = facts.app_bags.get_mut(&rel.id) {
+                bags.retain(|app, _| *app == ctx.app_name);
+            }
+        }
+    }
+}
+
+/// Trims what a successful run of `ctx` knows to what the next run may
+/// believe: nothing of a relation its `-broken` hook ended (Juju still lists
+/// it during that hook), and nothing only the leader writes when this run saw
+/// the unit not lead.
+pub fn after_run(facts: &mut Facts, ctx: &HookContext, leader: Option<bool>) {
+    if let (HookKind::Hook { name }, Some(rel)) = (&ctx.kind, &ctx.relation) {
+        if relation_kind(name) == Some("broken") {
+            facts.relation_ids.remove(&rel.endpoint);
+            facts.forget_relation(&rel.id);
+        }
+    }
+    if leader == Some(false) {
+        facts.forget_leader_facts(&ctx.app_name);
+    }
+}
+
+#[cfg(test)]
+mod tests;

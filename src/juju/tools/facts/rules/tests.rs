@@ -1,0 +1,255 @@
+//! One test per row of the invalidation table.
+
+use super::*;
+use crate::juju::context::RelationCtx;
+use crate::juju::tools::{Bag, Status, StatusState};
+use std::path::PathBuf;
+
+const NOW: u64 = 1_000_000;
+
+fn bag(k: &str) -> Bag {
+    [(k.to_string(), "1".to_string())].into()
+}
+
+/// Facts as a leader of k8s-vip/0 with peers and one lb-consumers relation
+/// would keep them.
+fn known() -> Facts {
+    let mut f = Facts {
+        format: super::super::FORMAT,
+        full_read_at: NOW - 60,
+        config: Some(serde_json::Map::new()),
+        unit_status: Some(Status::new(StatusState::Active, "ready")),
+        app_status: Some(Status::new(StatusState::Active, "VIP")),
+        state: Some(Bag::new()),
+        ..Facts::default()
+    };
+    f.relation_ids
+        .insert("cluster".into(), vec!["cluster:0".into()]);
+    f.relation_ids
+        .insert("lb-consumers".into(), vec!["lb-consumers:2".into()]);
+    for (rel, units) in [
+        ("cluster:0", ["k8s-vip/1", "k8s-vip/2"]),
+        ("lb-consumers:2", ["cp/0", "cp/1"]),
+    ] {
+        f.relation_list
+            .insert(rel.into(), units.iter().map(|u| u.to_string()).collect());
+        f.remote_app.insert(rel.into(), Some("cp".into()));
+        for u in units.iter().chain(&["k8s-vip/0"]) {
+            f.bags_mut(false)
+                .entry(rel.into())
+                .or_default()
+                .insert(u.to_string(), bag(u));
+        }
+        for a in ["cp", "k8s-vip"] {
+            f.bags_mut(true)
+                .entry(rel.into())
+                .or_default()
+                .insert(a.into(), bag(a));
+        }
+    }
+    f
+}
+
+/// What any hook keeps of [`known`]: all but the peers' unit bags.
+fn kept() -> Facts {
+    let mut f = known();
+    for peer in ["k8s-vip/1", "k8s-vip/2"] {
+        f.forget_bag("cluster:0", peer, false);
+    }
+    f
+}
+
+#[test]
+fn peer_bags_are_read_every_run_and_ours_is_kept() {
+    let f = recall("update-status", None);
+    assert_eq!(f.bag("cluster:0", "k8s-vip/1", false), None);
+    assert!(f.bag("cluster:0", "k8s-vip/0", false).is_some());
+}
+
+fn ctx(hook: &str, rel: Option<(&str, Option<&str>)>) -> HookContext {
+    HookContext {
+        unit_name: "k8s-vip/0".into(),
+        app_name: "k8s-vip".into(),
+        unit_number: 0,
+        kind: HookKind::Hook { name: hook.into() },
+        relation: rel.map(|(id, unit)| RelationCtx {
+            endpoint: id.split(':').next().unwrap().into(),
+            id: id.into(),
+            remote_unit: unit.map(str::to_string),
+            remote_app: Some(
+                if id.starts_with("cluster") {
+                    "k8s-vip"
+                } else {
+                    "cp"
+                }
+                .into(),
+            ),
+            departing_unit: hook
+                .ends_with("-departed")
+                .then(|| unit.map(str::to_string))
+                .flatten(),
+        }),
+        charm_dir: PathBuf::new(),
+        principal_unit: None,
+        model_name: String::new(),
+        model_uuid: String::new(),
+        juju_version: String::new(),
+    }
+}
+
+fn recall(hook: &str, rel: Option<(&str, Option<&str>)>) -> Facts {
+    match forget(known(), &ctx(hook, rel), NOW) {
+        Recall::These(f) => *f,
+        Recall::Nothing => panic!("{hook} recalled nothing"),
+    }
+}
+
+#[test]
+fn update_status_keeps_everything() {
+    assert_eq!(recall("update-status", None), kept());
+}
+
+#[test]
+fn unit_lifecycle_hooks_and_an_hour_read_everything() {
+    for hook in ["install", "start", "upgrade-charm", "post-series-upgrade"] {
+        assert_eq!(
+            forget(known(), &ctx(hook, None), NOW),
+            Recall::Nothing,
+            "{hook}"
+        );
+    }
+    let old = ctx("update-status", None);
+    assert_eq!(
+        forget(known(), &old, NOW - 60 + FULL_READ_EVERY),
+        Recall::Nothing
+    );
+    assert_eq!(
+        forget(known(), &old, NOW - 120),
+        Recall::Nothing,
+        "clock went back"
+    );
+}
+
+#[test]
+fn config_changed_forgets_config_only() {
+    let f = recall("config-changed", None);
+    assert_eq!(f.config, None);
+    assert_eq!(
+        Facts {
+            config: known().config,
+            ..f
+        },
+        kept()
+    );
+}
+
+#[test]
+fn leader_elected_forgets_what_only_the_leader_writes() {
+    let f = recall("leader-elected", None);
+    assert_eq!(f.app_status, None);
+    assert_eq!(f.bag("lb-consumers:2", "k8s-vip", true), None);
+    assert!(f.bag("lb-consumers:2", "cp", true).is_some());
+    assert!(f.unit_status.is_some());
+}
+
+#[test]
+fn changed_forgets_the_remote_unit_and_app_bags_only() {
+    let f = recall(
+        "lb-consumers-relation-changed",
+        Some(("lb-consumers:2", Some("cp/1"))),
+    );
+    let mut want = kept();
+    want.relation_ids.remove("lb-consumers");
+    want.relation_list.remove("lb-consumers:2");
+    want.forget_bag("lb-consumers:2", "cp/1", false);
+    want.forget_bag("lb-consumers:2", "cp", true);
+    assert_eq!(f, want);
+}
+
+#[test]
+fn app_changed_forgets_the_remote_app_bag_only() {
+    let f = recall(
+        "lb-consumers-relation-changed",
+        Some(("lb-consumers:2", None)),
+    );
+    let mut want = kept();
+    want.relation_ids.remove("lb-consumers");
+    want.relation_list.remove("lb-consumers:2");
+    want.forget_bag("lb-consumers:2", "cp", true);
+    assert_eq!(f, want);
+}
+
+#[test]
+fn joined_forgets_ids_members_the_unit_and_the_app() {
+    let f = recall(
+        "lb-consumers-relation-joined",
+        Some(("lb-consumers:2", Some("cp/1"))),
+    );
+    let mut want = kept();
+    want.relation_ids.remove("lb-consumers");
+    want.relation_list.remove("lb-consumers:2");
+    want.forget_bag("lb-consumers:2", "cp/1", false);
+    want.forget_bag("lb-consumers:2", "cp", true);
+    assert_eq!(f, want);
+}
+
+#[test]
+fn departed_forgets_ids_members_and_the_departing_unit() {
+    let f = recall(
+        "cluster-relation-departed",
+        Some(("cluster:0", Some("k8s-vip/2"))),
+    );
+    let mut want = kept();
+    want.relation_ids.remove("cluster");
+    want.relation_list.remove("cluster:0");
+    want.forget_bag("cluster:0", "k8s-vip/2", false);
+    assert_eq!(f, want);
+}
+
+#[test]
+fn created_and_broken_forget_the_whole_relation() {
+    for hook in ["created", "broken"] {
+        let name = format!("lb-consumers-relation-{hook}");
+        let f = recall(&name, Some(("lb-consumers:2", None)));
+        let mut want = kept();
+        want.relation_ids.remove("lb-consumers");
+        want.forget_relation("lb-consumers:2");
+        assert_eq!(f, want, "{hook}");
+    }
+}
+
+#[test]
+fn a_broken_run_keeps_nothing_of_the_relation() {
+    let mut f = known();
+    after_run(
+        &mut f,
+        &ctx(
+            "lb-consumers-relation-broken",
+            Some(("lb-consumers:2", None)),
+        ),
+        Some(true),
+    );
+    assert!(!f.relation_ids.contains_key("lb-consumers"));
+    assert!(!f.unit_bags.contains_key("lb-consumers:2"));
+    assert!(f.unit_bags.contains_key("cluster:0"));
+}
+
+#[test]
+fn a_run_that_saw_no_leadership_keeps_no_leader_facts() {
+    let mut f = known();
+    after_run(&mut f, &ctx("update-status", None), Some(false));
+    assert_eq!(f.app_status, None);
+    assert_eq!(f.bag("cluster:0", "k8s-vip", true), None);
+    let mut f = known();
+    after_run(&mut f, &ctx("update-status", None), Some(true));
+    assert_eq!(f, known());
+}
+
+#[test]
+fn actions_keep_everything() {
+    let mut c = ctx("x", None);
+    c.kind = HookKind::Action {
+        name: "status".into(),
+    };
+    assert_eq!(forget(known(), &c, NOW), Recall::These(Box::new(known())));
+}
