@@ -42,16 +42,6 @@ const EXCEPTIONS: &[(&str, &str)] = &[
 /// gone fails the test: remove it.
 const CYCLE_EXCEPTIONS: &[(&str, &str, &str)] = &[
     (
-        "src/juju/context/names.rs",
-        "src/juju/context.rs",
-        "uses the context's types, which context.rs declares; being split",
-    ),
-    (
-        "src/juju/context/relation.rs",
-        "src/juju/context.rs",
-        "uses the context's types, which context.rs declares; being split",
-    ),
-    (
         "src/vrrp/router/types.rs",
         "src/vrrp/router/mod.rs",
         "a `use super::Router` for a doc link only; being split",
