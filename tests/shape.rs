@@ -46,16 +46,6 @@ const CYCLE_EXCEPTIONS: &[(&str, &str, &str)] = &[
         "src/vrrp/router/mod.rs",
         "a `use super::Router` for a doc link only; being split",
     ),
-    (
-        "src/juju/tools/cached.rs",
-        "src/juju/tools/mod.rs",
-        "implements the HookTools trait of tools/mod.rs, which re-exports it; being split",
-    ),
-    (
-        "src/juju/tools/cli.rs",
-        "src/juju/tools/mod.rs",
-        "implements the HookTools trait of tools/mod.rs, which re-exports it; being split",
-    ),
 ];
 
 /// One parsed source file.

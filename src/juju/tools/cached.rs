@@ -9,7 +9,9 @@ use std::hash::Hash;
 
 use serde_json::{Map, Value};
 
-use super::{Bag, HookTools, LogLevel, NetworkInfo, Protocol, Status, ToolError};
+use super::error::ToolError;
+use super::hook_tools::{Bag, HookTools};
+use super::types::{LogLevel, NetworkInfo, Protocol, Status};
 
 /// Caches the read-only hook tools of `T` for the life of one hook run.
 pub struct CachedTools<T> {
