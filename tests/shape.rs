@@ -27,16 +27,7 @@ const MAX_FN_LINES: usize = 60;
 /// Files or functions (`path::fn`) allowed past the limits, and why. A file
 /// entry covers the file's length and every function in it. An entry that
 /// no longer exceeds a limit fails the test: remove it.
-const EXCEPTIONS: &[(&str, &str)] = &[
-    ("src/agent/checks.rs", "being split"),
-    ("src/agent/client.rs", "being split"),
-    ("src/agent/config.rs", "being split"),
-    ("src/agent/daemon.rs", "being split"),
-    ("src/agent/metrics.rs", "being split"),
-    ("src/agent/rawsock.rs", "being split"),
-    ("src/vrrp/packet.rs", "being split"),
-    ("src/vrrp/router/mod.rs", "being split"),
-];
+const EXCEPTIONS: &[(&str, &str)] = &[];
 
 /// Imports left out of the cycle check, and why. An entry whose import is
 /// gone fails the test: remove it.
