@@ -6,10 +6,6 @@
 //! the instance's primary address (IP_PKTINFO / IPV6_PKTINFO, so the source the
 //! checksum covers is exactly the source on the wire), and hands back the TTL /
 //! hop limit of every received packet so the receiver can require 255.
-//!
-//! Length exception: [`VrrpSocket::recv_batch`] is about 70 lines, one
-//! `unsafe` block whose header, name, iovec and control arrays must live in
-//! one stack frame for the recvmmsg(2) call that fills them.
 
 use std::io::{self, IoSlice};
 use std::mem::{size_of, zeroed, MaybeUninit};
@@ -256,18 +252,7 @@ impl VrrpSocket {
                 let h = &hdrs[k];
                 let len = (h.msg_len as usize).min(RECV_SLOT);
                 let data = &self.buf[k * RECV_SLOT..k * RECV_SLOT + len];
-                let mut meta = Meta {
-                    src6: Ipv6Addr::from(names[k].sin6_addr.s6_addr),
-                    dst6: None,
-                    hop_limit: None,
-                    at: None,
-                };
-                let msg = &h.msg_hdr;
-                let mut c = nix::libc::CMSG_FIRSTHDR(msg);
-                while !c.is_null() {
-                    meta.read_cmsg(c);
-                    c = nix::libc::CMSG_NXTHDR(msg, c);
-                }
+                let meta = Meta::received(&names[k], &h.msg_hdr);
                 each(parse(v6, data, meta));
             }
             Ok(n)
@@ -291,6 +276,27 @@ struct Meta {
 }
 
 impl Meta {
+    /// The metadata of one received message: its source (`name`) and what
+    /// its control messages carry.
+    ///
+    /// # Safety
+    /// `msg` must be a header recvmmsg(2) filled, whose control buffer is
+    /// live and holds the msg_controllen bytes the kernel wrote.
+    unsafe fn received(name: &nix::libc::sockaddr_in6, msg: &nix::libc::msghdr) -> Meta {
+        let mut meta = Meta {
+            src6: Ipv6Addr::from(name.sin6_addr.s6_addr),
+            dst6: None,
+            hop_limit: None,
+            at: None,
+        };
+        let mut c = nix::libc::CMSG_FIRSTHDR(msg);
+        while !c.is_null() {
+            meta.read_cmsg(c);
+            c = nix::libc::CMSG_NXTHDR(msg, c);
+        }
+        meta
+    }
+
     /// Takes what we asked for from one control message.
     ///
     /// # Safety

@@ -12,7 +12,7 @@ use serde_json::Value;
 use sha3::digest::{ExtendableOutput, Update, XofReader};
 use sha3::Shake256;
 
-use super::{CosError, CHARM_NAME};
+use super::error::{CosError, CHARM_NAME};
 
 /// The dashboards of `src/grafana_dashboards`: path relative to the charm
 /// root (part of the uid) and content.

@@ -5,7 +5,10 @@
 use serde::Serialize;
 use serde_json::Value;
 
-use super::{dashboard, rules, scrape, CosError, ScrapeJob, Topology};
+use super::error::CosError;
+use super::scrape::ScrapeJob;
+use super::topology::Topology;
+use super::{dashboard, rules, scrape};
 
 /// `CosAgentProviderUnitData`: what the collector reads from our unit.
 #[derive(Debug, Clone, PartialEq, Serialize)]

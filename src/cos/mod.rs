@@ -13,6 +13,7 @@
 
 mod dashboard;
 mod databag;
+mod error;
 mod pyjson;
 mod rules;
 mod scrape;
@@ -20,35 +21,7 @@ mod topology;
 
 pub use dashboard::{dashboards, decode_dashboard, encode_dashboard, DASHBOARDS};
 pub use databag::{config_json, CosAgentConfig};
+pub use error::{CosError, CHARM_NAME};
 pub use rules::{log_alert_rules, metrics_alert_rules, RULE_FILES};
 pub use scrape::{scrape_jobs, ScrapeJob};
 pub use topology::Topology;
-
-/// The charm's name as its metadata says: the `juju_charm` label of every rule
-/// and part of each dashboard's uid.
-pub const CHARM_NAME: &str = "k8s-vip";
-
-/// Why the databag could not be built: only a broken embedded file (caught by
-/// the tests) or a failing compressor.
-#[derive(Debug, thiserror::Error)]
-pub enum CosError {
-    /// An embedded rule file is not valid YAML of the Prometheus rule format.
-    #[error("alert rule file {file}: {reason}")]
-    Rules {
-        /// File name under src/prometheus_alert_rules.
-        file: &'static str,
-        /// What is wrong with it.
-        reason: String,
-    },
-    /// An embedded dashboard is not a JSON object.
-    #[error("dashboard {file}: {reason}")]
-    Dashboard {
-        /// Path of the dashboard relative to the charm root.
-        file: &'static str,
-        /// What is wrong with it.
-        reason: String,
-    },
-    /// Compressing or serialising failed.
-    #[error("encoding the cos-agent data: {0}")]
-    Encode(String),
-}

@@ -3,8 +3,8 @@
 
 use serde_json::{json, Map, Value};
 
+use super::error::CosError;
 use super::topology::Topology;
-use super::CosError;
 
 /// The files of `src/prometheus_alert_rules`, sorted by name as the library
 /// reads them (a test keeps this list equal to the folder).

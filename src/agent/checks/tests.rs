@@ -70,56 +70,11 @@ fn http_probe_wants_2xx() {
 fn https_probe_verifies_unless_insecure() {
     let dir = tempfile::tempdir().unwrap();
     let (key, cert) = (dir.path().join("k.pem"), dir.path().join("c.pem"));
-    let made = Command::new("openssl")
-        .args([
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-subj",
-            "/CN=localhost",
-            "-days",
-            "1",
-            "-keyout",
-        ])
-        .arg(&key)
-        .arg("-out")
-        .arg(&cert)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status();
-    if !made.is_ok_and(|s| s.success()) {
+    if !self_signed_cert(&key, &cert) {
         eprintln!("SKIPPED: openssl not available");
         return;
     }
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let mut server = Command::new("openssl")
-        .args([
-            "s_server",
-            "-quiet",
-            "-www",
-            "-accept",
-            &format!("127.0.0.1:{port}"),
-            "-cert",
-        ])
-        .arg(&cert)
-        .arg("-key")
-        .arg(&key)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let addr: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while TcpStream::connect(addr).is_err() && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let (mut server, port) = tls_server(&key, &cert);
     let url = format!("https://127.0.0.1:{port}/");
     let insecure = probe(
         &CheckKind::Http {
@@ -142,6 +97,64 @@ fn https_probe_verifies_unless_insecure() {
         verified.is_err(),
         "a self-signed certificate must fail verification"
     );
+}
+
+/// Writes a self-signed certificate for localhost and its key with openssl;
+/// false when openssl is not available.
+fn self_signed_cert(key: &std::path::Path, cert: &std::path::Path) -> bool {
+    let made = Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-subj",
+            "/CN=localhost",
+            "-days",
+            "1",
+            "-keyout",
+        ])
+        .arg(key)
+        .arg("-out")
+        .arg(cert)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status();
+    made.is_ok_and(|s| s.success())
+}
+
+/// Starts `openssl s_server` on a free 127.0.0.1 port with `cert`, waits
+/// (up to 10 s) until it accepts connections; returns it and its port.
+fn tls_server(key: &std::path::Path, cert: &std::path::Path) -> (std::process::Child, u16) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let server = Command::new("openssl")
+        .args([
+            "s_server",
+            "-quiet",
+            "-www",
+            "-accept",
+            &format!("127.0.0.1:{port}"),
+            "-cert",
+        ])
+        .arg(cert)
+        .arg("-key")
+        .arg(key)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let addr: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while TcpStream::connect(addr).is_err() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    (server, port)
 }
 
 /// Starts check thread 0 of instance "api" (rise 2, fall 3, 1 s timeout);

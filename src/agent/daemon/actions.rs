@@ -10,7 +10,7 @@
 use std::net::IpAddr;
 use std::time::{Instant, SystemTime};
 
-use super::Daemon;
+use super::state::Daemon;
 use crate::agent::log::{info, warn};
 use crate::agent::rawsock::multicast_group;
 use crate::vrrp::router::{Action, Event, State};

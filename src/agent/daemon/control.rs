@@ -14,7 +14,7 @@ use serde_json::{json, Value};
 
 use super::conn::Conn;
 use super::source::Source;
-use super::{Daemon, Exit};
+use super::state::{Daemon, Exit};
 use crate::agent::log::{info, warn};
 use crate::vrrp::router::{Event, State};
 

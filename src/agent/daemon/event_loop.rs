@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 
 use super::source::Source;
-use super::{min_opt, Daemon, Exit};
+use super::state::{min_opt, Daemon, Exit};
 use crate::agent::log::info;
 use crate::vrrp::router::Event;
 

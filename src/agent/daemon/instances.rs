@@ -8,7 +8,7 @@
 use std::io::Read;
 use std::time::{Duration, Instant};
 
-use super::{resolve, Daemon};
+use super::state::{resolve, Daemon};
 use crate::agent::checks::{self, CheckHandle, CheckReport};
 use crate::agent::config::{CheckConfig, InstanceConfig};
 use crate::agent::instance::{check_state, CheckState, Instance};

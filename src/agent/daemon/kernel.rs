@@ -12,7 +12,7 @@ use std::time::Instant;
 use anyhow::Context;
 
 use super::source::Source;
-use super::Daemon;
+use super::state::Daemon;
 use crate::agent::log::{info, warn};
 use crate::agent::rawsock::VrrpSocket;
 use crate::vrrp::router::{Action, Event, State};

@@ -2,7 +2,8 @@
 //!
 //! Why one thread: every protocol decision happens in order on one thread, so
 //! there are no locks on the critical path and no races between a timer and an
-//! advert. The loop sleeps in epoll (nanosecond timeout, [`Poller`]) on: the
+//! advert. The loop sleeps in epoll (nanosecond timeout,
+//! [`Poller`](crate::agent::poller::Poller)) on: the
 //! VRRP raw sockets, a netlink watch socket, the control socket and its
 //! connections, a signalfd (TERM/INT/HUP) and a socket pair the health-check
 //! threads write to. Timers are deadlines (`Instant`); how late each fires is
@@ -14,7 +15,7 @@
 //! and one recvmmsg (backup) or one send per peer (master); receiving
 //! allocates nothing in this shell (buffers are reused), and the status
 //! document and state file are only rebuilt when what they show changed
-//! ([`StatusGate`]).
+//! ([`StatusGate`](crate::agent::publish::StatusGate)).
 //!
 //! # The parts, one job each
 //! - [`setup`]: opening every resource once (signals, sockets, epoll);
@@ -26,15 +27,19 @@
 //! - [`kernel`]: links, addresses and the VRRP sockets they need;
 //! - [`reload`]: signals, and SIGHUP's in-place reload;
 //! - [`control`], [`conn`]: the control socket's requests and their bytes;
-//! - [`report`]: the status document, state file and metrics gauges.
+//! - [`report`]: the status document, state file and metrics gauges;
+//! - [`state`]: the [`Daemon`] struct and the few types and helpers the
+//!   parts share.
 //!
-//! Each is an `impl Daemon` block (or a leaf type) that imports only from this
-//! module and the leaves ([`source`], [`conn`]), never from a sibling `impl`.
+//! Each is an `impl Daemon` block (or a leaf type) that imports only from the
+//! leaves ([`state`], [`source`], [`conn`]), never from a sibling `impl` nor
+//! from this module, which only composes them.
 //!
 //! # Adding another kind of session
 //! A second protocol (say a sans-IO BFD session fed `(event, now)` that hands
 //! back packets to send and its next deadline) slots in beside the VRRP
-//! instances without touching their code: a field on [`Daemon`] holding the
+//! instances without touching their code: a field on [`Daemon`] (in
+//! [`state`]) holding the
 //! sessions and their UDP sockets; a [`source::Source`] variant for those
 //! sockets, registered with the poller in `setup`; one arm in
 //! `Daemon::on_ready` that reads them and feeds the sessions; its earliest
@@ -53,89 +58,16 @@ mod reload;
 mod report;
 mod setup;
 mod source;
+mod state;
 
-use std::collections::BTreeMap;
-use std::net::IpAddr;
-use std::os::unix::net::{UnixListener, UnixStream};
-use std::path::{Path, PathBuf};
-use std::sync::mpsc::Receiver;
-use std::time::Instant;
+use std::path::Path;
 
 use anyhow::Context;
-use nix::sys::signalfd::SignalFd;
 
-use crate::agent::checks::{CheckReport, ReportSink};
-use crate::agent::config::{self, AgentConfig, InstanceConfig};
-use crate::agent::garp::Announcer;
-use crate::agent::instance::{pick_primary, Instance};
+use crate::agent::config;
 use crate::agent::log::info;
-use crate::agent::metrics::SharedMetrics;
-use crate::agent::netlink::{Addr, Link, Netlink, Watcher};
-use crate::agent::poller::Poller;
-use crate::agent::publish::StatusGate;
-use crate::agent::rawsock::{Received, VrrpSocket};
-use conn::Conn;
-use source::Source;
-
-/// A packet read this turn: when it arrived, which socket (ifindex, IPv6),
-/// what it holds.
-type Packet = (Instant, (u32, bool), Received);
-
-/// What `run` already read from the kernel while validating the config.
-struct Kernel {
-    netlink: Netlink,
-    links: Vec<Link>,
-    addrs: Vec<Addr>,
-}
-
-/// How the loop ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Exit {
-    /// TERM/INT: resign and release VIPs.
-    Graceful,
-    /// `handover`: leave VIPs in place for the next agent to adopt.
-    Handover,
-}
-
-/// Everything the loop owns.
-struct Daemon {
-    config_path: PathBuf,
-    config: AgentConfig,
-    instances: Vec<Instance>,
-    netlink: Netlink,
-    watcher: Watcher,
-    announcer: Announcer,
-    /// VRRP sockets by (ifindex, IPv6): a handful, looked up for every
-    /// advert, so an ordered map (no hashing) rather than a HashMap.
-    sockets: BTreeMap<(u32, bool), VrrpSocket>,
-    links: Vec<Link>,
-    addrs: Vec<Addr>,
-    metrics: SharedMetrics,
-    paused: bool,
-    generation: u64,
-    reports: Receiver<CheckReport>,
-    sink: ReportSink,
-    wake_rx: UnixStream,
-    signals: SignalFd,
-    control: UnixListener,
-    conns: Vec<Conn>,
-    /// Decides when the state file and metrics gauges are rewritten.
-    gate: StatusGate,
-    /// Every descriptor the loop sleeps on, registered once.
-    poller: Poller,
-    /// Tokens and sources ready in one turn, reused every turn.
-    ready_tokens: Vec<u64>,
-    ready: Vec<Source>,
-    /// Id of the next control connection.
-    next_conn: u64,
-    /// Packets read in one turn, reused every turn.
-    packets: Vec<Packet>,
-    /// Packet buffers kept for reuse, so receiving allocates nothing.
-    spare: Vec<Received>,
-    /// Timers due in one call of `fire_timers_until`, reused.
-    due: Vec<(Instant, usize)>,
-    exit: Option<Exit>,
-}
+use crate::agent::netlink::Netlink;
+use state::{resolve, Daemon, Kernel};
 
 /// Validates the config and, unless `check`, runs the agent until TERM/INT/handover.
 pub fn run(config_path: &Path, check: bool) -> anyhow::Result<()> {
@@ -188,42 +120,4 @@ pub fn run(config_path: &Path, check: bool) -> anyhow::Result<()> {
     let result = d.run_loop();
     d.finish();
     result
-}
-
-/// Finds the interface of `inst` and the address to send from; the error
-/// names the field (prefixed by the caller with `instances[i].`).
-fn resolve(
-    inst: &InstanceConfig,
-    links: &[Link],
-    addrs: &[Addr],
-) -> anyhow::Result<(Link, IpAddr)> {
-    let link = links
-        .iter()
-        .find(|l| l.name == inst.interface)
-        .cloned()
-        .ok_or_else(|| {
-            let names: Vec<&str> = links.iter().map(|l| l.name.as_str()).collect();
-            anyhow::anyhow!(
-                "interface: {:?} does not exist (interfaces: {})",
-                inst.interface,
-                names.join(", ")
-            )
-        })?;
-    let primary = pick_primary(inst, link.index, addrs).ok_or_else(|| {
-        let fam = if inst.is_ipv6() { "IPv6 (link-local for multicast, global for unicast)" } else { "IPv4" };
-        anyhow::anyhow!(
-            "interface: {} has no {fam} address to send adverts from; add one or set unicast-source",
-            inst.interface
-        )
-    })?;
-    Ok((link, primary))
-}
-
-/// The earlier of two optional deadlines.
-fn min_opt(a: Option<Instant>, b: Option<Instant>) -> Option<Instant> {
-    match (a, b) {
-        (Some(x), Some(y)) => Some(x.min(y)),
-        (x, None) => x,
-        (None, y) => y,
-    }
 }

@@ -10,7 +10,7 @@
 use std::time::{Duration, Instant, SystemTime};
 
 use super::source::Source;
-use super::{Daemon, Packet};
+use super::state::{Daemon, Packet};
 use crate::agent::instance::Instance;
 use crate::agent::log::warn;
 use crate::agent::rawsock::{Received, RECV_BATCH};

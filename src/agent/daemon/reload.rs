@@ -11,7 +11,7 @@ use std::time::Instant;
 
 use nix::sys::signal::Signal;
 
-use super::{resolve, Daemon, Exit};
+use super::state::{resolve, Daemon, Exit};
 use crate::agent::config::{self, AgentConfig, InstanceConfig};
 use crate::agent::instance::{router_config, Instance};
 use crate::agent::log::{error, info, warn};

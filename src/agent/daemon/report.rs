@@ -7,7 +7,7 @@ use std::time::{Instant, SystemTime};
 use serde_json::{json, Value};
 
 use super::receive::log_strangers;
-use super::Daemon;
+use super::state::Daemon;
 use crate::agent::instance::Instance;
 use crate::agent::log::warn;
 use crate::agent::status::{rfc3339, write_atomic};

@@ -19,7 +19,7 @@ use nix::sys::signal::{SigSet, Signal};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
 
 use super::source::Source;
-use super::{Daemon, Kernel};
+use super::state::{Daemon, Kernel};
 use crate::agent::checks::ReportSink;
 use crate::agent::config::AgentConfig;
 use crate::agent::garp::Announcer;

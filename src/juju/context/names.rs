@@ -1,7 +1,7 @@
 //! Which event a process run is, from an explicit name, `JUJU_DISPATCH_PATH`,
 //! argv[0] or the `JUJU_*_NAME` variables, and which unit runs it.
 
-use super::{ContextError, HookKind};
+use super::types::{ContextError, HookKind};
 
 /// Program names that are this binary itself, not a hook symlink.
 const SELF_NAMES: &[&str] = &["k8s-vip", "dispatch"];

@@ -1,7 +1,7 @@
 //! The relation a relation hook is about, from `JUJU_RELATION*` and
 //! `JUJU_REMOTE_*`, checked against the hook's name.
 
-use super::{ContextError, HookKind, RelationCtx};
+use super::types::{ContextError, HookKind, RelationCtx};
 
 /// Hooks whose name says they are about a relation.
 fn is_relation_hook(kind: &HookKind) -> bool {

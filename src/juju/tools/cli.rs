@@ -10,7 +10,9 @@ use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
 use super::error::shorten;
-use super::{Bag, HookTools, LogLevel, NetworkInfo, Protocol, Status, ToolError};
+use super::error::ToolError;
+use super::hook_tools::{Bag, HookTools};
+use super::types::{LogLevel, NetworkInfo, Protocol, Status};
 
 /// Runs the hook tools found on PATH (or in one directory, see [`CliHookTools::in_dir`]).
 #[derive(Debug, Clone, Default)]

@@ -6,9 +6,6 @@ use std::time::{Duration, Instant};
 
 use crate::vrrp::packet::{Advert, DecodeError};
 
-#[cfg(doc)]
-use super::Router;
-
 /// Where a virtual router instance stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum State {
@@ -89,7 +86,8 @@ pub enum Event {
 /// What the shell must do, in order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Action {
-    /// Send [`Router::advert`]`(priority)` from the primary address.
+    /// Send [`Router::advert`](crate::vrrp::router::Router::advert)`(priority)`
+    /// from the primary address.
     SendAdvert {
         /// Priority to advertise (0 = resigning).
         priority: u8,

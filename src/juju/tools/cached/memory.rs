@@ -8,7 +8,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::juju::context::HookContext;
 use crate::juju::tools::facts::{self, Facts, Loaded, Recall, FORMAT, FULL_READ_EVERY};
-use crate::juju::tools::{LogLevel, Status};
+use crate::juju::tools::types::{LogLevel, Status};
 
 /// One run's hold on the facts file.
 pub(super) struct Memory {

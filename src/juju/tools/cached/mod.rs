@@ -17,8 +17,10 @@ use std::path::Path;
 
 use serde_json::{Map, Value};
 
+use super::error::ToolError;
 use super::facts::Facts;
-use super::{Bag, HookTools, LogLevel, NetworkInfo, Protocol, Status, ToolError};
+use super::hook_tools::{Bag, HookTools};
+use super::types::{LogLevel, NetworkInfo, Protocol, Status};
 use crate::juju::context::HookContext;
 use memory::Memory;
 

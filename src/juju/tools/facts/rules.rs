@@ -3,7 +3,7 @@
 
 use crate::juju::context::{HookContext, HookKind};
 
-use super::Facts;
+use super::model::Facts;
 
 /// How long facts may go without a full read (seconds).
 pub const FULL_READ_EVERY: u64 = 3600;

@@ -5,7 +5,7 @@ use std::fs;
 use std::io::{self, Write};
 use std::path::Path;
 
-use super::{Facts, FORMAT};
+use super::model::{Facts, FORMAT};
 
 /// What reading the facts file found.
 #[derive(Debug, Clone, PartialEq)]
