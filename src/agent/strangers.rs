@@ -104,11 +104,38 @@ impl Strangers {
     pub fn refused(&self) -> u64 {
         self.refused
     }
+
+    /// Drops the kept sources that a reload made peers: a unit whose adverts
+    /// arrived before the charm listed it is no stranger once listed, and
+    /// keeping it would show a false VRID collision until the agent restarts.
+    pub fn forget_peers(&mut self, peers: &[IpAddr]) {
+        let before = self.newest.len();
+        self.newest.retain(|a| !peers.contains(a));
+        if self.newest.len() != before {
+            self.changed = true;
+            self.next_publish = None;
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_source_made_a_peer_by_a_reload_is_no_longer_shown() {
+        let now = Instant::now();
+        let mut s = Strangers::default();
+        let peer: IpAddr = "192.0.2.13".parse().unwrap();
+        let other: IpAddr = "198.51.100.7".parse().unwrap();
+        s.refuse(peer, now);
+        s.refuse(other, now);
+        assert!(s.take_publish(now));
+        s.forget_peers(&[peer]);
+        assert_eq!(s.newest().copied().collect::<Vec<_>>(), vec![other]);
+        assert_eq!(s.refused(), 2, "the count of refused adverts stays");
+        assert!(s.take_publish(now), "the change is published at once");
+    }
 
     fn addr(i: u32) -> IpAddr {
         IpAddr::V4((0xc633_6400 + i).into())

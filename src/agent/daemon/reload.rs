@@ -144,6 +144,7 @@ impl Daemon {
                 pending.push((new_idx, more, t));
             }
         }
+        inst.strangers.forget_peers(&cfg.unicast_peers);
         inst.cfg = cfg.clone();
         info(&format!("reload: instance {} retuned in place", cfg.name));
         pending.push((new_idx, actions, t));
