@@ -5,6 +5,7 @@
 //! Why separate from the loop: the loop owns the sockets and decides *when*;
 //! this type holds *what* one instance is and turns it into its status entry.
 
+use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::time::{Instant, SystemTime};
 
@@ -96,6 +97,9 @@ pub struct Instance {
     pub last_send_error: Option<String>,
     /// The latest time fed to the router (its clock never runs backwards).
     pub last_now: Option<Instant>,
+    /// BFD instances: when each unicast peer's latest advert arrived and the
+    /// priority it carried (bounded by the peer list).
+    pub heard: BTreeMap<IpAddr, (Instant, u8)>,
 }
 
 /// Picks the address adverts are sent from: `unicast-source`, else the
@@ -182,6 +186,7 @@ impl Instance {
             strangers: Strangers::default(),
             last_send_error: None,
             last_now: None,
+            heard: BTreeMap::new(),
         }
     }
 

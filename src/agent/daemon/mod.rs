@@ -26,7 +26,8 @@
 //! - [`kernel`]: links, addresses and the VRRP sockets they need;
 //! - [`reload`]: signals, and SIGHUP's in-place reload;
 //! - [`control`], [`conn`]: the control socket's requests and their bytes;
-//! - [`report`]: the status document, state file and metrics gauges.
+//! - [`report`]: the status document, state file and metrics gauges;
+//! - [`bfd`]: BFD sessions as event sources and what their Down means.
 //!
 //! Each is an `impl Daemon` block (or a leaf type) that imports only from this
 //! module and the leaves ([`source`], [`conn`]), never from a sibling `impl`.
@@ -43,6 +44,7 @@
 //! status gate stay as they are.
 
 mod actions;
+mod bfd;
 mod conn;
 mod control;
 mod event_loop;
@@ -64,6 +66,7 @@ use std::time::Instant;
 use anyhow::Context;
 use nix::sys::signalfd::SignalFd;
 
+use crate::agent::bfd_peers::BfdPeers;
 use crate::agent::checks::{CheckReport, ReportSink};
 use crate::agent::config::{self, AgentConfig, InstanceConfig};
 use crate::agent::garp::Announcer;
@@ -135,6 +138,8 @@ struct Daemon {
     /// Timers due in one call of `fire_timers_until`, reused.
     due: Vec<(Instant, usize)>,
     exit: Option<Exit>,
+    /// BFD sessions to the unicast peers of BFD-enabled instances.
+    bfd: BfdPeers,
 }
 
 /// Validates the config and, unless `check`, runs the agent until TERM/INT/handover.
