@@ -124,7 +124,7 @@ impl BfdMetrics {
                 &self.takeovers,
             ),
             (
-                "k8s_vip_bfd_takeovers_suppressed_total",
+                "k8s_vip_bfd_contradicted_total",
                 "BFD said the master was down while its adverts still arrived; VRRP decided.",
                 &self.suppressed,
             ),

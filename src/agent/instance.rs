@@ -100,6 +100,21 @@ pub struct Instance {
     /// BFD instances: when each unicast peer's latest advert arrived and the
     /// priority it carried (bounded by the peer list).
     pub heard: BTreeMap<IpAddr, (Instant, u8)>,
+    /// BFD: counters shown in status (`bfd-takeovers`, `bfd-contradicted`)
+    /// and the master last taken over from on a BFD Down.
+    pub bfd_events: BfdEvents,
+}
+
+/// What BFD made an instance do, for status and metrics.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct BfdEvents {
+    /// Takeovers on BFD Down.
+    pub takeovers: u64,
+    /// BFD said the master was down while its adverts still arrived.
+    pub contradicted: u64,
+    /// The master taken over from on the last BFD Down, until it is heard
+    /// again or the instance leaves Master.
+    pub took_from: Option<IpAddr>,
 }
 
 /// Picks the address adverts are sent from: `unicast-source`, else the
@@ -187,6 +202,7 @@ impl Instance {
             last_send_error: None,
             last_now: None,
             heard: BTreeMap::new(),
+            bfd_events: BfdEvents::default(),
         }
     }
 

@@ -20,6 +20,33 @@ use crate::bfd::takeover::{decide, PeerDown, Verdict, View};
 use crate::vrrp::router::{Event, State};
 
 impl Daemon {
+    /// Instance `idx` heard an advert from `from`: remembered for the
+    /// takeover decision; an advert from a master BFD declared dead (after
+    /// this unit took over from it) is counted as BFD contradicted.
+    pub(super) fn bfd_heard(&mut self, idx: usize, from: IpAddr, priority: u8, at: Instant) {
+        let inst = &mut self.instances[idx];
+        inst.heard.insert(from, (at, priority));
+        if inst.bfd_events.took_from == Some(from) && priority > 0 {
+            inst.bfd_events.took_from = None;
+            if inst.router.state() == State::Master {
+                let name = inst.cfg.name.clone();
+                warn(&format!(
+                    "instance {name}: adverts from {from} still arrive after BFD declared it down; VRRP decides"
+                ));
+                self.count_contradicted(idx);
+            }
+        }
+    }
+
+    fn count_contradicted(&mut self, idx: usize) {
+        let inst = &mut self.instances[idx];
+        inst.bfd_events.contradicted += 1;
+        self.gate.mark_dirty();
+        if let Ok(mut m) = self.metrics.lock() {
+            *m.bfd.suppressed.entry(inst.cfg.name.clone()).or_insert(0) += 1;
+        }
+    }
+
     /// The sessions every BFD-enabled instance asks for.
     fn bfd_wants(&self) -> Vec<Want> {
         let mut wants = Vec::new();
@@ -126,15 +153,16 @@ impl Daemon {
                     *m.bfd.takeovers.entry(name).or_insert(0) += 1;
                 }
                 self.feed(idx, Event::MasterDead { master: d.peer }, now);
+                let ev = &mut self.instances[idx].bfd_events;
+                ev.takeovers += 1;
+                ev.took_from = Some(d.peer);
             }
             Verdict::AdvertsStillArrive => {
                 warn(&format!(
                     "instance {name}: BFD says master {} is down but its adverts still arrive; VRRP decides",
                     d.peer
                 ));
-                if let Ok(mut m) = self.metrics.lock() {
-                    *m.bfd.suppressed.entry(name).or_insert(0) += 1;
-                }
+                self.count_contradicted(idx);
             }
             Verdict::Outranked(w) => info(&format!(
                 "instance {name}: BFD: master {} {why}; {w} wins among the live units, staying backup",

@@ -27,7 +27,10 @@ impl Daemon {
     fn instance_status(&self, idx: usize) -> Value {
         let mut v = self.instances[idx].status();
         if let (Some(bfd), Some(obj)) = (self.bfd_status(idx), v.as_object_mut()) {
+            let ev = self.instances[idx].bfd_events;
             obj.insert("bfd".into(), bfd);
+            obj.insert("bfd-takeovers".into(), ev.takeovers.into());
+            obj.insert("bfd-contradicted".into(), ev.contradicted.into());
         }
         v
     }
