@@ -175,3 +175,135 @@ fn bfd_master_sigterm_hands_over_with_admin_down() {
         a[1].log()
     );
 }
+
+/// Polls, for `period`, that no more than one unit holds the VIP after
+/// `grace`; returns the longest stretch with two holders seen.
+fn longest_dual_master(lab: &Lab, a: &[Agent], grace: Duration, period: Duration) -> Duration {
+    let t0 = Instant::now();
+    let (mut worst, mut since) = (Duration::ZERO, None::<Instant>);
+    while t0.elapsed() < period {
+        if lab.holders(VIP).len() > 1 {
+            let s = *since.get_or_insert_with(Instant::now);
+            worst = worst.max(s.elapsed());
+        } else {
+            since = None;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let refs: Vec<&Agent> = a.iter().collect();
+    assert!(
+        worst <= grace,
+        "dual master for {worst:?} (allowed {grace:?})\n{}",
+        logs(&refs)
+    );
+    worst
+}
+
+#[test]
+fn bfd_master_sigstop_then_sigcont_no_lasting_dual_master() {
+    if !require_root() {
+        return;
+    }
+    let lab = Lab::new("bfdstop", 3);
+    let a = cluster(&lab);
+    let t0 = Instant::now();
+    a[0].proc.signal(Signal::SIGSTOP);
+    let took = unit1_takes_over(&lab, t0, &a);
+    expect_unit1_won_by_bfd(&lab, &a, took, "SIGSTOP");
+    std::thread::sleep(Duration::from_millis(500));
+    let t1 = Instant::now();
+    a[0].proc.signal(Signal::SIGCONT);
+    let single = wait_for(Duration::from_secs(2), || lab.holders(VIP).len() == 1);
+    let refs: Vec<&Agent> = a.iter().collect();
+    let single = single.unwrap_or_else(|| panic!("dual master after SIGCONT\n{}", logs(&refs)));
+    eprintln!(
+        "MEASURED BFD SIGCONT: one master again after {} ms",
+        t1.elapsed().as_millis()
+    );
+    // Generous: one advert interval (100 ms) plus scheduling on a loaded machine.
+    assert!(
+        single < Duration::from_millis(600),
+        "{single:?}\n{}",
+        logs(&refs)
+    );
+    longest_dual_master(&lab, &a, Duration::ZERO, Duration::from_millis(700));
+    let masters = a.iter().filter(|x| x.state("api") == "MASTER").count();
+    assert_eq!(masters, 1, "{}", logs(&refs));
+}
+
+#[test]
+fn bfd_backup_sigstop_does_not_take_over_after_sigcont() {
+    if !require_root() {
+        return;
+    }
+    let lab = Lab::new("bfdbstop", 3);
+    let a = cluster(&lab);
+    a[1].proc.signal(Signal::SIGSTOP);
+    std::thread::sleep(Duration::from_millis(1500));
+    a[1].proc.signal(Signal::SIGCONT);
+    // Allowed: a dual master no longer than one advert interval (100 ms)
+    // plus scheduling slack.
+    let worst = longest_dual_master(
+        &lab,
+        &a,
+        Duration::from_millis(250),
+        Duration::from_millis(1000),
+    );
+    eprintln!(
+        "MEASURED BFD backup SIGSTOP 1.5 s: longest dual master {} ms",
+        worst.as_millis()
+    );
+    let refs: Vec<&Agent> = a.iter().collect();
+    assert_eq!(lab.holders(VIP), vec![0], "{}", logs(&refs));
+    assert_eq!(
+        a[1].status()["instances"][0]["bfd-takeovers"],
+        0,
+        "{}",
+        logs(&refs)
+    );
+}
+
+/// Drops BFD (UDP 3784) arriving at `node`'s eth0; adverts still pass.
+fn block_bfd(lab: &Lab, node: usize) {
+    let ns = lab.unit(node).ns.clone();
+    // A policy rule needs no netfilter modules: incoming UDP to 3784 is
+    // routed to "prohibit" and dropped before any socket sees it (ahead of
+    // the local table, which moves behind it).
+    for rule in [
+        "add pref 10 iif eth0 ipproto udp dport 3784 prohibit",
+        "add pref 100 lookup local",
+        "del pref 0 lookup local",
+    ] {
+        let mut args = vec!["ip", "rule"];
+        args.extend(rule.split(' '));
+        lab.exec_ok(&ns, &args);
+    }
+}
+
+#[test]
+fn bfd_blocked_while_adverts_flow_no_failover_and_counted() {
+    if !require_root() {
+        return;
+    }
+    let lab = Lab::new("bfdasym", 3);
+    let a = cluster(&lab);
+    block_bfd(&lab, 1);
+    let refs: Vec<&Agent> = a.iter().collect();
+    let down = wait_for(Duration::from_secs(3), || {
+        bfd_state(&a[1], &lab.unit(0).ipv4.to_string()) != "up"
+    });
+    assert!(down.is_some(), "BFD did not go down\n{}", logs(&refs));
+    // Whatever unit1 did on the Down, within one advert interval (plus a
+    // generous margin) the old rules leave unit0 the only master.
+    std::thread::sleep(Duration::from_millis(300));
+    longest_dual_master(&lab, &a, Duration::ZERO, Duration::from_millis(1000));
+    assert_eq!(lab.holders(VIP), vec![0], "{}", logs(&refs));
+    assert_eq!(a[0].state("api"), "MASTER");
+    let st = a[1].status();
+    assert_eq!(
+        st["instances"][0]["bfd-contradicted"],
+        1,
+        "{st}\n{}",
+        logs(&refs)
+    );
+}

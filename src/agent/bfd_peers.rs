@@ -26,7 +26,7 @@ use std::time::{Duration, Instant, SystemTime};
 use crate::agent::bfd_socket::{BfdCounters, BfdListener, BfdSender, Received};
 use crate::agent::log::{info, warn};
 use crate::bfd::jitter::{JitterSource, SplitMix64};
-use crate::bfd::packet::{DecodeError, SessionState};
+use crate::bfd::packet::{DecodeError, Diag, SessionState};
 use crate::bfd::session::{Event, Output, Session, SessionConfig};
 
 /// Most packets read from one socket per call.
@@ -47,7 +47,8 @@ pub struct Want {
     pub multiplier: u8,
 }
 
-/// A session that went from Up to Down.
+/// A session that went from Up to Down because the peer went silent or
+/// said AdminDown (not when the peer signalled Down: then it is alive).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Down {
     /// Our address.
@@ -344,7 +345,11 @@ impl BfdPeers {
                 c.to.as_str(),
                 c.diag
             ));
-            if c.from == SessionState::Up && c.to == SessionState::Down {
+            // Only silence or the peer's own AdminDown says it is gone; a
+            // peer that signals Down is alive (it does not hear us).
+            let admin = s.session.remote_state() == SessionState::AdminDown;
+            let silent = c.diag == Diag::ControlDetectionTimeExpired;
+            if c.from == SessionState::Up && c.to == SessionState::Down && (silent || admin) {
                 let detect = s.detect();
                 downs.push(Down {
                     stalled: false,
@@ -352,7 +357,7 @@ impl BfdPeers {
                     peer: s.want.peer,
                     last_packet: s.last_rx,
                     tx_interval: detect / u32::from(s.want.multiplier.max(1)),
-                    admin: s.session.remote_state() == SessionState::AdminDown,
+                    admin,
                 });
             }
         }
