@@ -148,3 +148,38 @@ impl BfdMetrics {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nothing_without_bfd_and_every_state_with_it() {
+        let mut m = BfdMetrics::default();
+        let mut o = String::new();
+        m.render(&mut o);
+        assert!(o.is_empty());
+        m.peers.insert(
+            ("api".into(), "192.0.2.12".into()),
+            PeerMetrics {
+                state: "up",
+                changes: 2,
+                sent: 10,
+                received: 9,
+                detect_s: 0.06,
+            },
+        );
+        m.takeovers.insert("api".into(), 1);
+        m.dropped.insert("bad_ttl", 3);
+        m.render(&mut o);
+        for line in [
+            "k8s_vip_bfd_session_state{instance=\"api\",peer=\"192.0.2.12\",state=\"up\"} 1",
+            "k8s_vip_bfd_session_state{instance=\"api\",peer=\"192.0.2.12\",state=\"down\"} 0",
+            "k8s_vip_bfd_detection_time_seconds{instance=\"api\",peer=\"192.0.2.12\"} 0.06",
+            "k8s_vip_bfd_takeovers_total{instance=\"api\"} 1",
+            "k8s_vip_bfd_packets_dropped_total{reason=\"bad_ttl\"} 3",
+        ] {
+            assert!(o.lines().any(|l| l == line), "missing {line}\n{o}");
+        }
+    }
+}
