@@ -26,6 +26,7 @@
 //! - [`kernel`]: links, addresses and the VRRP sockets they need;
 //! - [`reload`]: signals, and SIGHUP's in-place reload;
 //! - [`control`], [`conn`]: the control socket's requests and their bytes;
+//! - [`ready`]: waiting (bounded) for addresses still in DAD at start;
 //! - [`report`]: the status document, state file and metrics gauges;
 //! - [`bfd`]: BFD sessions as event sources and what their Down means.
 //!
@@ -50,6 +51,7 @@ mod control;
 mod event_loop;
 mod instances;
 mod kernel;
+mod ready;
 mod receive;
 mod reload;
 mod report;
@@ -61,7 +63,7 @@ use std::net::IpAddr;
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::Receiver;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use nix::sys::signalfd::SignalFd;
@@ -149,9 +151,18 @@ pub fn run(config_path: &Path, check: bool) -> anyhow::Result<()> {
         Netlink::new().context("cannot open a netlink socket (needs CAP_NET_ADMIN)")?;
     let links = netlink.links().context("cannot list network interfaces")?;
     let addrs = netlink.addrs().context("cannot list interface addresses")?;
-    for (i, inst) in config.instances.iter().enumerate() {
-        resolve(inst, &links, &addrs).map_err(|e| anyhow::anyhow!("instances[{i}].{e}"))?;
-    }
+    let mut kernel = Kernel {
+        netlink,
+        links,
+        addrs,
+    };
+    // `--check` does not wait: a tentative address fails it at once.
+    let wait = if check {
+        Duration::ZERO
+    } else {
+        ready::DAD_WAIT
+    };
+    ready::await_addresses(&config, &mut kernel, wait)?;
     if check {
         println!(
             "{}: OK ({} instance{})",
@@ -169,11 +180,6 @@ pub fn run(config_path: &Path, check: bool) -> anyhow::Result<()> {
         }
         return Ok(());
     }
-    let kernel = Kernel {
-        netlink,
-        links,
-        addrs,
-    };
     let mut d = Daemon::open(config_path, &config, kernel)?;
     info(&format!(
         "k8s-vip agent {} starting (pid {}, {} instance(s){})",
