@@ -307,3 +307,33 @@ fn bfd_blocked_while_adverts_flow_no_failover_and_counted() {
         logs(&refs)
     );
 }
+
+#[test]
+fn bfd_handover_restart_is_not_taken_for_a_crash() {
+    if !require_root() {
+        return;
+    }
+    let lab = Lab::new("bfdhand", 3);
+    let mut a = cluster(&lab);
+    let reply = a[0].request(json!({"cmd": "handover"}));
+    assert_eq!(reply["ok"], true, "{reply}");
+    let _ = a[0].proc.wait_timeout(Duration::from_secs(3));
+    // The successor starts a little later, as a package upgrade would.
+    std::thread::sleep(Duration::from_millis(300));
+    let next = start_unit(&lab, 0, true);
+    next.expect_state("api", "MASTER", Duration::from_secs(3));
+    std::thread::sleep(Duration::from_millis(300));
+    a[0] = next;
+    let refs: Vec<&Agent> = a.iter().collect();
+    assert_eq!(lab.holders(VIP), vec![0], "{}", logs(&refs));
+    for b in &a[1..] {
+        let st = b.status();
+        assert_eq!(
+            st["instances"][0]["bfd-takeovers"],
+            0,
+            "{st}\n{}",
+            logs(&refs)
+        );
+        assert_eq!(st["instances"][0]["state"], "BACKUP", "{st}");
+    }
+}

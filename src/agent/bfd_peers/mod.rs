@@ -264,6 +264,23 @@ impl BfdPeers {
         }
     }
 
+    /// Before a hand-over to the next agent (VIPs left in place): advertise
+    /// `interval` so the peers' detection time becomes `multiplier ×
+    /// interval` at once and the restart does not look like a crash.
+    pub fn slow_down(&mut self, interval: Duration, now: Instant) {
+        let mut downs = Vec::new();
+        for i in 0..self.sessions.len() {
+            let now = self.sessions[i].last_now.max(now);
+            let event = Event::SetTiming {
+                desired_min_tx: interval,
+                required_min_rx: interval,
+                detect_mult: self.sessions[i].want.multiplier,
+            };
+            let out = self.sessions[i].session.handle(event, now);
+            self.apply(i, out, &mut downs);
+        }
+    }
+
     /// Sends what the session asked for and reports an Up → Down change.
     fn apply(&mut self, i: usize, out: Output, downs: &mut Vec<Down>) {
         let s = &mut self.sessions[i];

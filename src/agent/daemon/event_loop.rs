@@ -16,6 +16,9 @@ use super::{min_opt, Daemon, Exit};
 use crate::agent::log::info;
 use crate::vrrp::router::Event;
 
+/// BFD interval advertised while the agent hands over to its successor: the
+/// peers' detection time becomes a multiple of it, longer than a restart.
+const HANDOVER_BFD_INTERVAL: Duration = Duration::from_secs(5);
 /// How long a control connection may take to send its request.
 const CONN_TIMEOUT: Duration = Duration::from_secs(5);
 /// How often the loop wakes while a control connection is open (to time it out).
@@ -124,6 +127,10 @@ impl Daemon {
             // winner takes over without waiting for the detection time.
             self.bfd_admin_down(None, false, now);
             self.feed_started(Event::Shutdown, now);
+        } else {
+            // Hand-over: the next agent adopts the VIPs; the peers must not
+            // take our restart for a crash.
+            self.bfd.slow_down(HANDOVER_BFD_INTERVAL, now);
         }
         for inst in &mut self.instances {
             inst.handles.clear();
