@@ -74,6 +74,11 @@ impl BfdMetrics {
                 );
             }
         }
+        self.render_peers(o);
+        self.render_counts(o);
+    }
+
+    fn render_peers(&self, o: &mut String) {
         type Get = fn(&PeerMetrics) -> String;
         let per_peer: [(&str, &str, &str, Get); 4] = [
             (
@@ -113,7 +118,6 @@ impl BfdMetrics {
                 );
             }
         }
-        self.render_counts(o);
     }
 
     fn render_counts(&self, o: &mut String) {

@@ -113,7 +113,7 @@ pub struct InstanceConfig {
     /// Health checks.
     pub checks: Vec<CheckConfig>,
     /// BFD towards every unicast peer (None = no BFD: VRRP timers only).
-    pub bfd: Option<super::BfdConfig>,
+    pub bfd: Option<super::bfd::BfdConfig>,
 }
 
 impl InstanceConfig {
