@@ -168,3 +168,45 @@ fn mixed_group_keepalived_master_and_bfd_backups_agree() {
     assert_eq!(a2.state("api"), "BACKUP", "{}", all(&ka));
     assert_eq!(a0.status()["instances"][0]["bfd-takeovers"], 0);
 }
+
+/// Our BFD master dies while keepalived (no BFD, higher priority, nopreempt)
+/// is a backup: our other backup must not act on its BFD Down, since
+/// keepalived is alive for all it knows and wins; keepalived takes over.
+#[test]
+fn bfd_backup_defers_to_a_higher_keepalived_backup() {
+    if !require_root() || !support::skip::need_program("keepalived") {
+        return;
+    }
+    let lab = Lab::new("abfdka2", 3);
+    let ip = |j: usize| lab.unit(j).ipv4.to_string();
+    let mut a0 = start_bfd_agent(&lab, 0, 100, &[1, 2], json!({ ip(1): 150, ip(2): 90 }));
+    a0.expect_state("api", "MASTER", Duration::from_secs(3));
+    let mut ka = start_keepalived(&lab, 1, 150, &[0, 2]);
+    let a2 = start_bfd_agent(&lab, 2, 90, &[0, 1], json!({ ip(0): 100, ip(1): 150 }));
+    let up = wait_for(Duration::from_secs(10), || bfd_state(&a2, &ip(0)) == "up");
+    let all =
+        |ka: &Proc, a0: &Agent| format!("{}\n--- keepalived ---\n{}", logs([a0, &a2]), ka.log());
+    assert!(up.is_some(), "{}", all(&ka, &a0));
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(lab.holders(VIP), vec![0], "{}", all(&ka, &a0));
+    a0.proc.signal(Signal::SIGKILL);
+    a0.proc.kill();
+    let _ = lab.exec(
+        lab.unit(0),
+        &["ip", "addr", "del", &format!("{VIP}/24"), "dev", "eth0"],
+    );
+    let took = wait_for(Duration::from_secs(3), || lab.holders(VIP) == vec![1]);
+    assert!(took.is_some(), "{}", all(&ka, &a0));
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(lab.holders(VIP), vec![1], "{}", all(&ka, &a0));
+    let st = a2.status();
+    assert_eq!(st["instances"][0]["state"], "BACKUP", "{st}");
+    assert_eq!(st["instances"][0]["bfd-takeovers"], 0, "{st}");
+    assert!(
+        a2.log()
+            .contains("wins among the live units, staying backup"),
+        "{}",
+        a2.log()
+    );
+    ka.kill();
+}

@@ -152,6 +152,7 @@ impl BfdPeers {
             last_now: now,
             last_rx: None,
             changes: 0,
+            ever_up: false,
             received: 0,
             send_errors: 0,
         })
@@ -291,6 +292,7 @@ impl BfdPeers {
         }
         for c in &out.changes {
             s.changes += 1;
+            s.ever_up |= c.to == SessionState::Up;
             self.changed = true;
             info(&format!(
                 "BFD: session to {}: {} -> {} ({:?})",

@@ -54,6 +54,10 @@ pub struct PeerSession {
     pub last_rx: Option<Instant>,
     /// State changes so far.
     pub changes: u64,
+    /// The session has been Up at least once: the peer speaks BFD. A peer
+    /// that never came Up (keepalived, an agent without `bfd:`) may well be
+    /// alive, so it is never taken for dead.
+    pub ever_up: bool,
     /// Packets received for it.
     pub received: u64,
     /// Sends that failed (no route, interface down).

@@ -173,7 +173,9 @@ impl Daemon {
     }
 
     /// Instance `idx`'s view for [`decide`]: the live peers with their
-    /// priorities (heard in adverts, else configured).
+    /// priorities (heard in adverts, else configured). A peer whose session
+    /// never came Up (it runs no BFD: keepalived, an agent without `bfd:`)
+    /// counts as live, so a mixed group elects as VRRP would.
     fn bfd_view(&self, idx: usize, lost: IpAddr) -> View {
         let inst = &self.instances[idx];
         let configured = inst.cfg.bfd.as_ref().map(|b| &b.peer_priorities);
@@ -183,9 +185,10 @@ impl Daemon {
             .iter()
             .filter(|p| **p != lost)
             .filter(|p| {
-                self.bfd
-                    .get(inst.primary, **p)
-                    .is_some_and(|s| s.session.state() == crate::bfd::packet::SessionState::Up)
+                // Alive: Up now, or never Up (no BFD there: alive for all we know).
+                self.bfd.get(inst.primary, **p).map_or(true, |s| {
+                    s.session.state() == crate::bfd::packet::SessionState::Up || !s.ever_up
+                })
             })
             .map(|p| {
                 let heard = inst.heard.get(p).map(|(_, prio)| *prio).filter(|x| *x > 0);
