@@ -337,3 +337,27 @@ fn bfd_handover_restart_is_not_taken_for_a_crash() {
         assert_eq!(st["instances"][0]["state"], "BACKUP", "{st}");
     }
 }
+
+#[test]
+fn bfd_failover_request_hands_over_at_once_and_sessions_return() {
+    if !require_root() {
+        return;
+    }
+    let lab = Lab::new("bfdfail", 3);
+    let a = cluster(&lab);
+    let t0 = Instant::now();
+    let reply = a[0].request(json!({"cmd": "step-down", "hold-s": 30}));
+    assert_eq!(reply["ok"], true, "{reply}");
+    let took = unit1_takes_over(&lab, t0, &a);
+    expect_unit1_won_by_bfd(&lab, &a, took, "failover request");
+    // The stepped-down unit's sessions come back Up (it is a backup now).
+    let peer0 = lab.unit(0).ipv4.to_string();
+    let refs: Vec<&Agent> = a.iter().collect();
+    let back = wait_for(Duration::from_secs(5), || bfd_state(&a[1], &peer0) == "up");
+    assert!(
+        back.is_some(),
+        "session to unit0 did not return\n{}",
+        logs(&refs)
+    );
+    assert_eq!(a[0].state("api"), "BACKUP");
+}
