@@ -97,6 +97,9 @@ impl Daemon {
     /// Tells the peers of the instances being stepped down (or all, on a
     /// graceful stop) that this unit is going: AdminDown, so the winner acts
     /// at once. `again` restarts the sessions (step-down keeps running).
+    /// A session may be shared with other instances; that is safe because
+    /// step-down resigns every instance this unit is master of, and a peer
+    /// only acts on the Down for the instances whose master it lost.
     pub(super) fn bfd_admin_down(&mut self, idx: Option<usize>, again: bool, now: Instant) {
         let local = match idx {
             Some(i) if self.instances[i].cfg.bfd.is_none() => return,
