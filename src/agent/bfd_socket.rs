@@ -22,6 +22,7 @@ use std::io;
 use std::mem::{size_of, zeroed};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
 use std::os::fd::{AsRawFd, RawFd};
+use std::time::{Duration, SystemTime};
 
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 
@@ -63,6 +64,9 @@ pub struct Received {
     pub from: SocketAddr,
     /// The decoded packet.
     pub packet: ControlPacket,
+    /// When the kernel received it (SO_TIMESTAMPNS), so a loop that was not
+    /// scheduled for a while still sees when the peer really spoke.
+    pub at: Option<SystemTime>,
 }
 
 /// The interface index of `ifname` (for IPv6 link-local scope ids).
@@ -143,6 +147,7 @@ impl BfdListener {
         } else {
             setsockopt_int(fd, nix::libc::IPPROTO_IP, nix::libc::IP_RECVTTL, 1)?;
         }
+        setsockopt_int(fd, nix::libc::SOL_SOCKET, nix::libc::SO_TIMESTAMPNS, 1)?;
         sock.bind(&SockAddr::from(sock_addr(local, port, ifname)?))?;
         Ok(BfdListener {
             sock,
@@ -155,7 +160,7 @@ impl BfdListener {
     /// are dropped and counted on the way.
     pub fn recv(&mut self) -> io::Result<Option<Received>> {
         loop {
-            let Some((from, ttl, buf, len)) = self.recv_raw()? else {
+            let Some((from, (ttl, at), buf, len)) = self.recv_raw()? else {
                 return Ok(None);
             };
             let checked = match ttl {
@@ -166,18 +171,19 @@ impl BfdListener {
             match checked {
                 Ok(packet) => {
                     self.counters.received += 1;
-                    return Ok(Some(Received { from, packet }));
+                    return Ok(Some(Received { from, packet, at }));
                 }
                 Err(why) => self.counters.count_drop(&why),
             }
         }
     }
 
-    /// One datagram with its sender and received TTL / hop limit.
+    /// One datagram with its sender, received TTL / hop limit and kernel
+    /// receive time.
     #[allow(clippy::type_complexity)]
-    fn recv_raw(&self) -> io::Result<Option<(SocketAddr, Option<u8>, [u8; 128], usize)>> {
+    fn recv_raw(&self) -> io::Result<Option<(SocketAddr, Ancillary, [u8; 128], usize)>> {
         let mut buf = [0u8; 128];
-        let mut cbuf = [0u64; 16];
+        let mut cbuf = [0u64; 24];
         // SAFETY: msghdr, the iovec and the sockaddr storage are zeroed plain
         // data pointing at live locals of the stated sizes; the kernel writes at
         // most those sizes; CMSG_* walk only the msg_controllen bytes written.
@@ -193,7 +199,7 @@ impl BfdListener {
             msg.msg_iov = &mut iov;
             msg.msg_iovlen = 1;
             msg.msg_control = cbuf.as_mut_ptr() as *mut nix::libc::c_void;
-            msg.msg_controllen = size_of::<[u64; 16]>();
+            msg.msg_controllen = size_of::<[u64; 24]>();
             let n = nix::libc::recvmsg(self.sock.as_raw_fd(), &mut msg, nix::libc::MSG_DONTWAIT);
             if n < 0 {
                 let e = io::Error::last_os_error();
@@ -203,6 +209,7 @@ impl BfdListener {
                 };
             }
             let mut ttl = None;
+            let mut at = None;
             let mut c = nix::libc::CMSG_FIRSTHDR(&msg);
             while !c.is_null() {
                 let hdr = &*c;
@@ -214,15 +221,29 @@ impl BfdListener {
                     let v = std::ptr::read_unaligned(nix::libc::CMSG_DATA(c) as *const i32);
                     ttl = u8::try_from(v).ok();
                 }
+                if hdr.cmsg_level == nix::libc::SOL_SOCKET
+                    && hdr.cmsg_type == nix::libc::SCM_TIMESTAMPNS
+                {
+                    let ts = std::ptr::read_unaligned(
+                        nix::libc::CMSG_DATA(c) as *const nix::libc::timespec
+                    );
+                    at = SystemTime::UNIX_EPOCH.checked_add(Duration::new(
+                        ts.tv_sec.max(0) as u64,
+                        ts.tv_nsec.clamp(0, 999_999_999) as u32,
+                    ));
+                }
                 c = nix::libc::CMSG_NXTHDR(&msg, c);
             }
             let from = sender(&name).ok_or_else(|| {
                 io::Error::new(io::ErrorKind::InvalidData, "unknown sender address family")
             })?;
-            Ok(Some((from, ttl, buf, (n as usize).min(buf.len()))))
+            Ok(Some((from, (ttl, at), buf, (n as usize).min(buf.len()))))
         }
     }
 }
+
+/// The TTL / hop limit and kernel receive time of one datagram.
+type Ancillary = (Option<u8>, Option<SystemTime>);
 
 /// The sender of a datagram from the address recvmsg filled in.
 fn sender(name: &nix::libc::sockaddr_storage) -> Option<SocketAddr> {

@@ -136,6 +136,34 @@ pub fn render_table(doc: &Value) -> String {
         out.push_str(line.join("  ").trim_end());
         out.push('\n');
     }
+    out.push_str(&bfd_lines(doc));
+    out
+}
+
+/// One line per BFD-enabled instance: each peer's session state and the
+/// detection time in force, e.g. `api BFD: 192.0.2.12 up 60 ms, 192.0.2.13 down`.
+fn bfd_lines(doc: &Value) -> String {
+    let mut out = String::new();
+    for inst in doc["instances"].as_array().into_iter().flatten() {
+        let Some(peers) = inst["bfd"].as_array() else {
+            continue;
+        };
+        let cells: Vec<String> = peers
+            .iter()
+            .map(|p| {
+                let mut c = format!("{} {}", cell(&p["peer"]), cell(&p["state"]));
+                if let Some(ms) = p["detection-ms"].as_f64() {
+                    c.push_str(&format!(" {ms} ms"));
+                }
+                c
+            })
+            .collect();
+        out.push_str(&format!(
+            "{} BFD: {}\n",
+            cell(&inst["name"]),
+            cells.join(", ")
+        ));
+    }
     out
 }
 
@@ -298,6 +326,18 @@ mod tests {
         assert!(t.lines().nth(1).unwrap().starts_with("api "), "{t}");
         assert!(
             t.contains("MASTER") && t.contains("192.0.2.100/24") && t.contains("ok tcp"),
+            "{t}"
+        );
+    }
+
+    #[test]
+    fn table_shows_bfd_peers_with_detection_time() {
+        let doc = json!({"instances": [{"name": "api", "bfd": [
+            {"peer": "192.0.2.12", "state": "up", "detection-ms": 60.0},
+            {"peer": "192.0.2.13", "state": "none"}]}]});
+        let t = render_table(&doc);
+        assert!(
+            t.contains("api BFD: 192.0.2.12 up 60 ms, 192.0.2.13 none"),
             "{t}"
         );
     }

@@ -5,6 +5,7 @@
 //! Why separate from the loop: the loop owns the sockets and decides *when*;
 //! this type holds *what* one instance is and turns it into its status entry.
 
+use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::time::{Instant, SystemTime};
 
@@ -96,6 +97,24 @@ pub struct Instance {
     pub last_send_error: Option<String>,
     /// The latest time fed to the router (its clock never runs backwards).
     pub last_now: Option<Instant>,
+    /// BFD instances: when each unicast peer's latest advert arrived and the
+    /// priority it carried (bounded by the peer list).
+    pub heard: BTreeMap<IpAddr, (Instant, u8)>,
+    /// BFD: counters shown in status (`bfd-takeovers`, `bfd-contradicted`)
+    /// and the master last taken over from on a BFD Down.
+    pub bfd_events: BfdEvents,
+}
+
+/// What BFD made an instance do, for status and metrics.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct BfdEvents {
+    /// Takeovers on BFD Down.
+    pub takeovers: u64,
+    /// BFD said the master was down while its adverts still arrived.
+    pub contradicted: u64,
+    /// The master taken over from on the last BFD Down, until it is heard
+    /// again or the instance leaves Master.
+    pub took_from: Option<IpAddr>,
 }
 
 /// Picks the address adverts are sent from: `unicast-source`, else the
@@ -182,6 +201,8 @@ impl Instance {
             strangers: Strangers::default(),
             last_send_error: None,
             last_now: None,
+            heard: BTreeMap::new(),
+            bfd_events: BfdEvents::default(),
         }
     }
 

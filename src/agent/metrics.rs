@@ -57,6 +57,8 @@ pub struct Metrics {
     /// Times the status document was rebuilt and the state file rewritten
     /// (only when something it shows changed; flat while nothing happens).
     pub status_publishes: u64,
+    /// BFD sessions, takeovers and drops.
+    pub bfd: crate::agent::bfd_metrics::BfdMetrics,
 }
 
 /// Shared handle used by the loop and the HTTP thread.
@@ -127,6 +129,7 @@ impl Metrics {
         self.render_instances(&mut o);
         self.render_drops(&mut o);
         self.render_agent(&mut o);
+        self.bfd.render(&mut o);
         o
     }
 

@@ -5,12 +5,16 @@
 //!   sleeping in [`poller`] (epoll);
 //! - [`rawsock`], [`netlink`], [`garp`]: VRRP packets, VIPs and link state,
 //!   gratuitous ARP / unsolicited NA;
+//! - [`bfd_peers`], [`bfd_socket`], [`bfd_metrics`]: BFD sessions to the
+//!   unicast peers (fast failover), their UDP sockets and counters;
 //! - [`checks`]: health checks on their own threads;
 //! - [`instance`], [`status`], [`publish`], [`metrics`], [`log`]: what the
 //!   agent reports, and when; [`strangers`]: the bounded record of adverts
 //!   from sources that are not configured peers;
 //! - [`client`]: the control-socket client used by the CLI and the charm.
 
+pub mod bfd_metrics;
+pub mod bfd_peers;
 pub mod bfd_socket;
 pub mod checks;
 pub mod client;

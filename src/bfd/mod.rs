@@ -6,6 +6,7 @@
 //!   drop reasons the shell counts;
 //! - [`session`]: one session as a state machine fed `(event, now)`,
 //!   returning packets to send, state changes and the next deadline;
+//! - [`takeover`]: which backup acts when the session to the master goes Down;
 //! - [`jitter`]: the injected randomness for transmit jitter.
 //!
 //! The I/O shell (UDP port 3784, TTL 255) is `crate::agent::bfd_socket`.
@@ -13,3 +14,4 @@
 pub mod jitter;
 pub mod packet;
 pub mod session;
+pub mod takeover;

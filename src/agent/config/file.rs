@@ -61,6 +61,8 @@ pub(super) struct InstanceFile {
     pub(super) garp: GarpFile,
     #[serde(default)]
     pub(super) checks: Vec<CheckFile>,
+    #[serde(default)]
+    pub(super) bfd: Option<super::bfd::BfdFile>,
 }
 
 fn default_version() -> u32 {

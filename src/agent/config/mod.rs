@@ -22,9 +22,11 @@
 //! Parts: `file` (the schema as written, private `*File` structs),
 //! `validate` and `check` (into the types below, naming the field of every
 //! error),
+//! `bfd` (the optional `bfd:` block),
 //! `types` (what the daemon runs with, re-exported here) and `error`
 //! ([`ConfigError`], the wording of each rejection).
 
+mod bfd;
 mod check;
 mod error;
 mod file;
@@ -33,6 +35,7 @@ mod validate;
 
 use std::path::Path;
 
+pub use bfd::BfdConfig;
 pub use error::ConfigError;
 pub use types::{AgentConfig, CheckConfig, CheckKind, GarpConfig, InstanceConfig, Vip};
 

@@ -201,3 +201,94 @@ fn unicast_without_peers_is_held_not_multicast() {
     let i = &parse(plain).unwrap().instances[0];
     assert!(i.multicast() && !i.held_for_peers());
 }
+
+// ===== bfd: =====
+
+fn with_bfd(bfd: &str) -> String {
+    format!(
+        "instances:\n  - {{name: api, interface: eth0, vrid: 51, vips: [192.0.2.100], unicast-peers: [192.0.2.2]{bfd}}}\n"
+    )
+}
+
+#[test]
+fn absent_means_no_bfd_and_empty_block_means_defaults() {
+    assert_eq!(parse(&with_bfd("")).unwrap().instances[0].bfd, None);
+    let b = parse(&with_bfd(", bfd: {}")).unwrap().instances[0]
+        .bfd
+        .clone()
+        .unwrap();
+    assert_eq!((b.interval, b.multiplier), (Duration::from_millis(20), 3));
+    assert_eq!(b.detection_time(), Duration::from_millis(60));
+    let b = parse(&with_bfd(", bfd: {interval-ms: 300, multiplier: 5}"))
+        .unwrap()
+        .instances[0]
+        .bfd
+        .clone()
+        .unwrap();
+    assert_eq!((b.interval, b.multiplier), (Duration::from_millis(300), 5));
+}
+
+#[test]
+fn bounds_are_inclusive_and_errors_name_the_key() {
+    for ok in [
+        "interval-ms: 10",
+        "interval-ms: 10000",
+        "multiplier: 2",
+        "multiplier: 255",
+    ] {
+        assert!(
+            parse(&with_bfd(&format!(", bfd: {{{ok}}}"))).is_ok(),
+            "{ok}"
+        );
+    }
+    for (bad, key) in [
+        (
+            "interval-ms: 9",
+            "instances[0].bfd.interval-ms: 9 is out of range",
+        ),
+        ("interval-ms: 10001", "instances[0].bfd.interval-ms: 10001"),
+        (
+            "multiplier: 1",
+            "instances[0].bfd.multiplier: 1 is out of range",
+        ),
+        ("multiplier: 256", "instances[0].bfd.multiplier: 256"),
+    ] {
+        let e = parse(&with_bfd(&format!(", bfd: {{{bad}}}")))
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with(key), "{bad}: {e}");
+    }
+    let e = parse(&with_bfd(", bfd: {peer-priorities: {192.0.2.2: 0}}"))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.starts_with("instances[0].bfd.peer-priorities.192.0.2.2: 0 is out of range"),
+        "{e}"
+    );
+    let ok = parse(&with_bfd(", bfd: {peer-priorities: {192.0.2.2: 99}}")).unwrap();
+    let want: std::net::IpAddr = "192.0.2.2".parse().unwrap();
+    assert_eq!(
+        ok.instances[0].bfd.as_ref().unwrap().peer_priorities[&want],
+        99
+    );
+    let e = parse(&with_bfd(", bfd: {interval: 5}"))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.starts_with("instances[0].bfd.interval: unknown key"),
+        "{e}"
+    );
+}
+
+#[test]
+fn bfd_needs_unicast() {
+    let text =
+        "instances:\n  - {name: api, interface: eth0, vrid: 51, vips: [192.0.2.100], bfd: {}}\n";
+    let e = parse(text).unwrap_err().to_string();
+    assert!(
+        e.starts_with("instances[0].bfd: BFD runs to each unicast peer"),
+        "{e}"
+    );
+    let held = "instances:\n  - {name: api, interface: eth0, vrid: 51, vips: [192.0.2.100], unicast: true, bfd: {}}\n";
+    assert!(parse(held).unwrap().instances[0].bfd.is_some());
+}

@@ -112,6 +112,8 @@ pub struct InstanceConfig {
     pub garp: GarpConfig,
     /// Health checks.
     pub checks: Vec<CheckConfig>,
+    /// BFD towards every unicast peer (None = no BFD: VRRP timers only).
+    pub bfd: Option<super::bfd::BfdConfig>,
 }
 
 impl InstanceConfig {

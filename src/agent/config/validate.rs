@@ -5,6 +5,7 @@ use std::collections::BTreeSet;
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
+use super::bfd::validate_bfd;
 use super::check::validate_check;
 use super::error::{invalid, ConfigError};
 use super::file::{AgentFile, GarpFile, InstanceFile};
@@ -94,6 +95,16 @@ fn validate_instance(
     let unicast_peers = unicast_peers(&inst.unicast_peers, vips[0].addr, f)?;
     let unicast_source = unicast_source(inst.unicast_source.as_deref(), vips[0].addr, f)?;
     let garp = garp(&inst.garp, f)?;
+    let bfd = match &inst.bfd {
+        Some(_) if !inst.unicast && unicast_peers.is_empty() => {
+            return Err(invalid(
+                f("bfd"),
+                "BFD runs to each unicast peer; list unicast-peers (or set unicast: true)",
+            ))
+        }
+        Some(b) => Some(validate_bfd(b, f)?),
+        None => None,
+    };
     let mut checks = Vec::new();
     for (j, c) in inst.checks.into_iter().enumerate() {
         let cf = |k: &str| format!("{}[{j}].{k}", f("checks"));
@@ -114,6 +125,7 @@ fn validate_instance(
         unicast_source,
         garp,
         checks,
+        bfd,
     })
 }
 

@@ -105,6 +105,7 @@ impl Daemon {
             ));
             let hold = Duration::from_secs_f64(hold);
             self.feed(idx, Event::StepDown { hold }, now);
+            self.bfd_admin_down(Some(idx), true, now);
         }
         json!({"ok": true, "stepped-down": names})
     }

@@ -16,6 +16,9 @@ use super::state::{min_opt, Daemon, Exit};
 use crate::agent::log::info;
 use crate::vrrp::router::Event;
 
+/// BFD interval advertised while the agent hands over to its successor: the
+/// peers' detection time becomes a multiple of it, longer than a restart.
+const HANDOVER_BFD_INTERVAL: Duration = Duration::from_secs(5);
 /// How long a control connection may take to send its request.
 const CONN_TIMEOUT: Duration = Duration::from_secs(5);
 /// How often the loop wakes while a control connection is open (to time it out).
@@ -46,6 +49,7 @@ impl Daemon {
     fn fire_due(&mut self, now: Instant) {
         self.start_ready(now);
         self.fire_timers_until(now, false);
+        self.fire_bfd(now);
         for idx in 0..self.instances.len() {
             self.garp_round(idx, now);
         }
@@ -53,7 +57,7 @@ impl Daemon {
 
     /// The earliest time the loop must wake up even if nothing is ready.
     fn next_deadline(&self) -> Option<Instant> {
-        let mut next = self.vrrp_deadline();
+        let mut next = min_opt(self.vrrp_deadline(), self.bfd_deadline());
         for inst in &self.instances {
             next = min_opt(next, inst.garp_next);
             next = min_opt(next, inst.start_by);
@@ -94,6 +98,12 @@ impl Daemon {
         // Adverts and timers in the order they really happened.
         self.on_vrrp_ready(ready, now);
         self.fire_timers_until(now, false);
+        // BFD after the adverts, so a Down is judged knowing the latest one.
+        for s in ready {
+            if let Source::Bfd(id) = *s {
+                self.on_bfd_ready(id, now);
+            }
+        }
         let mut conns_ready = Vec::new();
         for s in ready {
             match *s {
@@ -113,7 +123,14 @@ impl Daemon {
     pub(super) fn finish(&mut self) {
         let now = Instant::now();
         if self.exit == Some(Exit::Graceful) || self.exit.is_none() {
+            // The peers' sessions go Down at once (AdminDown), so the
+            // winner takes over without waiting for the detection time.
+            self.bfd_admin_down(None, false, now);
             self.feed_started(Event::Shutdown, now);
+        } else {
+            // Hand-over: the next agent adopts the VIPs; the peers must not
+            // take our restart for a crash.
+            self.bfd.slow_down(HANDOVER_BFD_INTERVAL, now);
         }
         for inst in &mut self.instances {
             inst.handles.clear();

@@ -123,6 +123,7 @@ impl Daemon {
                 .with_context(|| format!("cannot watch the VRRP socket on {ifname}"))?;
             self.sockets.insert(key, sock);
         }
+        self.sync_bfd(std::time::Instant::now());
         Ok(())
     }
 }

@@ -27,7 +27,9 @@
 //! - [`kernel`]: links, addresses and the VRRP sockets they need;
 //! - [`reload`]: signals, and SIGHUP's in-place reload;
 //! - [`control`], [`conn`]: the control socket's requests and their bytes;
+//! - [`ready`]: waiting (bounded) for addresses still in DAD at start;
 //! - [`report`]: the status document, state file and metrics gauges;
+//! - [`bfd`]: BFD sessions as event sources and what their Down means;
 //! - [`state`]: the [`Daemon`] struct and the few types and helpers the
 //!   parts share.
 //!
@@ -48,11 +50,13 @@
 //! status gate stay as they are.
 
 mod actions;
+mod bfd;
 mod conn;
 mod control;
 mod event_loop;
 mod instances;
 mod kernel;
+mod ready;
 mod receive;
 mod reload;
 mod report;
@@ -61,13 +65,14 @@ mod source;
 mod state;
 
 use std::path::Path;
+use std::time::Duration;
 
 use anyhow::Context;
 
 use crate::agent::config;
 use crate::agent::log::info;
 use crate::agent::netlink::Netlink;
-use state::{resolve, Daemon, Kernel};
+use state::{Daemon, Kernel};
 
 /// Validates the config and, unless `check`, runs the agent until TERM/INT/handover.
 pub fn run(config_path: &Path, check: bool) -> anyhow::Result<()> {
@@ -76,9 +81,18 @@ pub fn run(config_path: &Path, check: bool) -> anyhow::Result<()> {
         Netlink::new().context("cannot open a netlink socket (needs CAP_NET_ADMIN)")?;
     let links = netlink.links().context("cannot list network interfaces")?;
     let addrs = netlink.addrs().context("cannot list interface addresses")?;
-    for (i, inst) in config.instances.iter().enumerate() {
-        resolve(inst, &links, &addrs).map_err(|e| anyhow::anyhow!("instances[{i}].{e}"))?;
-    }
+    let mut kernel = Kernel {
+        netlink,
+        links,
+        addrs,
+    };
+    // `--check` does not wait: a tentative address fails it at once.
+    let wait = if check {
+        Duration::ZERO
+    } else {
+        ready::DAD_WAIT
+    };
+    ready::await_addresses(&config, &mut kernel, wait)?;
     if check {
         println!(
             "{}: OK ({} instance{})",
@@ -96,11 +110,6 @@ pub fn run(config_path: &Path, check: bool) -> anyhow::Result<()> {
         }
         return Ok(());
     }
-    let kernel = Kernel {
-        netlink,
-        links,
-        addrs,
-    };
     let mut d = Daemon::open(config_path, &config, kernel)?;
     info(&format!(
         "k8s-vip agent {} starting (pid {}, {} instance(s){})",

@@ -153,6 +153,9 @@ impl Daemon {
 
     /// Feeds an accepted advert to instance `idx` at the time it arrived.
     fn deliver(&mut self, idx: usize, rx: &Received, advert: Advert, at: Instant) {
+        if self.instances[idx].cfg.bfd.is_some() {
+            self.bfd_heard(idx, rx.src, advert.priority, at);
+        }
         let event = Event::AdvertReceived {
             from: rx.src,
             advert,

@@ -19,8 +19,20 @@ impl Daemon {
             "pid": std::process::id(),
             "updated": rfc3339(SystemTime::now()),
             "paused": self.paused,
-            "instances": self.instances.iter().map(|i| i.status()).collect::<Vec<_>>(),
+            "instances": (0..self.instances.len()).map(|i| self.instance_status(i)).collect::<Vec<_>>(),
         })
+    }
+
+    /// One instance's status entry, with its BFD peers when it runs BFD.
+    fn instance_status(&self, idx: usize) -> Value {
+        let mut v = self.instances[idx].status();
+        if let (Some(bfd), Some(obj)) = (self.bfd_status(idx), v.as_object_mut()) {
+            let ev = self.instances[idx].bfd_events;
+            obj.insert("bfd".into(), bfd);
+            obj.insert("bfd-takeovers".into(), ev.takeovers.into());
+            obj.insert("bfd-contradicted".into(), ev.contradicted.into());
+        }
+        v
     }
 
     /// Rewrites the state file and refreshes the metrics gauges when
@@ -35,6 +47,12 @@ impl Daemon {
             if inst.strangers.take_publish(now) {
                 self.gate.mark_dirty();
             }
+        }
+        if self.bfd.take_changed() {
+            self.gate.mark_dirty();
+        }
+        if self.bfd.gauges_due(now) {
+            self.refresh_bfd_gauges();
         }
         let observed = self.instances.iter().map(Instance::observed);
         if !self.gate.should_publish(self.paused, observed) {
@@ -55,6 +73,11 @@ impl Daemon {
             return;
         };
         m.status_publishes = self.gate.publishes();
+        drop(m);
+        self.refresh_bfd_gauges();
+        let Ok(mut m) = self.metrics.lock() else {
+            return;
+        };
         let names: Vec<String> = self.instances.iter().map(|i| i.cfg.name.clone()).collect();
         m.instances.retain(|k, _| names.contains(k));
         for inst in &self.instances {

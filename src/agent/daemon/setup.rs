@@ -20,6 +20,7 @@ use nix::sys::signalfd::{SfdFlags, SignalFd};
 
 use super::source::Source;
 use super::state::{Daemon, Kernel};
+use crate::agent::bfd_peers::BfdPeers;
 use crate::agent::checks::ReportSink;
 use crate::agent::config::AgentConfig;
 use crate::agent::garp::Announcer;
@@ -88,6 +89,7 @@ impl Daemon {
             spare: Vec::new(),
             due: Vec::new(),
             exit: None,
+            bfd: BfdPeers::default(),
         })
     }
 }

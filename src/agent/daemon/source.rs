@@ -17,10 +17,13 @@ pub(super) enum Source {
     Conn(u64),
     /// A VRRP socket, by (ifindex, IPv6).
     Vrrp(u32, bool),
+    /// A BFD listener (UDP 3784), by its id.
+    Bfd(u32),
 }
 
 const CONN_TAG: u64 = 1 << 40;
 const VRRP_TAG: u64 = 1 << 48;
+const BFD_TAG: u64 = 1 << 44;
 
 // ===== impl Source =====
 
@@ -36,6 +39,7 @@ impl Source {
             Source::Control => 3,
             Source::Conn(id) => CONN_TAG | (id & (CONN_TAG - 1)),
             Source::Vrrp(ifindex, v6) => VRRP_TAG | (u64::from(v6) << 32) | u64::from(ifindex),
+            Source::Bfd(id) => BFD_TAG | u64::from(id),
         }
     }
 
@@ -47,6 +51,7 @@ impl Source {
             2 => Source::Wake,
             3 => Source::Control,
             t if t & VRRP_TAG != 0 => Source::Vrrp(t as u32, t & (1 << 32) != 0),
+            t if t & BFD_TAG != 0 => Source::Bfd(t as u32),
             t if t & CONN_TAG != 0 => Source::Conn(t & (CONN_TAG - 1)),
             _ => return None,
         })
@@ -68,6 +73,8 @@ mod tests {
             Source::Conn(12345),
             Source::Vrrp(2, false),
             Source::Vrrp(u32::MAX, true),
+            Source::Bfd(0),
+            Source::Bfd(u32::MAX),
         ] {
             assert_eq!(Source::from_token(s.token()), Some(s));
         }

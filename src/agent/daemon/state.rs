@@ -14,6 +14,7 @@ use nix::sys::signalfd::SignalFd;
 
 use super::conn::Conn;
 use super::source::Source;
+use crate::agent::bfd_peers::BfdPeers;
 use crate::agent::checks::{CheckReport, ReportSink};
 use crate::agent::config::{AgentConfig, InstanceConfig};
 use crate::agent::garp::Announcer;
@@ -82,6 +83,8 @@ pub(super) struct Daemon {
     /// Timers due in one call of `fire_timers_until`, reused.
     pub(super) due: Vec<(Instant, usize)>,
     pub(super) exit: Option<Exit>,
+    /// BFD sessions to the unicast peers of BFD-enabled instances.
+    pub(super) bfd: BfdPeers,
 }
 
 /// Finds the interface of `inst` and the address to send from; the error

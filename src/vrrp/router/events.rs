@@ -1,6 +1,7 @@
 //! What each event does (RFC 5798 §6.4, plus the operational events), and
 //! reconfiguring in place. Received adverts are in [`super::receive`].
 
+use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
 use super::math::{fmt_duration, later};
@@ -99,6 +100,7 @@ impl Router {
                 }
             }
             Event::StepDown { hold } => self.on_step_down(hold, now, &mut out),
+            Event::MasterDead { master } => self.on_master_dead(master, now, &mut out),
             Event::LinkDown => {
                 if self.link_up {
                     self.link_up = false;
@@ -114,6 +116,21 @@ impl Router {
         }
         self.sync_timer(fired, &mut out);
         out
+    }
+
+    /// A liveness check lost the master this Backup follows (or the one
+    /// that just resigned): take over now.
+    fn on_master_dead(&mut self, master: IpAddr, now: Instant, out: &mut Vec<Action>) {
+        let follows = self.master == Some(master)
+            || (self.master.is_none() && self.resigned_by == Some(master));
+        if self.state == State::Backup && follows && self.cfg.may_take_over {
+            self.master = None;
+            self.become_master(
+                now,
+                format!("BFD: master {master} down; this unit wins among the live units"),
+                out,
+            );
+        }
     }
 
     /// Adopt: VIPs found on the interface; keep them if we may be master.

@@ -77,6 +77,16 @@ pub enum Event {
         /// How long not to take the VIP back by preemption.
         hold: Duration,
     },
+    /// A faster liveness check (BFD) says `master` is dead and this router
+    /// would win the election among the units still alive: a Backup that
+    /// follows `master` becomes Master at once instead of waiting for the
+    /// Master_Down_Interval. Ignored in any other state or when it follows
+    /// another master. Who wins is the caller's decision
+    /// (`crate::bfd::takeover`).
+    MasterDead {
+        /// The master the liveness check lost.
+        master: IpAddr,
+    },
     /// The interface lost carrier or went down (→ Fault).
     LinkDown,
     /// The interface is up again.
