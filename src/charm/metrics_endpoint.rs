@@ -1,0 +1,58 @@
+//! Where the agent serves its Prometheus metrics: option `metrics-port` on
+//! this unit's primary address. Shared by the agent's planner (which writes
+//! `metrics-listen` into agent.yaml) and the `cos-agent` planner (which tells
+//! the collector what to scrape), so both always name the same endpoint.
+
+use std::net::SocketAddr;
+
+use super::addresses::primary_address;
+use super::config::read::int_opt;
+use super::types::{Inputs, PortProbe};
+
+/// The option's name, as the operator types it and as `blocked` names it.
+pub const OPTION: &str = "metrics-port";
+
+/// Its default (config.yaml): outside the Prometheus exporter range
+/// 9100-9999 and below the Kubernetes components' 10248-10259.
+pub const DEFAULT_PORT: u16 = 10042;
+
+/// A small file next to agent.yaml holding the endpoint the agent was told
+/// to bind (or `off`). The agent binds its metrics endpoint only at start, so
+/// a change of this file restarts it (hitlessly) instead of reloading it.
+pub const LISTEN_MARKER: &str = "/etc/k8s-vip/metrics-listen";
+
+/// The configured port: `None` when 0 (off), an error message for a value
+/// outside 0-65535 or not a number.
+pub fn configured_port(inputs: &Inputs) -> Result<Option<u16>, String> {
+    let port = int_opt(&inputs.config, OPTION, i64::from(DEFAULT_PORT))
+        .map_err(|e| format!("{OPTION}: {}", e.message))?;
+    match u16::try_from(port) {
+        Ok(0) => Ok(None),
+        Ok(p) => Ok(Some(p)),
+        Err(_) => Err(format!(
+            "{OPTION}: {port} is not a TCP port (1-65535, or 0 for off)"
+        )),
+    }
+}
+
+/// The endpoint the metrics should be served on, before asking whether it is
+/// free: the configured port on the unit's primary address.
+pub fn wanted(inputs: &Inputs) -> Option<SocketAddr> {
+    let port = configured_port(inputs).ok().flatten()?;
+    let addr = primary_address(inputs)?;
+    Some(SocketAddr::new(addr, port))
+}
+
+/// The endpoint the agent binds: [`wanted`], unless another program holds
+/// the port (the agent would fail to start and drop the VIP over metrics).
+pub fn listen(inputs: &Inputs) -> Option<SocketAddr> {
+    wanted(inputs).filter(|_| inputs.metrics_probe != PortProbe::Taken)
+}
+
+/// Content of [`LISTEN_MARKER`].
+pub fn marker_content(inputs: &Inputs) -> String {
+    match listen(inputs) {
+        Some(addr) => format!("{addr}\n"),
+        None => "off\n".to_string(),
+    }
+}
