@@ -259,3 +259,33 @@ fn a_taken_port_without_cos_does_not_block() {
     assert_ne!(status.state, "blocked", "{}", status.message);
     assert!(!agent_yaml(&model).contains("metrics-listen"));
 }
+
+#[test]
+fn with_haproxy_running_its_exporter_is_scraped_too() {
+    let model = model();
+    model.set_config("load-balancer", "on");
+    model
+        .run_hook(&model.unit(0), "config-changed")
+        .assert_success();
+    let haproxy_cfg = || {
+        std::fs::read_to_string(model.path(&model.unit(0), "/etc/k8s-vip/haproxy.cfg"))
+            .expect("haproxy.cfg")
+    };
+    // Nobody scrapes it yet: no exporter.
+    assert!(!haproxy_cfg().contains("frontend prometheus"));
+    let rel = relate(&model);
+    assert_eq!(
+        jobs(&published(&model, &rel)),
+        vec![
+            ("agent".to_string(), vec![format!("{UNIT_ADDR}:10042")]),
+            ("haproxy".to_string(), vec![format!("{UNIT_ADDR}:8404")]),
+        ]
+    );
+    assert!(
+        haproxy_cfg().contains(&format!(
+            "frontend prometheus\n    mode http\n    bind {UNIT_ADDR}:8404\n"
+        )),
+        "{}",
+        haproxy_cfg()
+    );
+}

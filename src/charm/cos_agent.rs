@@ -14,9 +14,10 @@ use std::net::SocketAddr;
 
 use crate::cos::{self, ScrapeJob, Topology};
 
+use super::haproxy::names::HAPROXY_CONFIG;
 use super::metrics_endpoint;
 use super::reldata;
-use super::types::{Inputs, Part, PortProbe, RelationSet, State, Status};
+use super::types::{Inputs, Part, PortProbe, ProxyOutcome, RelationSet, State, Status};
 
 /// The endpoint (metadata.yaml `provides`).
 pub const ENDPOINT: &str = "cos-agent";
@@ -31,13 +32,15 @@ pub const AGENT_JOB: &str = "agent";
 pub const HAPROXY_JOB: &str = "haproxy";
 
 /// The relation data that brings every `cos-agent` relation up to date.
-/// `haproxy_exporter` is HAProxy's exporter endpoint when HAProxy runs.
-pub fn plan(inputs: &Inputs, haproxy_exporter: Option<SocketAddr>) -> Part {
+/// `proxy` says whether HAProxy runs (it then serves its exporter).
+pub fn plan(inputs: &Inputs, proxy: &ProxyOutcome) -> Part {
     let mut part = Part::default();
     if inputs.cos_agent.is_empty() {
         return part;
     }
-    let jobs = scrape_jobs(inputs, haproxy_exporter);
+    let haproxy_runs = proxy.files.iter().any(|f| f.path == HAPROXY_CONFIG);
+    let exporter = metrics_endpoint::haproxy_exporter(inputs).filter(|_| haproxy_runs);
+    let jobs = scrape_jobs(inputs, exporter);
     let config = match cos::config_json(&topology(inputs), &jobs) {
         Ok(text) => text,
         Err(e) => {

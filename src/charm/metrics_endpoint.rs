@@ -49,6 +49,21 @@ pub fn listen(inputs: &Inputs) -> Option<SocketAddr> {
     wanted(inputs).filter(|_| inputs.metrics_probe != PortProbe::Taken)
 }
 
+/// Port of HAProxy's Prometheus exporter (`frontend prometheus`), as in
+/// Canonical's haproxy charm and HAProxy's own documentation.
+pub const HAPROXY_EXPORTER_PORT: u16 = 8404;
+
+/// Where HAProxy serves its Prometheus exporter while COS is related: port
+/// [`HAPROXY_EXPORTER_PORT`] on the unit's primary address. Off without the
+/// relation, so nothing listens that nobody scrapes.
+pub fn haproxy_exporter(inputs: &Inputs) -> Option<SocketAddr> {
+    if inputs.cos_agent.is_empty() {
+        return None;
+    }
+    let addr = primary_address(inputs)?;
+    Some(SocketAddr::new(addr, HAPROXY_EXPORTER_PORT))
+}
+
 /// Content of [`LISTEN_MARKER`].
 pub fn marker_content(inputs: &Inputs) -> String {
     match listen(inputs) {

@@ -101,7 +101,7 @@ pub fn plan(inputs: &Inputs) -> Plan {
     add_proxy(&mut plan, &proxy);
     plan.final_daemon_reload = true;
     add_relations(&mut plan, inputs, &cfg, &ctx, &proxy);
-    plan.add(cos_agent::plan(inputs, None));
+    plan.add(cos_agent::plan(inputs, &proxy));
     set_status(&mut plan, inputs, &cfg, &instances, &proxy);
     plan
 }
