@@ -289,3 +289,24 @@ fn with_haproxy_running_its_exporter_is_scraped_too() {
         haproxy_cfg()
     );
 }
+
+#[test]
+fn a_bad_metrics_port_blocks_naming_it_and_the_vip_stays_managed() {
+    let model = model();
+    model.set_config("metrics-port", 70000);
+    model
+        .run_hook(&model.unit(0), "config-changed")
+        .assert_success();
+    let status = model.status(&model.unit(0)).expect("status");
+    assert_eq!(status.state, "blocked");
+    assert!(
+        status.message.starts_with("metrics-port: 70000"),
+        "{}",
+        status.message
+    );
+    let agent = agent_yaml(&model);
+    assert!(
+        agent.contains(VIP) && !agent.contains("metrics-listen"),
+        "{agent}"
+    );
+}

@@ -62,24 +62,13 @@ pub fn plan(inputs: &Inputs, proxy: &ProxyOutcome) -> Part {
     part
 }
 
-/// `blocked` naming `metrics-port` when COS is related and the metrics
-/// endpoint cannot be served: a bad value, or a port another program holds.
+/// `blocked` naming `metrics-port` when its value is bad, or when COS is
+/// related and another program holds the port. The VIP is managed as usual
+/// either way; only the metrics endpoint is left out.
 pub fn blocked_status(inputs: &Inputs) -> Option<Status> {
-    if inputs.cos_agent.is_empty() {
-        return None;
-    }
-    let why = match metrics_endpoint::configured_port(inputs) {
-        Err(message) => message,
-        Ok(Some(port)) if inputs.metrics_probe == PortProbe::Taken => {
-            let at = metrics_endpoint::wanted(inputs).map_or(port.to_string(), |a| a.to_string());
-            format!(
-                "{}: {at} is in use by another program; pick a free port",
-                metrics_endpoint::OPTION
-            )
-        }
-        Ok(_) => return None,
-    };
-    Some(Status::new(State::Blocked, why))
+    let bad_value = metrics_endpoint::configured_port(inputs).is_err();
+    let taken = !inputs.cos_agent.is_empty() && inputs.metrics_probe == PortProbe::Taken;
+    (bad_value || taken).then(|| Status::new(State::Blocked, metrics_endpoint::describe(inputs)))
 }
 
 /// The Juju topology COS labels this unit's metrics, rules and dashboards with.

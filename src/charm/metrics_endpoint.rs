@@ -64,10 +64,79 @@ pub fn haproxy_exporter(inputs: &Inputs) -> Option<SocketAddr> {
     Some(SocketAddr::new(addr, HAPROXY_EXPORTER_PORT))
 }
 
+/// The metrics endpoint in one line, for the `status` action: its URL, `off`,
+/// or why it cannot be served (naming the option).
+pub fn describe(inputs: &Inputs) -> String {
+    match configured_port(inputs) {
+        Err(message) => message,
+        Ok(None) => format!("off ({OPTION}=0)"),
+        Ok(Some(_)) => match (wanted(inputs), inputs.metrics_probe) {
+            (None, _) => "waiting for the unit's address".to_string(),
+            (Some(addr), PortProbe::Taken) => {
+                format!("{OPTION}: {addr} is in use by another program; pick a free port")
+            }
+            (Some(addr), _) => format!("http://{addr}/metrics"),
+        },
+    }
+}
+
 /// Content of [`LISTEN_MARKER`].
 pub fn marker_content(inputs: &Inputs) -> String {
     match listen(inputs) {
         Some(addr) => format!("{addr}\n"),
         None => "off\n".to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn inputs(port: serde_json::Value, probe: PortProbe) -> Inputs {
+        let mut inputs = Inputs {
+            metrics_probe: probe,
+            ..Inputs::default()
+        };
+        inputs.network.ingress = vec!["192.0.2.11".parse().expect("address")];
+        if !port.is_null() {
+            inputs.config.insert(OPTION.to_string(), port);
+        }
+        inputs
+    }
+
+    #[test]
+    fn the_port_is_validated_and_zero_is_off() {
+        let port = |v| configured_port(&inputs(v, PortProbe::Unknown));
+        assert_eq!(port(json!(null)), Ok(Some(DEFAULT_PORT)));
+        assert_eq!(port(json!(9000)), Ok(Some(9000)));
+        assert_eq!(port(json!(0)), Ok(None));
+        for bad in [json!(70000), json!(-1), json!("many")] {
+            let err = port(bad).expect_err("refused");
+            assert!(err.starts_with("metrics-port: "), "{err}");
+        }
+    }
+
+    #[test]
+    fn a_taken_port_is_not_listened_on_and_is_described() {
+        let free = inputs(json!(9000), PortProbe::Free);
+        assert_eq!(listen(&free), "192.0.2.11:9000".parse().ok());
+        assert_eq!(describe(&free), "http://192.0.2.11:9000/metrics");
+        assert_eq!(marker_content(&free), "192.0.2.11:9000\n");
+        let taken = inputs(json!(9000), PortProbe::Taken);
+        assert_eq!(listen(&taken), None);
+        assert_eq!(marker_content(&taken), "off\n");
+        assert!(describe(&taken).starts_with("metrics-port: 192.0.2.11:9000 is in use"));
+        assert_eq!(
+            describe(&inputs(json!(0), PortProbe::Unknown)),
+            "off (metrics-port=0)"
+        );
+    }
+
+    #[test]
+    fn ipv6_addresses_are_bracketed() {
+        let mut v6 = inputs(json!(9000), PortProbe::Free);
+        v6.network.ingress = vec!["2001:db8::11".parse().expect("address")];
+        assert_eq!(marker_content(&v6), "[2001:db8::11]:9000\n");
     }
 }
