@@ -148,7 +148,8 @@ const MOST_CALLS: &[(&str, usize)] = &[
     ("is-leader", 67),
     ("network-get", 67),
     ("relation-get", 423),
-    ("relation-ids", 268),
+    // One `relation-ids cos-agent` a hook since the cos-agent endpoint (+67).
+    ("relation-ids", 335),
     ("relation-list", 112),
     ("relation-set", 7),
     ("status-set", 93),
@@ -159,8 +160,9 @@ const MOST_CALLS: &[(&str, usize)] = &[
 /// The scenario's hook runs.
 const HOOK_RUNS: usize = 67;
 /// The most calls one hook run of the scenario makes today (the leader's
-/// first lb-consumers hook: it installs HAProxy and starts it).
-const MOST_CALLS_IN_ONE_HOOK: usize = 30;
+/// first lb-consumers hook: it installs HAProxy and starts it; 31 since
+/// `relation-ids cos-agent`).
+const MOST_CALLS_IN_ONE_HOOK: usize = 31;
 
 /// The budget issue 12 sets: on average 12 calls a hook, at most 15.
 const TARGET_AVERAGE: f64 = 12.0;

@@ -10,8 +10,9 @@
 //! dispatcher wraps the tools in answers repeats). Since every hook
 //! reconciles everything, a hook still reads every bag the plan compares or
 //! derives from: with peers, lb-consumers (three units) and loadbalancer
-//! related, the leader makes about 22 calls a hook. Fewer would need facts
-//! remembered from earlier hooks.
+//! related, the leader makes about 23 calls a hook (one of them
+//! `relation-ids cos-agent`). Fewer would need facts remembered from earlier
+//! hooks.
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
