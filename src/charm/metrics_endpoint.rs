@@ -3,9 +3,8 @@
 //! `metrics-listen` into agent.yaml) and the `cos-agent` planner (which tells
 //! the collector what to scrape), so both always name the same endpoint.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 
-use super::addresses::primary_address;
 use super::config::read::int_opt;
 use super::types::{Inputs, PortProbe};
 
@@ -36,11 +35,30 @@ pub fn configured_port(inputs: &Inputs) -> Result<Option<u16>, String> {
 }
 
 /// The endpoint the metrics should be served on, before asking whether it is
-/// free: the configured port on the unit's primary address.
+/// free: the configured port on [`unit_address`].
 pub fn wanted(inputs: &Inputs) -> Option<SocketAddr> {
     let port = configured_port(inputs).ok().flatten()?;
-    let addr = primary_address(inputs)?;
-    Some(SocketAddr::new(addr, port))
+    Some(SocketAddr::new(unit_address(inputs)?, port))
+}
+
+/// The address to listen on: the ingress address when it is one of the
+/// binding's interface addresses, else the binding's first interface
+/// address. Never an ingress address the machine does not have (a cloud's
+/// NAT or floating address), which nothing on the unit could bind.
+pub fn unit_address(inputs: &Inputs) -> Option<IpAddr> {
+    let local: Vec<IpAddr> = inputs
+        .network
+        .interfaces
+        .iter()
+        .flat_map(|i| i.addrs.iter().map(|a| a.addr))
+        .collect();
+    inputs
+        .network
+        .ingress
+        .iter()
+        .copied()
+        .find(|a| local.contains(a))
+        .or_else(|| local.first().copied())
 }
 
 /// The endpoint the agent binds: [`wanted`], unless another program holds
@@ -60,8 +78,10 @@ pub fn haproxy_exporter(inputs: &Inputs) -> Option<SocketAddr> {
     if inputs.cos_agent.is_empty() {
         return None;
     }
-    let addr = primary_address(inputs)?;
-    Some(SocketAddr::new(addr, HAPROXY_EXPORTER_PORT))
+    Some(SocketAddr::new(
+        unit_address(inputs)?,
+        HAPROXY_EXPORTER_PORT,
+    ))
 }
 
 /// The metrics endpoint in one line, for the `status` action: its URL, `off`,
@@ -91,14 +111,36 @@ pub fn marker_content(inputs: &Inputs) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::charm::types::{IfaceAddr, Interface, NetworkView};
     use serde_json::json;
+
+    fn network(addr: &str) -> NetworkView {
+        let addr: IpAddr = addr.parse().expect("address");
+        NetworkView {
+            interfaces: vec![Interface {
+                name: "eth0".into(),
+                addrs: vec![IfaceAddr { addr, prefix: 24 }],
+            }],
+            ingress: vec![addr],
+            ..NetworkView::default()
+        }
+    }
+
+    #[test]
+    fn a_nat_ingress_address_is_never_the_listen_address() {
+        let mut nat = inputs(json!(9000), PortProbe::Unknown);
+        nat.network.ingress = vec!["198.51.100.7".parse().expect("address")];
+        assert_eq!(unit_address(&nat), "192.0.2.11".parse().ok());
+        nat.network.interfaces.clear();
+        assert_eq!(wanted(&nat), None);
+    }
 
     fn inputs(port: serde_json::Value, probe: PortProbe) -> Inputs {
         let mut inputs = Inputs {
             metrics_probe: probe,
             ..Inputs::default()
         };
-        inputs.network.ingress = vec!["192.0.2.11".parse().expect("address")];
+        inputs.network = network("192.0.2.11");
         if !port.is_null() {
             inputs.config.insert(OPTION.to_string(), port);
         }
@@ -136,7 +178,7 @@ mod tests {
     #[test]
     fn ipv6_addresses_are_bracketed() {
         let mut v6 = inputs(json!(9000), PortProbe::Free);
-        v6.network.ingress = vec!["2001:db8::11".parse().expect("address")];
+        v6.network = network("2001:db8::11");
         assert_eq!(marker_content(&v6), "[2001:db8::11]:9000\n");
     }
 }
