@@ -6,6 +6,8 @@
 //! scripts/install-deps is there, decoded by cosl itself.
 
 mod cos_support;
+#[path = "support/skip.rs"]
+mod skip;
 
 use std::io::Write;
 use std::process::{Command, Stdio};
@@ -147,7 +149,10 @@ fn venv_python() -> Option<std::path::PathBuf> {
 #[test]
 fn cosl_decodes_our_dashboards() {
     let Some(python) = venv_python() else {
-        eprintln!("SKIP: no build/cos-venv (scripts/install-deps creates it)");
+        skip::skipped(
+            "cos venv",
+            "no build/cos-venv with cosl (scripts/install-deps creates it)",
+        );
         return;
     };
     let f = fixture();

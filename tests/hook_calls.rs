@@ -154,7 +154,7 @@ const MOST_CALLS: &[(&str, usize)] = &[
     ("is-leader", 67),
     ("network-get", 67),
     ("relation-get", 186),
-    ("relation-ids", 72),
+    ("relation-ids", 78),
     ("relation-list", 36),
     ("relation-set", 7),
     ("status-set", 15),

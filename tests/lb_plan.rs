@@ -83,6 +83,7 @@ impl World {
             distro_service: ServiceState::default(),
             listeners: &self.listeners,
             health: self.health.as_deref(),
+            exporter: None,
         }
     }
 }

@@ -303,7 +303,12 @@ fn header(o: &mut String, metric: &str, help: &str, kind: &str) {
     let _ = writeln!(o, "# TYPE {metric} {kind}");
 }
 
-/// Binds `addr` and serves `GET /metrics` on a background thread.
+/// What `GET /healthz` answers while the agent runs: how the charm tells its
+/// own agent from another program holding `metrics-port`.
+pub const HEALTHZ_BODY: &str = "ok k8s-vip agent";
+
+/// Binds `addr` and serves `GET /metrics` and `GET /healthz` (anything else
+/// is 404) on a background thread.
 pub fn serve(addr: SocketAddr, metrics: SharedMetrics) -> std::io::Result<SocketAddr> {
     let listener = TcpListener::bind(addr)?;
     let bound = listener.local_addr()?;
@@ -316,11 +321,13 @@ pub fn serve(addr: SocketAddr, metrics: SharedMetrics) -> std::io::Result<Socket
             let n = s.read(&mut buf).unwrap_or(0);
             let req = String::from_utf8_lossy(&buf[..n]);
             let path = req.split_whitespace().nth(1).unwrap_or("");
-            let (status, body) = if path == "/metrics" || path == "/" {
-                let body = metrics.lock().map(|m| m.render()).unwrap_or_default();
-                ("200 OK", body)
-            } else {
-                ("404 Not Found", "try /metrics\n".to_string())
+            let (status, body) = match path {
+                "/metrics" => {
+                    let body = metrics.lock().map(|m| m.render()).unwrap_or_default();
+                    ("200 OK", body)
+                }
+                "/healthz" => ("200 OK", format!("{HEALTHZ_BODY}\n")),
+                _ => ("404 Not Found", "try /metrics or /healthz\n".to_string()),
             };
             let _ = write!(
                 s,

@@ -24,16 +24,18 @@ use anyhow::Context as _;
 use crate::juju::context::HookContext;
 use crate::juju::tools::{HookTools, LogLevel, NetworkInfo};
 
+use super::cos_agent;
 use super::haproxy::names::{DISTRO_HAPROXY_SERVICE, HAPROXY_PACKAGE, HAPROXY_SERVICE};
 use super::lb_consumers;
 use super::legacy;
+use super::metrics_probe;
 use super::net;
 use super::paths;
 use super::system::System;
 use super::types::health::is_apiserver_principal;
 use super::types::{
-    ConsumerRelation, IfaceAddr, Inputs, Interface, LbWorld, NetworkView, Peer, ServiceState,
-    StatusDoc, UnitRelation,
+    ConsumerRelation, IfaceAddr, Inputs, Interface, LbWorld, NetworkView, Peer, PortProbe,
+    ServiceState, StatusDoc, UnitRelation,
 };
 
 /// The peer endpoint.
@@ -113,11 +115,12 @@ pub fn gather(ctx: &HookContext, tools: &dyn HookTools, sys: &System) -> anyhow:
     let cluster = gather_peers(ctx, tools)?;
     let sysctl_before = sys.read(paths::SYSCTL_BEFORE);
     let need_now = sysctl_before.is_none() || super::plan::is_teardown_hook(ctx.kind.name());
-    Ok(Inputs {
+    let mut inputs = Inputs {
         hook: ctx.kind.name().to_string(),
         unit: ctx.unit_name.clone(),
         app: ctx.app_name.clone(),
         model: ctx.model_name.clone(),
+        model_uuid: ctx.model_uuid.clone(),
         runs_apiserver: runs_apiserver(ctx, sys),
         config,
         leader,
@@ -148,7 +151,12 @@ pub fn gather(ctx: &HookContext, tools: &dyn HookTools, sys: &System) -> anyhow:
         charm_dir: ctx.charm_dir.clone(),
         root: sys.root().to_path_buf(),
         lb: LbWorld::gather(sys),
-    })
+        cos_agent: unit_relations(ctx, tools, cos_agent::ENDPOINT)?,
+        metrics_probe: PortProbe::Unknown,
+    };
+    // Needs the network and config above: the endpoint is on our address.
+    inputs.metrics_probe = metrics_probe::probe_for(&inputs);
+    Ok(inputs)
 }
 
 /// The package of the keepalived backend.

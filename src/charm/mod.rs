@@ -10,17 +10,19 @@
 //!  shell      handle ──> actions/ ──> reconcile ──> gather ─┐
 //!  (I/O)         │                        │          apply ─┤   juju (hook tools),
 //!                └────────────────────────┘          system ┘   the unit's files
-//!                                         │
+//!                                         │   (metrics_probe: one test bind)
 //!                                         v
 //!  compose    plan.rs        (which planners run, in which order; the status)
 //!                │
 //!                v
 //!  planners   vip_agent  keepalived  host  peer_data  legacy  lb_consumers/
+//!             cos_agent
 //!             haproxy/ (plan, requests, services, seam)
 //!             each: (&Inputs, what it needs) -> Part
 //!                │
 //!                v
 //!  helpers    config/  instances  net  peers  vrid  addresses  reldata
+//!             metrics_endpoint
 //!             render  unit_file  status  paths
 //!             haproxy/ (names, request, options, frontend, from_request,
 //!                       model, render, ports, stats)
@@ -73,6 +75,7 @@ pub mod actions;
 pub mod addresses;
 pub mod apply;
 pub mod config;
+pub mod cos_agent;
 pub mod gather;
 pub mod handle;
 pub mod haproxy;
@@ -81,6 +84,8 @@ pub mod instances;
 pub mod keepalived;
 pub mod lb_consumers;
 pub mod legacy;
+pub mod metrics_endpoint;
+pub mod metrics_probe;
 pub mod net;
 pub mod paths;
 pub mod peer_data;

@@ -22,6 +22,7 @@ use std::net::IpAddr;
 
 use super::addresses::{my_addresses, peer_primary_addresses};
 use super::config::{self, Config, VipAgent};
+use super::cos_agent;
 use super::haproxy::names::HAPROXY_SERVICE;
 use super::haproxy::seam::{plan_proxy, teardown_proxy};
 use super::host;
@@ -100,6 +101,7 @@ pub fn plan(inputs: &Inputs) -> Plan {
     add_proxy(&mut plan, &proxy);
     plan.final_daemon_reload = true;
     add_relations(&mut plan, inputs, &cfg, &ctx, &proxy);
+    plan.add(cos_agent::plan(inputs, &proxy));
     set_status(&mut plan, inputs, &cfg, &instances, &proxy);
     plan
 }
@@ -196,6 +198,7 @@ fn set_status(
             plan.unit_status.message = format!("{}, {note}", plan.unit_status.message);
         }
     }
+    plan.unit_status = cos_agent::blocked_status(inputs).unwrap_or(plan.unit_status.clone());
     if inputs.leader {
         plan.app_status = Some(status::app_status(instances, cfg.vip_hostname.as_deref()));
     }

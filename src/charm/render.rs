@@ -31,6 +31,8 @@ pub struct AgentPaths {
     pub state_file: String,
     /// Pause marker.
     pub pause_file: String,
+    /// `ADDRESS:PORT` of the metrics endpoint (`metrics-port`), if on.
+    pub metrics_listen: Option<String>,
 }
 
 impl Default for AgentPaths {
@@ -39,6 +41,7 @@ impl Default for AgentPaths {
             control_socket: paths::CONTROL_SOCKET.into(),
             state_file: paths::STATE_FILE.into(),
             pause_file: paths::PAUSE_FILE.into(),
+            metrics_listen: None,
         }
     }
 }
@@ -104,6 +107,7 @@ pub fn agent_yaml(instances: &[Instance], agent_paths: &AgentPaths) -> anyhow::R
             "control_socket": agent_paths.control_socket,
             "state_file": agent_paths.state_file,
             "pause_file": agent_paths.pause_file,
+            "metrics_listen": agent_paths.metrics_listen,
             "instances": list,
         }),
     )

@@ -3,6 +3,7 @@
 //! with keepalived taken out of use first so two VRRP speakers never overlap.
 
 use super::instances::Instance;
+use super::metrics_endpoint;
 use super::paths;
 use super::render::{self, AgentPaths, RenderFailure};
 use super::types::{CopySpec, Inputs, Part, ServiceAction, ServiceOp, When};
@@ -15,12 +16,15 @@ pub fn plan(inputs: &Inputs, instances: &[Instance]) -> Result<Part, RenderFailu
         control_socket: paths::rooted(&inputs.root, paths::CONTROL_SOCKET),
         state_file: paths::rooted(&inputs.root, paths::STATE_FILE),
         pause_file: paths::rooted(&inputs.root, paths::PAUSE_FILE),
+        metrics_listen: metrics_endpoint::listen(inputs).map(|a| a.to_string()),
     };
     let text = render::agent_yaml(instances, &agent_paths).map_err(|e| RenderFailure {
         status: format!("internal error rendering agent.yaml: {e}"),
         log: format!("rendering agent.yaml failed: {e:#}"),
     })?;
     part.file(paths::AGENT_CONFIG, text, 0o644);
+    let marker = metrics_endpoint::marker_content(inputs);
+    part.file(metrics_endpoint::LISTEN_MARKER, marker, 0o644);
     part.file(
         paths::AGENT_UNIT_FILE,
         unit_file::agent_unit(&inputs.root),
@@ -59,7 +63,12 @@ fn service_steps(inputs: &Inputs) -> Vec<ServiceOp> {
             agent,
             ServiceAction::HandoverRestart,
             When::Changed {
-                any_of: vec![paths::AGENT_BINARY.into(), paths::AGENT_UNIT_FILE.into()],
+                any_of: vec![
+                    paths::AGENT_BINARY.into(),
+                    paths::AGENT_UNIT_FILE.into(),
+                    // The agent binds its metrics endpoint only at start.
+                    metrics_endpoint::LISTEN_MARKER.into(),
+                ],
                 unless: Vec::new(),
             },
         ));
@@ -68,7 +77,11 @@ fn service_steps(inputs: &Inputs) -> Vec<ServiceOp> {
             ServiceAction::Reload,
             When::Changed {
                 any_of: vec![paths::AGENT_CONFIG.into()],
-                unless: vec![paths::AGENT_BINARY.into(), paths::AGENT_UNIT_FILE.into()],
+                unless: vec![
+                    paths::AGENT_BINARY.into(),
+                    paths::AGENT_UNIT_FILE.into(),
+                    metrics_endpoint::LISTEN_MARKER.into(),
+                ],
             },
         ));
     } else {
@@ -90,6 +103,7 @@ pub fn teardown(inputs: &Inputs) -> Part {
             paths::AGENT_UNIT_FILE,
             paths::AGENT_CONFIG,
             paths::AGENT_BINARY,
+            metrics_endpoint::LISTEN_MARKER,
         ]
         .iter()
         .map(|p| p.to_string()),

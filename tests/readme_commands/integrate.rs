@@ -42,6 +42,14 @@ pub const KUBERNETES_ENDPOINTS: &[(&str, &str, &str, &str)] = &[
     ),
     ("kubernetes-worker", "juju-info", "juju-info", "provides"),
     ("kubernetes-worker", "kube-api-endpoint", "http", "requires"),
+    // The COS collectors (machine subordinates), from their charm metadata.
+    ("grafana-agent", "cos-agent", "cos_agent", "requires"),
+    (
+        "opentelemetry-collector",
+        "cos-agent",
+        "cos_agent",
+        "requires",
+    ),
 ];
 
 /// The loadbalancer v1 request kubernetes-control-plane sends on
@@ -194,6 +202,24 @@ fn integrate(cmd: &CommandLine, a: &(String, String), b: &(String, String)) {
                         at(cmd)
                     );
                 }
+            }
+        }
+        "cos-agent" => {
+            // Container scope: one collector unit beside each of ours.
+            for (i, u) in model.units().iter().enumerate() {
+                let rel = model.add_relation("cos-agent", &theirs.0, &[&remote_units[i]]);
+                model
+                    .run_relation_hook(u, &rel, "joined", Some(&remote_units[i]))
+                    .assert_success();
+                let config: Value = model
+                    .relation_data(&rel, u)
+                    .get("config")
+                    .and_then(|c| serde_json::from_str(c).ok())
+                    .unwrap_or_else(|| panic!("{}: {u} published no config", at(cmd)));
+                let jobs = config["metrics_scrape_jobs"].as_array().cloned();
+                let job = jobs.as_deref().and_then(<[Value]>::first);
+                let name = job.and_then(|j| j["job_name"].as_str()).unwrap_or_default();
+                assert!(name.starts_with("k8s-vip_agent_"), "{}: {config}", at(cmd));
             }
         }
         other => panic!("{}: no relation check for endpoint `{other}`", at(cmd)),

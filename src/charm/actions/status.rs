@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use super::agent_link::{action_key, agent_status, builtin, family_index, holder};
 use crate::charm::config;
 use crate::charm::instances::{self, Instance};
+use crate::charm::metrics_endpoint;
 use crate::charm::peers::{priority, sorted_units};
 use crate::charm::system::System;
 use crate::charm::types::{Inputs, InstanceState};
@@ -30,6 +31,7 @@ pub fn status(inputs: &Inputs, sys: &System) -> Result<BTreeMap<String, String>,
         summary.push(format!("{vips} on {holder} (this unit {})", st.state));
     }
     out.insert("vips".into(), summary.join("; "));
+    out.insert("metrics".into(), metrics_endpoint::describe(inputs));
     // The load balancer's view of its backends, when HAProxy runs here.
     for b in inputs.lb.health.iter().flatten() {
         let mut v = format!("{}/{} up", b.up, b.total);

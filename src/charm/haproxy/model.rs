@@ -27,6 +27,8 @@ pub struct LoadBalancerModel {
     pub monitor: SocketAddr,
     /// One entry per listening port, sorted by port.
     pub frontends: Vec<Frontend>,
+    /// HAProxy's Prometheus exporter (`GET /metrics`), while COS scrapes it.
+    pub exporter: Option<SocketAddr>,
 }
 
 /// Where HAProxy's monitor endpoint listens on every unit.
@@ -64,6 +66,7 @@ impl LoadBalancerModel {
             timeouts,
             monitor: MONITOR_ADDR,
             frontends: Vec::new(),
+            exporter: None,
         }
     }
 
@@ -76,6 +79,7 @@ impl LoadBalancerModel {
     /// for port-conflict detection.
     pub fn bind_addresses(&self) -> Vec<SocketAddr> {
         std::iter::once(self.monitor)
+            .chain(self.exporter)
             .chain(self.frontends.iter().flat_map(|f| f.binds.iter().copied()))
             .collect()
     }

@@ -5,7 +5,7 @@
 //! status text. Pure; `charm::plan` folds the result into its `Plan` through
 //! [`super::seam`].
 
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::Path;
 
 use super::frontend::Timeouts;
@@ -47,6 +47,8 @@ pub struct LbInputs<'a> {
     pub listeners: &'a [Listener],
     /// HAProxy's view of its backends, when its stats socket answered.
     pub health: Option<&'a [BackendHealth]>,
+    /// Where to serve the Prometheus exporter, if anywhere.
+    pub exporter: Option<SocketAddr>,
 }
 
 /// The load balancer's share of the hook's plan.
@@ -126,6 +128,7 @@ fn build_model(
 ) -> LoadBalancerModel {
     let mut model =
         LoadBalancerModel::new(paths.clone(), Timeouts::with_idle(lb.options.idle_timeout));
+    model.exporter = lb.exporter;
     if lb.options.mode == LoadBalancerMode::Off {
         refuse_all_without_proxy(needs, &mut out.outcome.rejected);
         if !lb.options.ingress_ports.is_empty() {

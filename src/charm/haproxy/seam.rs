@@ -9,6 +9,7 @@ use super::options::{LbOptions, LoadBalancerMode, MIN_LB_TIMEOUT};
 use super::plan::{plan_load_balancer, teardown_load_balancer, LbInputs};
 use crate::charm::addresses::unit_addresses;
 use crate::charm::config::Config;
+use crate::charm::metrics_endpoint;
 use crate::charm::types::{Inputs, LbWorld, ProxyNeed, ProxyOutcome};
 
 /// The load balancer for `needs` and the load-balancer options.
@@ -40,6 +41,7 @@ pub fn plan_proxy(
         distro_service: world.distro_service,
         listeners: &world.listeners,
         health: world.health.as_deref(),
+        exporter: metrics_endpoint::haproxy_exporter(inputs),
     };
     plan_load_balancer(needs, &lb).into_outcome()
 }
@@ -62,6 +64,7 @@ pub fn teardown_proxy(inputs: &Inputs, world: &LbWorld) -> ProxyOutcome {
         distro_service: world.distro_service,
         listeners: &[],
         health: None,
+        exporter: None,
     };
     teardown_load_balancer(&lb).into_outcome()
 }

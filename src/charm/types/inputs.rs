@@ -26,6 +26,9 @@ pub struct Inputs {
     pub app: String,
     /// Model name (part of the derived VRID).
     pub model: String,
+    /// Model UUID (`JUJU_MODEL_UUID`): part of the Juju topology COS labels
+    /// everything with.
+    pub model_uuid: String,
     /// Whether this unit runs kube-apiserver (principal charm or snap present).
     pub runs_apiserver: bool,
     /// `config-get` output.
@@ -70,4 +73,25 @@ pub struct Inputs {
     pub root: PathBuf,
     /// What the load balancer needs to know of the unit.
     pub lb: LbWorld,
+    /// `cos-agent` relations (at most one: the collector subordinate).
+    pub cos_agent: Vec<UnitRelation>,
+    /// Whether the agent's metrics endpoint (`metrics-port` on the unit's
+    /// address) can be bound, tried before the agent is told to bind it.
+    pub metrics_probe: PortProbe,
+}
+
+/// What a test bind of the metrics endpoint's address found.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PortProbe {
+    /// Not tried: the endpoint is off, the address unknown or not (yet) on
+    /// this machine, or the hook tears the unit down.
+    #[default]
+    Unknown,
+    /// Nothing listens there: the agent may bind it.
+    Free,
+    /// Our agent already serves its metrics there.
+    Ours,
+    /// Another program holds the port.
+    Taken,
 }

@@ -31,7 +31,7 @@ pub mod status;
 
 pub use agent_state::{CheckState, InstanceState, StatusDoc};
 pub use health::HealthCheck;
-pub use inputs::Inputs;
+pub use inputs::{Inputs, PortProbe};
 pub use lb::{BackendHealth, LbWorld, Listener, Owner};
 pub use net::{IfaceAddr, Interface, NetworkView, VipSpec};
 pub use peers::Peer;
