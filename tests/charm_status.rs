@@ -22,6 +22,7 @@ fn inst(name: &str, vip: &str, vrid: u8) -> Instance {
         preempt: false,
         vip: vip.parse().expect("vip"),
         prefix: 24,
+        unicast: true,
         unicast_peers: vec![],
         local_address: None,
         garp_refresh_s: 60,

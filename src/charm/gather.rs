@@ -99,6 +99,7 @@ pub fn gather(ctx: &HookContext, tools: &dyn HookTools, sys: &System) -> anyhow:
     ]);
     sys.learn_packages(&[KEEPALIVED_PACKAGE, HAPROXY_PACKAGE]);
     let config = tools.config_get().context("reading the charm config")?;
+    let resolved_hosts = super::config::resolve_host_names(&config);
     let leader = tools
         .is_leader()
         .context("asking whether this unit leads")?;
@@ -140,6 +141,7 @@ pub fn gather(ctx: &HookContext, tools: &dyn HookTools, sys: &System) -> anyhow:
         charm_dir: ctx.charm_dir.clone(),
         root: sys.root().to_path_buf(),
         lb: LbWorld::gather(sys),
+        resolved_hosts,
     })
 }
 

@@ -31,7 +31,11 @@ pub struct Instance {
     pub vip: IpAddr,
     /// Its prefix length.
     pub prefix: u8,
-    /// Unicast peers (empty = multicast).
+    /// `unicast=true`: adverts only ever go to the peers listed; with none
+    /// known yet the agent holds the instance in BACKUP rather than falling
+    /// back to multicast.
+    pub unicast: bool,
+    /// Unicast peers (empty = multicast, unless `unicast`).
     pub unicast_peers: Vec<IpAddr>,
     /// Our source address for unicast (and this unit's address on the interface).
     pub local_address: Option<IpAddr>,
@@ -43,8 +47,9 @@ pub struct Instance {
     pub preferred_unit: String,
 }
 
-/// An instance that could not be built: which VIP and why (a `network-interface`
-/// or `virtual-ip` problem the user must fix).
+/// An instance that could not be built: which option and why (a
+/// `network-interface` or `virtual-ip` problem, or a `health-check` host
+/// name that does not resolve, for the user to fix).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PlacementError {
     /// The option to change.
@@ -98,6 +103,7 @@ pub fn build(
             preempt: cfg.preempt,
             vip: vip.addr,
             prefix: placement.prefix,
+            unicast: cfg.unicast,
             unicast_peers,
             local_address: placement.local,
             garp_refresh_s: cfg.garp_refresh_s,
@@ -111,15 +117,22 @@ pub fn build(
 }
 
 /// The instances for this hook's `inputs` under `cfg`: the configured health
-/// check (with `auto` resolved for this unit), plus `extra_auto_checks` (the
+/// check (with `auto` resolved for this unit and a `tcp:` host name replaced
+/// by the address it resolved to at this hook), plus `extra_auto_checks` (the
 /// load balancer's) when `health-check=auto`.
 pub fn for_inputs(
     inputs: &Inputs,
     cfg: &Config,
     extra_auto_checks: &[HealthCheck],
 ) -> Result<Vec<Instance>, PlacementError> {
-    let mut checks: Vec<_> = cfg
+    let configured = cfg
         .health_check
+        .with_address(&inputs.resolved_hosts)
+        .map_err(|message| PlacementError {
+            option: "health-check",
+            message,
+        })?;
+    let mut checks: Vec<_> = configured
         .resolve(inputs.runs_apiserver)
         .into_iter()
         .collect();

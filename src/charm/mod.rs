@@ -72,6 +72,7 @@
 pub mod actions;
 pub mod addresses;
 pub mod apply;
+pub mod checked_write;
 pub mod config;
 pub mod gather;
 pub mod handle;

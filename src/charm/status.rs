@@ -11,6 +11,24 @@ use super::types::{InstanceState, Peer, State, Status, StatusDoc};
 pub const AGENT_STARTING: &str = "agent starting";
 /// Message while paused.
 pub const PAUSED: &str = "paused, VIP released";
+/// Longest status message handed to `status-set`, in bytes: a hostile
+/// segment or a long error must never make the hook tool's argument (or
+/// `juju status`) unbounded.
+pub const MAX_MESSAGE: usize = 1024;
+
+/// `message` cut to at most [`MAX_MESSAGE`] bytes, on a character boundary,
+/// ending in an ellipsis when cut.
+pub fn capped(message: &str) -> String {
+    if message.len() <= MAX_MESSAGE {
+        return message.to_string();
+    }
+    const ELLIPSIS: &str = "…";
+    let mut end = MAX_MESSAGE - ELLIPSIS.len();
+    while !message.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}{ELLIPSIS}", &message[..end])
+}
 
 /// Everything the unit status depends on once the config is valid.
 pub struct StatusInputs<'a> {
@@ -65,7 +83,7 @@ pub fn unit_status(inp: &StatusInputs<'_>) -> Status {
         message.push_str("; ");
         message.push_str(&w);
     }
-    Status::new(worst, message)
+    Status::new(worst, capped(&message))
 }
 
 /// The name of the unit whose address is `addr`, or the address itself.
@@ -86,6 +104,14 @@ fn describe(
     let vip = inst.vip;
     match st.state.as_str() {
         "MASTER" => (State::Active, format!("MASTER {vip} (vrid {})", inst.vrid)),
+        "BACKUP" if st.waiting_for.is_some() => (
+            State::Waiting,
+            format!(
+                "BACKUP {vip}, waiting for {} (vrid {})",
+                st.waiting_for.as_deref().unwrap_or_default(),
+                inst.vrid
+            ),
+        ),
         "BACKUP" => (State::Active, backup_text(inp, inst, st, many)),
         "FAULT" => {
             let why = st

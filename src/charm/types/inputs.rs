@@ -70,4 +70,7 @@ pub struct Inputs {
     pub root: PathBuf,
     /// What the load balancer needs to know of the unit.
     pub lb: LbWorld,
+    /// Host names the options name (a `tcp:` health check), each with the
+    /// addresses it resolved to at this hook (empty: it did not resolve).
+    pub resolved_hosts: BTreeMap<String, Vec<std::net::IpAddr>>,
 }
