@@ -70,11 +70,12 @@ pub fn unit_status(inp: &StatusInputs<'_>) -> Status {
         let (state, text) = describe(inp, inst, st, many);
         worst = worst.max(state);
         parts.push(text);
-        if !st.foreign_routers.is_empty() {
+        let foreign = foreign_routers(inp, st);
+        if !foreign.is_empty() {
             warnings.push(format!(
                 "WARNING: another router uses vrid {} from {} (not a peer; set virtual-router-id)",
                 inst.vrid,
-                st.foreign_routers.join(", ")
+                foreign.join(", ")
             ));
         }
     }
@@ -84,6 +85,21 @@ pub fn unit_status(inp: &StatusInputs<'_>) -> Status {
         message.push_str(&w);
     }
     Status::new(worst, capped(&message))
+}
+
+/// The agent's `foreign-routers` that are neither a peer nor this unit: a
+/// peer the agent heard before its reload listed it stays in the agent's
+/// list of the newest strangers, but is no stranger.
+fn foreign_routers<'a>(inp: &StatusInputs<'_>, st: &'a InstanceState) -> Vec<&'a str> {
+    st.foreign_routers
+        .iter()
+        .filter(|a| {
+            a.parse::<IpAddr>().map_or(true, |ip| {
+                unit_of_address(ip, inp.me, inp.my_addrs, inp.peers).is_none()
+            })
+        })
+        .map(String::as_str)
+        .collect()
 }
 
 /// The name of the unit whose address is `addr`, or the address itself.
