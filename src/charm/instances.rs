@@ -89,7 +89,7 @@ pub fn build(
             }
         })?;
         let unicast_peers = if cfg.unicast {
-            unicast_peers(peers, vip.addr, placement.local)
+            unicast_peers(me, peers, vip.addr, placement.local)
         } else {
             Vec::new()
         };
@@ -150,9 +150,16 @@ pub fn for_inputs(
     )
 }
 
-/// The peers' addresses of `vip`'s family, sorted, without our own `local`.
-fn unicast_peers(peers: &[Peer], vip: IpAddr, local: Option<IpAddr>) -> Vec<IpAddr> {
-    let mut addrs: Vec<IpAddr> = peers.iter().filter_map(|p| p.address_like(vip)).collect();
+/// The addresses of `vip`'s family of the peers that know us (`me`), sorted,
+/// without our own `local`. A peer that does not know us yet would drop our
+/// adverts as a stranger's; until it does, we do not count on it (and with
+/// no such peer, `unicast` holds the instance in BACKUP).
+fn unicast_peers(me: &str, peers: &[Peer], vip: IpAddr, local: Option<IpAddr>) -> Vec<IpAddr> {
+    let mut addrs: Vec<IpAddr> = peers
+        .iter()
+        .filter(|p| p.knows(me))
+        .filter_map(|p| p.address_like(vip))
+        .collect();
     addrs.sort();
     addrs.dedup();
     addrs.retain(|a| Some(*a) != local);
