@@ -66,3 +66,45 @@ fn with_no_peer_that_knows_us_the_instance_waits() {
     // We publish that we know k8s-vip/1, so it can list us next.
     assert_eq!(published(&p).as_deref(), Some("k8s-vip/0 k8s-vip/1"));
 }
+
+/// A router held (may not take over) since `t0`, released at `at`: its
+/// master-down timer starts afresh then, whatever the phase of the hold.
+#[test]
+fn a_released_hold_starts_the_master_down_timer_afresh() {
+    use std::time::{Duration, Instant};
+
+    use k8s_vip::vrrp::router::{Action, Event, Router, RouterConfig, State};
+
+    let ip = |s: &str| s.parse().expect("ip");
+    let mut cfg = RouterConfig::new(51, ip("192.0.2.11"), vec![ip("192.0.2.100")]);
+    cfg.priority = 200;
+    cfg.may_take_over = false;
+    let t0 = Instant::now();
+    let mut r = Router::new(cfg.clone());
+    r.handle(Event::Startup, t0);
+    let interval = r.master_down_interval();
+    // Held: the timer keeps coming back without making it master.
+    let mut t = t0;
+    for _ in 0..3 {
+        t += interval;
+        r.handle(Event::TimerExpired, t);
+        assert_eq!(r.state(), State::Backup);
+    }
+    // Released a moment before the hold's next expiry.
+    let at = t + interval - Duration::from_millis(1);
+    cfg.may_take_over = true;
+    let actions = r.reconfigure(cfg, at).expect("same router");
+    let armed = actions.iter().rev().find_map(|a| match a {
+        Action::SetTimer(t) => Some(*t),
+        _ => None,
+    });
+    assert_eq!(armed, Some(at + interval));
+    r.handle(Event::TimerExpired, at + Duration::from_millis(1));
+    assert_eq!(
+        r.state(),
+        State::Backup,
+        "not master on the hold's old phase"
+    );
+    r.handle(Event::TimerExpired, at + interval);
+    assert_eq!(r.state(), State::Master);
+}
