@@ -42,7 +42,7 @@ impl Peer {
     pub fn knows(&self, me: &str) -> bool {
         self.data
             .get(KEY_PEERS_SEEN)
-            .is_none_or(|seen| seen.split_whitespace().any(|u| u == me))
+            .map_or(true, |seen| seen.split_whitespace().any(|u| u == me))
     }
 
     /// Every address the peer published.
