@@ -275,3 +275,55 @@ fn probe_exits_zero_with_a_listener_and_non_zero_without() {
     assert!(!probe(&[&format!("tcp:localhost:{port}")]));
     assert!(!probe(&["exec:/bin/true"]));
 }
+
+/// The same mechanism for haproxy.cfg: `haproxy -c -f` on the new file,
+/// which replaces the old one only when HAProxy accepts it.
+#[test]
+fn haproxy_checks_a_new_haproxy_cfg_before_it_replaces_the_old_one() {
+    use k8s_vip::charm::checked_write::{write_checked, CheckedWrite};
+    use k8s_vip::charm::system::System;
+    use k8s_vip::charm::types::{FileSpec, Validator};
+
+    if !skip::need_program("haproxy") {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sys = System::with_root(dir.path());
+    let path = "/etc/haproxy/haproxy.cfg";
+    let good = "defaults\n    mode tcp\n    timeout connect 5s\n    timeout client 30s\n    timeout server 30s\n\nfrontend f\n    bind 127.0.0.1:6443\n    default_backend b\n\nbackend b\n    server s1 192.0.2.21:6443\n";
+    let spec = |content: &str| FileSpec {
+        path: path.into(),
+        content: content.into(),
+        mode: 0o644,
+    };
+    let written = write_checked(&sys, &spec(good), &Validator::haproxy()).expect("check ran");
+    assert_eq!(written, CheckedWrite::Written);
+    let again = write_checked(&sys, &spec(good), &Validator::haproxy()).expect("check ran");
+    assert_eq!(again, CheckedWrite::Unchanged);
+    // A timer HAProxy cannot hold ("timer overflow") is refused.
+    let bad = good.replace(
+        "server s1 192.0.2.21:6443",
+        "server s1 192.0.2.21:6443 check inter 3000000s",
+    );
+    match write_checked(&sys, &spec(&bad), &Validator::haproxy()).expect("check ran") {
+        CheckedWrite::Refused(r) => {
+            assert_eq!(r.path, path);
+            assert_eq!(r.checker, "haproxy -c -f FILE");
+            assert!(r.first_line.starts_with("[ALERT]"), "{r:?}");
+            assert!(r.output.contains("exit status"), "{r:?}");
+            assert!(
+                !r.output.contains(".new."),
+                "the temporary name is not shown: {r:?}"
+            );
+        }
+        other => panic!("accepted: {other:?}"),
+    }
+    let kept = std::fs::read_to_string(sys.path(path)).expect("old file");
+    assert_eq!(kept, good, "the old file stays");
+    let leftovers: Vec<_> = std::fs::read_dir(sys.path("/etc/haproxy"))
+        .expect("dir")
+        .flatten()
+        .map(|e| e.file_name())
+        .collect();
+    assert_eq!(leftovers.len(), 1, "no temporary file left: {leftovers:?}");
+}

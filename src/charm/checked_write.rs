@@ -97,6 +97,20 @@ fn write_temp(dest: &Path, file: &FileSpec) -> anyhow::Result<PathBuf> {
     Ok(tmp)
 }
 
+/// The line of a checker's output that says what is wrong: the first that
+/// reads as an error (HAProxy prints `[NOTICE]` lines about itself first),
+/// else the first line.
+fn first_error_line(output: &str) -> &str {
+    let lines = || output.lines().map(str::trim).filter(|l| !l.is_empty());
+    lines()
+        .find(|l| {
+            let lower = l.to_ascii_lowercase();
+            lower.contains("[alert]") || lower.contains("error")
+        })
+        .or_else(|| lines().next())
+        .unwrap_or("no output")
+}
+
 /// Runs the checker on `tmp`: None when it accepts, else its first error
 /// line and all it printed (the temporary file named as `shown`). A checker
 /// that cannot run at all refuses too (a file nobody could check is not put
@@ -141,12 +155,7 @@ fn run_validator(
     let output = format!("{}{}", out.stderr, out.stdout)
         .replace(&tmp.display().to_string(), shown)
         .replace(&tmp_name, shown_name);
-    let first_line = output
-        .lines()
-        .map(str::trim)
-        .find(|l| !l.is_empty())
-        .unwrap_or("no output")
-        .to_string();
+    let first_line = first_error_line(&output).to_string();
     let output = format!("exit status {}\n{output}", out.status);
     Ok(Some((first_line, output)))
 }
