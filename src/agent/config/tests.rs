@@ -63,74 +63,82 @@ fn wrong_type_names_its_path() {
     assert!(e.starts_with("instances[0].priority: "), "{e}");
 }
 
+/// One edit of [`GOOD`] each (from, to) and the error it must give.
+const BAD_VALUES: &[(&str, &str, &str)] = &[
+    (
+        "vrid: 51",
+        "vrid: 0",
+        "instances[0].vrid: 0 is out of range",
+    ),
+    ("vrid: 51", "vrid: 256", "instances[0].vrid: 256"),
+    (
+        "version: 3",
+        "version: 4",
+        "instances[0].version: 4 is not 2 or 3",
+    ),
+    ("priority: 100", "priority: 0", "instances[0].priority: 0"),
+    (
+        "advert-interval-ms: 1000",
+        "advert-interval-ms: 5",
+        "instances[0].advert-interval-ms: 5 ms",
+    ),
+    (
+        "advert-interval-ms: 1000",
+        "advert-interval-ms: 105",
+        "instances[0].advert-interval-ms: 105 ms",
+    ),
+    (
+        "version: 3",
+        "version: 2\n    unicast-peers: []\n    x: 1",
+        "x: unknown key",
+    ),
+    (
+        "[\"10.0.0.100/24\"]",
+        "[\"10.0.0.100/24\", \"fd00::1/64\"]",
+        "instances[0].vips[1]: fd00::1/64 is IPv6",
+    ),
+    (
+        "[\"10.0.0.100/24\"]",
+        "[\"10.0.0.300/24\"]",
+        "instances[0].vips[0]: ",
+    ),
+    (
+        "[\"10.0.0.100/24\"]",
+        "[]",
+        "instances[0].vips: at least one",
+    ),
+    (
+        "unicast-peers: []",
+        "unicast-peers: [\"fd00::2\"]",
+        "instances[0].unicast-peers[0]: fd00::2 is IPv6",
+    ),
+    ("repeat: 5", "repeat: 0", "instances[0].garp.repeat: 0"),
+    (
+        "{tcp: \"127.0.0.1:6443\"",
+        "{tcp: \"127.0.0.1\"",
+        "instances[0].checks[0].tcp: ",
+    ),
+    (
+        "{tcp: \"127.0.0.1:6443\"",
+        "{tcp: \"localhost:6443\"",
+        "instances[0].checks[0].tcp: \"localhost:6443\" names a host",
+    ),
+    (
+        "{tcp: \"127.0.0.1:6443\",",
+        "{tcp: \"127.0.0.1:6443\", exec: [x],",
+        "instances[0].checks[0]: give exactly one",
+    ),
+    ("rise: 1", "rise: 0", "instances[0].checks[2].rise: 0"),
+    (
+        "metrics-listen: 127.0.0.1:9742",
+        "metrics-listen: nowhere",
+        "metrics-listen: ",
+    ),
+];
+
 #[test]
 fn bad_values_name_the_field() {
-    for (from, to, want) in [
-        (
-            "vrid: 51",
-            "vrid: 0",
-            "instances[0].vrid: 0 is out of range",
-        ),
-        ("vrid: 51", "vrid: 256", "instances[0].vrid: 256"),
-        (
-            "version: 3",
-            "version: 4",
-            "instances[0].version: 4 is not 2 or 3",
-        ),
-        ("priority: 100", "priority: 0", "instances[0].priority: 0"),
-        (
-            "advert-interval-ms: 1000",
-            "advert-interval-ms: 5",
-            "instances[0].advert-interval-ms: 5 ms",
-        ),
-        (
-            "advert-interval-ms: 1000",
-            "advert-interval-ms: 105",
-            "instances[0].advert-interval-ms: 105 ms",
-        ),
-        (
-            "version: 3",
-            "version: 2\n    unicast-peers: []\n    x: 1",
-            "x: unknown key",
-        ),
-        (
-            "[\"10.0.0.100/24\"]",
-            "[\"10.0.0.100/24\", \"fd00::1/64\"]",
-            "instances[0].vips[1]: fd00::1/64 is IPv6",
-        ),
-        (
-            "[\"10.0.0.100/24\"]",
-            "[\"10.0.0.300/24\"]",
-            "instances[0].vips[0]: ",
-        ),
-        (
-            "[\"10.0.0.100/24\"]",
-            "[]",
-            "instances[0].vips: at least one",
-        ),
-        (
-            "unicast-peers: []",
-            "unicast-peers: [\"fd00::2\"]",
-            "instances[0].unicast-peers[0]: fd00::2 is IPv6",
-        ),
-        ("repeat: 5", "repeat: 0", "instances[0].garp.repeat: 0"),
-        (
-            "{tcp: \"127.0.0.1:6443\"",
-            "{tcp: \"127.0.0.1\"",
-            "instances[0].checks[0].tcp: ",
-        ),
-        (
-            "{tcp: \"127.0.0.1:6443\",",
-            "{tcp: \"127.0.0.1:6443\", exec: [x],",
-            "instances[0].checks[0]: give exactly one",
-        ),
-        ("rise: 1", "rise: 0", "instances[0].checks[2].rise: 0"),
-        (
-            "metrics-listen: 127.0.0.1:9742",
-            "metrics-listen: nowhere",
-            "metrics-listen: ",
-        ),
-    ] {
+    for (from, to, want) in BAD_VALUES {
         let text = GOOD.replacen(from, to, 1);
         assert_ne!(text, GOOD, "replacement {from} not applied");
         let e = err(&text);
