@@ -9,10 +9,14 @@
 //! - [`charm`]: what the charm wants (config, relations, plan, status, actions);
 //! - [`vrrp`]: the VRRP protocol, sans-IO;
 //! - [`agent`]: the VIP daemon, the thin I/O shell around [`vrrp`].
+//!
+//! [`health_check`] is neutral ground both the charm and the agent import:
+//! the one parser of health-check targets, and the `k8s-vip probe` command.
 
 pub mod agent;
 pub mod bfd;
 pub mod charm;
 pub mod cos;
+pub mod health_check;
 pub mod juju;
 pub mod vrrp;

@@ -80,6 +80,15 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Probe a health-check target once, without a shell (keepalived's
+    /// vrrp_script for `tcp:` checks): exit 0 when it answers.
+    Probe {
+        /// The target: tcp:ADDRESS:PORT (IPv6: tcp:[ADDRESS]:PORT).
+        target: String,
+        /// Milliseconds the connect may take.
+        #[arg(long, default_value_t = k8s_vip::health_check::probe::DEFAULT_TIMEOUT_MS)]
+        timeout_ms: u64,
+    },
     /// Render the files the charm would write for a given set of inputs, without Juju.
     Render(k8s_vip::charm::render_cli::RenderArgs),
 }
@@ -98,6 +107,9 @@ fn main() -> ExitCode {
         }
         Some(Command::Pause { socket, json }) => k8s_vip::agent::client::pause(&socket, json),
         Some(Command::Resume { socket, json }) => k8s_vip::agent::client::resume(&socket, json),
+        Some(Command::Probe { target, timeout_ms }) => {
+            k8s_vip::health_check::probe::tcp(&target, timeout_ms).map_err(anyhow::Error::msg)
+        }
         Some(Command::Render(args)) => k8s_vip::charm::render_cli::run(args),
     };
     match result {

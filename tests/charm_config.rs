@@ -3,6 +3,7 @@
 
 use k8s_vip::charm::config::{parse, VipAgent, VrrpVersion};
 use k8s_vip::charm::types::HealthCheck;
+use k8s_vip::health_check::{Host, TcpTarget};
 use serde_json::{json, Map, Value};
 
 fn cfg(pairs: Value) -> Map<String, Value> {
@@ -270,27 +271,15 @@ fn health_check() {
     };
     assert_eq!(ok("auto"), HealthCheck::Auto);
     assert_eq!(ok("none"), HealthCheck::None);
-    assert_eq!(
-        ok("tcp:127.0.0.1:6443"),
-        HealthCheck::Tcp {
-            host: "127.0.0.1".into(),
-            port: 6443
-        }
-    );
-    assert_eq!(
-        ok("tcp:[::1]:6443"),
-        HealthCheck::Tcp {
-            host: "::1".into(),
-            port: 6443
-        }
-    );
+    let tcp = |host: Host, port: u16| HealthCheck::Tcp(TcpTarget { host, port });
+    let ip = |s: &str| Host::Ip(s.parse().expect("ip"));
+    assert_eq!(ok("tcp:127.0.0.1:6443"), tcp(ip("127.0.0.1"), 6443));
+    assert_eq!(ok("tcp:[::1]:6443"), tcp(ip("::1"), 6443));
     assert_eq!(
         ok("tcp:localhost:80"),
-        HealthCheck::Tcp {
-            host: "localhost".into(),
-            port: 80
-        }
+        tcp(Host::Name("localhost".into()), 80)
     );
+    assert_eq!(ok("tcp:[::1]:6443").to_string(), "tcp:[::1]:6443");
     assert_eq!(
         ok("https://127.0.0.1:6443/livez"),
         HealthCheck::Http {
@@ -315,6 +304,9 @@ fn health_check() {
             (json!("tcp:127.0.0.1"), "port"),
             (json!("tcp:127.0.0.1:0"), "1..65535"),
             (json!("tcp::6443"), "host"),
+            (json!("tcp:::1:6443"), "brackets"),
+            (json!("tcp:300.1.1.1:80"), "not an IPv4"),
+            (json!("tcp:a;b:80"), "neither an IP address nor a host name"),
             (json!("https://"), "URL"),
             (json!("exec:pgrep haproxy"), "absolute path"),
             (json!("exec:"), "needs a command"),

@@ -30,6 +30,7 @@ fn instance(
         preempt: false,
         vip: vip.parse().expect("vip"),
         prefix,
+        unicast: true,
         unicast_peers: peers.iter().map(|p| p.parse().expect("peer")).collect(),
         local_address: Some(local.parse().expect("local")),
         garp_refresh_s: 60,
@@ -43,10 +44,7 @@ fn all_checks() -> Vec<HealthCheck> {
         HealthCheck::Http {
             url: "https://127.0.0.1:6443/livez".into(),
         },
-        HealthCheck::Tcp {
-            host: "127.0.0.1".into(),
-            port: 6443,
-        },
+        HealthCheck::parse("tcp:127.0.0.1:6443").expect("tcp"),
         HealthCheck::Exec {
             argv: vec!["/usr/bin/pgrep".into(), "-x".into(), "haproxy".into()],
         },
@@ -121,8 +119,10 @@ fn agent_yaml_follows_the_agent_schema() {
         i["checks"][2],
         serde_json::json!({"exec": ["/usr/bin/pgrep", "-x", "haproxy"], "interval-ms": 2000, "rise": 1, "fall": 2})
     );
-    // Multicast instance: no peers, no unicast source, no checks.
+    assert_eq!(i["unicast"], true);
+    // No peers known yet: still unicast (the agent waits, never multicasts).
     let j = &doc["instances"][1];
+    assert_eq!(j["unicast"], true);
     assert_eq!(j["unicast-peers"], serde_json::json!([]));
     assert!(j["unicast-source"].is_null());
     assert_eq!(j["checks"], serde_json::json!([]));
@@ -156,6 +156,9 @@ fn advert_int_formatting() {
     assert_eq!(advert_int(105), "1.05");
     assert_eq!(advert_int(1), "0.01");
 }
+
+/// The k8s-vip binary keepalived runs for `tcp:` checks.
+const PROBE: &str = env!("CARGO_BIN_EXE_k8s-vip");
 
 /// A namespace with a veth `eth0`, so keepalived sees a real non-loopback interface.
 struct Netns(String);
@@ -221,7 +224,7 @@ fn keepalived_conf_passes_config_test_unicast_dual_stack_with_checks() {
         },
         unicast_v6(),
     ];
-    let conf = keepalived_conf(&list, "k8s-vip/0").expect("render");
+    let conf = keepalived_conf(&list, "k8s-vip/0", PROBE).expect("render");
     assert!(conf.contains("virtual_router_id 51"));
     assert!(conf.contains("advert_int 0.25"));
     assert!(conf.contains("nopreempt"));
@@ -229,6 +232,14 @@ fn keepalived_conf_passes_config_test_unicast_dual_stack_with_checks() {
     assert!(conf.contains("garp_master_refresh 60"));
     assert!(conf.contains("track_script"));
     assert!(conf.contains("192.0.2.100/24 dev eth0"));
+    // tcp: checks run the charm's own probe, no shell.
+    assert!(
+        conf.contains(&format!(
+            "script \"{PROBE} probe tcp:127.0.0.1:6443 --timeout-ms 1500\""
+        )),
+        "{conf}"
+    );
+    assert!(!conf.contains("bash"), "{conf}");
     keepalived_accepts(&conf, "a");
 }
 
@@ -239,7 +250,7 @@ fn keepalived_conf_passes_config_test_v2_multicast_preempt_no_checks() {
     i.advert_interval_cs = 100;
     i.preempt = true;
     i.garp_refresh_s = 0;
-    let conf = keepalived_conf(&[i], "k8s-vip/1").expect("render");
+    let conf = keepalived_conf(&[i], "k8s-vip/1", PROBE).expect("render");
     assert!(conf.contains("version 2"));
     assert!(conf.contains("advert_int 1\n"));
     assert!(!conf.contains("nopreempt"));

@@ -22,6 +22,7 @@ fn inst(name: &str, vip: &str, vrid: u8) -> Instance {
         preempt: false,
         vip: vip.parse().expect("vip"),
         prefix: 24,
+        unicast: true,
         unicast_peers: vec![],
         local_address: None,
         garp_refresh_s: 60,
@@ -163,5 +164,70 @@ fn backup_without_a_known_master() {
     assert_eq!(
         run(&one, Some(&d), true, false).message,
         "BACKUP, master not seen yet (vrid 51)"
+    );
+}
+
+#[test]
+fn a_peer_the_agent_heard_before_it_was_listed_is_no_foreign_router() {
+    let one = [inst("v4-1", "10.0.0.100", 51)];
+    let d = doc(
+        json!([{"name": "v4-1", "vrid": 51, "state": "MASTER", "master": "192.0.2.11",
+                        "foreign-routers": ["192.0.2.13", "198.51.100.7"]}]),
+    );
+    assert_eq!(
+        run(&one, Some(&d), true, false).message,
+        "MASTER 10.0.0.100 (vrid 51); WARNING: another router uses vrid 51 from 198.51.100.7 (not a peer; set virtual-router-id)"
+    );
+    let d = doc(
+        json!([{"name": "v4-1", "vrid": 51, "state": "MASTER", "master": "192.0.2.11",
+                        "foreign-routers": ["192.0.2.13"]}]),
+    );
+    assert_eq!(
+        run(&one, Some(&d), true, false).message,
+        "MASTER 10.0.0.100 (vrid 51)"
+    );
+}
+
+#[test]
+fn an_instance_held_for_unicast_peers_says_so() {
+    let one = [inst("v4-1", "10.0.0.100", 51)];
+    let d = doc(
+        json!([{"name": "v4-1", "vrid": 51, "state": "BACKUP", "master": null,
+                        "mode": "unicast", "waiting-for": "unicast peers"}]),
+    );
+    assert_eq!(
+        run(&one, Some(&d), true, false),
+        Status::new(
+            State::Waiting,
+            "BACKUP 10.0.0.100, waiting for unicast peers (vrid 51)"
+        )
+    );
+}
+
+#[test]
+fn status_messages_are_capped_at_one_kib_on_a_character_boundary() {
+    use k8s_vip::charm::status::{capped, MAX_MESSAGE};
+    assert_eq!(capped("short"), "short");
+    let exact = "x".repeat(MAX_MESSAGE);
+    assert_eq!(capped(&exact), exact);
+    // Multi-byte characters straddling the limit are never split.
+    let long = "é".repeat(MAX_MESSAGE);
+    let cut = capped(&long);
+    assert!(cut.len() <= MAX_MESSAGE, "{}", cut.len());
+    assert!(cut.ends_with('…'));
+    assert!(cut.trim_end_matches('…').chars().all(|c| c == 'é'));
+    // The unit status itself is capped.
+    let many: Vec<String> = (0..300)
+        .map(|i| format!("198.51.100.{}", i % 250))
+        .collect();
+    let one = [inst("v4-1", "10.0.0.100", 51)];
+    let d = doc(
+        json!([{"name": "v4-1", "vrid": 51, "state": "MASTER", "master": "192.0.2.11",
+                        "foreign-routers": many}]),
+    );
+    let message = run(&one, Some(&d), true, false).message;
+    assert!(
+        message.len() <= MAX_MESSAGE && message.ends_with('…'),
+        "{message}"
     );
 }

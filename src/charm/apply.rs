@@ -11,6 +11,7 @@ use serde_json::json;
 
 use crate::juju::tools::{HookTools, LogLevel, Status as JujuStatus, StatusState};
 
+use super::checked_write::{write_checked, CheckedWrite, Refusal};
 use super::paths;
 use super::system::System;
 use super::types::{Plan, ServiceAction, ServiceOp, State, Status, SysctlOp, When};
@@ -22,6 +23,8 @@ pub struct Applied {
     pub changed: BTreeSet<String>,
     /// systemctl / sysctl / apt-get steps run, as text.
     pub commands: Vec<String>,
+    /// New files their own program refused (the old ones stay in place).
+    pub refused: Vec<Refusal>,
 }
 
 /// Converts our status to the hook tool's.
@@ -32,7 +35,7 @@ pub fn juju_status(s: &Status) -> JujuStatus {
         State::Maintenance => StatusState::Maintenance,
         State::Blocked => StatusState::Blocked,
     };
-    JujuStatus::new(state, s.message.clone())
+    JujuStatus::new(state, super::status::capped(&s.message))
 }
 
 /// Applies `plan`: packages, files, sysctls, services, removals, purges,
@@ -44,9 +47,18 @@ pub fn apply(plan: &Plan, sys: &System, tools: &dyn HookTools) -> anyhow::Result
     }
     install_packages(plan, sys, tools, &mut done)?;
     write_files(plan, sys, &mut done)?;
+    for r in &done.refused {
+        let _ = tools.juju_log(
+            LogLevel::Error,
+            &format!(
+                "{} refused by {}; the old file stays:\n{}",
+                r.path, r.checker, r.output
+            ),
+        );
+    }
     apply_sysctls(plan, sys, &mut done)?;
     for op in &plan.services {
-        if op_is_due(op, &done) {
+        if op_is_due(op, &done) && !held(plan, op, &done) {
             apply_service_op(op, sys, tools, &mut done)?;
         }
     }
@@ -57,10 +69,17 @@ pub fn apply(plan: &Plan, sys: &System, tools: &dyn HookTools) -> anyhow::Result
         sys.run_ok("apt-get", &args)?;
         done.commands.push(format!("apt-get {}", args.join(" ")));
     }
-    tell_juju(plan, tools)?;
+    tell_juju(plan, tools, &done.refused)?;
     // Everything succeeded: what this run read and wrote holds for the next.
     tools.keep_facts();
     Ok(done)
+}
+
+/// Whether `op` waits because a file its service reads was refused.
+fn held(plan: &Plan, op: &ServiceOp, done: &Applied) -> bool {
+    plan.file_checks
+        .iter()
+        .any(|c| c.holds.contains(&op.unit) && done.refused.iter().any(|r| r.path == c.path))
 }
 
 /// `apt-get install` of the plan's packages, with a maintenance status meanwhile.
@@ -87,16 +106,30 @@ fn install_packages(
     Ok(())
 }
 
-/// Writes files and copies whose content or mode differs.
+/// Writes copies, then files, whose content or mode differs (copies first:
+/// a checker may run a copied binary); a file with a validator only once
+/// its program accepts it.
 fn write_files(plan: &Plan, sys: &System, done: &mut Applied) -> anyhow::Result<()> {
-    for f in &plan.files {
-        if sys.write_if_changed(&f.path, f.content.as_bytes(), f.mode)? {
-            done.changed.insert(f.path.clone());
-        }
-    }
     for c in &plan.copies {
         if sys.copy_if_changed(&c.from, &c.to, c.mode)? {
             done.changed.insert(c.to.clone());
+        }
+    }
+    for f in &plan.files {
+        let check = plan.file_checks.iter().find(|c| c.path == f.path);
+        let changed = match check {
+            None => sys.write_if_changed(&f.path, f.content.as_bytes(), f.mode)?,
+            Some(c) => match write_checked(sys, f, &c.validator)? {
+                CheckedWrite::Unchanged => false,
+                CheckedWrite::Written => true,
+                CheckedWrite::Refused(r) => {
+                    done.refused.push(r);
+                    false
+                }
+            },
+        };
+        if changed {
+            done.changed.insert(f.path.clone());
         }
     }
     Ok(())
@@ -183,8 +216,9 @@ fn remove_files(plan: &Plan, sys: &System, done: &mut Applied) -> anyhow::Result
     Ok(())
 }
 
-/// Relation data, workload version and statuses.
-fn tell_juju(plan: &Plan, tools: &dyn HookTools) -> anyhow::Result<()> {
+/// Relation data, workload version and statuses (blocked, naming the file
+/// and its checker's first error line, when a new file was refused).
+fn tell_juju(plan: &Plan, tools: &dyn HookTools, refused: &[Refusal]) -> anyhow::Result<()> {
     for set in &plan.relation_sets {
         tools
             .relation_set(&set.relation_id, &set.data, set.app)
@@ -193,7 +227,17 @@ fn tell_juju(plan: &Plan, tools: &dyn HookTools) -> anyhow::Result<()> {
     if let Some(v) = &plan.workload_version {
         tools.application_version_set(v)?;
     }
-    tools.status_set(juju_status(&plan.unit_status), false)?;
+    let unit_status = match refused.first() {
+        Some(r) => Status::new(
+            State::Blocked,
+            format!(
+                "{} refused by {}: {} (old file kept)",
+                r.path, r.checker, r.first_line
+            ),
+        ),
+        None => plan.unit_status.clone(),
+    };
+    tools.status_set(juju_status(&unit_status), false)?;
     if let Some(app) = &plan.app_status {
         tools.status_set(juju_status(app), true)?;
     }

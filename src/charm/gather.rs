@@ -109,12 +109,13 @@ pub fn gather(ctx: &HookContext, tools: &dyn HookTools, sys: &System) -> anyhow:
     ]);
     sys.learn_packages(&[KEEPALIVED_PACKAGE, HAPROXY_PACKAGE]);
     let config = tools.config_get().context("reading the charm config")?;
+    let resolved_hosts = super::config::resolve_host_names(&config);
     let leader = tools
         .is_leader()
         .context("asking whether this unit leads")?;
     let cluster = gather_peers(ctx, tools)?;
     let sysctl_before = sys.read(paths::SYSCTL_BEFORE);
-    let need_now = sysctl_before.is_none() || super::plan::is_teardown_hook(ctx.kind.name());
+    let sysctl_now = sysctls_when_needed(ctx, sys, sysctl_before.is_none());
     let mut inputs = Inputs {
         hook: ctx.kind.name().to_string(),
         unit: ctx.unit_name.clone(),
@@ -141,22 +142,31 @@ pub fn gather(ctx: &HookContext, tools: &dyn HookTools, sys: &System) -> anyhow:
         keepalived_installed: sys.package_installed(KEEPALIVED_PACKAGE),
         keepalived_installed_by_us: sys.exists(paths::KEEPALIVED_INSTALLED_MARKER),
         sysctl_before,
-        // Current values matter at remove (restore) and before the first
-        // install (to save them); ask sysctl only then.
-        sysctl_now: if need_now {
-            current_sysctls(sys)
-        } else {
-            BTreeMap::new()
-        },
+        sysctl_now,
         charm_dir: ctx.charm_dir.clone(),
         root: sys.root().to_path_buf(),
         lb: LbWorld::gather(sys),
         cos_agent: unit_relations(ctx, tools, cos_agent::ENDPOINT)?,
         metrics_probe: PortProbe::Unknown,
+        resolved_hosts,
     };
     // Needs the network and config above: the endpoint is on our address.
     inputs.metrics_probe = metrics_probe::probe_for(&inputs);
     Ok(inputs)
+}
+
+/// The current sysctl values, when they matter: at remove (to restore them)
+/// and before the first install (to save them); sysctl is asked only then.
+fn sysctls_when_needed(
+    ctx: &HookContext,
+    sys: &System,
+    none_saved: bool,
+) -> BTreeMap<String, String> {
+    if none_saved || super::plan::is_teardown_hook(ctx.kind.name()) {
+        current_sysctls(sys)
+    } else {
+        BTreeMap::new()
+    }
 }
 
 /// The package of the keepalived backend.

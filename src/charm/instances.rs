@@ -31,7 +31,11 @@ pub struct Instance {
     pub vip: IpAddr,
     /// Its prefix length.
     pub prefix: u8,
-    /// Unicast peers (empty = multicast).
+    /// `unicast=true`: adverts only ever go to the peers listed; with none
+    /// known yet the agent holds the instance in BACKUP rather than falling
+    /// back to multicast.
+    pub unicast: bool,
+    /// Unicast peers (empty = multicast, unless `unicast`).
     pub unicast_peers: Vec<IpAddr>,
     /// Our source address for unicast (and this unit's address on the interface).
     pub local_address: Option<IpAddr>,
@@ -43,8 +47,9 @@ pub struct Instance {
     pub preferred_unit: String,
 }
 
-/// An instance that could not be built: which VIP and why (a `network-interface`
-/// or `virtual-ip` problem the user must fix).
+/// An instance that could not be built: which option and why (a
+/// `network-interface` or `virtual-ip` problem, or a `health-check` host
+/// name that does not resolve, for the user to fix).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PlacementError {
     /// The option to change.
@@ -84,7 +89,7 @@ pub fn build(
             }
         })?;
         let unicast_peers = if cfg.unicast {
-            unicast_peers(peers, vip.addr, placement.local)
+            unicast_peers(me, peers, vip.addr, placement.local)
         } else {
             Vec::new()
         };
@@ -98,6 +103,7 @@ pub fn build(
             preempt: cfg.preempt,
             vip: vip.addr,
             prefix: placement.prefix,
+            unicast: cfg.unicast,
             unicast_peers,
             local_address: placement.local,
             garp_refresh_s: cfg.garp_refresh_s,
@@ -111,15 +117,22 @@ pub fn build(
 }
 
 /// The instances for this hook's `inputs` under `cfg`: the configured health
-/// check (with `auto` resolved for this unit), plus `extra_auto_checks` (the
+/// check (with `auto` resolved for this unit and a `tcp:` host name replaced
+/// by the address it resolved to at this hook), plus `extra_auto_checks` (the
 /// load balancer's) when `health-check=auto`.
 pub fn for_inputs(
     inputs: &Inputs,
     cfg: &Config,
     extra_auto_checks: &[HealthCheck],
 ) -> Result<Vec<Instance>, PlacementError> {
-    let mut checks: Vec<_> = cfg
+    let configured = cfg
         .health_check
+        .with_address(&inputs.resolved_hosts)
+        .map_err(|message| PlacementError {
+            option: "health-check",
+            message,
+        })?;
+    let mut checks: Vec<_> = configured
         .resolve(inputs.runs_apiserver)
         .into_iter()
         .collect();
@@ -137,9 +150,16 @@ pub fn for_inputs(
     )
 }
 
-/// The peers' addresses of `vip`'s family, sorted, without our own `local`.
-fn unicast_peers(peers: &[Peer], vip: IpAddr, local: Option<IpAddr>) -> Vec<IpAddr> {
-    let mut addrs: Vec<IpAddr> = peers.iter().filter_map(|p| p.address_like(vip)).collect();
+/// The addresses of `vip`'s family of the peers that know us (`me`), sorted,
+/// without our own `local`. A peer that does not know us yet would drop our
+/// adverts as a stranger's; until it does, we do not count on it (and with
+/// no such peer, `unicast` holds the instance in BACKUP).
+fn unicast_peers(me: &str, peers: &[Peer], vip: IpAddr, local: Option<IpAddr>) -> Vec<IpAddr> {
+    let mut addrs: Vec<IpAddr> = peers
+        .iter()
+        .filter(|p| p.knows(me))
+        .filter_map(|p| p.address_like(vip))
+        .collect();
     addrs.sort();
     addrs.dedup();
     addrs.retain(|a| Some(*a) != local);

@@ -1,14 +1,18 @@
 //! keepalived's share of the plan (`vip-agent=keepalived`): the package
 //! (remembered as ours when the charm installed it), keepalived.conf from
 //! the same instances as agent.yaml, and the systemd steps, with the
-//! built-in agent taken out of use first. Also its unit status, which has no
+//! built-in agent taken out of use first. keepalived.conf replaces the old
+//! one only once `keepalived --config-test` accepts it; its `tcp:` checks
+//! run `k8s-vip probe` (the charm's binary, installed as for the agent), no
+//! shell. Also its unit status, which has no
 //! state file to read.
 
 use super::instances::Instance;
 use super::paths;
 use super::render::{self, RenderFailure};
 use super::status;
-use super::types::{Inputs, Part, ServiceAction, ServiceOp, State, Status, When};
+use super::types::{Inputs, Part, ServiceAction, ServiceOp, State, Status, Validator, When};
+use super::vip_agent;
 
 /// The Debian/Ubuntu package.
 pub const PACKAGE: &str = "keepalived";
@@ -26,11 +30,21 @@ pub fn plan(inputs: &Inputs, instances: &[Instance]) -> Result<Part, RenderFailu
             0o644,
         );
     }
-    let text = render::keepalived_conf(instances, &inputs.unit).map_err(|e| RenderFailure {
-        status: format!("internal error rendering keepalived.conf: {e}"),
-        log: format!("rendering keepalived.conf failed: {e:#}"),
-    })?;
-    part.file(paths::KEEPALIVED_CONFIG, text, 0o644);
+    let probe = paths::rooted(&inputs.root, paths::AGENT_BINARY);
+    let text =
+        render::keepalived_conf(instances, &inputs.unit, &probe).map_err(|e| RenderFailure {
+            status: format!("internal error rendering keepalived.conf: {e}"),
+            log: format!("rendering keepalived.conf failed: {e:#}"),
+        })?;
+    // keepalived runs `k8s-vip probe` for tcp: checks.
+    part.copies.extend(vip_agent::binary_copy(inputs));
+    part.checked_file(
+        paths::KEEPALIVED_CONFIG,
+        text,
+        0o644,
+        Validator::keepalived(),
+        &[paths::KEEPALIVED_SERVICE],
+    );
     part.services.extend(ServiceOp::take_out_of_use(
         paths::AGENT_SERVICE,
         &inputs.agent_service,

@@ -9,7 +9,8 @@
 //! ```text
 //!  shell      handle ──> actions/ ──> reconcile ──> gather ─┐
 //!  (I/O)         │                        │          apply ─┤   juju (hook tools),
-//!                └────────────────────────┘          system ┘   the unit's files
+//!                │                        │  checked_write ─┤   the unit's files
+//!                └────────────────────────┘          system ┘
 //!                                         │   (metrics_probe: one test bind)
 //!                                         v
 //!  compose    plan.rs        (which planners run, in which order; the status)
@@ -57,7 +58,9 @@
 //!
 //!    At stop/remove the same planners hand back their teardown parts.
 //! 4. [`apply::apply`] performs the plan through [`system`] and the hook
-//!    tools, each step only when something changes.
+//!    tools, each step only when something changes; a file with a
+//!    [`types::Validator`] replaces the old one only once its own program
+//!    accepts it ([`checked_write`]).
 //!
 //! Actions read the same [`types::Inputs`]; `pause` and `resume` then run
 //! the same reconcile, so status and services follow the pause marker.
@@ -74,6 +77,7 @@
 pub mod actions;
 pub mod addresses;
 pub mod apply;
+pub mod checked_write;
 pub mod config;
 pub mod cos_agent;
 pub mod gather;

@@ -60,16 +60,9 @@ fn render(name: &str, template: &str, ctx: &Value) -> anyhow::Result<String> {
 pub fn agent_check(check: &HealthCheck) -> Option<Value> {
     match check {
         HealthCheck::Auto | HealthCheck::None => None,
-        HealthCheck::Tcp { host, port } => {
-            let target = if host.contains(':') {
-                format!("[{host}]:{port}")
-            } else {
-                format!("{host}:{port}")
-            };
-            Some(
-                json!({"tcp": target, "interval-ms": 1000, "timeout-ms": 500, "rise": 2, "fall": 3}),
-            )
-        }
+        HealthCheck::Tcp(target) => Some(json!({
+            "tcp": target.to_string(), "interval-ms": 1000, "timeout-ms": 500, "rise": 2, "fall": 3
+        })),
         HealthCheck::Http { url } => Some(json!({
             "http": url, "insecure-tls": true, "interval-ms": 1000, "timeout-ms": 800, "rise": 2, "fall": 3
         })),
@@ -93,6 +86,7 @@ pub fn agent_yaml(instances: &[Instance], agent_paths: &AgentPaths) -> anyhow::R
                 "advert_interval_ms": u32::from(i.advert_interval_cs) * 10,
                 "preempt": i.preempt,
                 "vip_cidr": format!("{}/{}", i.vip, i.prefix),
+                "unicast": i.unicast,
                 "unicast_peers": i.unicast_peers.iter().map(|p| p.to_string()).collect::<Vec<_>>(),
                 "unicast_source": if i.unicast_peers.is_empty() { None } else { i.local_address.map(|a| a.to_string()) },
                 "garp_refresh_s": i.garp_refresh_s,
@@ -124,29 +118,39 @@ pub fn advert_int(cs: u16) -> String {
     }
 }
 
-/// The keepalived `script` line for a check (no shell unless needed).
-fn keepalived_script(check: &HealthCheck) -> Option<String> {
+/// The keepalived `script` line for a check: keepalived splits it on
+/// spaces and runs it without a shell. A `tcp:` check runs `probe` (this
+/// very binary's `k8s-vip probe`, installed at `probe`), an address only.
+fn keepalived_script(check: &HealthCheck, probe: &str) -> Option<String> {
     match check {
         HealthCheck::Auto | HealthCheck::None => None,
         HealthCheck::Http { url } => Some(format!(
             "/usr/bin/curl --silent --fail --insecure --max-time 2 --output /dev/null {url}"
         )),
-        HealthCheck::Tcp { host, port } => Some(format!(
-            "/usr/bin/timeout 2 /bin/bash -c '</dev/tcp/{host}/{port}'"
+        HealthCheck::Tcp(target) => Some(format!(
+            "{probe} probe tcp:{target} --timeout-ms {PROBE_TIMEOUT_MS}"
         )),
         HealthCheck::Exec { argv } => Some(argv.join(" ")),
     }
 }
 
-/// keepalived.conf for `instances` (the same plan as agent.yaml).
-pub fn keepalived_conf(instances: &[Instance], router_id: &str) -> anyhow::Result<String> {
+/// How long keepalived's `tcp:` probe may take (under its script `timeout 2`).
+const PROBE_TIMEOUT_MS: u64 = 1500;
+
+/// keepalived.conf for `instances` (the same plan as agent.yaml); `probe` is
+/// the on-unit path of the k8s-vip binary that runs `tcp:` checks.
+pub fn keepalived_conf(
+    instances: &[Instance],
+    router_id: &str,
+    probe: &str,
+) -> anyhow::Result<String> {
     let checks: Vec<&HealthCheck> = instances
         .first()
         .map(|i| i.checks.iter().collect())
         .unwrap_or_default();
     let scripts: Vec<Value> = checks
         .iter()
-        .filter_map(|c| keepalived_script(c))
+        .filter_map(|c| keepalived_script(c, probe))
         .enumerate()
         .map(|(n, script)| {
             json!({"name": format!("k8s_vip_check_{}", n + 1), "script": script.replace('"', "\\\""),

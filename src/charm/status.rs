@@ -11,6 +11,24 @@ use super::types::{InstanceState, Peer, State, Status, StatusDoc};
 pub const AGENT_STARTING: &str = "agent starting";
 /// Message while paused.
 pub const PAUSED: &str = "paused, VIP released";
+/// Longest status message handed to `status-set`, in bytes: a hostile
+/// segment or a long error must never make the hook tool's argument (or
+/// `juju status`) unbounded.
+pub const MAX_MESSAGE: usize = 1024;
+
+/// `message` cut to at most [`MAX_MESSAGE`] bytes, on a character boundary,
+/// ending in an ellipsis when cut.
+pub fn capped(message: &str) -> String {
+    if message.len() <= MAX_MESSAGE {
+        return message.to_string();
+    }
+    const ELLIPSIS: &str = "…";
+    let mut end = MAX_MESSAGE - ELLIPSIS.len();
+    while !message.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}{ELLIPSIS}", &message[..end])
+}
 
 /// Everything the unit status depends on once the config is valid.
 pub struct StatusInputs<'a> {
@@ -52,11 +70,12 @@ pub fn unit_status(inp: &StatusInputs<'_>) -> Status {
         let (state, text) = describe(inp, inst, st, many);
         worst = worst.max(state);
         parts.push(text);
-        if !st.foreign_routers.is_empty() {
+        let foreign = foreign_routers(inp, st);
+        if !foreign.is_empty() {
             warnings.push(format!(
                 "WARNING: another router uses vrid {} from {} (not a peer; set virtual-router-id)",
                 inst.vrid,
-                st.foreign_routers.join(", ")
+                foreign.join(", ")
             ));
         }
     }
@@ -65,7 +84,22 @@ pub fn unit_status(inp: &StatusInputs<'_>) -> Status {
         message.push_str("; ");
         message.push_str(&w);
     }
-    Status::new(worst, message)
+    Status::new(worst, capped(&message))
+}
+
+/// The agent's `foreign-routers` that are neither a peer nor this unit: a
+/// peer the agent heard before its reload listed it stays in the agent's
+/// list of the newest strangers, but is no stranger.
+fn foreign_routers<'a>(inp: &StatusInputs<'_>, st: &'a InstanceState) -> Vec<&'a str> {
+    st.foreign_routers
+        .iter()
+        .filter(|a| {
+            a.parse::<IpAddr>().map_or(true, |ip| {
+                unit_of_address(ip, inp.me, inp.my_addrs, inp.peers).is_none()
+            })
+        })
+        .map(String::as_str)
+        .collect()
 }
 
 /// The name of the unit whose address is `addr`, or the address itself.
@@ -86,6 +120,14 @@ fn describe(
     let vip = inst.vip;
     match st.state.as_str() {
         "MASTER" => (State::Active, format!("MASTER {vip} (vrid {})", inst.vrid)),
+        "BACKUP" if st.waiting_for.is_some() => (
+            State::Waiting,
+            format!(
+                "BACKUP {vip}, waiting for {} (vrid {})",
+                st.waiting_for.as_deref().unwrap_or_default(),
+                inst.vrid
+            ),
+        ),
         "BACKUP" => (State::Active, backup_text(inp, inst, st, many)),
         "FAULT" => {
             let why = st

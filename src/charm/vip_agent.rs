@@ -1,12 +1,13 @@
 //! The built-in VIP agent's share of the plan (`vip-agent=builtin`): its
 //! binary, agent.yaml and systemd unit, and the systemd steps that run it,
 //! with keepalived taken out of use first so two VRRP speakers never overlap.
+//! agent.yaml replaces the old one only once `k8s-vip agent --check` accepts it.
 
 use super::instances::Instance;
 use super::metrics_endpoint;
 use super::paths;
 use super::render::{self, AgentPaths, RenderFailure};
-use super::types::{CopySpec, Inputs, Part, ServiceAction, ServiceOp, When};
+use super::types::{CopySpec, Inputs, Part, ServiceAction, ServiceOp, Validator, When};
 use super::unit_file;
 
 /// Files, copies and systemd steps for the agent to float `instances`.
@@ -22,7 +23,13 @@ pub fn plan(inputs: &Inputs, instances: &[Instance]) -> Result<Part, RenderFailu
         status: format!("internal error rendering agent.yaml: {e}"),
         log: format!("rendering agent.yaml failed: {e:#}"),
     })?;
-    part.file(paths::AGENT_CONFIG, text, 0o644);
+    part.checked_file(
+        paths::AGENT_CONFIG,
+        text,
+        0o644,
+        Validator::agent(),
+        &[paths::AGENT_SERVICE],
+    );
     let marker = metrics_endpoint::marker_content(inputs);
     part.file(metrics_endpoint::LISTEN_MARKER, marker, 0o644);
     part.file(
@@ -30,13 +37,7 @@ pub fn plan(inputs: &Inputs, instances: &[Instance]) -> Result<Part, RenderFailu
         unit_file::agent_unit(&inputs.root),
         0o644,
     );
-    if inputs.hook == "install" || inputs.hook == "upgrade-charm" || !inputs.agent_binary_present {
-        part.copies.push(CopySpec {
-            from: inputs.charm_dir.join("bin").join("k8s-vip"),
-            to: paths::AGENT_BINARY.to_string(),
-            mode: 0o755,
-        });
-    }
+    part.copies.extend(binary_copy(inputs));
     // The other backend goes first, so two VRRP speakers never overlap.
     part.services.extend(ServiceOp::take_out_of_use(
         paths::KEEPALIVED_SERVICE,
@@ -44,6 +45,18 @@ pub fn plan(inputs: &Inputs, instances: &[Instance]) -> Result<Part, RenderFailu
     ));
     part.services.extend(service_steps(inputs));
     Ok(part)
+}
+
+/// The charm's binary copied to its on-unit path, at install and upgrade
+/// or when missing: the agent runs it, and keepalived runs its `probe`.
+pub fn binary_copy(inputs: &Inputs) -> Option<CopySpec> {
+    let due =
+        inputs.hook == "install" || inputs.hook == "upgrade-charm" || !inputs.agent_binary_present;
+    due.then(|| CopySpec {
+        from: inputs.charm_dir.join("bin").join("k8s-vip"),
+        to: paths::AGENT_BINARY.to_string(),
+        mode: 0o755,
+    })
 }
 
 /// daemon-reload when the unit file changed, enable, then a hitless restart

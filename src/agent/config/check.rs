@@ -1,8 +1,11 @@
-//! Validating one health check: exactly one probe kind, its target, its
-//! timing and hysteresis, and the name it is shown under.
+//! Validating one health check: exactly one probe kind, its target (parsed
+//! by [`crate::health_check`], the parser the charm's `health-check` option
+//! uses too, so what the charm renders the agent accepts), its timing and
+//! hysteresis, and the name it is shown under.
 
-use std::net::SocketAddr;
 use std::time::Duration;
+
+use crate::health_check::{parse_exec, parse_tcp, parse_url};
 
 use super::error::{invalid, ConfigError};
 use super::file::CheckFile;
@@ -48,36 +51,37 @@ pub(super) fn validate_check(
 /// What the check probes (exactly one of tcp, http, exec is set).
 fn check_kind(c: CheckFile, f: &dyn Fn(&str) -> String) -> Result<CheckKind, ConfigError> {
     let kind = if let Some(t) = c.tcp {
-        let addr: SocketAddr = t.trim().parse().map_err(|_| {
+        let target = parse_tcp(&t).map_err(|why| {
             invalid(
                 f("tcp"),
-                format!("{t:?} is not ADDRESS:PORT (IPv6: [ADDR]:PORT)"),
+                format!("{t:?} is not ADDRESS:PORT (IPv6: [ADDR]:PORT): {why}"),
+            )
+        })?;
+        let addr = target.socket_addr().ok_or_else(|| {
+            invalid(
+                f("tcp"),
+                format!("{t:?} names a host; give its address (the charm resolves host names)"),
             )
         })?;
         CheckKind::Tcp(addr)
     } else if let Some(u) = c.http {
-        let u = u.trim().to_string();
-        let rest = u
-            .strip_prefix("http://")
-            .or_else(|| u.strip_prefix("https://"));
-        if rest.map_or(true, |r| r.is_empty()) {
-            return Err(invalid(
+        let url = parse_url(&u).map_err(|why| {
+            invalid(
                 f("http"),
-                format!("{u:?} is not an http:// or https:// URL"),
-            ));
-        }
+                format!("{:?} is not an http:// or https:// URL: {why}", u.trim()),
+            )
+        })?;
         CheckKind::Http {
-            url: u,
+            url,
             insecure_tls: c.insecure_tls,
         }
     } else {
-        let argv = c.exec.unwrap_or_default();
-        if argv.first().map_or(true, |p| p.trim().is_empty()) {
-            return Err(invalid(
+        let argv = parse_exec(c.exec.unwrap_or_default(), false).map_err(|_| {
+            invalid(
                 f("exec"),
                 "needs a program and its arguments, e.g. [\"/usr/bin/pgrep\", \"-x\", \"haproxy\"]",
-            ));
-        }
+            )
+        })?;
         CheckKind::Exec(argv)
     };
     if c.insecure_tls && !matches!(kind, CheckKind::Http { .. }) {

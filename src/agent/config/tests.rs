@@ -120,6 +120,11 @@ const BAD_VALUES: &[(&str, &str, &str)] = &[
         "instances[0].checks[0].tcp: ",
     ),
     (
+        "{tcp: \"127.0.0.1:6443\"",
+        "{tcp: \"localhost:6443\"",
+        "instances[0].checks[0].tcp: \"localhost:6443\" names a host",
+    ),
+    (
         "{tcp: \"127.0.0.1:6443\",",
         "{tcp: \"127.0.0.1:6443\", exec: [x],",
         "instances[0].checks[0]: give exactly one",

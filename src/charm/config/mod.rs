@@ -4,11 +4,13 @@
 //!
 //! - [`model`]: [`Config`] and [`ConfigError`];
 //! - [`read`]: typed reads of `config-get` output;
-//! - [`options`]: one validator per option.
+//! - [`options`]: one validator per option;
+//! - [`resolve`]: the host name of a `tcp:` health check, looked up at hook time.
 
 pub mod model;
 pub mod options;
 pub mod read;
+pub mod resolve;
 
 use serde_json::{Map, Value};
 
@@ -16,6 +18,7 @@ use read::bool_opt;
 
 pub use model::{Config, ConfigError, VipAgent, VrrpVersion};
 pub use options::{parse_vips, valid_ifname, MAX_VIPS};
+pub use resolve::resolve_host_names;
 
 /// Validates the whole option map. `app` is the application name (for the
 /// `juju config APP ...` hints in messages). The first invalid option wins, in

@@ -48,6 +48,10 @@ pub struct InstanceState {
     pub checks: Vec<CheckState>,
     /// Sources of adverts for our VRID that are not configured peers.
     pub foreign_routers: Vec<String>,
+    /// `multicast` or `unicast`: where the instance sends its adverts.
+    pub mode: Option<String>,
+    /// What a held instance waits for (`unicast peers`), else None.
+    pub waiting_for: Option<String>,
 }
 
 /// One health check's result.

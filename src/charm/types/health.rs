@@ -1,6 +1,10 @@
 //! The `health-check` option: what decides whether this unit may hold the VIP.
 
+use std::collections::BTreeMap;
 use std::fmt;
+use std::net::IpAddr;
+
+use crate::health_check::{parse_probe, Host, Probe, TcpTarget};
 
 /// A health check in the charm's terms (rendered into agent.yaml or keepalived.conf).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -10,13 +14,10 @@ pub enum HealthCheck {
     Auto,
     /// `none`.
     None,
-    /// `tcp:HOST:PORT`: a TCP connect.
-    Tcp {
-        /// Host (an address or name; IPv6 in brackets in the option).
-        host: String,
-        /// Port.
-        port: u16,
-    },
+    /// `tcp:HOST:PORT`: a TCP connect. A host name is resolved by the
+    /// charm at hook time ([`HealthCheck::with_address`]); the agent and
+    /// keepalived only ever get the address.
+    Tcp(TcpTarget),
     /// `http://...` or `https://...`: a GET expecting 2xx; TLS not verified.
     Http {
         /// The URL.
@@ -36,10 +37,10 @@ pub const APISERVER_PRINCIPALS: &[&str] = &["kubernetes-control-plane", "kuberne
 pub const APISERVER_LIVEZ: &str = "https://127.0.0.1:6443/livez";
 
 impl HealthCheck {
-    /// Parses the option; the error says which forms are accepted.
+    /// Parses the option with the parser the agent uses
+    /// ([`crate::health_check::parse_probe`]); the error says which forms
+    /// are accepted.
     pub fn parse(raw: &str) -> Result<HealthCheck, String> {
-        const FORMS: &str =
-            "use auto, none, tcp:HOST:PORT, http(s)://URL or exec:/ABSOLUTE/COMMAND ARGS";
         let raw = raw.trim();
         if raw.is_empty() || raw == "auto" {
             return Ok(HealthCheck::Auto);
@@ -47,52 +48,43 @@ impl HealthCheck {
         if raw == "none" {
             return Ok(HealthCheck::None);
         }
-        if let Some(rest) = raw.strip_prefix("tcp:") {
-            let (host, port) = rest
-                .rsplit_once(':')
-                .ok_or_else(|| format!("{raw:?} has no port; {FORMS}"))?;
-            let host = host
-                .strip_prefix('[')
-                .and_then(|h| h.strip_suffix(']'))
-                .unwrap_or(host);
-            let port: u16 = port
-                .parse()
-                .ok()
-                .filter(|p| *p != 0)
-                .ok_or_else(|| format!("{port:?} in {raw:?} is not a port 1..65535"))?;
-            if host.is_empty() || host.contains(char::is_whitespace) || host.contains('/') {
-                return Err(format!("{raw:?} has no valid host; {FORMS}"));
-            }
-            return Ok(HealthCheck::Tcp {
-                host: host.to_string(),
-                port,
-            });
+        Ok(match parse_probe(raw)? {
+            Probe::Tcp(target) => HealthCheck::Tcp(target),
+            Probe::Http(url) => HealthCheck::Http { url },
+            Probe::Exec(argv) => HealthCheck::Exec { argv },
+        })
+    }
+
+    /// The host name a `tcp:` check must have resolved, if any.
+    pub fn host_name(&self) -> Option<&str> {
+        match self {
+            HealthCheck::Tcp(TcpTarget {
+                host: Host::Name(name),
+                ..
+            }) => Some(name),
+            _ => None,
         }
-        if let Some(rest) = raw
-            .strip_prefix("http://")
-            .or_else(|| raw.strip_prefix("https://"))
-        {
-            let authority = rest.split('/').next().unwrap_or("");
-            if authority.is_empty() || raw.contains(char::is_whitespace) {
-                return Err(format!("{raw:?} is not a URL with a host; {FORMS}"));
-            }
-            return Ok(HealthCheck::Http {
-                url: raw.to_string(),
-            });
+    }
+
+    /// This check with a `tcp:` host name replaced by its address from
+    /// `resolved` (name -> addresses, first preferred); the error names the
+    /// name that did not resolve.
+    pub fn with_address(
+        &self,
+        resolved: &BTreeMap<String, Vec<IpAddr>>,
+    ) -> Result<HealthCheck, String> {
+        let (Some(name), HealthCheck::Tcp(target)) = (self.host_name(), self) else {
+            return Ok(self.clone());
+        };
+        match resolved.get(name).and_then(|addrs| addrs.first()) {
+            Some(addr) => Ok(HealthCheck::Tcp(TcpTarget {
+                host: Host::Ip(*addr),
+                port: target.port,
+            })),
+            None => Err(format!(
+                "host name {name:?} in tcp:{target} does not resolve on this unit; use an IP address or a name the unit resolves"
+            )),
         }
-        if let Some(rest) = raw.strip_prefix("exec:") {
-            let argv: Vec<String> = rest.split_whitespace().map(str::to_string).collect();
-            match argv.first() {
-                Some(cmd) if cmd.starts_with('/') => return Ok(HealthCheck::Exec { argv }),
-                Some(cmd) => {
-                    return Err(format!(
-                        "exec command {cmd:?} must be an absolute path; {FORMS}"
-                    ))
-                }
-                None => return Err(format!("exec: needs a command; {FORMS}")),
-            }
-        }
-        Err(format!("{raw:?} is not a health check; {FORMS}"))
     }
 
     /// Resolves `auto` for a unit that runs kube-apiserver (`runs_apiserver`)
@@ -121,10 +113,7 @@ impl fmt::Display for HealthCheck {
         match self {
             HealthCheck::Auto => write!(f, "auto"),
             HealthCheck::None => write!(f, "none"),
-            HealthCheck::Tcp { host, port } if host.contains(':') => {
-                write!(f, "tcp:[{host}]:{port}")
-            }
-            HealthCheck::Tcp { host, port } => write!(f, "tcp:{host}:{port}"),
+            HealthCheck::Tcp(target) => write!(f, "tcp:{target}"),
             HealthCheck::Http { url } => write!(f, "{url}"),
             HealthCheck::Exec { argv } => write!(f, "exec:{}", argv.join(" ")),
         }

@@ -78,6 +78,9 @@ pub struct Inputs {
     /// Whether the agent's metrics endpoint (`metrics-port` on the unit's
     /// address) can be bound, tried before the agent is told to bind it.
     pub metrics_probe: PortProbe,
+    /// Host names the options name (a `tcp:` health check), each with the
+    /// addresses it resolved to at this hook (empty: it did not resolve).
+    pub resolved_hosts: BTreeMap<String, Vec<std::net::IpAddr>>,
 }
 
 /// What a test bind of the metrics endpoint's address found.

@@ -36,7 +36,8 @@ pub use lb::{BackendHealth, LbWorld, Listener, Owner};
 pub use net::{IfaceAddr, Interface, NetworkView, VipSpec};
 pub use peers::Peer;
 pub use plan::{
-    CopySpec, FileSpec, Part, Plan, RelationSet, ServiceAction, ServiceOp, SysctlOp, When,
+    CheckedFile, CopySpec, FileSpec, Part, Plan, RelationSet, ServiceAction, ServiceOp, SysctlOp,
+    Validator, When,
 };
 pub use proxy::{ProxyNeed, ProxyOutcome, Rejection, RejectionKind};
 pub use relations::{ConsumerRelation, UnitRelation};

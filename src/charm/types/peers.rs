@@ -10,6 +10,12 @@ pub const KEY_ADDRESS: &str = "address";
 pub const KEY_ADDRESS_V6: &str = "address-v6";
 /// Peer-data key: the interface this unit floats the first VIP on.
 pub const KEY_INTERFACE: &str = "interface";
+/// Peer-data key: the units whose address this unit knows, by name, itself
+/// included (so never empty, which would delete the key), space-separated.
+/// A unit lists a peer as a unicast peer only once that peer knows it too,
+/// so no unit sends adverts to (or takes the VIP beside) a peer that would
+/// drop them as a stranger's.
+pub const KEY_PEERS_SEEN: &str = "knows";
 
 /// One other unit of the application, as its peer data says.
 #[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
@@ -29,6 +35,14 @@ impl Peer {
             .filter_map(|k| self.data.get(*k))
             .filter_map(|v| v.parse::<IpAddr>().ok())
             .find(|a| a.is_ipv4() == like.is_ipv4())
+    }
+
+    /// Whether the peer knows unit `me` (lists it under [`KEY_PEERS_SEEN`]).
+    /// A peer that publishes no such key (an older revision) is taken to.
+    pub fn knows(&self, me: &str) -> bool {
+        self.data
+            .get(KEY_PEERS_SEEN)
+            .map_or(true, |seen| seen.split_whitespace().any(|u| u == me))
     }
 
     /// Every address the peer published.

@@ -19,6 +19,75 @@ pub struct FileSpec {
     pub mode: u32,
 }
 
+/// A program that must accept a rendered file before it replaces the old
+/// one (`keepalived --config-test`, `k8s-vip agent --check`, `haproxy -c`).
+///
+/// Why: a file its program refuses would be found out only at the next
+/// restart, on every unit at once; checked first, the old file stays in
+/// place and the unit says why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Validator {
+    /// The program: a name looked up on PATH, or [`Validator::SELF`].
+    pub program: String,
+    /// Its arguments; [`Validator::FILE`] stands for the new file's path.
+    pub args: Vec<String>,
+}
+
+impl Validator {
+    /// Stands for this very binary (the charm's `k8s-vip`).
+    pub const SELF: &'static str = "k8s-vip";
+    /// Stands for the path of the new file in [`Validator::args`].
+    pub const FILE: &'static str = "{file}";
+
+    fn new(program: &str, args: &[&str]) -> Validator {
+        Validator {
+            program: program.to_string(),
+            args: args.iter().map(|a| a.to_string()).collect(),
+        }
+    }
+
+    /// `keepalived --config-test -f FILE`.
+    pub fn keepalived() -> Validator {
+        Validator::new("keepalived", &["--config-test", "-f", Validator::FILE])
+    }
+
+    /// `k8s-vip agent --config FILE --check` (this binary).
+    pub fn agent() -> Validator {
+        Validator::new(
+            Validator::SELF,
+            &["agent", "--config", Validator::FILE, "--check"],
+        )
+    }
+
+    /// `haproxy -c -f FILE`.
+    pub fn haproxy() -> Validator {
+        Validator::new("haproxy", &["-c", "-f", Validator::FILE])
+    }
+
+    /// The command as the operator would type it, for messages.
+    pub fn describe(&self) -> String {
+        let args: Vec<&str> = self
+            .args
+            .iter()
+            .map(|a| if a == Validator::FILE { "FILE" } else { a })
+            .collect();
+        format!("{} {}", self.program, args.join(" "))
+    }
+}
+
+/// A planned file whose new content must pass `validator` before it
+/// replaces the old one; while refused, the steps of `holds` (the services
+/// that read it) wait.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckedFile {
+    /// On-unit path (one of the plan's files).
+    pub path: String,
+    /// The program that checks it.
+    pub validator: Validator,
+    /// systemd units whose steps wait while the new file is refused.
+    pub holds: Vec<String>,
+}
+
 /// What to do to a systemd unit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ServiceAction {
@@ -141,6 +210,8 @@ pub struct Plan {
     pub files: Vec<FileSpec>,
     /// Files to copy (written only when different).
     pub copies: Vec<CopySpec>,
+    /// Files checked by their own program before they replace the old ones.
+    pub file_checks: Vec<CheckedFile>,
     /// Sysctl steps.
     pub sysctls: Vec<SysctlOp>,
     /// systemd steps, in order.
@@ -172,6 +243,7 @@ impl Plan {
             install_packages: Vec::new(),
             files: Vec::new(),
             copies: Vec::new(),
+            file_checks: Vec::new(),
             sysctls: Vec::new(),
             services: Vec::new(),
             remove_files: Vec::new(),
@@ -207,6 +279,8 @@ pub struct Part {
     pub files: Vec<FileSpec>,
     /// Files to copy.
     pub copies: Vec<CopySpec>,
+    /// Files checked by their own program before they replace the old ones.
+    pub file_checks: Vec<CheckedFile>,
     /// Sysctl steps.
     pub sysctls: Vec<SysctlOp>,
     /// systemd steps, in order.
@@ -232,6 +306,24 @@ impl Part {
             mode,
         });
     }
+
+    /// Adds a file that `validator` must accept before it replaces the old
+    /// one; the steps of the `holds` services wait while it is refused.
+    pub fn checked_file(
+        &mut self,
+        path: &str,
+        content: String,
+        mode: u32,
+        validator: Validator,
+        holds: &[&str],
+    ) {
+        self.file(path, content, mode);
+        self.file_checks.push(CheckedFile {
+            path: path.to_string(),
+            validator,
+            holds: holds.iter().map(|h| h.to_string()).collect(),
+        });
+    }
 }
 
 impl Plan {
@@ -245,6 +337,7 @@ impl Plan {
         }
         self.files.extend(part.files);
         self.copies.extend(part.copies);
+        self.file_checks.extend(part.file_checks);
         self.sysctls.extend(part.sysctls);
         self.services.extend(part.services);
         self.remove_files.extend(part.remove_files);

@@ -29,6 +29,7 @@ impl Router {
         let interval_changed = cfg.advert_interval_cs() != self.cfg.advert_interval_cs();
         let refresh_changed = cfg.garp_refresh != self.cfg.garp_refresh;
         let new_priority = cfg.priority.max(1);
+        let released = !self.cfg.may_take_over && cfg.may_take_over;
         self.cfg = cfg;
         let mut out = Vec::new();
         if self.state == State::Master && !self.cfg.may_take_over {
@@ -54,6 +55,11 @@ impl Router {
             self.priority = new_priority;
             if self.cfg.version == Version::V2 || self.master.is_none() {
                 self.master_adver_int = self.cfg_interval();
+            }
+            if released && self.state == State::Backup {
+                // Released from a hold: a backup starting up (RFC 5798
+                // 6.4.1), so units released together elect by priority.
+                self.master_down_at = Some(later(now, self.master_down_interval()));
             }
         }
         self.sync_timer(false, &mut out);
