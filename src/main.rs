@@ -34,7 +34,7 @@ enum Command {
     },
     /// Run the VIP agent (VRRP) in the foreground.
     Agent {
-        /// The agent's YAML config file (schema in the README).
+        /// The agent's YAML config file (schema: docs/reference/agent-config.md).
         #[arg(long, short = 'c', default_value = "/etc/k8s-vip/agent.yaml")]
         config: PathBuf,
         /// Validate the config file and exit without running.

@@ -324,7 +324,7 @@ fn s06_graceful_sigterm_fast_takeover() {
     // builds loading both cores: 65-92 ms, too close to that bound for a test
     // that must never flake, so the test asserts Skew_Time + 150 ms, still well
     // under the 361 ms a backup needs without the priority-0 advert; the
-    // measured figure is printed and reported in README.md.
+    // measured figure is printed.
     assert!(
         took <= skew + Duration::from_millis(150),
         "takeover took {took:?}\n{}",

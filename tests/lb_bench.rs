@@ -2,7 +2,7 @@
 //! VIP → HAProxy → backend versus straight to a backend, in the same lab and run.
 //!
 //! Run as root: `cargo test --test lb_bench -- --ignored --nocapture`.
-//! Prints a markdown table for README.md. Connects, round trips and bulk
+//! Prints a markdown table of the overhead. Connects, round trips and bulk
 //! streams alternate between the two paths so machine noise hits both alike.
 
 mod lb_support;

@@ -2,8 +2,8 @@
 //! (kebab-case keys, unknown keys rejected) with their defaults.
 //!
 //! Why apart from the validated types: this is the schema an operator edits
-//! and the charm renders (documented key by key in the README's agent config
-//! reference); [`super::validate`] turns it into the types the daemon runs with.
+//! and the charm renders (documented key by key in
+//! docs/reference/agent-config.md); [`super::validate`] turns it into the types the daemon runs with.
 
 use std::path::PathBuf;
 
