@@ -53,6 +53,7 @@ fn add(
         &RequestContext {
             vips,
             consumer_addresses: consumers,
+            any_backend: true,
             direct_ports: direct,
         },
     )
@@ -248,25 +249,25 @@ fn unsupported_and_invalid_requests_name_the_field() {
             "backends",
             serde_json::json!(["not-an-ip"]),
             "backends",
-            "provider error",
+            "provider_error",
         ),
         (
             "port_mapping",
             serde_json::json!({"0": 6443}),
             "port_mapping",
-            "provider error",
+            "provider_error",
         ),
         (
             "port_mapping",
             serde_json::json!({"443": 70000}),
             "port_mapping",
-            "provider error",
+            "provider_error",
         ),
         (
             "port_mapping",
             serde_json::json!({}),
             "port_mapping",
-            "provider error",
+            "provider_error",
         ),
         (
             "health_checks",
@@ -278,19 +279,19 @@ fn unsupported_and_invalid_requests_name_the_field() {
             "health_checks",
             serde_json::json!([{"protocol": "http", "port": 6443, "path": "/livez\nbind :1"}]),
             "health_checks",
-            "provider error",
+            "provider_error",
         ),
         (
             "health_checks",
             serde_json::json!([{"protocol": "http", "port": 6443, "path": "/a b"}]),
             "health_checks",
-            "provider error",
+            "provider_error",
         ),
         (
             "health_checks",
             serde_json::json!([{"protocol": "tcp", "port": 6443, "interval": 0}]),
             "health_checks",
-            "provider error",
+            "provider_error",
         ),
     ];
     for (key, value, field, code) in cases {
@@ -303,9 +304,9 @@ fn unsupported_and_invalid_requests_name_the_field() {
         );
     }
     let err = LbRequest::from_json("{not json").unwrap_err();
-    assert_eq!(err.code(), "provider error");
+    assert_eq!(err.code(), "provider_error");
     let err = LbRequest::from_json(r#"{"name": "x"}"#).unwrap_err();
-    assert_eq!(err.code(), "provider error");
+    assert_eq!(err.code(), "provider_error");
 }
 
 #[test]

@@ -104,7 +104,17 @@ pub fn gather(ctx: &HookContext, tools: &dyn HookTools, sys: &System) -> anyhow:
         .context("asking whether this unit leads")?;
     let cluster = gather_peers(ctx, tools)?;
     let sysctl_before = sys.read(paths::SYSCTL_BEFORE);
-    let need_now = sysctl_before.is_none() || super::plan::is_teardown_hook(ctx.kind.name());
+    // Saved values left by an older charm that set sysctls: restore them.
+    let need_now = sysctl_before.is_some();
+    let consumers = gather_consumers(ctx, tools, leader)?;
+    // Our app's peer data (lb-consumers port owners): read only when there
+    // are consumers; unreadable = empty.
+    let cluster_app_data = match &cluster.relation {
+        Some(rel) if !consumers.is_empty() => tools
+            .relation_get(rel, &ctx.app_name, true)
+            .unwrap_or_default(),
+        _ => BTreeMap::new(),
+    };
     Ok(Inputs {
         hook: ctx.kind.name().to_string(),
         unit: ctx.unit_name.clone(),
@@ -117,7 +127,8 @@ pub fn gather(ctx: &HookContext, tools: &dyn HookTools, sys: &System) -> anyhow:
         peers: cluster.peers,
         cluster_relation: cluster.relation,
         own_cluster_data: cluster.own_data,
-        consumers: gather_consumers(ctx, tools, leader)?,
+        cluster_app_data,
+        consumers,
         public_address: unit_relations(ctx, tools, legacy::PUBLIC_ADDRESS_ENDPOINT)?,
         website: unit_relations(ctx, tools, legacy::WEBSITE_ENDPOINT)?,
         agent_service: service_state(sys, paths::AGENT_SERVICE),
@@ -130,8 +141,7 @@ pub fn gather(ctx: &HookContext, tools: &dyn HookTools, sys: &System) -> anyhow:
         keepalived_installed: sys.package_installed(KEEPALIVED_PACKAGE),
         keepalived_installed_by_us: sys.exists(paths::KEEPALIVED_INSTALLED_MARKER),
         sysctl_before,
-        // Current values matter at remove (restore) and before the first
-        // install (to save them); ask sysctl only then.
+        // Current values matter only to restore what an older charm set.
         sysctl_now: if need_now {
             current_sysctls(sys)
         } else {

@@ -64,11 +64,14 @@ pub fn plan(inputs: &Inputs) -> Plan {
     let my_addrs = my_addresses(inputs);
     let peer_addrs = peer_primary_addresses(&inputs.peers);
     let vips: Vec<IpAddr> = cfg.vips.iter().map(|v| v.addr).collect();
+    let port_owners = super::haproxy::owners::stored_owners(&inputs.cluster_app_data);
     let ctx = ProviderContext {
         vips: &vips,
         hostname: cfg.vip_hostname.as_deref(),
         my_addrs: &my_addrs,
         peer_addrs: &peer_addrs,
+        port_owners: &port_owners,
+        cluster_relation: inputs.cluster_relation.as_deref(),
     };
     let needs = lb_consumers::proxy_needs(&inputs.consumers, &ctx);
     let proxy = plan_proxy(&needs, inputs, &cfg, &inputs.lb);

@@ -6,6 +6,7 @@
 use std::net::IpAddr;
 
 use super::options::{LbOptions, LoadBalancerMode, MIN_LB_TIMEOUT};
+use super::owners::stored_owners;
 use super::plan::{plan_load_balancer, teardown_load_balancer, LbInputs};
 use crate::charm::addresses::unit_addresses;
 use crate::charm::config::Config;
@@ -40,6 +41,8 @@ pub fn plan_proxy(
         distro_service: world.distro_service,
         listeners: &world.listeners,
         health: world.health.as_deref(),
+        check_with: world.haproxy_binary.as_deref(),
+        port_owners: &stored_owners(&inputs.cluster_app_data),
     };
     plan_load_balancer(needs, &lb).into_outcome()
 }
@@ -50,6 +53,7 @@ pub fn teardown_proxy(inputs: &Inputs, world: &LbWorld) -> ProxyOutcome {
         mode: LoadBalancerMode::Auto,
         idle_timeout: MIN_LB_TIMEOUT,
         ingress_ports: Vec::new(),
+        any_backend_address: false,
     });
     let lb = LbInputs {
         options: &options,
@@ -62,6 +66,8 @@ pub fn teardown_proxy(inputs: &Inputs, world: &LbWorld) -> ProxyOutcome {
         distro_service: world.distro_service,
         listeners: &[],
         health: None,
+        check_with: None,
+        port_owners: &Default::default(),
     };
     teardown_load_balancer(&lb).into_outcome()
 }

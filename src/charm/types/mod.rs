@@ -38,7 +38,7 @@ pub use peers::Peer;
 pub use plan::{
     CopySpec, FileSpec, Part, Plan, RelationSet, ServiceAction, ServiceOp, SysctlOp, When,
 };
-pub use proxy::{ProxyNeed, ProxyOutcome, Rejection, RejectionKind};
+pub use proxy::{PortOwner, PortOwners, ProxyNeed, ProxyOutcome, Rejection, RejectionKind};
 pub use relations::{ConsumerRelation, UnitRelation};
 pub use service::ServiceState;
 pub use status::{State, Status};
