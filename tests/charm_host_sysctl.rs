@@ -14,8 +14,14 @@ const SAVED: &str = "/var/lib/k8s-vip/sysctl-before";
 /// values (0) saved.
 fn as_an_older_charm_left_it(model: &Model, u: &str) {
     for (path, text) in [
-        (DROP_IN, "net.ipv4.ip_nonlocal_bind=1\nnet.ipv6.ip_nonlocal_bind=1\n"),
-        (SAVED, "net.ipv4.ip_nonlocal_bind=0\nnet.ipv6.ip_nonlocal_bind=0\n"),
+        (
+            DROP_IN,
+            "net.ipv4.ip_nonlocal_bind=1\nnet.ipv6.ip_nonlocal_bind=1\n",
+        ),
+        (
+            SAVED,
+            "net.ipv4.ip_nonlocal_bind=0\nnet.ipv6.ip_nonlocal_bind=0\n",
+        ),
     ] {
         let p = model.path(u, path);
         std::fs::create_dir_all(p.parent().unwrap()).unwrap();

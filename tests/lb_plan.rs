@@ -10,11 +10,11 @@ use k8s_vip::charm::haproxy::names::{HAPROXY_CONFIG, HAPROXY_SERVICE, HAPROXY_UN
 use k8s_vip::charm::haproxy::options::LbOptions;
 use k8s_vip::charm::haproxy::options::LoadBalancerMode;
 use k8s_vip::charm::haproxy::plan::{plan_load_balancer, teardown_load_balancer, LbInputs};
-use k8s_vip::charm::types::PortOwners;
 use k8s_vip::charm::lb_consumers::{answer, proxy_needs, ProviderContext};
 use k8s_vip::charm::plan::{FileSpec, ServiceAction, ServiceState, When};
 use k8s_vip::charm::types::BackendHealth;
 use k8s_vip::charm::types::ConsumerRelation;
+use k8s_vip::charm::types::PortOwners;
 use k8s_vip::charm::types::{Listener, Owner};
 
 const EXTERNAL: &str = r#"{"algorithm": [], "backends": [], "health_checks": [{"interval": 30, "path": "/livez", "port": 6443, "protocol": "http", "retries": 3}], "id": "0d5b1b0f3a1c4e1b9a4c1e5d6f7a8b9c", "ingress_address": null, "name": "api-server-external", "port_mapping": {"443": 6443}, "protocol": "tcp", "public": true, "sent_hash": "9a0b5d0e6c2f4a3b8e1d7c6b5a4f3e2d", "sticky": false, "tls_cert": null, "tls_key": null, "tls_termination": false}"#;

@@ -36,7 +36,7 @@ fn summary(text: &str, path: &Path) -> String {
     let alerts: Vec<String> = text
         .lines()
         .filter(|l| l.contains("ALERT"))
-        .map(|l| l.replace(path.as_ref(), "haproxy.cfg"))
+        .map(|l| without_pid(&l.replace(path.as_ref(), "haproxy.cfg")))
         .collect();
     let mut s = if alerts.is_empty() {
         "haproxy -c refused the configuration".to_string()
@@ -52,6 +52,28 @@ fn summary(text: &str, path: &Path) -> String {
         s.push_str("...");
     }
     s
+}
+
+/// An ALERT line without HAProxy's `(PID)`, so the same refusal reads the
+/// same in every hook (the answer does not churn).
+fn without_pid(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    let mut rest = line;
+    while let Some(open) = rest.find('(') {
+        let (before, after) = rest.split_at(open);
+        out.push_str(before);
+        match after[1..].find(')') {
+            Some(close) if close > 0 && after[1..=close].chars().all(|c| c.is_ascii_digit()) => {
+                rest = after[close + 2..].trim_start();
+            }
+            _ => {
+                out.push('(');
+                rest = &after[1..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// A private temporary copy of a config, removed on drop.
