@@ -72,7 +72,7 @@ fn cfg(p: &Plan) -> String {
         .unwrap_or_default()
 }
 
-/// Input: `UNIT-ADDRESS \n NAME \n REQUEST-JSON`.
+// Input: `UNIT-ADDRESS \n NAME \n REQUEST-JSON`.
 fuzz_target!(|data: &[u8]| {
     let text = String::from_utf8_lossy(data);
     let mut parts = text.splitn(3, '\n');
