@@ -107,14 +107,7 @@ pub fn gather(ctx: &HookContext, tools: &dyn HookTools, sys: &System) -> anyhow:
     // Saved values left by an older charm that set sysctls: restore them.
     let need_now = sysctl_before.is_some();
     let consumers = gather_consumers(ctx, tools, leader)?;
-    // Our app's peer data (lb-consumers port owners): read only when there
-    // are consumers; unreadable = empty.
-    let cluster_app_data = match &cluster.relation {
-        Some(rel) if !consumers.is_empty() => tools
-            .relation_get(rel, &ctx.app_name, true)
-            .unwrap_or_default(),
-        _ => BTreeMap::new(),
-    };
+    let cluster_app_data = peer_app_data(ctx, tools, &cluster, !consumers.is_empty());
     Ok(Inputs {
         hook: ctx.kind.name().to_string(),
         unit: ctx.unit_name.clone(),
@@ -151,6 +144,22 @@ pub fn gather(ctx: &HookContext, tools: &dyn HookTools, sys: &System) -> anyhow:
         root: sys.root().to_path_buf(),
         lb: LbWorld::gather(sys),
     })
+}
+
+/// Our application's peer data (the lb-consumers port owners), read only
+/// when `wanted` (there are consumers); unreadable = empty.
+fn peer_app_data(
+    ctx: &HookContext,
+    tools: &dyn HookTools,
+    cluster: &Cluster,
+    wanted: bool,
+) -> BTreeMap<String, String> {
+    match &cluster.relation {
+        Some(rel) if wanted => tools
+            .relation_get(rel, &ctx.app_name, true)
+            .unwrap_or_default(),
+        _ => BTreeMap::new(),
+    }
 }
 
 /// The package of the keepalived backend.
