@@ -132,6 +132,8 @@ fn read_back(model: &Model, py: &PathBuf, rel: &str, app: &str) -> BTreeMap<Stri
             .get(&format!("response_{name}"))
             .unwrap_or_else(|| panic!("no response_{name}: {ours:?}"));
         names.push(name.to_string());
+        let readable = serde_json::from_str::<Value>(req).is_ok();
+        let req = if readable { json!(req) } else { Value::Null };
         pairs.push(json!({"request": req, "response": resp}));
     }
     let rows = lbi(py, "read", &Value::Array(pairs).to_string());
@@ -228,6 +230,7 @@ fn hostile_requests_are_refused_alone_in_the_form_the_library_reads() {
     let mut cp_reqs: Vec<(String, String)> =
         cp_names.iter().map(|n| (n.to_string(), req(n))).collect();
     cp_reqs.push(("squat".into(), squat));
+    cp_reqs.push(("garbage".into(), "{not json".into()));
     let refs: Vec<(&str, &str)> = cp_reqs
         .iter()
         .map(|(a, b)| (a.as_str(), b.as_str()))
@@ -273,6 +276,12 @@ fn hostile_requests_are_refused_alone_in_the_form_the_library_reads() {
     );
     assert_refused(&rows, "udp", "unsupported", "protocol", "udp");
     assert_refused(&rows, "tls", "unsupported", "tls_termination", "TLS");
+    let g = &rows["garbage"];
+    assert_eq!(
+        g["ok"], true,
+        "the library reads the answer to garbage: {g}"
+    );
+    assert_eq!(g["error"], "provider_error", "{g}");
     assert_refused(
         &rows,
         "squat",

@@ -318,7 +318,8 @@ fn a_port_taken_by_another_request_is_refused_without_changing_the_model() {
     other["port_mapping"] = serde_json::json!({"443": 8443, "8444": 8444});
     let req = LbRequest::from_json(&other.to_string()).unwrap();
     let vips = ips(&["192.0.2.100"]);
-    let err = add(&mut model, &req, &vips, &vips, &BTreeSet::new()).unwrap_err();
+    let units = ips(&["192.0.2.11"]);
+    let err = add(&mut model, &req, &vips, &units, &BTreeSet::new()).unwrap_err();
     assert!(err.error_fields().contains_key("port_mapping"), "{err}");
     assert!(err.to_string().contains("443"), "{err}");
     assert_eq!(model, before, "nothing half-applied");
@@ -330,7 +331,8 @@ fn direct_ports_get_no_frontend() {
     let mut model = empty_model();
     let vips = ips(&["192.0.2.100"]);
     let direct = BTreeSet::from([6443]);
-    let ports = add(&mut model, &req, &vips, &vips, &direct).unwrap();
+    let units = ips(&["192.0.2.11"]);
+    let ports = add(&mut model, &req, &vips, &units, &direct).unwrap();
     assert!(ports.is_empty());
     assert!(model.is_empty());
     // An empty load balancer is still a valid config (load-balancer=on).

@@ -9,7 +9,7 @@ Run with the library's venv (build/lbi-venv, made by scripts/install-deps):
 
   lbi.py read  < [{"request": "<request JSON>", "response": "<response JSON>"}, ...]
       Reads every answer back with the library: Request.loads(request,
-      response), which loads the response through the Response schema (enum
+      response) (the Response schema alone when "request" is null), which loads the response through the Response schema (enum
       by name, address or error, error_fields keys among the request's
       fields). Prints one object per pair: {"name", "ok", "problem", "error"
       (the enum member name), "error_fields", "address", "complete"
@@ -76,7 +76,14 @@ def read(pairs):
         row = {"ok": False, "problem": None, "error": None,
                "error_fields": None, "address": None, "complete": False}
         try:
-            req = v1.Request.loads(pair["request"], pair["response"])
+            if pair["request"] is None:
+                # A request the library could not have sent (garbage JSON):
+                # the answer is read through the Response schema alone.
+                req = v1.Request()
+                req.name = "unparsed"
+                req.response._update(json.loads(pair["response"]))
+            else:
+                req = v1.Request.loads(pair["request"], pair["response"])
             resp = req.response
             row["name"] = req.name
             row["error"] = resp.error.name if resp.error else None
