@@ -295,6 +295,11 @@ fn garbage_json_is_a_provider_error_not_a_crash() {
     }
     assert_eq!(response(&p, "noports")["received_hash"], "abc");
     assert!(response(&p, "junk")["received_hash"].is_null());
+    // A field of the wrong type is named; unreadable JSON names none.
+    assert!(response(&p, "noports")["error_fields"]["port_mapping"].is_string());
+    assert!(response(&p, "badtype")["error_fields"]["port_mapping"].is_string());
+    assert_eq!(response(&p, "junk")["error_fields"], json!({}));
+    assert_eq!(response(&p, "list")["error_fields"], json!({}));
     assert!(p.logs.iter().any(|l| l.contains("request_junk")));
 }
 

@@ -87,10 +87,15 @@ pub fn answer(
             Err(why) => {
                 out.logs
                     .push(format!("{}: malformed request {key}: {why}", rel.id));
+                let message = format!("malformed request: {why}");
+                let mut fields = Map::new();
+                if let Some(field) = why.field {
+                    fields.insert(field.into(), Value::String(message.clone()));
+                }
                 error_response(
                     RejectionKind::ProviderError.code(),
-                    Some(&format!("malformed request: {why}")),
-                    &Map::new(),
+                    Some(&message),
+                    &fields,
                     sent_hash_of(raw),
                 )
             }
