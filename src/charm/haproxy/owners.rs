@@ -28,7 +28,7 @@ use std::collections::BTreeMap;
 
 use super::frontend::Origin;
 use super::model::LoadBalancerModel;
-use crate::charm::types::{PortOwner, PortOwners, ProxyNeed};
+use crate::charm::types::{PortOwner, PortOwners, ProxyNeed, Rejection};
 
 /// The peer application-data key holding the owners (JSON).
 pub const OWNERS_KEY: &str = "lb-port-owners";
@@ -76,14 +76,22 @@ pub fn relation_number(id: &str) -> u64 {
         .unwrap_or(u64::MAX)
 }
 
-/// The owners after this hook: the request of every frontend `model` serves.
-pub fn owners_of(model: &LoadBalancerModel, needs: &[ProxyNeed]) -> PortOwners {
+/// The owners after this hook: the request of every frontend `model` serves
+/// (of the needs sharing a port, the one not `rejected`).
+pub fn owners_of(
+    model: &LoadBalancerModel,
+    needs: &[ProxyNeed],
+    rejected: &BTreeMap<(String, String), Rejection>,
+) -> PortOwners {
     model
         .frontends
         .iter()
         .filter(|f| matches!(f.origin, Origin::Request { .. }))
         .filter_map(|f| {
-            let n = needs.iter().find(|n| n.frontend_port == f.port)?;
+            let n = needs.iter().find(|n| {
+                n.frontend_port == f.port
+                    && !rejected.contains_key(&(n.relation_id.clone(), n.request.clone()))
+            })?;
             Some((
                 f.port,
                 PortOwner {

@@ -97,7 +97,7 @@ pub fn plan_load_balancer(needs: &[ProxyNeed], lb: &LbInputs<'_>) -> LbPlan {
         out.blocked = Some(msg);
         return out;
     }
-    out.outcome.port_owners = Some(owners_of(&model, needs));
+    out.outcome.port_owners = Some(owners_of(&model, needs, &out.outcome.rejected));
     if !lb.options.mode.haproxy_wanted(!model.is_empty()) {
         remove_haproxy(lb, &mut out);
         return out;
@@ -111,7 +111,7 @@ pub fn plan_load_balancer(needs: &[ProxyNeed], lb: &LbInputs<'_>) -> LbPlan {
             return out;
         }
     };
-    out.outcome.port_owners = Some(owners_of(&model, needs));
+    out.outcome.port_owners = Some(owners_of(&model, needs, &out.outcome.rejected));
     let unit = match render_haproxy_unit(&paths) {
         Ok(u) => u,
         Err(e) => {

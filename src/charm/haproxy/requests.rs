@@ -50,21 +50,19 @@ pub fn refuse_conflicting(
     needs: &[ProxyNeed],
     rejected: &mut Rejected,
 ) -> Vec<PortConflict> {
-    let mut blocking = Vec::new();
+    let mut blocking: Vec<PortConflict> = Vec::new();
     for c in conflicts {
         let port = c.wanted.port();
-        // A request's frontend (or one already taken out for this request).
-        let owner = model.frontends.iter().find(|f| f.port == port);
-        let is_request = owner.is_some_and(|f| matches!(f.origin, Origin::Request { .. }));
-        let need = needs.iter().find(|n| n.frontend_port == port);
-        if owner.is_none() && need.is_some() {
-            continue;
+        let frontend = model.frontends.iter().find(|f| f.port == port);
+        if frontend.is_none() && c.wanted != model.monitor {
+            continue; // taken out already, with its request
         }
+        let is_request = frontend.is_some_and(|f| matches!(f.origin, Origin::Request { .. }));
+        let need = needs
+            .iter()
+            .find(|n| n.frontend_port == port && is_served(n, rejected));
         let Some(need) = need.filter(|_| is_request) else {
-            if !blocking
-                .iter()
-                .any(|b: &PortConflict| b.wanted.port() == port)
-            {
+            if !blocking.iter().any(|b| b.wanted.port() == port) {
                 blocking.push(c.clone());
             }
             continue;
@@ -80,6 +78,12 @@ pub fn refuse_conflicting(
         );
     }
     blocking
+}
+
+/// Whether `need`'s request is still served (not refused so far): of the
+/// needs sharing a port, the one that owns the frontend.
+pub fn is_served(need: &ProxyNeed, rejected: &Rejected) -> bool {
+    !rejected.contains_key(&(need.relation_id.clone(), need.request.clone()))
 }
 
 /// The frontend ports of one request.

@@ -12,7 +12,7 @@ use super::check::check_config;
 use super::frontend::Origin;
 use super::model::LoadBalancerModel;
 use super::render::render_haproxy_cfg;
-use super::requests::{ports_of, reject, Rejected};
+use super::requests::{is_served, ports_of, reject, Rejected};
 use crate::charm::types::{ProxyNeed, RejectionKind};
 
 /// The checked haproxy.cfg for `model`, or why none can be written (the
@@ -64,7 +64,7 @@ fn refuse_alone_failing(
 ) {
     let requests: BTreeSet<(&str, &str)> = needs
         .iter()
-        .filter(|n| model.has_port(n.frontend_port))
+        .filter(|n| model.has_port(n.frontend_port) && is_served(n, rejected))
         .map(|n| (n.relation_id.as_str(), n.request.as_str()))
         .collect();
     for (relation, request) in requests {
