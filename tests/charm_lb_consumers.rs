@@ -284,7 +284,7 @@ fn garbage_json_is_a_provider_error_not_a_crash() {
     ));
     for name in ["junk", "noports", "badtype", "list"] {
         let r = response(&p, name);
-        assert_eq!(r["error"], "provider error", "{name}");
+        assert_eq!(r["error"], "provider_error", "{name}");
         assert!(
             r["error_message"]
                 .as_str()
@@ -295,6 +295,11 @@ fn garbage_json_is_a_provider_error_not_a_crash() {
     }
     assert_eq!(response(&p, "noports")["received_hash"], "abc");
     assert!(response(&p, "junk")["received_hash"].is_null());
+    // A field of the wrong type is named; unreadable JSON names none.
+    assert!(response(&p, "noports")["error_fields"]["port_mapping"].is_string());
+    assert!(response(&p, "badtype")["error_fields"]["port_mapping"].is_string());
+    assert_eq!(response(&p, "junk")["error_fields"], json!({}));
+    assert_eq!(response(&p, "list")["error_fields"], json!({}));
     assert!(p.logs.iter().any(|l| l.contains("request_junk")));
 }
 
@@ -409,7 +414,7 @@ fn proxied_requests_answer_provider_error_for_bad_values_and_unsupported_for_fea
         ]),
     ));
     let r = response(&p, "bad-backend");
-    assert_eq!(r["error"], "provider error", "{r}");
+    assert_eq!(r["error"], "provider_error", "{r}");
     assert!(r["address"].is_null(), "{r}");
     let msg = r["error_fields"]["backends"]
         .as_str()

@@ -16,7 +16,10 @@ use support::net::eth0;
 
 fn apply_relation_sets(inputs: &mut Inputs, p: &Plan) {
     for set in &p.relation_sets {
-        let target: Option<&mut BTreeMap<String, String>> = if set.app {
+        let peer = Some(&set.relation_id) == inputs.cluster_relation.as_ref();
+        let target: Option<&mut BTreeMap<String, String>> = if set.app && peer {
+            Some(&mut inputs.cluster_app_data)
+        } else if set.app {
             inputs
                 .consumers
                 .iter_mut()

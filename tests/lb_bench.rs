@@ -196,6 +196,7 @@ fn bench_vip_haproxy_vs_direct() {
             &RequestContext {
                 vips: &vips,
                 consumer_addresses: &backends,
+                any_backend: true,
                 direct_ports: &BTreeSet::new(),
             },
         )

@@ -519,6 +519,7 @@ fn mixed_tcp_and_https_checks_really_check_livez() {
             &RequestContext {
                 vips: &[VIP.parse().unwrap()],
                 consumer_addresses: &servers,
+                any_backend: true,
                 direct_ports: &Default::default(),
             },
         )

@@ -14,6 +14,7 @@ use k8s_vip::charm::lb_consumers::{answer, proxy_needs, ProviderContext};
 use k8s_vip::charm::plan::{FileSpec, ServiceAction, ServiceState, When};
 use k8s_vip::charm::types::BackendHealth;
 use k8s_vip::charm::types::ConsumerRelation;
+use k8s_vip::charm::types::PortOwners;
 use k8s_vip::charm::types::{Listener, Owner};
 
 const EXTERNAL: &str = r#"{"algorithm": [], "backends": [], "health_checks": [{"interval": 30, "path": "/livez", "port": 6443, "protocol": "http", "retries": 3}], "id": "0d5b1b0f3a1c4e1b9a4c1e5d6f7a8b9c", "ingress_address": null, "name": "api-server-external", "port_mapping": {"443": 6443}, "protocol": "tcp", "public": true, "sent_hash": "9a0b5d0e6c2f4a3b8e1d7c6b5a4f3e2d", "sticky": false, "tls_cert": null, "tls_key": null, "tls_termination": false}"#;
@@ -84,6 +85,8 @@ impl World {
             listeners: &self.listeners,
             health: self.health.as_deref(),
             exporter: None,
+            check_with: None,
+            port_owners: &NO_OWNERS,
         }
     }
 }
@@ -97,12 +100,16 @@ fn haproxy_cfg(files: &[FileSpec]) -> &str {
         .content
 }
 
+static NO_OWNERS: PortOwners = PortOwners::new();
+
 fn ctx<'a>(w: &'a World, me: &'a [IpAddr]) -> ProviderContext<'a> {
     ProviderContext {
         vips: &w.vips,
         hostname: None,
         my_addrs: me,
         peer_addrs: &w.units,
+        port_owners: &NO_OWNERS,
+        cluster_relation: None,
     }
 }
 
@@ -251,7 +258,7 @@ fn auto_without_needs_installs_nothing_and_on_runs_haproxy_anyway() {
 }
 
 #[test]
-fn a_held_port_blocks_the_unit_and_writes_nothing() {
+fn a_held_port_refuses_that_request_alone_and_the_unit_runs_on() {
     let mut w = World::new();
     w.listeners = vec![Listener {
         addr: "0.0.0.0:443".parse().unwrap(),
@@ -259,6 +266,32 @@ fn a_held_port_blocks_the_unit_and_writes_nothing() {
             pid: 812,
             name: "nginx".into(),
             cmdline: "nginx: master process".into(),
+            ..Owner::default()
+        }],
+    }];
+    let me = [ip("192.0.2.11")];
+    let c = ctx(&w, &me);
+    let ext = relation(EXTERNAL);
+    let lb = plan_load_balancer(&proxy_needs(std::slice::from_ref(&ext), &c), &w.inputs());
+    assert_eq!(lb.blocked, None, "one request never blocks the unit");
+    let r = response(&ext, &c, &lb.outcome, "api-server-external");
+    assert_eq!(r["address"], serde_json::Value::Null, "{r}");
+    assert_eq!(r["error"], "provider_error", "{r}");
+    let why = r["error_fields"]["port_mapping"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(why.contains("port 443 is held by nginx (pid 812)"), "{r}");
+}
+
+#[test]
+fn a_held_monitor_port_blocks_the_unit_and_writes_nothing() {
+    let mut w = World::new();
+    w.listeners = vec![Listener {
+        addr: "127.0.0.1:9744".parse().unwrap(),
+        owners: vec![Owner {
+            pid: 77,
+            name: "python3".into(),
+            ..Owner::default()
         }],
     }];
     let me = [ip("192.0.2.11")];
@@ -267,14 +300,11 @@ fn a_held_port_blocks_the_unit_and_writes_nothing() {
     let lb = plan_load_balancer(&proxy_needs(std::slice::from_ref(&ext), &c), &w.inputs());
     let blocked = lb.blocked.clone().expect("blocked");
     assert!(
-        blocked.contains("port 443 is held by nginx (pid 812)"),
+        blocked.contains("port 9744 is held by python3 (pid 77)"),
         "{blocked}"
     );
     assert!(lb.outcome.files.is_empty(), "nothing half-applied");
     assert!(lb.outcome.services.is_empty());
-    assert!(lb.install_packages.is_empty());
-    let r = response(&ext, &c, &lb.outcome, "api-server-external");
-    assert_eq!(r["address"], serde_json::Value::Null, "{r}");
 }
 
 #[test]
@@ -395,6 +425,8 @@ mod seam {
             hostname: None,
             my_addrs: &ME,
             peer_addrs: &PEERS,
+            port_owners: &NO_OWNERS,
+            cluster_relation: None,
         }
     }
 

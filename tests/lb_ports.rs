@@ -15,8 +15,64 @@ fn listener(addr: &str, name: &str, pid: u32, cmdline: &str) -> Listener {
             pid,
             name: name.into(),
             cmdline: cmdline.into(),
+            uid: Some(0),
+            exe: Some(format!("/usr/sbin/{name}")),
+            ..Owner::default()
         }],
     }
+}
+
+/// A listener owned by a process that is `owner` in every respect but the
+/// ones the test changes.
+fn held_by(owner: Owner) -> Listener {
+    Listener {
+        addr: "192.0.2.100:443".parse().unwrap(),
+        owners: vec![owner],
+    }
+}
+
+#[test]
+fn our_haproxy_is_judged_by_uid_and_executable_not_by_name() {
+    let config = Path::new("/etc/k8s-vip/haproxy.cfg");
+    let cmdline = "/usr/sbin/haproxy -Ws -f /etc/k8s-vip/haproxy.cfg".to_string();
+    let root_master = Owner {
+        pid: 10,
+        name: "haproxy".into(),
+        cmdline: cmdline.clone(),
+        uid: Some(0),
+        exe: Some("/usr/sbin/haproxy".into()),
+        ..Owner::default()
+    };
+    assert!(is_our_haproxy(&held_by(root_master.clone()), config));
+    // A worker runs as the haproxy user under the root master.
+    let worker = Owner {
+        pid: 11,
+        uid: Some(103),
+        parent_uid: Some(0),
+        parent_exe: Some("/usr/sbin/haproxy".into()),
+        ..root_master.clone()
+    };
+    assert!(is_our_haproxy(&held_by(worker.clone()), config));
+    // A local user running the same binary with the same arguments: not ours.
+    let user_run = Owner {
+        uid: Some(1000),
+        parent_uid: Some(1000),
+        parent_exe: Some("/usr/bin/bash".into()),
+        ..worker
+    };
+    assert!(!is_our_haproxy(&held_by(user_run), config));
+    // A process that only calls itself haproxy, as root: not ours.
+    let renamed = Owner {
+        exe: Some("/usr/bin/python3.11".into()),
+        ..root_master.clone()
+    };
+    assert!(!is_our_haproxy(&held_by(renamed), config));
+    // Unknown uid or executable: not ours.
+    let unknown = Owner {
+        uid: None,
+        ..root_master
+    };
+    assert!(!is_our_haproxy(&held_by(unknown), config));
 }
 
 fn addrs(list: &[&str]) -> Vec<SocketAddr> {
@@ -129,10 +185,15 @@ fn reader_finds_a_real_listener_and_its_process() {
         .iter()
         .find(|l| l.addr == addr)
         .expect("our listener appears in /proc/net/tcp");
-    assert!(
-        found.owners.iter().any(|o| o.pid == std::process::id()),
-        "owner pid found: {found:?}"
-    );
+    let me = found
+        .owners
+        .iter()
+        .find(|o| o.pid == std::process::id())
+        .unwrap_or_else(|| panic!("owner pid found: {found:?}"));
+    assert_eq!(me.uid, Some(nix::unistd::getuid().as_raw()), "{me:?}");
+    let exe = std::env::current_exe().unwrap();
+    assert_eq!(me.exe.as_deref(), exe.to_str(), "{me:?}");
+    assert!(me.parent_uid.is_some() && me.parent_exe.is_some(), "{me:?}");
     let wanted = vec![addr];
     let conflicts = find_conflicts(&wanted, &listeners, &|_| false);
     assert_eq!(conflicts.len(), 1);

@@ -107,7 +107,7 @@ proptest! {
             let before = model.clone();
             let result = model.add_request(&req, &RequestContext {
                 vips: &vips,
-                consumer_addresses: &consumers,
+                consumer_addresses: &consumers, any_backend: true,
                 direct_ports: &BTreeSet::new(),
             });
             if result.is_err() {
@@ -145,7 +145,7 @@ proptest! {
         );
         let vips: Vec<IpAddr> = vec!["192.0.2.100".parse().unwrap()];
         if model.add_request(&req, &RequestContext {
-            vips: &vips, consumer_addresses: &vips, direct_ports: &BTreeSet::new(),
+            vips: &vips, consumer_addresses: &vips, any_backend: true, direct_ports: &BTreeSet::new(),
         }).is_ok() {
             let cfg = render_haproxy_cfg(&model).unwrap();
             if let Err(e) = haproxy_accepts(&cfg) {

@@ -53,6 +53,7 @@ fn add(
         &RequestContext {
             vips,
             consumer_addresses: consumers,
+            any_backend: true,
             direct_ports: direct,
         },
     )
@@ -248,25 +249,25 @@ fn unsupported_and_invalid_requests_name_the_field() {
             "backends",
             serde_json::json!(["not-an-ip"]),
             "backends",
-            "provider error",
+            "provider_error",
         ),
         (
             "port_mapping",
             serde_json::json!({"0": 6443}),
             "port_mapping",
-            "provider error",
+            "provider_error",
         ),
         (
             "port_mapping",
             serde_json::json!({"443": 70000}),
             "port_mapping",
-            "provider error",
+            "provider_error",
         ),
         (
             "port_mapping",
             serde_json::json!({}),
             "port_mapping",
-            "provider error",
+            "provider_error",
         ),
         (
             "health_checks",
@@ -278,19 +279,19 @@ fn unsupported_and_invalid_requests_name_the_field() {
             "health_checks",
             serde_json::json!([{"protocol": "http", "port": 6443, "path": "/livez\nbind :1"}]),
             "health_checks",
-            "provider error",
+            "provider_error",
         ),
         (
             "health_checks",
             serde_json::json!([{"protocol": "http", "port": 6443, "path": "/a b"}]),
             "health_checks",
-            "provider error",
+            "provider_error",
         ),
         (
             "health_checks",
             serde_json::json!([{"protocol": "tcp", "port": 6443, "interval": 0}]),
             "health_checks",
-            "provider error",
+            "provider_error",
         ),
     ];
     for (key, value, field, code) in cases {
@@ -303,9 +304,9 @@ fn unsupported_and_invalid_requests_name_the_field() {
         );
     }
     let err = LbRequest::from_json("{not json").unwrap_err();
-    assert_eq!(err.code(), "provider error");
+    assert_eq!(err.code(), "provider_error");
     let err = LbRequest::from_json(r#"{"name": "x"}"#).unwrap_err();
-    assert_eq!(err.code(), "provider error");
+    assert_eq!(err.code(), "provider_error");
 }
 
 #[test]
@@ -317,7 +318,8 @@ fn a_port_taken_by_another_request_is_refused_without_changing_the_model() {
     other["port_mapping"] = serde_json::json!({"443": 8443, "8444": 8444});
     let req = LbRequest::from_json(&other.to_string()).unwrap();
     let vips = ips(&["192.0.2.100"]);
-    let err = add(&mut model, &req, &vips, &vips, &BTreeSet::new()).unwrap_err();
+    let units = ips(&["192.0.2.11"]);
+    let err = add(&mut model, &req, &vips, &units, &BTreeSet::new()).unwrap_err();
     assert!(err.error_fields().contains_key("port_mapping"), "{err}");
     assert!(err.to_string().contains("443"), "{err}");
     assert_eq!(model, before, "nothing half-applied");
@@ -329,7 +331,8 @@ fn direct_ports_get_no_frontend() {
     let mut model = empty_model();
     let vips = ips(&["192.0.2.100"]);
     let direct = BTreeSet::from([6443]);
-    let ports = add(&mut model, &req, &vips, &vips, &direct).unwrap();
+    let units = ips(&["192.0.2.11"]);
+    let ports = add(&mut model, &req, &vips, &units, &direct).unwrap();
     assert!(ports.is_empty());
     assert!(model.is_empty());
     // An empty load balancer is still a valid config (load-balancer=on).

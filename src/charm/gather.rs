@@ -115,7 +115,9 @@ pub fn gather(ctx: &HookContext, tools: &dyn HookTools, sys: &System) -> anyhow:
         .context("asking whether this unit leads")?;
     let cluster = gather_peers(ctx, tools)?;
     let sysctl_before = sys.read(paths::SYSCTL_BEFORE);
-    let sysctl_now = sysctls_when_needed(ctx, sys, sysctl_before.is_none());
+    let sysctl_now = sysctls_to_restore(sys, sysctl_before.is_some());
+    let consumers = gather_consumers(ctx, tools, leader)?;
+    let cluster_app_data = peer_app_data(ctx, tools, &cluster, !consumers.is_empty());
     let mut inputs = Inputs {
         hook: ctx.kind.name().to_string(),
         unit: ctx.unit_name.clone(),
@@ -129,7 +131,8 @@ pub fn gather(ctx: &HookContext, tools: &dyn HookTools, sys: &System) -> anyhow:
         peers: cluster.peers,
         cluster_relation: cluster.relation,
         own_cluster_data: cluster.own_data,
-        consumers: gather_consumers(ctx, tools, leader)?,
+        cluster_app_data,
+        consumers,
         public_address: unit_relations(ctx, tools, legacy::PUBLIC_ADDRESS_ENDPOINT)?,
         website: unit_relations(ctx, tools, legacy::WEBSITE_ENDPOINT)?,
         agent_service: service_state(sys, paths::AGENT_SERVICE),
@@ -155,17 +158,29 @@ pub fn gather(ctx: &HookContext, tools: &dyn HookTools, sys: &System) -> anyhow:
     Ok(inputs)
 }
 
-/// The current sysctl values, when they matter: at remove (to restore them)
-/// and before the first install (to save them); sysctl is asked only then.
-fn sysctls_when_needed(
-    ctx: &HookContext,
-    sys: &System,
-    none_saved: bool,
-) -> BTreeMap<String, String> {
-    if none_saved || super::plan::is_teardown_hook(ctx.kind.name()) {
+/// The current sysctl values, read only to restore what an older charm set
+/// (it saved them before changing them; this charm changes none).
+fn sysctls_to_restore(sys: &System, saved: bool) -> BTreeMap<String, String> {
+    if saved {
         current_sysctls(sys)
     } else {
         BTreeMap::new()
+    }
+}
+
+/// Our application's peer data (the lb-consumers port owners), read only
+/// when `wanted` (there are consumers); unreadable = empty.
+fn peer_app_data(
+    ctx: &HookContext,
+    tools: &dyn HookTools,
+    cluster: &Cluster,
+    wanted: bool,
+) -> BTreeMap<String, String> {
+    match &cluster.relation {
+        Some(rel) if wanted => tools
+            .relation_get(rel, &ctx.app_name, true)
+            .unwrap_or_default(),
+        _ => BTreeMap::new(),
     }
 }
 

@@ -1,48 +1,60 @@
-//! The host's share of the plan: the non-local-bind sysctls (so HAProxy and
-//! the API server can listen on a VIP they do not hold), their pre-install
-//! values saved for remove, and at stop/remove the restore and the cleanup
-//! of the charm's own directories.
+//! The host's share of the plan: no host-wide settings.
+//!
+//! Older versions of the charm set `net.ipv4.ip_nonlocal_bind=1` and
+//! `net.ipv6.ip_nonlocal_bind=1` (a drop-in in /etc/sysctl.d) so HAProxy
+//! could listen on a VIP this unit does not hold. That let *any* local
+//! process bind the VIP's ports on every unit, ready to receive the VIP's
+//! traffic the moment it moves here. HAProxy now binds with `transparent`
+//! (`IP_TRANSPARENT`, which needs CAP_NET_ADMIN, so only root can do it), and
+//! the charm sets no sysctl at all.
+//!
+//! On the first hook after an upgrade from such a version (its saved
+//! pre-install values are still on disk), the values the charm changed are
+//! put back, and the drop-in and the saved values are deleted. The same
+//! happens at stop/remove, for a unit removed before it ever upgraded.
 
 use super::paths;
 use super::types::{Inputs, Part, SysctlOp};
 
-/// The sysctl drop-in, loaded when it changes; the values as they were
-/// before install are saved once.
+/// Undoes what an older charm set on the host, once (see the module docs).
 pub fn plan(inputs: &Inputs) -> Part {
     let mut part = Part::default();
-    if inputs.sysctl_before.is_none() {
-        let saved: String = paths::SYSCTLS
-            .iter()
-            .filter_map(|(k, _)| inputs.sysctl_now.get(*k).map(|v| format!("{k}={v}\n")))
-            .collect();
-        part.file(paths::SYSCTL_BEFORE, saved, 0o644);
+    if inputs.sysctl_before.is_some() {
+        restore_saved(inputs, &mut part);
+        part.remove_files.push(paths::SYSCTL_BEFORE.into());
     }
-    let sysctl_conf: String = std::iter::once("# Written by the k8s-vip charm.\n".to_string())
-        .chain(paths::SYSCTLS.iter().map(|(k, _)| format!("{k}=1\n")))
-        .collect();
-    part.file(paths::SYSCTL_FILE, sysctl_conf, 0o644);
-    part.sysctls
-        .push(SysctlOp::LoadWhenChanged(paths::SYSCTL_FILE.to_string()));
+    part.remove_files.push(paths::SYSCTL_FILE.into());
     part
 }
 
-/// stop / remove: restore the saved sysctl values that differ now, delete
-/// the drop-in and the charm's directories.
+/// stop / remove: restore what an older charm changed (if not done yet),
+/// delete the drop-in and the charm's directories.
 pub fn teardown(inputs: &Inputs) -> Part {
     let mut part = Part::default();
-    if let Some(saved) = &inputs.sysctl_before {
-        for line in saved.lines() {
-            if let Some((k, v)) = line.split_once('=') {
-                if inputs.sysctl_now.get(k.trim()).map(String::as_str) != Some(v.trim()) {
-                    part.sysctls
-                        .push(SysctlOp::Set(k.trim().into(), v.trim().into()));
-                }
-            }
-        }
-    }
+    restore_saved(inputs, &mut part);
     part.remove_files.push(paths::SYSCTL_FILE.into());
     part.remove_dirs
         .extend(paths::OWNED_DIRS.iter().map(|d| d.to_string()));
     part.remove_dirs.push("/run/k8s-vip".into());
     part
+}
+
+/// Sets every saved sysctl that differs from its value now back to the
+/// saved value (only the keys an older charm set).
+fn restore_saved(inputs: &Inputs, part: &mut Part) {
+    let Some(saved) = &inputs.sysctl_before else {
+        return;
+    };
+    for line in saved.lines() {
+        let Some((k, v)) = line.split_once('=') else {
+            continue;
+        };
+        let (k, v) = (k.trim(), v.trim());
+        if !paths::SYSCTLS.iter().any(|(known, _)| *known == k) {
+            continue;
+        }
+        if inputs.sysctl_now.get(k).map(String::as_str) != Some(v) {
+            part.sysctls.push(SysctlOp::Set(k.into(), v.into()));
+        }
+    }
 }

@@ -31,7 +31,8 @@ pub const SYSCTL_FILE: &str = "/etc/sysctl.d/60-k8s-vip.conf";
 pub const OWNED_DIRS: &[&str] = &["/etc/k8s-vip", "/usr/local/lib/k8s-vip", "/var/lib/k8s-vip"];
 /// The kube-apiserver snap's command (present = this unit runs an API server).
 pub const APISERVER_SNAP_BIN: &str = "/snap/bin/kube-apiserver";
-/// The sysctls we set, and their /proc/sys files.
+/// The sysctls older versions of the charm set (restored on upgrade), and
+/// their /proc/sys files.
 pub const SYSCTLS: &[(&str, &str)] = &[
     (
         "net.ipv4.ip_nonlocal_bind",

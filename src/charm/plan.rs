@@ -47,6 +47,13 @@ pub fn is_teardown_hook(hook: &str) -> bool {
 }
 
 /// Computes the plan.
+/// `blocked` naming the option that is wrong; nothing is applied.
+fn blocked_by_option(inputs: &Inputs, plan: Plan, option: &str, message: &str) -> Plan {
+    let why = format!("{option}: {message}");
+    let log = format!("config: {why}; nothing changed");
+    blocked(inputs, plan, why, log)
+}
+
 pub fn plan(inputs: &Inputs) -> Plan {
     if is_teardown_hook(&inputs.hook) {
         return teardown(inputs);
@@ -57,19 +64,19 @@ pub fn plan(inputs: &Inputs) -> Plan {
     }
     let cfg = match config::parse(&inputs.config, &inputs.app) {
         Ok(c) => c,
-        Err(e) => {
-            let why = format!("{}: {}", e.option, e.message);
-            return blocked(inputs, plan, why, format!("config: {e}; nothing changed"));
-        }
+        Err(e) => return blocked_by_option(inputs, plan, &e.option, &e.message),
     };
     let my_addrs = my_addresses(inputs);
     let peer_addrs = peer_primary_addresses(&inputs.peers);
     let vips: Vec<IpAddr> = cfg.vips.iter().map(|v| v.addr).collect();
+    let port_owners = super::haproxy::owners::stored_owners(&inputs.cluster_app_data);
     let ctx = ProviderContext {
         vips: &vips,
         hostname: cfg.vip_hostname.as_deref(),
         my_addrs: &my_addrs,
         peer_addrs: &peer_addrs,
+        port_owners: &port_owners,
+        cluster_relation: inputs.cluster_relation.as_deref(),
     };
     let needs = lb_consumers::proxy_needs(&inputs.consumers, &ctx);
     let proxy = plan_proxy(&needs, inputs, &cfg, &inputs.lb);
@@ -80,11 +87,7 @@ pub fn plan(inputs: &Inputs) -> Plan {
     }
     let instances = match instances::for_inputs(inputs, &cfg, &proxy.auto_checks) {
         Ok(i) => i,
-        Err(e) => {
-            let why = format!("{}: {}", e.option, e.message);
-            let log = format!("config: {why}; nothing changed");
-            return blocked(inputs, plan, why, log);
-        }
+        Err(e) => return blocked_by_option(inputs, plan, &e.option, &e.message),
     };
     plan.add(peer_data::plan(inputs, Some(&instances)));
     let speaker = match vrrp_speaker(inputs, &cfg, &instances) {

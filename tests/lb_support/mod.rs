@@ -62,6 +62,7 @@ pub fn api_model(
                 &RequestContext {
                     vips,
                     consumer_addresses: api_servers,
+                    any_backend: true,
                     direct_ports: &BTreeSet::new(),
                 },
             )

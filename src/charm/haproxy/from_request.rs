@@ -5,7 +5,12 @@
 use std::collections::BTreeSet;
 use std::net::{IpAddr, SocketAddr};
 
+use super::backends::{backend_addresses, BackendRules};
 use super::frontend::{Backend, Balance, CheckStep, Frontend, HealthCheck, Origin, Server};
+use super::limits::{
+    MAX_CHECK_INTERVAL_S, MAX_CHECK_PATH_LEN, MAX_CHECK_RETRIES, MAX_HEALTH_CHECKS_PER_REQUEST,
+    MAX_NAME_LEN, MAX_PORTS_PER_REQUEST,
+};
 use super::request::{HealthCheckRequest, LbRequest, RequestError};
 
 /// What a `loadbalancer` request needs from the unit besides its JSON.
@@ -13,8 +18,12 @@ use super::request::{HealthCheckRequest, LbRequest, RequestError};
 pub struct RequestContext<'a> {
     /// The VIP addresses to bind.
     pub vips: &'a [IpAddr],
-    /// The consumer units' ingress addresses (backends when the request lists none).
+    /// The consumer units' ingress addresses (backends when the request
+    /// lists none, and the only backends allowed unless `any_backend`).
     pub consumer_addresses: &'a [IpAddr],
+    /// `lb-backends-any-address`: any routable address may be a backend
+    /// (see [`super::backends`]).
+    pub any_backend: bool,
     /// Frontend ports of this request the VIP serves directly (the charm's
     /// "direct" rule); no HAProxy frontend is made for them.
     pub direct_ports: &'a BTreeSet<u16>,
@@ -39,11 +48,22 @@ pub fn frontends_for_request(
         ));
     }
     offered(request)?;
+    if request.name.len() > MAX_NAME_LEN {
+        return Err(RequestError::invalid(
+            "name",
+            format!("request name is longer than {MAX_NAME_LEN} characters"),
+        ));
+    }
     let base = proxy_name(&request.name)
         .ok_or_else(|| RequestError::invalid("name", "request name has no usable characters"))?;
     let mapping = port_mapping(request)?;
     let balance = balance(request)?;
-    let addresses = backend_addresses(request, ctx)?;
+    let rules = BackendRules {
+        vips: ctx.vips,
+        units: ctx.consumer_addresses,
+        any_address: ctx.any_backend,
+    };
+    let addresses = backend_addresses(request, &rules)?;
     let mut frontends = Vec::new();
     for (port, backend_port) in mapping {
         if ctx.direct_ports.contains(&port) {
@@ -99,6 +119,15 @@ fn offered(request: &LbRequest) -> Result<(), RequestError> {
 fn port_mapping(request: &LbRequest) -> Result<Vec<(u16, u16)>, RequestError> {
     if request.port_mapping.is_empty() {
         return Err(RequestError::invalid("port_mapping", "no ports requested"));
+    }
+    if request.port_mapping.len() > MAX_PORTS_PER_REQUEST {
+        return Err(RequestError::invalid(
+            "port_mapping",
+            format!(
+                "{} ports requested; at most {MAX_PORTS_PER_REQUEST} per request",
+                request.port_mapping.len()
+            ),
+        ));
     }
     let mut out = Vec::new();
     for (from, to) in &request.port_mapping {
@@ -170,38 +199,18 @@ fn parse_algorithm(name: &str) -> Option<Balance> {
     }
 }
 
-fn backend_addresses(
-    request: &LbRequest,
-    ctx: &RequestContext<'_>,
-) -> Result<Vec<IpAddr>, RequestError> {
-    let addresses: Vec<IpAddr> = if request.backends.is_empty() {
-        ctx.consumer_addresses.to_vec()
-    } else {
-        request
-            .backends
-            .iter()
-            .map(|b| {
-                b.trim().parse::<IpAddr>().map_err(|_| {
-                    RequestError::invalid("backends", format!("{b:?} is not an IP address"))
-                })
-            })
-            .collect::<Result<_, _>>()?
-    };
-    if addresses.is_empty() {
-        return Err(RequestError::invalid(
-            "backends",
-            "no backends: the request lists none and no consumer unit has an ingress-address yet",
-        ));
-    }
-    Ok(addresses)
-}
-
 /// The request's checks as one HAProxy check sequence. Timing: the shortest
 /// interval and the fewest retries among them, so every check's
 /// interval × retries bound holds.
 fn health_check(request: &LbRequest, backend_port: u16) -> Result<HealthCheck, RequestError> {
     if request.health_checks.is_empty() {
         return Ok(default_check(backend_port));
+    }
+    if request.health_checks.len() > MAX_HEALTH_CHECKS_PER_REQUEST {
+        return Err(RequestError::invalid(
+            "health_checks",
+            format!("at most {MAX_HEALTH_CHECKS_PER_REQUEST} health checks per request"),
+        ));
     }
     let mut steps = Vec::new();
     for hc in &request.health_checks {
@@ -219,16 +228,17 @@ fn health_check(request: &LbRequest, backend_port: u16) -> Result<HealthCheck, R
         .map(|h| h.retries)
         .min()
         .unwrap_or(DEFAULT_CHECK_FALL);
-    if interval_s == 0 {
+    if let Some(hc) = request.health_checks.iter().find(|h| {
+        !(1..=MAX_CHECK_INTERVAL_S).contains(&h.interval)
+            || !(1..=MAX_CHECK_RETRIES).contains(&h.retries)
+    }) {
         return Err(RequestError::invalid(
             "health_checks",
-            "interval must be at least 1 second",
-        ));
-    }
-    if fall == 0 {
-        return Err(RequestError::invalid(
-            "health_checks",
-            "retries must be at least 1",
+            format!(
+                "interval {} / retries {}: interval must be 1-{MAX_CHECK_INTERVAL_S} seconds \
+                 and retries 1-{MAX_CHECK_RETRIES}",
+                hc.interval, hc.retries
+            ),
         ));
     }
     let http = steps.iter().any(|s| matches!(s, CheckStep::Http { .. }));
@@ -259,10 +269,16 @@ fn check_step(hc: &HealthCheckRequest, request_protocol: &str) -> Result<CheckSt
         "tcp" => Ok(CheckStep::Tcp { port }),
         "http" | "https" => {
             let path = hc.path.clone().unwrap_or_else(|| "/".to_string());
-            if !path.starts_with('/') || !path.chars().all(is_safe_path_char) {
+            if !path.starts_with('/')
+                || path.len() > MAX_CHECK_PATH_LEN
+                || !path.chars().all(is_safe_path_char)
+            {
                 return Err(RequestError::invalid(
                     "health_checks",
-                    format!("path {path:?} must start with / and use only URL characters"),
+                    format!(
+                        "path {path:?} must start with /, use only URL characters \
+                         and be at most {MAX_CHECK_PATH_LEN} long"
+                    ),
                 ));
             }
             // A tcp (or https) service is passed through untouched, so its

@@ -157,6 +157,16 @@ impl LoadBalancerModel {
         Ok(())
     }
 
+    /// Whether a frontend listens on `port`.
+    pub fn has_port(&self, port: u16) -> bool {
+        self.frontends.iter().any(|f| f.port == port)
+    }
+
+    /// Takes the frontends on `ports` out (a refused request's).
+    pub fn remove_ports(&mut self, ports: &[u16]) {
+        self.frontends.retain(|f| !ports.contains(&f.port));
+    }
+
     fn owner_of(&self, port: u16) -> Option<String> {
         self.frontends
             .iter()

@@ -1,6 +1,7 @@
 //! The charm options of the load balancer (`load-balancer`, `lb-timeout`,
-//! `ingress-ports`), parsed and validated with errors that name the option
-//! and say what to set instead (the unit goes `blocked` with that text).
+//! `ingress-ports`, `lb-backends-any-address`), parsed and validated with
+//! errors that name the option and say what to set instead (the unit goes
+//! `blocked` with that text).
 
 use std::time::Duration;
 
@@ -157,6 +158,9 @@ pub struct LbOptions {
     pub idle_timeout: std::time::Duration,
     /// `ingress-ports`.
     pub ingress_ports: Vec<IngressPort>,
+    /// `lb-backends-any-address`: consumers may name any routable address
+    /// as a backend, not only their own units (see `haproxy::backends`).
+    pub any_backend_address: bool,
 }
 
 impl LbOptions {
@@ -177,6 +181,17 @@ impl LbOptions {
             mode: LoadBalancerMode::parse(&text("load-balancer")?)?,
             idle_timeout: parse_lb_timeout(&text("lb-timeout")?)?,
             ingress_ports: parse_ingress_ports(&text("ingress-ports")?)?,
+            any_backend_address: flag(config, "lb-backends-any-address")?,
         })
+    }
+}
+
+/// A boolean option (absent = false; `juju config` may hand it as a string).
+fn flag(config: &Map<String, Value>, key: &'static str) -> Result<bool, OptionError> {
+    match config.get(key) {
+        None | Some(Value::Null) => Ok(false),
+        Some(Value::Bool(b)) => Ok(*b),
+        Some(Value::String(s)) if s == "true" || s == "false" => Ok(s == "true"),
+        Some(other) => Err(bad(key, format!("{other} is not true or false"))),
     }
 }

@@ -15,13 +15,16 @@ use super::names::{
     HAPROXY_CONFIG, HAPROXY_INSTALLED_MARKER, HAPROXY_PACKAGE, HAPROXY_SERVICE, HAPROXY_UNIT_FILE,
 };
 use super::options::{LbOptions, LoadBalancerMode};
+use super::owners::owners_of;
 use super::ports::{blocked_message, find_conflicts, is_our_haproxy};
-use super::render::{render_haproxy_cfg, render_haproxy_unit};
+use super::render::render_haproxy_unit;
 use super::requests::{add_requests, refuse_all, refuse_all_without_proxy, refuse_conflicting};
 use super::services::{rollout, Installed};
 use super::stats::status_fragment;
+use super::validated::checked_config;
 use crate::charm::types::{
-    BackendHealth, HealthCheck, Listener, ProxyNeed, ProxyOutcome, ServiceOp, ServiceState,
+    BackendHealth, HealthCheck, Listener, PortOwners, ProxyNeed, ProxyOutcome, ServiceOp,
+    ServiceState,
 };
 
 /// What the load balancer reads of the world, gathered once by the hook.
@@ -49,6 +52,11 @@ pub struct LbInputs<'a> {
     pub health: Option<&'a [BackendHealth]>,
     /// Where to serve the Prometheus exporter, if anywhere.
     pub exporter: Option<SocketAddr>,
+    /// The HAProxy binary every new haproxy.cfg is checked with
+    /// (`haproxy -c`) before it is planned; none: unchecked.
+    pub check_with: Option<&'a Path>,
+    /// Port owners remembered from earlier hooks ([`super::owners`]).
+    pub port_owners: &'a PortOwners,
 }
 
 /// The load balancer's share of the hook's plan.
@@ -73,33 +81,50 @@ pub struct LbPlan {
 }
 
 /// Plans HAProxy for `needs` (the requests the VIP cannot serve directly)
-/// and the `ingress-ports` option.
+/// and the `ingress-ports` option. A request that cannot be served (bad
+/// values, a port another process holds, a config HAProxy refuses) is
+/// refused alone; the others keep their frontends.
 pub fn plan_load_balancer(needs: &[ProxyNeed], lb: &LbInputs<'_>) -> LbPlan {
     let mut out = LbPlan::default();
     let paths = HaproxyPaths::under(lb.root);
-    let model = build_model(needs, lb, &paths, &mut out);
-    if !lb.options.mode.haproxy_wanted(!model.is_empty()) {
-        remove_haproxy(lb, &mut out);
-        return out;
-    }
-    // Nothing is written while another process holds one of our ports.
+    let mut model = build_model(needs, lb, &paths, &mut out);
+    // A request whose port another process holds is refused alone; the
+    // monitor or an ingress port held blocks the unit, and nothing is written.
     let ours = |l: &Listener| is_our_haproxy(l, &paths.config);
     let conflicts = find_conflicts(&model.bind_addresses(), lb.listeners, &ours);
-    if !conflicts.is_empty() {
-        let msg = blocked_message(&conflicts);
-        refuse_conflicting(&model, &conflicts, needs, &mut out.outcome.rejected);
+    let blocking = refuse_conflicting(&mut model, &conflicts, needs, &mut out.outcome.rejected);
+    if !blocking.is_empty() {
+        let msg = blocked_message(&blocking);
         out.logs.push(msg.clone());
         out.blocked = Some(msg);
         return out;
     }
-    let (cfg, unit) = match (render_haproxy_cfg(&model), render_haproxy_unit(&paths)) {
-        (Ok(c), Ok(u)) => (c, u),
-        (Err(e), _) | (_, Err(e)) => {
+    out.outcome.port_owners = Some(owners_of(&model, needs, &out.outcome.rejected));
+    if !lb.options.mode.haproxy_wanted(!model.is_empty()) {
+        remove_haproxy(lb, &mut out);
+        return out;
+    }
+    let cfg = match checked_config(&mut model, needs, lb.check_with, &mut out.outcome.rejected) {
+        Ok(cfg) => cfg,
+        Err(why) => {
+            // The running haproxy.cfg stays as it is; so do the owners.
+            out.outcome.port_owners = None;
+            out.logs.push(why);
+            return out;
+        }
+    };
+    out.outcome.port_owners = Some(owners_of(&model, needs, &out.outcome.rejected));
+    let unit = match render_haproxy_unit(&paths) {
+        Ok(u) => u,
+        Err(e) => {
             out.blocked = Some(format!("internal error rendering HAProxy config: {e}"));
             out.logs
-                .push(format!("rendering haproxy.cfg failed: {e:#}"));
-            let why = "the load balancer could not be configured";
-            refuse_all(needs, &mut out.outcome.rejected, why);
+                .push(format!("rendering the HAProxy unit failed: {e:#}"));
+            refuse_all(
+                needs,
+                &mut out.outcome.rejected,
+                "the load balancer could not be configured",
+            );
             return out;
         }
     };
@@ -138,10 +163,15 @@ fn build_model(
             );
         }
     } else {
+        let ctx = super::requests::AddContext {
+            vips: lb.vips,
+            any_backend: lb.options.any_backend_address,
+            port_owners: lb.port_owners,
+        };
         add_requests(
             &mut model,
             needs,
-            lb.vips,
+            &ctx,
             &mut out.outcome.rejected,
             &mut out.logs,
         );

@@ -1,7 +1,7 @@
 //! Port-conflict detection: before HAProxy is (re)configured, every frontend
-//! address must be free or already ours. A port held by another process
-//! blocks the unit with the port and the process named, and nothing is
-//! written. [`find_conflicts`] is pure; [`read_listeners`] is the small reader
+//! address must be free or already ours. A request whose port another
+//! process holds is refused alone, naming the port and the process; the
+//! monitor port or an `ingress-ports` port held blocks the unit. [`find_conflicts`] is pure; [`read_listeners`] is the small reader
 //! of what the kernel reports (`/proc/net/tcp{,6}` and `/proc/*/fd`).
 
 use std::collections::BTreeMap;
@@ -73,15 +73,25 @@ pub fn find_conflicts(
     out
 }
 
-/// True for sockets of the k8s-vip HAProxy itself (a `haproxy` process
-/// started with `config`), which may of course keep its ports.
+/// The HAProxy binary our unit runs (the Debian/Ubuntu package's).
+pub const HAPROXY_EXE: &str = "/usr/sbin/haproxy";
+
+/// True for sockets of the k8s-vip HAProxy itself, which may of course keep
+/// its ports. Judged by who owns the socket, never by a process name (any
+/// local user can name a process `haproxy`): every owner runs
+/// [`HAPROXY_EXE`] started with `config`, either as root or as a worker
+/// whose parent is that binary running as root (the master).
 pub fn is_our_haproxy(listener: &Listener, config: &Path) -> bool {
     let config = config.to_string_lossy();
+    let root_haproxy = |uid: Option<u32>, exe: &Option<String>| {
+        uid == Some(0) && exe.as_deref() == Some(HAPROXY_EXE)
+    };
     !listener.owners.is_empty()
-        && listener
-            .owners
-            .iter()
-            .all(|o| o.name == "haproxy" && o.cmdline.contains(config.as_ref()))
+        && listener.owners.iter().all(|o| {
+            o.exe.as_deref() == Some(HAPROXY_EXE)
+                && o.cmdline.contains(config.as_ref())
+                && (root_haproxy(o.uid, &o.exe) || root_haproxy(o.parent_uid, &o.parent_exe))
+        })
 }
 
 /// Reads listening TCP sockets from `net_dir` (`/proc/net`, or
@@ -190,6 +200,36 @@ fn socket_owners(proc_dir: &Path, wanted: &BTreeMap<u64, SocketAddr>) -> BTreeMa
 }
 
 fn read_owner(dir: &Path, pid: u32) -> Owner {
+    let (uid, ppid) = read_status(dir);
+    let parent = ppid.map(|p| dir.with_file_name(p.to_string()));
+    Owner {
+        uid,
+        exe: read_exe(dir),
+        parent_uid: parent.as_deref().and_then(|d| read_status(d).0),
+        parent_exe: parent.as_deref().and_then(read_exe),
+        ..read_names(dir, pid)
+    }
+}
+
+/// Real uid and parent pid from `/proc/PID/status`.
+fn read_status(dir: &Path) -> (Option<u32>, Option<u32>) {
+    let text = std::fs::read_to_string(dir.join("status")).unwrap_or_default();
+    let field = |name: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|rest| rest.split_whitespace().next())
+            .and_then(|v| v.parse().ok())
+    };
+    (field("Uid:"), field("PPid:"))
+}
+
+fn read_exe(dir: &Path) -> Option<String> {
+    std::fs::read_link(dir.join("exe"))
+        .ok()
+        .map(|p| p.to_string_lossy().into_owned())
+}
+
+fn read_names(dir: &Path, pid: u32) -> Owner {
     let name = std::fs::read_to_string(dir.join("comm"))
         .map(|s| s.trim().to_string())
         .unwrap_or_else(|_| "?".into());
@@ -202,5 +242,10 @@ fn read_owner(dir: &Path, pid: u32) -> Owner {
                 .join(" ")
         })
         .unwrap_or_default();
-    Owner { pid, name, cmdline }
+    Owner {
+        pid,
+        name,
+        cmdline,
+        ..Owner::default()
+    }
 }

@@ -100,7 +100,7 @@ pub enum RequestError {
         message: String,
     },
     /// The request is well-formed but its values cannot be served
-    /// (`"error": "provider error"` with `error_fields`).
+    /// (`"error": "provider_error"` with `error_fields`).
     #[error("invalid {field}: {message}")]
     Invalid {
         /// The request field name, as the interface spells it.
@@ -108,7 +108,7 @@ pub enum RequestError {
         /// What is wrong with the value.
         message: String,
     },
-    /// The request JSON itself is unreadable (`"error": "provider error"`).
+    /// The request JSON itself is unreadable (`"error": "provider_error"`).
     #[error("{message}")]
     Malformed {
         /// The parse error.
@@ -117,11 +117,12 @@ pub enum RequestError {
 }
 
 impl RequestError {
-    /// The v1 response's `error` value: `unsupported` or `provider error`.
+    /// The v1 response's `error` value, as the enum member *name* the
+    /// library reads: `unsupported` or `provider_error`.
     pub fn code(&self) -> &'static str {
         match self {
             RequestError::Unsupported { .. } => "unsupported",
-            RequestError::Invalid { .. } | RequestError::Malformed { .. } => "provider error",
+            RequestError::Invalid { .. } | RequestError::Malformed { .. } => "provider_error",
         }
     }
 

@@ -7,10 +7,13 @@ use std::collections::BTreeMap;
 use std::net::IpAddr;
 
 use super::from_request::RequestContext;
+use super::frontend::Origin;
+use super::limits::MAX_PORTS_PER_RELATION;
 use super::model::LoadBalancerModel;
+use super::owners::order_key;
 use super::ports::PortConflict;
 use super::request::{HealthCheckRequest, LbRequest, RequestError};
-use crate::charm::types::{ProxyNeed, Rejection, RejectionKind};
+use crate::charm::types::{PortOwners, ProxyNeed, Rejection, RejectionKind};
 
 /// Requests refused so far, by (relation id, request name).
 pub type Rejected = BTreeMap<(String, String), Rejection>;
@@ -38,26 +41,58 @@ pub fn refuse_all_without_proxy(needs: &[ProxyNeed], rejected: &mut Rejected) {
     }
 }
 
-/// Refuses the needs whose frontend port another process holds.
+/// Refuses the requests whose frontend port another process holds and
+/// takes their frontends out of the model; hands back the conflicts that
+/// are no request's (the monitor, `ingress-ports`): those block the unit.
 pub fn refuse_conflicting(
-    model: &LoadBalancerModel,
+    model: &mut LoadBalancerModel,
     conflicts: &[PortConflict],
     needs: &[ProxyNeed],
     rejected: &mut Rejected,
-) {
-    for f in &model.frontends {
-        if let Some(c) = conflicts.iter().find(|c| c.wanted.port() == f.port) {
-            for need in needs.iter().filter(|n| n.frontend_port == f.port) {
-                reject(
-                    rejected,
-                    need,
-                    RejectionKind::ProviderError,
-                    "port_mapping",
-                    format!("{c} on the load balancer unit"),
-                );
-            }
+) -> Vec<PortConflict> {
+    let mut blocking: Vec<PortConflict> = Vec::new();
+    for c in conflicts {
+        let port = c.wanted.port();
+        let frontend = model.frontends.iter().find(|f| f.port == port);
+        if frontend.is_none() && c.wanted != model.monitor {
+            continue; // taken out already, with its request
         }
+        let is_request = frontend.is_some_and(|f| matches!(f.origin, Origin::Request { .. }));
+        let need = needs
+            .iter()
+            .find(|n| n.frontend_port == port && is_served(n, rejected));
+        let Some(need) = need.filter(|_| is_request) else {
+            if !blocking.iter().any(|b| b.wanted.port() == port) {
+                blocking.push(c.clone());
+            }
+            continue;
+        };
+        let ports = ports_of(needs, &need.relation_id, &need.request);
+        model.remove_ports(&ports);
+        reject(
+            rejected,
+            need,
+            RejectionKind::ProviderError,
+            "port_mapping",
+            format!("{c} on the load balancer unit; ask for another port"),
+        );
     }
+    blocking
+}
+
+/// Whether `need`'s request is still served (not refused so far): of the
+/// needs sharing a port, the one that owns the frontend.
+pub fn is_served(need: &ProxyNeed, rejected: &Rejected) -> bool {
+    !rejected.contains_key(&(need.relation_id.clone(), need.request.clone()))
+}
+
+/// The frontend ports of one request.
+pub fn ports_of(needs: &[ProxyNeed], relation: &str, request: &str) -> Vec<u16> {
+    needs
+        .iter()
+        .filter(|n| n.relation_id == relation && n.request == request)
+        .map(|n| n.frontend_port)
+        .collect()
 }
 
 /// Refuses every need with `message` (the load balancer cannot be configured).
@@ -73,61 +108,86 @@ pub fn refuse_all(needs: &[ProxyNeed], rejected: &mut Rejected, message: &str) {
     }
 }
 
-/// Groups the needs by request and adds each request to the model; a request
-/// the model refuses is refused as a whole (all its ports).
+/// What every request is checked against besides its own JSON.
+#[derive(Debug, Clone, Copy)]
+pub struct AddContext<'a> {
+    /// Our VIPs.
+    pub vips: &'a [IpAddr],
+    /// `lb-backends-any-address`.
+    pub any_backend: bool,
+    /// Port owners remembered from earlier hooks ([`super::owners`]).
+    pub port_owners: &'a PortOwners,
+}
+
+/// Groups the needs by request and adds each request to the model, owners
+/// of their ports first ([`super::owners::order_key`]); a request the model
+/// refuses is refused as a whole (all its ports), alone.
 pub fn add_requests(
     model: &mut LoadBalancerModel,
     needs: &[ProxyNeed],
-    vips: &[IpAddr],
+    add: &AddContext<'_>,
     rejected: &mut Rejected,
     logs: &mut Vec<String>,
 ) {
-    let mut by_request: BTreeMap<(&str, &str), Vec<&ProxyNeed>> = BTreeMap::new();
+    let mut by_request: BTreeMap<_, Vec<&ProxyNeed>> = BTreeMap::new();
     for need in needs {
-        by_request
-            .entry((need.relation_id.as_str(), need.request.as_str()))
-            .or_default()
-            .push(need);
+        let key = (
+            order_key(need, needs, add.port_owners),
+            need.relation_id.as_str(),
+        );
+        by_request.entry(key).or_default().push(need);
     }
+    let mut per_relation: BTreeMap<&str, usize> = BTreeMap::new();
     for group in by_request.values() {
         let Some(first) = group.first() else { continue };
-        let request = match request_of(group) {
-            Ok(r) => r,
-            Err((field, msg)) => {
+        let used = per_relation.entry(first.relation_id.as_str()).or_default();
+        let result = if *used + group.len() > MAX_PORTS_PER_RELATION {
+            Err(RequestError::invalid(
+                "port_mapping",
+                format!("this relation would need more than {MAX_PORTS_PER_RELATION} load-balanced ports"),
+            ))
+        } else {
+            add_one(model, group, add)
+        };
+        match result {
+            Ok(()) => *used += group.len(),
+            Err(e) => {
+                let field = field_name(e.error_fields().keys().next().map_or("", String::as_str));
+                logs.push(format!(
+                    "{}: request {}: {e}",
+                    first.relation_id, first.request
+                ));
                 for need in group {
-                    reject(
-                        rejected,
-                        need,
-                        RejectionKind::ProviderError,
-                        field,
-                        msg.clone(),
-                    );
+                    reject(rejected, need, rejection_kind(&e), field, e.to_string());
                 }
-                continue;
-            }
-        };
-        let ctx = RequestContext {
-            vips,
-            consumer_addresses: &[],
-            direct_ports: &Default::default(),
-        };
-        if let Err(e) = model.add_request(&request, &ctx) {
-            let fields = e.error_fields();
-            let field = fields
-                .keys()
-                .next()
-                .map(String::as_str)
-                .unwrap_or("port_mapping");
-            let field = field_name(field);
-            logs.push(format!(
-                "{}: request {}: {e}",
-                first.relation_id, first.request
-            ));
-            for need in group {
-                reject(rejected, need, rejection_kind(&e), field, e.to_string());
             }
         }
     }
+}
+
+/// Adds one request (all its needs) to the model.
+fn add_one(
+    model: &mut LoadBalancerModel,
+    group: &[&ProxyNeed],
+    add: &AddContext<'_>,
+) -> Result<(), RequestError> {
+    let request = request_of(group).map_err(|(field, msg)| RequestError::invalid(field, msg))?;
+    let units: Vec<IpAddr> = group
+        .first()
+        .map(|n| {
+            n.consumer_units
+                .iter()
+                .filter_map(|u| u.trim().parse().ok())
+                .collect()
+        })
+        .unwrap_or_default();
+    let ctx = RequestContext {
+        vips: add.vips,
+        consumer_addresses: &units,
+        any_backend: add.any_backend,
+        direct_ports: &Default::default(),
+    };
+    model.add_request(&request, &ctx).map(|_| ())
 }
 
 /// Rebuilds the v1 request from its needs (one per proxied port).
@@ -168,6 +228,8 @@ fn field_name(field: &str) -> &'static str {
         "health_checks" => "health_checks",
         "tls_termination" => "tls_termination",
         "name" => "name",
+        "ingress_address" => "ingress_address",
+        "" => "",
         _ => "port_mapping",
     }
 }

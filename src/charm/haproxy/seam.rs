@@ -6,6 +6,7 @@
 use std::net::IpAddr;
 
 use super::options::{LbOptions, LoadBalancerMode, MIN_LB_TIMEOUT};
+use super::owners::stored_owners;
 use super::plan::{plan_load_balancer, teardown_load_balancer, LbInputs};
 use crate::charm::addresses::unit_addresses;
 use crate::charm::config::Config;
@@ -42,6 +43,8 @@ pub fn plan_proxy(
         listeners: &world.listeners,
         health: world.health.as_deref(),
         exporter: metrics_endpoint::haproxy_exporter(inputs),
+        check_with: world.haproxy_binary.as_deref(),
+        port_owners: &stored_owners(&inputs.cluster_app_data),
     };
     plan_load_balancer(needs, &lb).into_outcome()
 }
@@ -52,6 +55,7 @@ pub fn teardown_proxy(inputs: &Inputs, world: &LbWorld) -> ProxyOutcome {
         mode: LoadBalancerMode::Auto,
         idle_timeout: MIN_LB_TIMEOUT,
         ingress_ports: Vec::new(),
+        any_backend_address: false,
     });
     let lb = LbInputs {
         options: &options,
@@ -65,6 +69,8 @@ pub fn teardown_proxy(inputs: &Inputs, world: &LbWorld) -> ProxyOutcome {
         listeners: &[],
         health: None,
         exporter: None,
+        check_with: None,
+        port_owners: &Default::default(),
     };
     teardown_load_balancer(&lb).into_outcome()
 }

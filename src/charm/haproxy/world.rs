@@ -37,6 +37,7 @@ impl LbWorld {
             listeners: super::ports::read_listeners(&sys.path("/proc/net"), &sys.path("/proc"))
                 .unwrap_or_default(),
             health,
+            haproxy_binary: Some(sys.path(super::ports::HAPROXY_EXE)).filter(|p| p.exists()),
         }
     }
 }

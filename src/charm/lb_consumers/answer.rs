@@ -10,8 +10,9 @@ use serde_json::{json, Map, Value};
 
 use super::context::{ProviderContext, REQUEST_PREFIX, RESPONSE_PREFIX, VERSION};
 use super::request::{parse_request, sent_hash_of, unsupported, Request};
+use crate::charm::haproxy::owners::{owners_json, OWNERS_KEY};
 use crate::charm::reldata;
-use crate::charm::types::{ConsumerRelation, Part, ProxyOutcome, RelationSet};
+use crate::charm::types::{ConsumerRelation, Part, ProxyOutcome, RejectionKind, RelationSet};
 
 /// The outcome for one relation: our desired app data and log lines.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -29,9 +30,19 @@ pub fn owned_key(key: &str) -> bool {
 }
 
 /// The leader's share of the plan on `lb-consumers`: the app-data changes
-/// that bring each relation to its [`answer`].
+/// that bring each relation to its [`answer`], and the port owners
+/// remembered in the peer app data when they changed.
 pub fn part(rels: &[ConsumerRelation], ctx: &ProviderContext<'_>, proxy: &ProxyOutcome) -> Part {
     let mut part = Part::default();
+    if let (Some(cluster), Some(owners)) = (ctx.cluster_relation, &proxy.port_owners) {
+        if owners != ctx.port_owners {
+            part.relation_sets.push(RelationSet {
+                relation_id: cluster.to_string(),
+                app: true,
+                data: BTreeMap::from([(OWNERS_KEY.to_string(), owners_json(owners))]),
+            });
+        }
+    }
     for rel in rels {
         let answer = answer(rel, ctx, proxy);
         part.logs.extend(answer.logs);
@@ -76,10 +87,15 @@ pub fn answer(
             Err(why) => {
                 out.logs
                     .push(format!("{}: malformed request {key}: {why}", rel.id));
+                let message = format!("malformed request: {why}");
+                let mut fields = Map::new();
+                if let Some(field) = why.field {
+                    fields.insert(field.into(), Value::String(message.clone()));
+                }
                 error_response(
-                    "provider error",
-                    Some(&format!("malformed request: {why}")),
-                    &Map::new(),
+                    RejectionKind::ProviderError.code(),
+                    Some(&message),
+                    &fields,
                     sent_hash_of(raw),
                 )
             }
@@ -113,7 +129,11 @@ fn respond(
     };
     if let Some(r) = proxy.rejected.get(&(rel.id.clone(), req.name.clone())) {
         let mut fields = Map::new();
-        fields.insert(r.field.clone(), Value::String(r.message.clone()));
+        // No field when no one request field is at fault (HAProxy refused
+        // the rendered file); `error_message` says why.
+        if !r.field.is_empty() {
+            fields.insert(r.field.clone(), Value::String(r.message.clone()));
+        }
         return error_response(r.kind.code(), Some(&r.message), &fields, hash);
     }
     json!({

@@ -3,6 +3,8 @@
 
 use std::net::IpAddr;
 
+use crate::charm::types::PortOwners;
+
 /// The endpoint name in metadata.yaml.
 pub const ENDPOINT: &str = "lb-consumers";
 /// The protocol version we speak.
@@ -23,4 +25,9 @@ pub struct ProviderContext<'a> {
     pub my_addrs: &'a [IpAddr],
     /// The peers' known addresses (the VIP may land on any of them).
     pub peer_addrs: &'a [IpAddr],
+    /// Port owners as remembered in the peer app data
+    /// (`haproxy::owners`); the leader writes them back when they change.
+    pub port_owners: &'a PortOwners,
+    /// The `cluster` peer relation, where the leader remembers the owners.
+    pub cluster_relation: Option<&'a str>,
 }

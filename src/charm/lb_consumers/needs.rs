@@ -28,6 +28,7 @@ pub fn proxy_needs(rels: &[ConsumerRelation], ctx: &ProviderContext<'_>) -> Vec<
                 continue;
             }
             let backends = backends_of(&req, rel);
+            let consumer_units = unit_addresses(rel);
             for (front, back) in &req.port_mapping {
                 if let Err(why) = direct(ctx, &backends, *front, *back) {
                     needs.push(ProxyNeed {
@@ -42,6 +43,7 @@ pub fn proxy_needs(rels: &[ConsumerRelation], ctx: &ProviderContext<'_>) -> Vec<
                         health_checks: req.health_checks.clone(),
                         not_direct_because: why,
                         raw: raw.clone(),
+                        consumer_units: consumer_units.clone(),
                     });
                 }
             }
@@ -77,6 +79,12 @@ pub fn backends_of(req: &Request, rel: &ConsumerRelation) -> Vec<String> {
     if !req.backends.is_empty() {
         return req.backends.clone();
     }
+    unit_addresses(rel)
+}
+
+/// The consumer units' addresses (`ingress-address`, else
+/// `private-address`), sorted and deduplicated.
+pub fn unit_addresses(rel: &ConsumerRelation) -> Vec<String> {
     let mut out: Vec<String> = rel
         .remote_units
         .iter()

@@ -29,22 +29,60 @@ pub struct Request {
     pub tls_termination: bool,
 }
 
+/// Why a request did not parse: the request field at fault (none when the
+/// JSON itself is unreadable) and what is wrong.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParseError {
+    /// The request field, as the interface spells it.
+    pub field: Option<&'static str>,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl std::fmt::Display for ParseError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+/// Tags an error message with the request field it is about.
+fn at(field: &'static str) -> impl Fn(String) -> ParseError {
+    move |message| ParseError {
+        field: Some(field),
+        message,
+    }
+}
+
 /// Parses the JSON of `request_<name>`.
-pub fn parse_request(name: &str, raw: &str) -> Result<Request, String> {
-    let v: Value = serde_json::from_str(raw).map_err(|e| format!("not JSON ({e})"))?;
-    let obj = Fields(v.as_object().ok_or("not a JSON object")?);
-    let protocol = obj.string("protocol")?.ok_or("protocol is missing")?;
+pub fn parse_request(name: &str, raw: &str) -> Result<Request, ParseError> {
+    let whole = |message: String| ParseError {
+        field: None,
+        message,
+    };
+    let v: Value = serde_json::from_str(raw).map_err(|e| whole(format!("not JSON ({e})")))?;
+    let obj = Fields(
+        v.as_object()
+            .ok_or_else(|| whole("not a JSON object".into()))?,
+    );
+    let protocol = obj
+        .string("protocol")
+        .and_then(|p| p.ok_or_else(|| "protocol is missing".to_string()))
+        .map_err(at("protocol"))?;
     Ok(Request {
         name: name.to_string(),
         protocol,
-        backends: obj.strings("backends")?,
-        port_mapping: port_mapping(obj.0)?,
-        algorithm: obj.strings("algorithm")?,
-        sticky: obj.flag("sticky", false)?,
-        health_checks: health_checks(obj.0)?,
-        ingress_address: obj.string("ingress_address")?,
-        sent_hash: obj.string("sent_hash")?,
-        tls_termination: obj.flag("tls_termination", false)?,
+        backends: obj.strings("backends").map_err(at("backends"))?,
+        port_mapping: port_mapping(obj.0).map_err(at("port_mapping"))?,
+        algorithm: obj.strings("algorithm").map_err(at("algorithm"))?,
+        sticky: obj.flag("sticky", false).map_err(at("sticky"))?,
+        health_checks: health_checks(obj.0).map_err(at("health_checks"))?,
+        ingress_address: obj
+            .string("ingress_address")
+            .map_err(at("ingress_address"))?,
+        sent_hash: obj.string("sent_hash").map_err(at("sent_hash"))?,
+        tls_termination: obj
+            .flag("tls_termination", false)
+            .map_err(at("tls_termination"))?,
     })
 }
 

@@ -43,6 +43,9 @@ pub struct Inputs {
     pub cluster_relation: Option<String>,
     /// Our unit data in `cluster` now.
     pub own_cluster_data: BTreeMap<String, String>,
+    /// Our application's data in `cluster` (every unit may read it; only
+    /// the leader writes it): e.g. the lb-consumers port owners.
+    pub cluster_app_data: BTreeMap<String, String>,
     /// `lb-consumers` relations.
     pub consumers: Vec<ConsumerRelation>,
     /// `loadbalancer` (public-address) relations.

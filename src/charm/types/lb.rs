@@ -3,6 +3,7 @@
 //! HAProxy's view of its backends. Gathered by `charm::haproxy::world`.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
@@ -26,17 +27,30 @@ pub struct LbWorld {
     pub listeners: Vec<Listener>,
     /// HAProxy's backends as its runtime API reports them (None: not running).
     pub health: Option<Vec<BackendHealth>>,
+    /// The HAProxy binary to check a new haproxy.cfg with (`haproxy -c`),
+    /// when installed; none: files are written unchecked.
+    pub haproxy_binary: Option<PathBuf>,
 }
 
 /// A process owning a socket.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Owner {
     /// Process id.
     pub pid: u32,
-    /// Short name (`/proc/PID/comm`).
+    /// Short name (`/proc/PID/comm`), for messages only: any user can pick it.
     pub name: String,
-    /// Full command line, arguments separated by spaces.
+    /// Full command line, arguments separated by spaces (messages only).
     pub cmdline: String,
+    /// Real uid (`/proc/PID/status`), when readable.
+    pub uid: Option<u32>,
+    /// The executable (`/proc/PID/exe`), when readable.
+    pub exe: Option<String>,
+    /// The parent's real uid and executable (HAProxy's workers run as the
+    /// `haproxy` user under a root master).
+    pub parent_uid: Option<u32>,
+    /// The parent's executable.
+    pub parent_exe: Option<String>,
 }
 
 /// A listening TCP socket.

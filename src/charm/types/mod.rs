@@ -39,7 +39,7 @@ pub use plan::{
     CheckedFile, CopySpec, FileSpec, Part, Plan, RelationSet, ServiceAction, ServiceOp, SysctlOp,
     Validator, When,
 };
-pub use proxy::{ProxyNeed, ProxyOutcome, Rejection, RejectionKind};
+pub use proxy::{PortOwner, PortOwners, ProxyNeed, ProxyOutcome, Rejection, RejectionKind};
 pub use relations::{ConsumerRelation, UnitRelation};
 pub use service::ServiceState;
 pub use status::{State, Status};

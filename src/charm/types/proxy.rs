@@ -32,6 +32,9 @@ pub struct ProxyNeed {
     pub not_direct_because: String,
     /// The raw request JSON (for fields this seam does not model).
     pub raw: String,
+    /// The requesting app's units' addresses (`ingress-address`): the only
+    /// backends allowed unless `lb-backends-any-address` is set.
+    pub consumer_units: Vec<String>,
 }
 
 /// The loadbalancer-interface v1 `error` value of a refused request.
@@ -41,16 +44,19 @@ pub enum RejectionKind {
     /// switched off, e.g. `load-balancer=off`): `"error": "unsupported"`.
     Unsupported,
     /// The request's values cannot be served (a bad port, a backend that is
-    /// not an IP, a port held by another process): `"error": "provider error"`.
+    /// not an IP, a port held by another process): `"error": "provider_error"`.
     ProviderError,
 }
 
 impl RejectionKind {
-    /// The v1 response's `error` string.
+    /// The v1 response's `error` string: the *name* of the library's
+    /// `ErrorTypes` enum member (`provider_error`), which is what
+    /// loadbalancer-interface reads (its `EnumField` is not `by_value`; the
+    /// value form `"provider error"` fails its validation).
     pub fn code(self) -> &'static str {
         match self {
             RejectionKind::Unsupported => "unsupported",
-            RejectionKind::ProviderError => "provider error",
+            RejectionKind::ProviderError => "provider_error",
         }
     }
 }
@@ -60,13 +66,25 @@ impl RejectionKind {
 /// consumer can tell a feature it must not ask for from a value it must fix.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rejection {
-    /// `unsupported` or `provider error`.
+    /// `unsupported` or `provider_error`.
     pub kind: RejectionKind,
     /// The request field at fault, as the interface spells it.
     pub field: String,
     /// What is wrong and what would work.
     pub message: String,
 }
+
+/// The request that owns a load-balanced port (see `haproxy::owners`).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+pub struct PortOwner {
+    /// Relation id (`lb-consumers:3`).
+    pub relation: String,
+    /// Request name (`api-server-external`).
+    pub request: String,
+}
+
+/// Frontend port → the request that owns it.
+pub type PortOwners = BTreeMap<u16, PortOwner>;
 
 /// What the load balancer answers for a hook.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -91,4 +109,7 @@ pub struct ProxyOutcome {
     pub status_note: Option<String>,
     /// Lines for `juju-log`.
     pub logs: Vec<String>,
+    /// Who owns each served port after this hook, when the load balancer
+    /// was planned (the leader remembers it in the peer app data).
+    pub port_owners: Option<PortOwners>,
 }

@@ -104,6 +104,14 @@ impl Memory {
         if !self.discarded && self.loaded.as_ref() == Some(&facts) {
             return Ok(());
         }
+        // The charm's state directory may not exist yet (nothing else the
+        // charm writes lives there); stop and remove delete it, so they must
+        // not bring it back.
+        if !matches!(self.ctx.kind.name(), "stop" | "remove") {
+            if let Some(dir) = self.file.parent() {
+                let _ = std::fs::create_dir_all(dir);
+            }
+        }
         facts::save(&self.file, &facts)
             .map(|_| ())
             .map_err(|e| format!("cannot keep hook facts in {}: {e}", self.file.display()))
