@@ -64,7 +64,10 @@ pub fn plan(inputs: &Inputs) -> Plan {
     }
     let cfg = match config::parse(&inputs.config, &inputs.app) {
         Ok(c) => c,
-        Err(e) => return blocked_by_option(inputs, plan, &e.option, &e.message),
+        Err(e) => {
+            let log = format!("config: {e}; nothing changed");
+            return blocked(inputs, plan, format!("{}: {}", e.option, e.message), log);
+        }
     };
     let my_addrs = my_addresses(inputs);
     let peer_addrs = peer_primary_addresses(&inputs.peers);
@@ -87,7 +90,7 @@ pub fn plan(inputs: &Inputs) -> Plan {
     }
     let instances = match instances::for_inputs(inputs, &cfg, &proxy.auto_checks) {
         Ok(i) => i,
-        Err(e) => return blocked_by_option(inputs, plan, &e.option, &e.message),
+        Err(e) => return blocked_by_option(inputs, plan, e.option, &e.message),
     };
     plan.add(peer_data::plan(inputs, Some(&instances)));
     let speaker = match vrrp_speaker(inputs, &cfg, &instances) {
