@@ -1185,11 +1185,24 @@ fn install_sets_the_workload_version() {
     assert_eq!(model.workload_version(&u), env!("CARGO_PKG_VERSION"));
 }
 
-/// Position of the first systemctl call `verb unit` in `calls`, if any.
+/// Position of the first systemctl call that does `verb unit` for one of
+/// `verbs`, if any: `enable --now U` starts U and `disable --now U` stops it,
+/// as systemctl does.
 fn call_at(calls: &[Vec<String>], verbs: &[&str], unit: &str) -> Option<usize> {
-    calls
-        .iter()
-        .position(|c| c.len() == 2 && verbs.contains(&c[0].as_str()) && c[1] == unit)
+    calls.iter().position(|c| {
+        let now = c.iter().any(|a| a == "--now");
+        let words: Vec<&str> = c
+            .iter()
+            .map(String::as_str)
+            .filter(|a| *a != "--now")
+            .collect();
+        let does = |verb: &str| {
+            verbs.contains(&verb)
+                || (now && verb == "enable" && verbs.contains(&"start"))
+                || (now && verb == "disable" && verbs.contains(&"stop"))
+        };
+        matches!(words.as_slice(), [verb, u] if does(verb) && *u == unit)
+    })
 }
 
 /// The agent's new health check is HAProxy's monitor: HAProxy must be up
@@ -1237,6 +1250,11 @@ fn haproxy_comes_up_before_the_agent_reload_and_goes_down_after_it() {
     assert!(
         agent_reload < haproxy_down,
         "HAProxy stopped while the agent still checked it: {calls:?}"
+    );
+    let haproxy = model.services(&u)["k8s-vip-haproxy.service"].clone();
+    assert!(
+        !haproxy.active && !haproxy.enabled,
+        "HAProxy must end stopped and disabled: {haproxy:?}"
     );
     assert!(!read(&model, &u, "/etc/k8s-vip/agent.yaml").contains("127.0.0.1:9744"));
 }

@@ -25,8 +25,9 @@ struct Tally {
     per_tool: BTreeMap<String, usize>,
     /// (calls, "unit hook") of every hook run, in order.
     per_hook: Vec<(usize, String)>,
-    /// The calls of the hook run with the most, as `tool args`.
-    worst: Vec<String>,
+    /// The calls of every hook run over the per-hook budget, as `tool args`,
+    /// with its "unit hook".
+    over: Vec<(String, Vec<String>)>,
 }
 
 impl Tally {
@@ -39,14 +40,15 @@ impl Tally {
         for c in &calls {
             *self.per_tool.entry(c.tool.clone()).or_default() += 1;
         }
-        if self.per_hook.iter().all(|(n, _)| *n < calls.len()) {
-            self.worst = calls
+        let name = format!("{unit} {}", hook.name);
+        if calls.len() > TARGET_MOST {
+            let listed = calls
                 .iter()
                 .map(|c| format!("{} {}", c.tool, c.args.join(" ")))
                 .collect();
+            self.over.push((name.clone(), listed));
         }
-        self.per_hook
-            .push((calls.len(), format!("{unit} {}", hook.name)));
+        self.per_hook.push((calls.len(), name));
     }
 
     fn total(&self) -> usize {
@@ -75,9 +77,11 @@ impl Tally {
         for (n, hook) in &self.per_hook {
             println!("{n:>4} {hook}");
         }
-        println!("calls of {worst}:");
-        for call in &self.worst {
-            println!("  {call}");
+        for (hook, calls) in &self.over {
+            println!("calls of {hook} (over {TARGET_MOST}):");
+            for call in calls {
+                println!("  {call}");
+            }
         }
     }
 }

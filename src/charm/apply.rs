@@ -45,11 +45,12 @@ pub fn apply(plan: &Plan, sys: &System, tools: &dyn HookTools) -> anyhow::Result
     install_packages(plan, sys, tools, &mut done)?;
     write_files(plan, sys, &mut done)?;
     apply_sysctls(plan, sys, &mut done)?;
-    for op in &plan.services {
-        if op_is_due(op, &done) {
-            apply_service_op(op, sys, tools, &mut done)?;
-        }
-    }
+    let due: Vec<&ServiceOp> = plan
+        .services
+        .iter()
+        .filter(|op| op_is_due(op, &done))
+        .collect();
+    apply_service_ops(&due, sys, tools, &mut done)?;
     remove_files(plan, sys, &mut done)?;
     if !plan.purge_packages.is_empty() {
         let mut args = vec!["purge", "-y"];
@@ -129,6 +130,46 @@ fn op_is_due(op: &ServiceOp, done: &Applied) -> bool {
             any_of.iter().any(|p| done.changed.contains(p))
                 && !unless.iter().any(|p| done.changed.contains(p))
         }
+    }
+}
+
+/// Runs the due service steps in order, one systemctl call per step except
+/// that an enable next to a start of the same unit is one `enable --now`, and
+/// a stop next to a disable one `disable --now` (systemctl enables, then
+/// starts; disables, then stops), one round trip to systemd instead of two.
+fn apply_service_ops(
+    ops: &[&ServiceOp],
+    sys: &System,
+    tools: &dyn HookTools,
+    done: &mut Applied,
+) -> anyhow::Result<()> {
+    let mut rest = ops;
+    while let Some((first, after)) = rest.split_first() {
+        if let Some(second) = after.first() {
+            if let Some(verb) = now_verb(first, second) {
+                systemctl(sys, done, &[verb, "--now", first.unit.as_str()])?;
+                rest = &after[1..];
+                continue;
+            }
+        }
+        apply_service_op(first, sys, tools, done)?;
+        rest = after;
+    }
+    Ok(())
+}
+
+/// The `--now` verb doing both steps, when `a` then `b` are an enable and a
+/// start, or a stop and a disable, of one unit (in either order).
+fn now_verb(a: &ServiceOp, b: &ServiceOp) -> Option<&'static str> {
+    if a.unit != b.unit {
+        return None;
+    }
+    match (&a.action, &b.action) {
+        (ServiceAction::Enable, ServiceAction::Start)
+        | (ServiceAction::Start, ServiceAction::Enable) => Some("enable"),
+        (ServiceAction::Stop, ServiceAction::Disable)
+        | (ServiceAction::Disable, ServiceAction::Stop) => Some("disable"),
+        _ => None,
     }
 }
 
