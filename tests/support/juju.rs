@@ -1175,6 +1175,7 @@ impl Model {
         if let Some(failed) = self.run_owed_config_changed(unit, name) {
             return failed;
         }
+        self.track_joined(unit, name, &env);
         let mut vars = self.base_env(unit, name);
         vars.push(("JUJU_DISPATCH_PATH".into(), format!("hooks/{name}")));
         vars.push(("JUJU_HOOK_NAME".into(), name.to_string()));
@@ -1195,6 +1196,31 @@ impl Model {
         }
         vars.extend(env.extra.iter().cloned());
         self.spawn_dispatch(unit, name, vars)
+    }
+
+    /// Records which remote units have joined `rel` as `unit` sees it, as
+    /// Juju's relation-list does: a unit from its `-joined` hook on, until its
+    /// `-departed`; none after `-broken`.
+    fn track_joined(&self, unit: &str, name: &str, env: &HookEnv) {
+        let Some(rel) = &env.relation else { return };
+        self.update(|s| {
+            let Some(r) = s.relations.iter_mut().find(|r| r.key() == *rel) else {
+                return;
+            };
+            let joined = r.joined.entry(unit.to_string()).or_default();
+            if name.ends_with("-relation-joined") {
+                joined.extend(env.remote_unit.iter().cloned());
+            } else if name.ends_with("-relation-departed") {
+                for gone in [&env.departing_unit, &env.remote_unit]
+                    .into_iter()
+                    .flatten()
+                {
+                    joined.remove(gone);
+                }
+            } else if name.ends_with("-relation-broken") {
+                joined.clear();
+            }
+        });
     }
 
     /// Runs action `name` on `unit` with `params` (a JSON object), checked and

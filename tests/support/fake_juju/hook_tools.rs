@@ -325,7 +325,20 @@ fn relation_list(ctx: &Ctx, args: &[String]) -> Out {
     if args.on("app") {
         return formatted(&args, &Value::String(rel.remote_app.clone()));
     }
-    formatted_list(&args, members(&model, rel, &ctx.unit))
+    let mut units = members(&model, rel, &ctx.unit);
+    if joining(ctx, rel) {
+        // As Juju: a remote unit is listed from its own `-joined` hook on.
+        let joined = rel.joined.get(&ctx.unit);
+        units.retain(|u| joined.is_some_and(|j| j.contains(u)));
+    }
+    formatted_list(&args, units)
+}
+
+/// Whether the calling hook is a `-joined` hook of `rel`.
+fn joining(ctx: &Ctx, rel: &Relation) -> bool {
+    ctx.env("JUJU_HOOK_NAME")
+        .is_some_and(|h| h.ends_with("-relation-joined"))
+        && ctx.env("JUJU_RELATION_ID").as_deref() == Some(rel.key().as_str())
 }
 
 fn relation_get(ctx: &Ctx, args: &[String]) -> Out {

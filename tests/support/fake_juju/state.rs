@@ -138,6 +138,10 @@ pub struct Relation {
     pub unit_bags: BTreeMap<String, Bag>,
     /// Application data bags by application name.
     pub app_bags: BTreeMap<String, Bag>,
+    /// Per local unit, the remote units whose `-joined` hook ran on it: Juju's
+    /// `relation-list` lists only those during a `-joined` hook.
+    #[serde(default)]
+    pub joined: BTreeMap<String, BTreeSet<String>>,
 }
 
 impl Relation {
