@@ -137,6 +137,10 @@ fn op_is_due(op: &ServiceOp, done: &Applied) -> bool {
 /// that an enable next to a start of the same unit is one `enable --now`, and
 /// a stop next to a disable one `disable --now` (systemctl enables, then
 /// starts; disables, then stops), one round trip to systemd instead of two.
+/// A daemon-reload is left out when an enable or disable comes right after it
+/// or already ran: `systemctl enable` and `disable` reload the manager's
+/// configuration themselves (before the `--now` start or stop), and no unit
+/// file is written while the steps run.
 fn apply_service_ops(
     ops: &[&ServiceOp],
     sys: &System,
@@ -144,18 +148,41 @@ fn apply_service_ops(
     done: &mut Applied,
 ) -> anyhow::Result<()> {
     let mut rest = ops;
+    let mut reloaded = false;
     while let Some((first, after)) = rest.split_first() {
-        if let Some(second) = after.first() {
-            if let Some(verb) = now_verb(first, second) {
-                systemctl(sys, done, &[verb, "--now", first.unit.as_str()])?;
-                rest = &after[1..];
-                continue;
-            }
+        if first.action == ServiceAction::DaemonReload && (reloaded || reloads_first(after)) {
+            rest = after;
+            continue;
+        }
+        reloaded |= reloads(&first.action);
+        if let Some(verb) = after.first().and_then(|second| now_verb(first, second)) {
+            systemctl(sys, done, &[verb, "--now", first.unit.as_str()])?;
+            reloaded = true;
+            rest = &after[1..];
+            continue;
         }
         apply_service_op(first, sys, tools, done)?;
         rest = after;
     }
     Ok(())
+}
+
+/// Whether systemctl reloads the manager's configuration when doing `action`.
+fn reloads(action: &ServiceAction) -> bool {
+    matches!(
+        action,
+        ServiceAction::DaemonReload | ServiceAction::Enable | ServiceAction::Disable
+    )
+}
+
+/// Whether the first of `ops` reloads the manager's configuration before it
+/// starts or stops anything: an enable or disable, alone or with `--now`.
+fn reloads_first(ops: &[&ServiceOp]) -> bool {
+    match ops {
+        [first, second, ..] if now_verb(first, second).is_some() => true,
+        [first, ..] => matches!(first.action, ServiceAction::Enable | ServiceAction::Disable),
+        [] => false,
+    }
 }
 
 /// The `--now` verb doing both steps, when `a` then `b` are an enable and a

@@ -1175,6 +1175,13 @@ impl Model {
         if let Some(failed) = self.run_owed_config_changed(unit, name) {
             return failed;
         }
+        if !["install", "stop", "remove"].contains(&name) {
+            while let Some(owed) = self.run_owed_hook(unit) {
+                if !owed.success() {
+                    return owed;
+                }
+            }
+        }
         self.track_joined(unit, name, &env);
         let mut vars = self.base_env(unit, name);
         vars.push(("JUJU_DISPATCH_PATH".into(), format!("hooks/{name}")));
@@ -1198,6 +1205,21 @@ impl Model {
         self.spawn_dispatch(unit, name, vars)
     }
 
+    /// Runs one `-changed` hook `unit` is owed because a peer changed its
+    /// unit data (Juju fires it on every unit that has the writer joined), if
+    /// any. [`Model::run_hook_with`] runs them all before the unit's next
+    /// hook; a test counting each hook's calls runs them itself first.
+    pub fn run_owed_hook(&self, unit: &str) -> Option<HookRun> {
+        let (rel, writer) = self.update(|s| {
+            s.relations.iter_mut().find_map(|r| {
+                let owed = r.owed_changed.get_mut(unit)?;
+                let writer = owed.pop_first()?;
+                Some((r.key(), writer))
+            })
+        })?;
+        Some(self.run_relation_hook(unit, &rel, "changed", Some(&writer)))
+    }
+
     /// Records which remote units have joined `rel` as `unit` sees it, as
     /// Juju's relation-list does: a unit from its `-joined` hook on, until its
     /// `-departed`; none after `-broken`.
@@ -1207,9 +1229,20 @@ impl Model {
             let Some(r) = s.relations.iter_mut().find(|r| r.key() == *rel) else {
                 return;
             };
+            let remote = env.remote_unit.iter().cloned();
+            if name.ends_with("-relation-joined") || name.ends_with("-relation-changed") {
+                // This hook shows the remote unit's data as it is now.
+                if let Some(owed) = r.owed_changed.get_mut(unit) {
+                    for u in remote.clone() {
+                        owed.remove(&u);
+                    }
+                }
+            }
             let joined = r.joined.entry(unit.to_string()).or_default();
-            if name.ends_with("-relation-joined") {
-                joined.extend(env.remote_unit.iter().cloned());
+            // A test may run `-changed` for a unit whose `-joined` it skipped:
+            // the unit has joined as far as later hooks go.
+            if name.ends_with("-relation-joined") || name.ends_with("-relation-changed") {
+                joined.extend(remote);
             } else if name.ends_with("-relation-departed") {
                 for gone in [&env.departing_unit, &env.remote_unit]
                     .into_iter()

@@ -417,10 +417,28 @@ fn relation_set(ctx: &Ctx, args: &[String]) -> Out {
             }
             apply_write(rel.app_bags.entry(app_name).or_default(), data);
         } else {
-            apply_write(rel.unit_bags.entry(ctx.unit.clone()).or_default(), data);
+            let bag = rel.unit_bags.entry(ctx.unit.clone()).or_default();
+            let before = bag.clone();
+            apply_write(bag, data);
+            if rel.peer && *bag != before {
+                owe_changed(rel, &ctx.unit);
+            }
         }
         Ok(String::new())
     })
+}
+
+/// Owes every peer that has `writer` joined a `-changed` for it, as Juju
+/// fires one on each unit that sees a unit's data change.
+fn owe_changed(rel: &mut Relation, writer: &str) {
+    for (peer, joined) in &rel.joined {
+        if peer != writer && joined.contains(writer) {
+            rel.owed_changed
+                .entry(peer.clone())
+                .or_default()
+                .insert(writer.to_string());
+        }
+    }
 }
 
 // ===== network =====

@@ -142,6 +142,11 @@ pub struct Relation {
     /// `relation-list` lists only those during a `-joined` hook.
     #[serde(default)]
     pub joined: BTreeMap<String, BTreeSet<String>>,
+    /// Per local unit, the remote units whose unit data changed since the
+    /// local unit last ran `-changed` for them: Juju fires one
+    /// `-changed` per such unit (peers only, here).
+    #[serde(default)]
+    pub owed_changed: BTreeMap<String, BTreeSet<String>>,
 }
 
 impl Relation {

@@ -8,9 +8,11 @@ use super::Facts;
 /// How long facts may go without a full read (seconds).
 pub const FULL_READ_EVERY: u64 = 3600;
 
-/// Hooks after which everything is read fresh: the unit (re)starts or its
-/// charm changed, so nothing remembered is trusted.
-const FULL_READ_HOOKS: &[&str] = &["install", "start", "upgrade-charm", "post-series-upgrade"];
+/// Hooks after which everything is read fresh: the unit's first hook, or its
+/// charm or series changed, so nothing remembered is trusted. Not `start`:
+/// it follows `install` (which read everything) or a reboot, and Juju keeps
+/// the hooks a rebooted unit is owed, so what it announces still arrives.
+const FULL_READ_HOOKS: &[&str] = &["install", "upgrade-charm", "post-series-upgrade"];
 
 /// What a run may take from remembered facts.
 #[derive(Debug, Clone, PartialEq)]
@@ -42,7 +44,6 @@ pub fn forget(mut remembered: Facts, ctx: &HookContext, now: u64) -> Recall {
     if FULL_READ_HOOKS.contains(&name) {
         return Recall::Nothing;
     }
-    forget_peer_units(&mut remembered, ctx);
     match name {
         "config-changed" => remembered.config = None,
         "leader-elected" => remembered.forget_leader_facts(&ctx.app_name),
@@ -79,15 +80,6 @@ pub fn forget(mut remembered: Facts, ctx: &HookContext, now: u64) -> Recall {
         }
     }
     Recall::These(Box::new(remembered))
-}
-
-/// Forgets the bags of the other units of our own application (peers):
-/// read every run for now, see the module docs.
-fn forget_peer_units(facts: &mut Facts, ctx: &HookContext) {
-    let prefix = format!("{}/", ctx.app_name);
-    for bags in facts.unit_bags.values_mut() {
-        bags.retain(|unit, _| *unit == ctx.unit_name || !unit.starts_with(&prefix));
-    }
 }
 
 /// Forgets the remote application's bag in the hook's relation (every

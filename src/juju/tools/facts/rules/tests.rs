@@ -50,20 +50,23 @@ fn known() -> Facts {
     f
 }
 
-/// What any hook keeps of [`known`]: all but the peers' unit bags.
+/// What any hook keeps of [`known`]: everything (peers' unit bags too:
+/// Juju announces their changes with `cluster-relation-changed`).
 fn kept() -> Facts {
-    let mut f = known();
-    for peer in ["k8s-vip/1", "k8s-vip/2"] {
-        f.forget_bag("cluster:0", peer, false);
-    }
-    f
+    known()
 }
 
 #[test]
-fn peer_bags_are_read_every_run_and_ours_is_kept() {
+fn peer_bags_are_kept_until_their_changed_hook() {
     let f = recall("update-status", None);
-    assert_eq!(f.bag("cluster:0", "k8s-vip/1", false), None);
+    assert!(f.bag("cluster:0", "k8s-vip/1", false).is_some());
     assert!(f.bag("cluster:0", "k8s-vip/0", false).is_some());
+    let f = recall(
+        "cluster-relation-changed",
+        Some(("cluster:0", Some("k8s-vip/1"))),
+    );
+    assert_eq!(f.bag("cluster:0", "k8s-vip/1", false), None);
+    assert!(f.bag("cluster:0", "k8s-vip/2", false).is_some());
 }
 
 fn ctx(hook: &str, rel: Option<(&str, Option<&str>)>) -> HookContext {
@@ -110,8 +113,13 @@ fn update_status_keeps_everything() {
 }
 
 #[test]
+fn start_keeps_everything() {
+    assert_eq!(recall("start", None), kept());
+}
+
+#[test]
 fn unit_lifecycle_hooks_and_an_hour_read_everything() {
-    for hook in ["install", "start", "upgrade-charm", "post-series-upgrade"] {
+    for hook in ["install", "upgrade-charm", "post-series-upgrade"] {
         assert_eq!(
             forget(known(), &ctx(hook, None), NOW),
             Recall::Nothing,
