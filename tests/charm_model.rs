@@ -981,12 +981,23 @@ fn dual_stack_vips_use_ipv6_peers_and_the_vip_subnets() {
         );
     }
     model.set_config("virtual-ip", "2001:db8::100 192.0.2.100");
-    for _round in 0..2 {
-        for u in model.units().to_vec() {
-            model.run_hook(&u, "config-changed").assert_success();
+    let rel = model.relation_id("cluster");
+    // As Juju: the peers join each other, then each unit's config-changed
+    // publishes its addresses and the other gets a cluster-relation-changed
+    // for it (the model fires it), which is how it learns the IPv6 peer.
+    for u in model.units().to_vec() {
+        for other in model.remote_units(&u, &rel) {
+            for kind in ["joined", "changed"] {
+                model
+                    .run_relation_hook(&u, &rel, kind, Some(&other))
+                    .assert_success();
+            }
         }
     }
-    let rel = model.relation_id("cluster");
+    for u in model.units().to_vec() {
+        model.run_hook(&u, "config-changed").assert_success();
+    }
+    model.settle();
     let d = model.relation_data(&rel, &model.unit(0));
     assert_eq!(d.get("address").map(String::as_str), Some("192.0.2.11"));
     assert_eq!(
@@ -1025,14 +1036,23 @@ fn relation_hooks_are_idempotent() {
         );
         let web = model.add_relation("website", "kubernetes-worker", &["kubernetes-worker/0"]);
         let info = model.relation_id("juju-info");
-        let runs: Vec<(String, &str, String)> = vec![
-            (lbc.clone(), "joined", cp[0].clone()),
-            (lbc.clone(), "changed", cp[0].clone()),
+        // Every remote unit joins, as in Juju (relation-list in a `-joined`
+        // lists the units joined so far).
+        let mut runs: Vec<(String, &str, String)> = cp
+            .iter()
+            .flat_map(|u| {
+                [
+                    (lbc.clone(), "joined", u.clone()),
+                    (lbc.clone(), "changed", u.clone()),
+                ]
+            })
+            .collect();
+        runs.extend([
             (lb.clone(), "joined", "kubernetes-master/0".into()),
             (lb.clone(), "changed", "kubernetes-master/0".into()),
             (web.clone(), "joined", "kubernetes-worker/0".into()),
             (web.clone(), "changed", "kubernetes-worker/0".into()),
-        ];
+        ]);
         for u in model.units().to_vec() {
             // Converge once.
             for (rel, kind, remote) in &runs {

@@ -99,6 +99,16 @@ impl Tally {
     }
 }
 
+/// Runs `ENDPOINT-relation-created` on every unit, as Juju does when a
+/// relation is added (for peers, after `install`).
+fn create(model: &Model, tally: &mut Tally, rel: &str) {
+    for unit in model.units().to_vec() {
+        tally.count(model, &unit, || {
+            model.run_relation_hook(&unit, rel, "created", None)
+        });
+    }
+}
+
 /// Runs `ENDPOINT-relation-joined` then `-changed` on every unit for each
 /// remote unit of `rel`.
 fn join_each(model: &Model, tally: &mut Tally, rel: &str) {
@@ -129,6 +139,7 @@ fn scenario() -> Tally {
     model.set_config("virtual-ip", VIP);
     model.set_leader(&model.unit(0));
     everywhere(&model, &mut tally, "install");
+    create(&model, &mut tally, &model.relation_id("cluster"));
     let leader = model.unit(0);
     tally.count(&model, &leader, || {
         model.run_hook(&leader, "leader-elected")
@@ -145,11 +156,13 @@ fn scenario() -> Tally {
             ("api-server-internal", INTERNAL),
         ],
     );
+    create(&model, &mut tally, &lbc);
     join_each(&model, &mut tally, &lbc);
 
     let masters: Vec<String> = (0..3).map(|i| format!("kubernetes-master/{i}")).collect();
     let refs: Vec<&str> = masters.iter().map(String::as_str).collect();
     let public = model.add_relation("loadbalancer", "kubernetes-master", &refs);
+    create(&model, &mut tally, &public);
     join_each(&model, &mut tally, &public);
 
     everywhere(&model, &mut tally, "update-status");

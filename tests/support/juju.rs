@@ -1220,6 +1220,24 @@ impl Model {
         Some(self.run_relation_hook(unit, &rel, "changed", Some(&writer)))
     }
 
+    /// Runs every hook the units are owed (see [`Model::run_owed_hook`])
+    /// until none is: the model once Juju has caught up.
+    pub fn settle(&self) {
+        for _round in 0..10 {
+            let mut ran = false;
+            for unit in self.units() {
+                while let Some(run) = self.run_owed_hook(unit) {
+                    run.assert_success();
+                    ran = true;
+                }
+            }
+            if !ran {
+                return;
+            }
+        }
+        panic!("the units still owe hooks after 10 rounds: do they keep changing their data?");
+    }
+
     /// Records which remote units have joined `rel` as `unit` sees it, as
     /// Juju's relation-list does: a unit from its `-joined` hook on, until its
     /// `-departed`; none after `-broken`.

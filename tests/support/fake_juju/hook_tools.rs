@@ -327,18 +327,25 @@ fn relation_list(ctx: &Ctx, args: &[String]) -> Out {
     }
     let mut units = members(&model, rel, &ctx.unit);
     if joining(ctx, rel) {
-        // As Juju: a remote unit is listed from its own `-joined` hook on.
+        // As Juju: a remote unit is listed from its own `-joined` hook on
+        // (so none at install or in the relation's `-created`).
         let joined = rel.joined.get(&ctx.unit);
         units.retain(|u| joined.is_some_and(|j| j.contains(u)));
     }
     formatted_list(&args, units)
 }
 
-/// Whether the calling hook is a `-joined` hook of `rel`.
+/// Whether the calling hook is `install` (no unit has joined any relation
+/// yet), or a `-created` or `-joined` hook of `rel`: the hooks in which Juju
+/// lists only the units that have joined so far, where the simulated model
+/// lists all otherwise (tests may run `-changed` without `-joined`).
 fn joining(ctx: &Ctx, rel: &Relation) -> bool {
-    ctx.env("JUJU_HOOK_NAME")
-        .is_some_and(|h| h.ends_with("-relation-joined"))
-        && ctx.env("JUJU_RELATION_ID").as_deref() == Some(rel.key().as_str())
+    let Some(hook) = ctx.env("JUJU_HOOK_NAME") else {
+        return false;
+    };
+    hook == "install"
+        || ((hook.ends_with("-relation-joined") || hook.ends_with("-relation-created"))
+            && ctx.env("JUJU_RELATION_ID").as_deref() == Some(rel.key().as_str()))
 }
 
 fn relation_get(ctx: &Ctx, args: &[String]) -> Out {

@@ -57,7 +57,11 @@ pub fn forget(mut remembered: Facts, ctx: &HookContext, now: u64) -> Recall {
     facts.relation_ids.remove(&rel.endpoint);
     facts.relation_list.remove(id);
     match kind {
-        "created" | "broken" => facts.forget_relation(id),
+        "created" => {
+            facts.forget_relation(id);
+            known_at_creation(facts, ctx);
+        }
+        "broken" => facts.forget_relation(id),
         "joined" => {
             if let Some(unit) = &rel.remote_unit {
                 facts.forget_bag(id, unit, false);
@@ -80,6 +84,23 @@ pub fn forget(mut remembered: Facts, ctx: &HookContext, now: u64) -> Recall {
         }
     }
     Recall::These(Box::new(remembered))
+}
+
+/// What Juju guarantees in a relation's `-created` hook without asking: no
+/// remote unit has joined yet (its `-joined` hooks follow), and our
+/// application has written nothing to a relation with another application
+/// that was just created.
+fn known_at_creation(facts: &mut Facts, ctx: &HookContext) {
+    let Some(rel) = &ctx.relation else { return };
+    facts.relation_list.insert(rel.id.clone(), Vec::new());
+    let peer = rel.remote_app.as_deref() == Some(ctx.app_name.as_str());
+    if !peer {
+        facts
+            .app_bags
+            .entry(rel.id.clone())
+            .or_default()
+            .insert(ctx.app_name.clone(), Default::default());
+    }
 }
 
 /// Forgets the remote application's bag in the hook's relation (every

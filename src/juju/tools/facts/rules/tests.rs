@@ -222,6 +222,14 @@ fn created_and_broken_forget_the_whole_relation() {
         let mut want = kept();
         want.relation_ids.remove("lb-consumers");
         want.forget_relation("lb-consumers:2");
+        if hook == "created" {
+            want.relation_list
+                .insert("lb-consumers:2".into(), Vec::new());
+            want.app_bags
+                .entry("lb-consumers:2".into())
+                .or_default()
+                .insert("k8s-vip".into(), Bag::new());
+        }
         assert_eq!(f, want, "{hook}");
     }
 }
@@ -260,4 +268,23 @@ fn actions_keep_everything() {
         name: "status".into(),
     };
     assert_eq!(forget(known(), &c, NOW), Recall::These(Box::new(known())));
+}
+
+#[test]
+fn created_knows_no_unit_has_joined_and_our_app_bag_is_empty() {
+    let f = recall(
+        "lb-consumers-relation-created",
+        Some(("lb-consumers:2", None)),
+    );
+    assert_eq!(f.relation_list.get("lb-consumers:2"), Some(&Vec::new()));
+    assert_eq!(f.bag("lb-consumers:2", "k8s-vip", true), Some(&Bag::new()));
+    assert_eq!(f.bag("lb-consumers:2", "cp", true), None);
+    assert_eq!(f.remote_app.get("lb-consumers:2"), None);
+    let f = recall("cluster-relation-created", Some(("cluster:0", None)));
+    assert_eq!(f.relation_list.get("cluster:0"), Some(&Vec::new()));
+    assert_eq!(
+        f.bag("cluster:0", "k8s-vip", true),
+        None,
+        "peers' app bag is read"
+    );
 }
