@@ -132,7 +132,10 @@ fn everywhere(model: &Model, tally: &mut Tally, hook: &str) {
 
 /// The fixed scenario: three units of k8s-vip on kubernetes-control-plane,
 /// deployed, peered, then related over lb-consumers (the control plane's two
-/// requests) and loadbalancer (public-address), then the periodic hooks.
+/// requests) and loadbalancer (public-address), then the periodic hooks; each
+/// relation's hooks in Juju's order (`-created` on every unit, then `-joined`
+/// and `-changed` per remote unit), with the `-changed` hooks a peer's write
+/// owes the others.
 fn scenario() -> Tally {
     let model = Model::new("k8s-vip", 3);
     let mut tally = Tally::default();

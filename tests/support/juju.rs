@@ -1175,7 +1175,9 @@ impl Model {
         if let Some(failed) = self.run_owed_config_changed(unit, name) {
             return failed;
         }
-        if !["install", "stop", "remove"].contains(&name) {
+        // Juju runs an owed config-changed before relation changes: a
+        // config-changed asked for runs before the owed `-changed` hooks.
+        if !["install", "config-changed", "stop", "remove"].contains(&name) {
             while let Some(owed) = self.run_owed_hook(unit) {
                 if !owed.success() {
                     return owed;
