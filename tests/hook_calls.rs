@@ -177,30 +177,35 @@ fn scenario() -> Tally {
 /// Each tool's calls over the scenario: the figures the charm makes today.
 /// A change that adds calls fails here; one that removes some lowers these.
 /// (Before hook facts were kept between hooks: 1,279 calls, 19.1 a hook, at
-/// most 30; config-get 67, relation-get 423, relation-ids 268,
-/// relation-list 112, status-set 93.)
+/// most 30. Before peers' bags were kept too, `start` stopped reading
+/// everything, services changed with `enable --now`/`disable --now` and the
+/// scenario ran each relation as Juju does (`-created` first, members listed
+/// as they join): 637 calls in 67 hook runs, 9.5 a hook, at most 23;
+/// relation-get 186, relation-ids 72, relation-list 36, systemctl 96.
+/// HAProxy now reloads as each backend joins, as it does under Juju, hence
+/// the systemctl figure.)
 const MOST_CALLS: &[(&str, usize)] = &[
     ("application-version-set", 3),
     ("apt-get", 3),
-    ("config-get", 12),
-    ("dpkg-query", 67),
-    ("is-leader", 67),
-    ("network-get", 67),
-    ("relation-get", 186),
-    ("relation-ids", 72),
-    ("relation-list", 36),
-    ("relation-set", 7),
-    ("status-set", 15),
+    ("config-get", 9),
+    ("dpkg-query", 76),
+    ("is-leader", 76),
+    ("juju-log", 6),
+    ("network-get", 76),
+    ("relation-get", 66),
+    ("relation-ids", 69),
+    ("relation-list", 30),
+    ("relation-set", 8),
+    ("status-set", 11),
     ("sysctl", 6),
-    ("systemctl", 96),
+    ("systemctl", 103),
 ];
 
 /// The scenario's hook runs.
-const HOOK_RUNS: usize = 67;
+const HOOK_RUNS: usize = 76;
 /// The most calls one hook run of the scenario makes today (the leader's
-/// first lb-consumers hook: it reads the new relation, installs HAProxy and
-/// starts it).
-const MOST_CALLS_IN_ONE_HOOK: usize = 23;
+/// `install`: it reads everything and sets the unit up).
+const MOST_CALLS_IN_ONE_HOOK: usize = 17;
 
 /// The budget issue 12 sets: on average 12 calls a hook, at most 15.
 const TARGET_AVERAGE: f64 = 12.0;
@@ -242,17 +247,17 @@ fn hook_calls_meet_the_average_budget() {
     );
 }
 
-/// Issue 12's limit for any one hook, not met yet: the hooks that do the
-/// work make more calls than reading alone. Each `install` reads everything
-/// fresh (13 reads, as any charm's first hook must) and sets the unit up
-/// (sysctl, three systemctl steps, peer data, version, status: 21-22 calls);
-/// the first lb-consumers hook reads the new relation and installs and
-/// starts HAProxy (12 writes: 21-23 calls); `start` reads everything again
-/// (14-15). Meeting 15 needs fewer writes (one `systemctl enable --now` and
-/// `disable --now` per service instead of two calls each) or not reading
-/// everything at `install` and `start`.
+/// Issue 12's limit for any one hook, not met yet by `install` alone (16-17
+/// calls; every other hook makes at most 15). It reads everything, as any
+/// charm's first hook must (10 reads; no relation member, none has joined),
+/// and sets the unit up: sysctl read and load, `enable --now` of the agent,
+/// the peer relation-set, version and status (6-7 calls). Two of those
+/// touch the peer relation, which Juju does not let a charm read or write
+/// during `install` (the ops docs say so): leaving that to the peer
+/// relation's own hooks, and reading the sysctl values from /proc/sys
+/// rather than calling `sysctl`, would bring it to 14.
 #[test]
-#[ignore = "the hooks that set the unit up make 21-23 calls (limit 15)"]
+#[ignore = "install makes 16-17 calls (limit 15): see the doc comment"]
 fn hook_calls_meet_the_budget_for_every_hook() {
     let tally = scenario();
     tally.print();

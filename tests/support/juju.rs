@@ -711,8 +711,9 @@ impl Model {
 
     /// Runs the `config-changed` `unit` is owed, if any, before `hook`, as
     /// Juju would have: None when nothing was owed or it succeeded, else the
-    /// failed run. Not before `install` or `leader-elected` (Juju's first
-    /// config-changed follows them), nor a unit's last hooks.
+    /// failed run. Not before `install`, a `-relation-created` or
+    /// `leader-elected` (Juju's first config-changed follows them), nor a
+    /// unit's last hooks.
     fn run_owed_config_changed(&self, unit: &str, hook: &str) -> Option<HookRun> {
         let lock = |m: &'_ std::sync::Mutex<BTreeSet<String>>| {
             m.lock().unwrap_or_else(|e| e.into_inner()).clone()
@@ -730,7 +731,10 @@ impl Model {
             "stop",
             "remove",
         ];
-        if exempt.contains(&hook) {
+        // Juju runs a new relation's `-created` before a queued config-changed
+        // (at deployment: install, relation-created, leader-elected,
+        // config-changed, start).
+        if exempt.contains(&hook) || hook.ends_with("-relation-created") {
             if hook == "config-changed" {
                 self.config_pending
                     .lock()

@@ -13,7 +13,7 @@
 //! |-------------------------------------------|----------------------------------------------------------------------------------------------------|
 //! | config (`config-get`)                      | `config-changed`                                                                                    |
 //! | relation ids of endpoint E (`relation-ids`) | every relation hook of E (`-created`, `-joined`, `-changed`, `-departed`, `-broken`)               |
-//! | units of relation R (`relation-list`)       | every relation hook of R; none in `-created` of R (no call: no unit has joined yet)                |
+//! | units of relation R (`relation-list`)       | every relation hook of R; none at `install` or in `-created` of R (no call: no unit has joined yet) |
 //! | remote app of R (`relation-list --app`)     | `-created`, `-broken` of R                                                                          |
 //! | remote unit U's bag in R (peers too)        | `-joined`, `-changed` of R with `JUJU_REMOTE_UNIT=U`; `-departed` of U; `-broken` of R            |
 //! | remote app A's bag in R                     | `-created`, `-joined`, `-changed` of R (see below)                                                |

@@ -58,8 +58,9 @@ pub fn forget(mut remembered: Facts, ctx: &HookContext, now: u64) -> Recall {
     facts.relation_list.remove(id);
     match kind {
         "created" => {
+            let ours = facts.bag(id, &ctx.unit_name, false).cloned();
             facts.forget_relation(id);
-            known_at_creation(facts, ctx);
+            known_at_creation(facts, ctx, ours);
         }
         "broken" => facts.forget_relation(id),
         "joined" => {
@@ -89,9 +90,17 @@ pub fn forget(mut remembered: Facts, ctx: &HookContext, now: u64) -> Recall {
 /// What Juju guarantees in a relation's `-created` hook without asking: no
 /// remote unit has joined yet (its `-joined` hooks follow), and our
 /// application has written nothing to a relation with another application
-/// that was just created.
-fn known_at_creation(facts: &mut Facts, ctx: &HookContext) {
+/// that was just created. Our unit bag, `ours` if known, stays known (only
+/// we write it; a peer relation exists from `install` on).
+fn known_at_creation(facts: &mut Facts, ctx: &HookContext, ours: Option<super::Bag>) {
     let Some(rel) = &ctx.relation else { return };
+    if let Some(bag) = ours {
+        facts
+            .unit_bags
+            .entry(rel.id.clone())
+            .or_default()
+            .insert(ctx.unit_name.clone(), bag);
+    }
     facts.relation_list.insert(rel.id.clone(), Vec::new());
     let peer = rel.remote_app.as_deref() == Some(ctx.app_name.as_str());
     if !peer {

@@ -215,7 +215,7 @@ fn departed_forgets_ids_members_and_the_departing_unit() {
 }
 
 #[test]
-fn created_and_broken_forget_the_whole_relation() {
+fn created_and_broken_forget_the_whole_relation_but_our_unit_bag_at_creation() {
     for hook in ["created", "broken"] {
         let name = format!("lb-consumers-relation-{hook}");
         let f = recall(&name, Some(("lb-consumers:2", None)));
@@ -223,6 +223,10 @@ fn created_and_broken_forget_the_whole_relation() {
         want.relation_ids.remove("lb-consumers");
         want.forget_relation("lb-consumers:2");
         if hook == "created" {
+            want.unit_bags
+                .entry("lb-consumers:2".into())
+                .or_default()
+                .insert("k8s-vip/0".into(), bag("k8s-vip/0"));
             want.relation_list
                 .insert("lb-consumers:2".into(), Vec::new());
             want.app_bags
