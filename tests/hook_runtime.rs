@@ -81,6 +81,8 @@ fn three_units_go_through_install_relation_config_and_an_action() {
     model.set_leader("k8s-vip/1");
 
     run_everywhere(&model, "install");
+    run_everywhere(&model, "cluster-relation-created");
+    run_everywhere(&model, "juju-info-relation-created");
     run_everywhere(&model, "juju-info-relation-joined");
     let peers = model.relation_id("cluster");
     for unit in model.units() {

@@ -1064,7 +1064,7 @@ impl Model {
                 let remote = self.remote_units(unit, &rel).into_iter().next();
                 HookEnv {
                     relation: Some(rel),
-                    remote_unit: if name.ends_with("-broken") {
+                    remote_unit: if name.ends_with("-broken") || name.ends_with("-created") {
                         None
                     } else {
                         remote
@@ -1188,6 +1188,9 @@ impl Model {
                 }
             }
         }
+        if let Some(failed) = self.run_missing_relation_hooks(unit, name, &env) {
+            return failed;
+        }
         self.track_joined(unit, name, &env);
         let mut vars = self.base_env(unit, name);
         vars.push(("JUJU_DISPATCH_PATH".into(), format!("hooks/{name}")));
@@ -1244,6 +1247,62 @@ impl Model {
         panic!("the units still owe hooks after 10 rounds: do they keep changing their data?");
     }
 
+    /// Runs the hooks Juju would have run on `unit` before relation hook
+    /// `name` and a test skipped: the relation's `-created`, the `-departed`
+    /// of each remote unit that left since it joined, and before a
+    /// `-changed` for a remote unit that never joined, the `-joined` of every
+    /// remote unit not joined yet. None when none was missing or they
+    /// succeeded, else the failed run.
+    fn run_missing_relation_hooks(&self, unit: &str, name: &str, env: &HookEnv) -> Option<HookRun> {
+        let rel = env.relation.as_ref()?;
+        let kind = ["created", "joined", "changed", "departed"]
+            .into_iter()
+            .find(|k| name.ends_with(&format!("-relation-{k}")))?;
+        let r = self.relation(rel);
+        if kind != "created" && !r.created.contains(unit) {
+            let run = self.run_relation_hook(unit, rel, "created", None);
+            if !run.success() {
+                return Some(run);
+            }
+        }
+        if kind != "departed" {
+            // A remote unit the test removed has departed, as Juju says so.
+            let now = self.remote_units(unit, rel);
+            let gone: Vec<String> = r
+                .joined
+                .get(unit)
+                .into_iter()
+                .flatten()
+                .filter(|u| !now.contains(u))
+                .cloned()
+                .collect();
+            for u in gone {
+                let run = self.run_relation_hook(unit, rel, "departed", Some(&u));
+                if !run.success() {
+                    return Some(run);
+                }
+            }
+        }
+        let remote = env.remote_unit.as_deref()?;
+        let joined = |u: &str| r.joined.get(unit).is_some_and(|j| j.contains(u));
+        if kind != "changed" || joined(remote) {
+            return None;
+        }
+        // A test that skipped this unit's `-joined` drives the relation by
+        // its `-changed` hooks alone: every remote unit has joined by now, as
+        // Juju would have run their `-joined` first.
+        for other in self.remote_units(unit, rel) {
+            if joined(&other) {
+                continue;
+            }
+            let run = self.run_relation_hook(unit, rel, "joined", Some(&other));
+            if !run.success() {
+                return Some(run);
+            }
+        }
+        None
+    }
+
     /// Records which remote units have joined `rel` as `unit` sees it, as
     /// Juju's relation-list does: a unit from its `-joined` hook on, until its
     /// `-departed`; none after `-broken`.
@@ -1262,9 +1321,10 @@ impl Model {
                     }
                 }
             }
+            if name.ends_with("-relation-created") {
+                r.created.insert(unit.to_string());
+            }
             let joined = r.joined.entry(unit.to_string()).or_default();
-            // A test may run `-changed` for a unit whose `-joined` it skipped:
-            // the unit has joined as far as later hooks go.
             if name.ends_with("-relation-joined") || name.ends_with("-relation-changed") {
                 joined.extend(remote);
             } else if name.ends_with("-relation-departed") {
@@ -1276,6 +1336,7 @@ impl Model {
                 }
             } else if name.ends_with("-relation-broken") {
                 joined.clear();
+                r.created.remove(unit);
             }
         });
     }

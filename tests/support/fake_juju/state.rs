@@ -147,6 +147,9 @@ pub struct Relation {
     /// `-changed` per such unit (peers only, here).
     #[serde(default)]
     pub owed_changed: BTreeMap<String, BTreeSet<String>>,
+    /// The local units that ran this relation's `-created` hook.
+    #[serde(default)]
+    pub created: BTreeSet<String>,
 }
 
 impl Relation {

@@ -11,7 +11,7 @@
 
 mod memory;
 
-use std::cell::{Cell, RefCell};
+use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
@@ -19,7 +19,7 @@ use serde_json::{Map, Value};
 
 use super::facts::Facts;
 use super::{Bag, HookTools, LogLevel, NetworkInfo, Protocol, Status, ToolError};
-use crate::juju::context::{HookContext, HookKind};
+use crate::juju::context::HookContext;
 use memory::Memory;
 
 /// Caches the read-only hook tools of `T` for the life of one hook run.
@@ -35,9 +35,6 @@ pub struct CachedTools<T> {
     action_params: RefCell<Option<Map<String, Value>>>,
     /// Where facts are kept between runs, once recalled.
     memory: RefCell<Option<Memory>>,
-    /// This run is `install`: the unit's first hook, before any remote unit
-    /// has joined any relation (Juju's `relation-list` lists none).
-    installing: Cell<bool>,
 }
 
 /// Returns the cached value for `key`, or loads, caches and returns it.
@@ -95,7 +92,6 @@ impl<T: HookTools> CachedTools<T> {
             leader: RefCell::default(),
             action_params: RefCell::default(),
             memory: RefCell::default(),
-            installing: Cell::new(false),
         }
     }
 
@@ -136,9 +132,6 @@ impl<T: HookTools> HookTools for CachedTools<T> {
     fn relation_list(&self, rel_id: &str) -> Result<Vec<String>, ToolError> {
         self.facts(|f| {
             cached(&mut f.relation_list, rel_id, || {
-                if self.installing.get() {
-                    return Ok(Vec::new());
-                }
                 self.inner.relation_list(rel_id)
             })
         })
@@ -249,8 +242,6 @@ impl<T: HookTools> HookTools for CachedTools<T> {
         if self.memory.borrow().is_some() {
             return;
         }
-        self.installing
-            .set(matches!(&ctx.kind, HookKind::Hook { name } if name == "install"));
         let (memory, recalled) = Memory::open(ctx, file, |level, line| {
             let _ = self.inner.juju_log(level, line);
         });

@@ -118,32 +118,3 @@ fn own_bag_reads_back_writes_without_rereading() {
         .is_empty());
     assert_eq!(tools.inner().reads.get(), 1);
 }
-
-#[test]
-fn install_lists_no_relation_member_without_asking() {
-    let ctx = |hook: &str| HookContext {
-        unit_name: "k8s-vip/0".into(),
-        app_name: "k8s-vip".into(),
-        unit_number: 0,
-        kind: HookKind::Hook { name: hook.into() },
-        relation: None,
-        charm_dir: std::path::PathBuf::new(),
-        principal_unit: None,
-        model_name: String::new(),
-        model_uuid: String::new(),
-        juju_version: String::new(),
-    };
-    let dir = std::env::temp_dir().join(format!("k8s-vip-facts-{}", std::process::id()));
-    let file = dir.join("missing").join("facts.json");
-    let tools = CachedTools::new(Counting::default(), "k8s-vip/0");
-    tools.recall_facts(&ctx("install"), &file);
-    assert_eq!(
-        tools.relation_list("cluster:0").unwrap(),
-        Vec::<String>::new()
-    );
-    assert_eq!(tools.inner().reads.get(), 0);
-    let tools = CachedTools::new(Counting::default(), "k8s-vip/0");
-    tools.recall_facts(&ctx("config-changed"), &file);
-    tools.relation_list("cluster:0").unwrap();
-    assert_eq!(tools.inner().reads.get(), 1, "any other hook asks");
-}

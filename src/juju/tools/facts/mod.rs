@@ -12,8 +12,8 @@
 //! | Fact (hook tool)                          | Read again in                                                                                      |
 //! |-------------------------------------------|----------------------------------------------------------------------------------------------------|
 //! | config (`config-get`)                      | `config-changed`                                                                                    |
-//! | relation ids of endpoint E (`relation-ids`) | every relation hook of E (`-created`, `-joined`, `-changed`, `-departed`, `-broken`)               |
-//! | units of relation R (`relation-list`)       | every relation hook of R; none at `install` or in `-created` of R (no call: no unit has joined yet) |
+//! | relation ids of endpoint E (`relation-ids`) | `-created`, `-joined`, `-departed`, `-broken` of E                                                |
+//! | units of relation R (`relation-list`)       | `-joined`, `-departed`, `-broken` of R; none in `-created` of R (no call: no unit has joined yet) |
 //! | remote app of R (`relation-list --app`)     | `-created`, `-broken` of R                                                                          |
 //! | remote unit U's bag in R (peers too)        | `-joined`, `-changed` of R with `JUJU_REMOTE_UNIT=U`; `-departed` of U; `-broken` of R            |
 //! | remote app A's bag in R                     | `-created`, `-joined`, `-changed` of R (see below)                                                |
@@ -38,11 +38,10 @@
 //! gone, though `relation-ids` still lists it during that hook (so a
 //! `-broken` run remembers neither). `start` does not read everything again:
 //! it follows `install`, which did, or a reboot, after which Juju still runs
-//! every hook the unit is owed. Ids and members are read again in
-//! `-changed` too, though Juju never changes them there: the simulated
-//! model lets tests run `-changed` for a relation or unit whose
-//! `-created`/`-joined` they skipped, and it costs two reads in a hook that
-//! announces a change anyway. The remote application's bag
+//! every hook the unit is owed. Ids and members are not read in `-changed`:
+//! Juju never changes them there (the simulated model runs a `-created` or
+//! `-joined` a test skipped before the `-changed` it asks for). The remote
+//! application's bag
 //! is read again in every `-changed` of its relation, not only in those with
 //! `JUJU_REMOTE_UNIT` empty: a Juju older than 2.7, or a peer of ours acting
 //! on unit and application data in one go, would otherwise leave it stale,

@@ -54,8 +54,12 @@ pub fn forget(mut remembered: Facts, ctx: &HookContext, now: u64) -> Recall {
     };
     let facts = &mut remembered;
     let id = rel.id.as_str();
-    facts.relation_ids.remove(&rel.endpoint);
-    facts.relation_list.remove(id);
+    if kind != "changed" {
+        // Juju changes neither in a `-changed`: ids come with `-created` and
+        // `-broken`, members with `-joined` and `-departed`.
+        facts.relation_ids.remove(&rel.endpoint);
+        facts.relation_list.remove(id);
+    }
     match kind {
         "created" => {
             let ours = facts.bag(id, &ctx.unit_name, false).cloned();
