@@ -1054,18 +1054,24 @@ fn relation_hooks_are_idempotent() {
             (web.clone(), "changed", "kubernetes-worker/0".into()),
         ]);
         for u in model.units().to_vec() {
-            // Converge once.
+            // Converge once, the principal (juju-info) joined too.
+            let principal = model.remote_units(&u, &info).into_iter().next();
+            let runs: Vec<(String, &str, String)> = principal
+                .iter()
+                .flat_map(|p| {
+                    [
+                        (info.clone(), "joined", p.clone()),
+                        (info.clone(), "changed", p.clone()),
+                    ]
+                })
+                .chain(runs.iter().cloned())
+                .collect();
             for (rel, kind, remote) in &runs {
                 model
                     .run_relation_hook(&u, rel, kind, Some(remote))
                     .assert_success();
             }
-            let principal = model.remote_units(&u, &info).into_iter().next();
-            for (rel, kind, remote) in runs
-                .iter()
-                .cloned()
-                .chain(principal.map(|p| (info.clone(), "changed", p)))
-            {
+            for (rel, kind, remote) in runs.iter().cloned() {
                 let before = snapshot(&model, &u);
                 model.clear_calls(&u);
                 model
