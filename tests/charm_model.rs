@@ -978,12 +978,23 @@ fn dual_stack_vips_use_ipv6_peers_and_the_vip_subnets() {
         );
     }
     model.set_config("virtual-ip", "2001:db8::100 192.0.2.100");
-    for _round in 0..2 {
-        for u in model.units().to_vec() {
-            model.run_hook(&u, "config-changed").assert_success();
+    let rel = model.relation_id("cluster");
+    // As Juju: the peers join each other, then each unit's config-changed
+    // publishes its addresses and the other gets a cluster-relation-changed
+    // for it (the model fires it), which is how it learns the IPv6 peer.
+    for u in model.units().to_vec() {
+        for other in model.remote_units(&u, &rel) {
+            for kind in ["joined", "changed"] {
+                model
+                    .run_relation_hook(&u, &rel, kind, Some(&other))
+                    .assert_success();
+            }
         }
     }
-    let rel = model.relation_id("cluster");
+    for u in model.units().to_vec() {
+        model.run_hook(&u, "config-changed").assert_success();
+    }
+    model.settle();
     let d = model.relation_data(&rel, &model.unit(0));
     assert_eq!(d.get("address").map(String::as_str), Some("192.0.2.11"));
     assert_eq!(
@@ -1022,27 +1033,42 @@ fn relation_hooks_are_idempotent() {
         );
         let web = model.add_relation("website", "kubernetes-worker", &["kubernetes-worker/0"]);
         let info = model.relation_id("juju-info");
-        let runs: Vec<(String, &str, String)> = vec![
-            (lbc.clone(), "joined", cp[0].clone()),
-            (lbc.clone(), "changed", cp[0].clone()),
+        // Every remote unit joins, as in Juju (relation-list in a `-joined`
+        // lists the units joined so far).
+        let mut runs: Vec<(String, &str, String)> = cp
+            .iter()
+            .flat_map(|u| {
+                [
+                    (lbc.clone(), "joined", u.clone()),
+                    (lbc.clone(), "changed", u.clone()),
+                ]
+            })
+            .collect();
+        runs.extend([
             (lb.clone(), "joined", "kubernetes-master/0".into()),
             (lb.clone(), "changed", "kubernetes-master/0".into()),
             (web.clone(), "joined", "kubernetes-worker/0".into()),
             (web.clone(), "changed", "kubernetes-worker/0".into()),
-        ];
+        ]);
         for u in model.units().to_vec() {
-            // Converge once.
+            // Converge once, the principal (juju-info) joined too.
+            let principal = model.remote_units(&u, &info).into_iter().next();
+            let runs: Vec<(String, &str, String)> = principal
+                .iter()
+                .flat_map(|p| {
+                    [
+                        (info.clone(), "joined", p.clone()),
+                        (info.clone(), "changed", p.clone()),
+                    ]
+                })
+                .chain(runs.iter().cloned())
+                .collect();
             for (rel, kind, remote) in &runs {
                 model
                     .run_relation_hook(&u, rel, kind, Some(remote))
                     .assert_success();
             }
-            let principal = model.remote_units(&u, &info).into_iter().next();
-            for (rel, kind, remote) in runs
-                .iter()
-                .cloned()
-                .chain(principal.map(|p| (info.clone(), "changed", p)))
-            {
+            for (rel, kind, remote) in runs.iter().cloned() {
                 let before = snapshot(&model, &u);
                 model.clear_calls(&u);
                 model
@@ -1182,11 +1208,24 @@ fn install_sets_the_workload_version() {
     assert_eq!(model.workload_version(&u), env!("CARGO_PKG_VERSION"));
 }
 
-/// Position of the first systemctl call `verb unit` in `calls`, if any.
+/// Position of the first systemctl call that does `verb unit` for one of
+/// `verbs`, if any: `enable --now U` starts U and `disable --now U` stops it,
+/// as systemctl does.
 fn call_at(calls: &[Vec<String>], verbs: &[&str], unit: &str) -> Option<usize> {
-    calls
-        .iter()
-        .position(|c| c.len() == 2 && verbs.contains(&c[0].as_str()) && c[1] == unit)
+    calls.iter().position(|c| {
+        let now = c.iter().any(|a| a == "--now");
+        let words: Vec<&str> = c
+            .iter()
+            .map(String::as_str)
+            .filter(|a| *a != "--now")
+            .collect();
+        let does = |verb: &str| {
+            verbs.contains(&verb)
+                || (now && verb == "enable" && verbs.contains(&"start"))
+                || (now && verb == "disable" && verbs.contains(&"stop"))
+        };
+        matches!(words.as_slice(), [verb, u] if does(verb) && *u == unit)
+    })
 }
 
 /// The agent's new health check is HAProxy's monitor: HAProxy must be up
@@ -1234,6 +1273,11 @@ fn haproxy_comes_up_before_the_agent_reload_and_goes_down_after_it() {
     assert!(
         agent_reload < haproxy_down,
         "HAProxy stopped while the agent still checked it: {calls:?}"
+    );
+    let haproxy = model.services(&u)["k8s-vip-haproxy.service"].clone();
+    assert!(
+        !haproxy.active && !haproxy.enabled,
+        "HAProxy must end stopped and disabled: {haproxy:?}"
     );
     assert!(!read(&model, &u, "/etc/k8s-vip/agent.yaml").contains("127.0.0.1:9744"));
 }

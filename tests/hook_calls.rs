@@ -25,28 +25,43 @@ struct Tally {
     per_tool: BTreeMap<String, usize>,
     /// (calls, "unit hook") of every hook run, in order.
     per_hook: Vec<(usize, String)>,
-    /// The calls of the hook run with the most, as `tool args`.
-    worst: Vec<String>,
+    /// The calls of every hook run over the per-hook budget, as `tool args`,
+    /// with its "unit hook".
+    over: Vec<(String, Vec<String>)>,
 }
 
 impl Tally {
     /// Runs one hook through `run` with a clean call record and counts its calls.
     fn count(&mut self, model: &Model, unit: &str, run: impl FnOnce() -> HookRun) {
-        model.clear_calls(unit);
+        // The hooks Juju owes the unit first (a peer changed its data), each
+        // counted as the hook run it is.
+        loop {
+            model.clear_calls(unit);
+            let Some(owed) = model.run_owed_hook(unit) else {
+                break;
+            };
+            self.record(model, unit, &owed);
+        }
         let hook = run();
+        self.record(model, unit, &hook);
+    }
+
+    /// Counts the calls `unit` made in `hook`, its run.
+    fn record(&mut self, model: &Model, unit: &str, hook: &HookRun) {
         hook.assert_success();
         let calls = model.all_calls(unit);
         for c in &calls {
             *self.per_tool.entry(c.tool.clone()).or_default() += 1;
         }
-        if self.per_hook.iter().all(|(n, _)| *n < calls.len()) {
-            self.worst = calls
+        let name = format!("{unit} {}", hook.name);
+        if calls.len() > TARGET_MOST {
+            let listed = calls
                 .iter()
                 .map(|c| format!("{} {}", c.tool, c.args.join(" ")))
                 .collect();
+            self.over.push((name.clone(), listed));
         }
-        self.per_hook
-            .push((calls.len(), format!("{unit} {}", hook.name)));
+        self.per_hook.push((calls.len(), name));
     }
 
     fn total(&self) -> usize {
@@ -75,10 +90,22 @@ impl Tally {
         for (n, hook) in &self.per_hook {
             println!("{n:>4} {hook}");
         }
-        println!("calls of {worst}:");
-        for call in &self.worst {
-            println!("  {call}");
+        for (hook, calls) in &self.over {
+            println!("calls of {hook} (over {TARGET_MOST}):");
+            for call in calls {
+                println!("  {call}");
+            }
         }
+    }
+}
+
+/// Runs `ENDPOINT-relation-created` on every unit, as Juju does when a
+/// relation is added (for peers, after `install`).
+fn create(model: &Model, tally: &mut Tally, rel: &str) {
+    for unit in model.units().to_vec() {
+        tally.count(model, &unit, || {
+            model.run_relation_hook(&unit, rel, "created", None)
+        });
     }
 }
 
@@ -105,13 +132,17 @@ fn everywhere(model: &Model, tally: &mut Tally, hook: &str) {
 
 /// The fixed scenario: three units of k8s-vip on kubernetes-control-plane,
 /// deployed, peered, then related over lb-consumers (the control plane's two
-/// requests) and loadbalancer (public-address), then the periodic hooks.
+/// requests) and loadbalancer (public-address), then the periodic hooks; each
+/// relation's hooks in Juju's order (`-created` on every unit, then `-joined`
+/// and `-changed` per remote unit), with the `-changed` hooks a peer's write
+/// owes the others.
 fn scenario() -> Tally {
     let model = Model::new("k8s-vip", 3);
     let mut tally = Tally::default();
     model.set_config("virtual-ip", VIP);
     model.set_leader(&model.unit(0));
     everywhere(&model, &mut tally, "install");
+    create(&model, &mut tally, &model.relation_id("cluster"));
     let leader = model.unit(0);
     tally.count(&model, &leader, || {
         model.run_hook(&leader, "leader-elected")
@@ -128,11 +159,13 @@ fn scenario() -> Tally {
             ("api-server-internal", INTERNAL),
         ],
     );
+    create(&model, &mut tally, &lbc);
     join_each(&model, &mut tally, &lbc);
 
     let masters: Vec<String> = (0..3).map(|i| format!("kubernetes-master/{i}")).collect();
     let refs: Vec<&str> = masters.iter().map(String::as_str).collect();
     let public = model.add_relation("loadbalancer", "kubernetes-master", &refs);
+    create(&model, &mut tally, &public);
     join_each(&model, &mut tally, &public);
 
     everywhere(&model, &mut tally, "update-status");
@@ -144,30 +177,36 @@ fn scenario() -> Tally {
 /// Each tool's calls over the scenario: the figures the charm makes today.
 /// A change that adds calls fails here; one that removes some lowers these.
 /// (Before hook facts were kept between hooks: 1,279 calls, 19.1 a hook, at
-/// most 30; config-get 67, relation-get 423, relation-ids 268,
-/// relation-list 112, status-set 93.)
+/// most 30. Before peers' bags were kept too, `start` stopped reading
+/// everything, `-changed` stopped reading ids and members, services changed
+/// with `enable --now`/`disable --now` and the scenario ran each relation as
+/// Juju does (`-created` first, members listed as they join): 637 calls in
+/// 67 hook runs, 9.5 a hook, at most 23;
+/// relation-get 186, relation-ids 72, relation-list 36, systemctl 96.
+/// HAProxy now reloads as each backend joins, as it does under Juju, hence
+/// the systemctl figure.)
 const MOST_CALLS: &[(&str, usize)] = &[
     ("application-version-set", 3),
     ("apt-get", 3),
-    ("config-get", 12),
-    ("dpkg-query", 67),
-    ("is-leader", 67),
-    ("network-get", 67),
-    ("relation-get", 217),
-    ("relation-ids", 78),
-    ("relation-list", 36),
-    ("relation-set", 10),
-    ("status-set", 15),
+    ("config-get", 9),
+    ("dpkg-query", 79),
+    ("is-leader", 79),
+    ("juju-log", 6),
+    ("network-get", 79),
+    ("relation-get", 63),
+    ("relation-ids", 48),
+    ("relation-list", 18),
+    ("relation-set", 16),
+    ("status-set", 11),
     ("sysctl", 6),
-    ("systemctl", 97),
+    ("systemctl", 103),
 ];
 
 /// The scenario's hook runs.
-const HOOK_RUNS: usize = 67;
+const HOOK_RUNS: usize = 78;
 /// The most calls one hook run of the scenario makes today (the leader's
-/// first lb-consumers hook: it reads the new relation and the port owners,
-/// installs HAProxy and starts it).
-const MOST_CALLS_IN_ONE_HOOK: usize = 25;
+/// `install`: it reads everything and sets the unit up).
+const MOST_CALLS_IN_ONE_HOOK: usize = 17;
 
 /// The budget issue 12 sets: on average 12 calls a hook, at most 15.
 const TARGET_AVERAGE: f64 = 12.0;
@@ -209,17 +248,18 @@ fn hook_calls_meet_the_average_budget() {
     );
 }
 
-/// Issue 12's limit for any one hook, not met yet: the hooks that do the
-/// work make more calls than reading alone. Each `install` reads everything
-/// fresh (13 reads, as any charm's first hook must) and sets the unit up
-/// (sysctl, three systemctl steps, peer data, version, status: 21-22 calls);
-/// the first lb-consumers hook reads the new relation and installs and
-/// starts HAProxy (12 writes: 21-23 calls); `start` reads everything again
-/// (14-15). Meeting 15 needs fewer writes (one `systemctl enable --now` and
-/// `disable --now` per service instead of two calls each) or not reading
-/// everything at `install` and `start`.
+/// Issue 12's limit for any one hook, not met yet by `install` alone (17-18
+/// calls; every other hook makes at most 15). It reads everything, as any
+/// charm's first hook must (11 reads, among them our own peer bag and an
+/// empty peer `relation-list`), and sets the unit up: sysctl read and load,
+/// `enable --now` of the agent, the peer relation-set, version and status
+/// (6-7 calls). Juju does not let a charm read or write peer relation data
+/// during `install` (the ops docs say so): leaving that to the peer
+/// relation's own hooks (no own-bag read, no relation-set, no members to
+/// list) and reading the sysctl values from /proc/sys rather than calling
+/// `sysctl` would bring it to 14.
 #[test]
-#[ignore = "the hooks that set the unit up make 21-23 calls (limit 15)"]
+#[ignore = "install makes 17-18 calls (limit 15): see the doc comment"]
 fn hook_calls_meet_the_budget_for_every_hook() {
     let tally = scenario();
     tally.print();

@@ -711,8 +711,9 @@ impl Model {
 
     /// Runs the `config-changed` `unit` is owed, if any, before `hook`, as
     /// Juju would have: None when nothing was owed or it succeeded, else the
-    /// failed run. Not before `install` or `leader-elected` (Juju's first
-    /// config-changed follows them), nor a unit's last hooks.
+    /// failed run. Not before `install`, a `-relation-created` or
+    /// `leader-elected` (Juju's first config-changed follows them), nor a
+    /// unit's last hooks.
     fn run_owed_config_changed(&self, unit: &str, hook: &str) -> Option<HookRun> {
         let lock = |m: &'_ std::sync::Mutex<BTreeSet<String>>| {
             m.lock().unwrap_or_else(|e| e.into_inner()).clone()
@@ -730,7 +731,10 @@ impl Model {
             "stop",
             "remove",
         ];
-        if exempt.contains(&hook) {
+        // Juju runs a new relation's `-created` before a queued config-changed
+        // (at deployment: install, relation-created, leader-elected,
+        // config-changed, start).
+        if exempt.contains(&hook) || hook.ends_with("-relation-created") {
             if hook == "config-changed" {
                 self.config_pending
                     .lock()
@@ -1060,7 +1064,7 @@ impl Model {
                 let remote = self.remote_units(unit, &rel).into_iter().next();
                 HookEnv {
                     relation: Some(rel),
-                    remote_unit: if name.ends_with("-broken") {
+                    remote_unit: if name.ends_with("-broken") || name.ends_with("-created") {
                         None
                     } else {
                         remote
@@ -1175,6 +1179,19 @@ impl Model {
         if let Some(failed) = self.run_owed_config_changed(unit, name) {
             return failed;
         }
+        // Juju runs an owed config-changed before relation changes: a
+        // config-changed asked for runs before the owed `-changed` hooks.
+        if !["install", "config-changed", "stop", "remove"].contains(&name) {
+            while let Some(owed) = self.run_owed_hook(unit) {
+                if !owed.success() {
+                    return owed;
+                }
+            }
+        }
+        if let Some(failed) = self.run_missing_relation_hooks(unit, name, &env) {
+            return failed;
+        }
+        self.track_joined(unit, name, &env);
         let mut vars = self.base_env(unit, name);
         vars.push(("JUJU_DISPATCH_PATH".into(), format!("hooks/{name}")));
         vars.push(("JUJU_HOOK_NAME".into(), name.to_string()));
@@ -1195,6 +1212,133 @@ impl Model {
         }
         vars.extend(env.extra.iter().cloned());
         self.spawn_dispatch(unit, name, vars)
+    }
+
+    /// Runs one `-changed` hook `unit` is owed because a peer changed its
+    /// unit data (Juju fires it on every unit that has the writer joined), if
+    /// any. [`Model::run_hook_with`] runs them all before the unit's next
+    /// hook; a test counting each hook's calls runs them itself first.
+    pub fn run_owed_hook(&self, unit: &str) -> Option<HookRun> {
+        let (rel, writer) = self.update(|s| {
+            s.relations.iter_mut().find_map(|r| {
+                let owed = r.owed_changed.get_mut(unit)?;
+                let writer = owed.pop_first()?;
+                Some((r.key(), writer))
+            })
+        })?;
+        Some(self.run_relation_hook(unit, &rel, "changed", Some(&writer)))
+    }
+
+    /// Runs every hook the units are owed (see [`Model::run_owed_hook`])
+    /// until none is: the model once Juju has caught up.
+    pub fn settle(&self) {
+        for _round in 0..10 {
+            let mut ran = false;
+            for unit in self.units() {
+                while let Some(run) = self.run_owed_hook(unit) {
+                    run.assert_success();
+                    ran = true;
+                }
+            }
+            if !ran {
+                return;
+            }
+        }
+        panic!("the units still owe hooks after 10 rounds: do they keep changing their data?");
+    }
+
+    /// Runs the hooks Juju would have run on `unit` before relation hook
+    /// `name` and a test skipped: the relation's `-created`, the `-departed`
+    /// of each remote unit that left since it joined, and before a
+    /// `-changed` for a remote unit that never joined, the `-joined` of every
+    /// remote unit not joined yet. None when none was missing or they
+    /// succeeded, else the failed run.
+    fn run_missing_relation_hooks(&self, unit: &str, name: &str, env: &HookEnv) -> Option<HookRun> {
+        let rel = env.relation.as_ref()?;
+        let kind = ["created", "joined", "changed", "departed"]
+            .into_iter()
+            .find(|k| name.ends_with(&format!("-relation-{k}")))?;
+        let r = self.relation(rel);
+        if kind != "created" && !r.created.contains(unit) {
+            let run = self.run_relation_hook(unit, rel, "created", None);
+            if !run.success() {
+                return Some(run);
+            }
+        }
+        if kind != "departed" {
+            // A remote unit the test removed has departed, as Juju says so.
+            let now = self.remote_units(unit, rel);
+            let gone: Vec<String> = r
+                .joined
+                .get(unit)
+                .into_iter()
+                .flatten()
+                .filter(|u| !now.contains(u))
+                .cloned()
+                .collect();
+            for u in gone {
+                let run = self.run_relation_hook(unit, rel, "departed", Some(&u));
+                if !run.success() {
+                    return Some(run);
+                }
+            }
+        }
+        let remote = env.remote_unit.as_deref()?;
+        let joined = |u: &str| r.joined.get(unit).is_some_and(|j| j.contains(u));
+        if kind != "changed" || joined(remote) {
+            return None;
+        }
+        // A test that skipped this unit's `-joined` drives the relation by
+        // its `-changed` hooks alone: every remote unit has joined by now, as
+        // Juju would have run their `-joined` first.
+        for other in self.remote_units(unit, rel) {
+            if joined(&other) {
+                continue;
+            }
+            let run = self.run_relation_hook(unit, rel, "joined", Some(&other));
+            if !run.success() {
+                return Some(run);
+            }
+        }
+        None
+    }
+
+    /// Records which remote units have joined `rel` as `unit` sees it, as
+    /// Juju's relation-list does: a unit from its `-joined` hook on, until its
+    /// `-departed`; none after `-broken`.
+    fn track_joined(&self, unit: &str, name: &str, env: &HookEnv) {
+        let Some(rel) = &env.relation else { return };
+        self.update(|s| {
+            let Some(r) = s.relations.iter_mut().find(|r| r.key() == *rel) else {
+                return;
+            };
+            let remote = env.remote_unit.iter().cloned();
+            if name.ends_with("-relation-joined") || name.ends_with("-relation-changed") {
+                // This hook shows the remote unit's data as it is now.
+                if let Some(owed) = r.owed_changed.get_mut(unit) {
+                    for u in remote.clone() {
+                        owed.remove(&u);
+                    }
+                }
+            }
+            if name.ends_with("-relation-created") {
+                r.created.insert(unit.to_string());
+            }
+            let joined = r.joined.entry(unit.to_string()).or_default();
+            if name.ends_with("-relation-joined") || name.ends_with("-relation-changed") {
+                joined.extend(remote);
+            } else if name.ends_with("-relation-departed") {
+                for gone in [&env.departing_unit, &env.remote_unit]
+                    .into_iter()
+                    .flatten()
+                {
+                    joined.remove(gone);
+                }
+            } else if name.ends_with("-relation-broken") {
+                joined.clear();
+                r.created.remove(unit);
+            }
+        });
     }
 
     /// Runs action `name` on `unit` with `params` (a JSON object), checked and

@@ -325,7 +325,27 @@ fn relation_list(ctx: &Ctx, args: &[String]) -> Out {
     if args.on("app") {
         return formatted(&args, &Value::String(rel.remote_app.clone()));
     }
-    formatted_list(&args, members(&model, rel, &ctx.unit))
+    let mut units = members(&model, rel, &ctx.unit);
+    if joining(ctx, rel) {
+        // As Juju: a remote unit is listed from its own `-joined` hook on
+        // (so none at install or in the relation's `-created`).
+        let joined = rel.joined.get(&ctx.unit);
+        units.retain(|u| joined.is_some_and(|j| j.contains(u)));
+    }
+    formatted_list(&args, units)
+}
+
+/// Whether the calling hook is `install` (no unit has joined any relation
+/// yet), or a `-created` or `-joined` hook of `rel`: the hooks in which Juju
+/// lists only the units that have joined so far, where the simulated model
+/// lists all otherwise (tests may run `-changed` without `-joined`).
+fn joining(ctx: &Ctx, rel: &Relation) -> bool {
+    let Some(hook) = ctx.env("JUJU_HOOK_NAME") else {
+        return false;
+    };
+    hook == "install"
+        || ((hook.ends_with("-relation-joined") || hook.ends_with("-relation-created"))
+            && ctx.env("JUJU_RELATION_ID").as_deref() == Some(rel.key().as_str()))
 }
 
 fn relation_get(ctx: &Ctx, args: &[String]) -> Out {
@@ -404,10 +424,28 @@ fn relation_set(ctx: &Ctx, args: &[String]) -> Out {
             }
             apply_write(rel.app_bags.entry(app_name).or_default(), data);
         } else {
-            apply_write(rel.unit_bags.entry(ctx.unit.clone()).or_default(), data);
+            let bag = rel.unit_bags.entry(ctx.unit.clone()).or_default();
+            let before = bag.clone();
+            apply_write(bag, data);
+            if rel.peer && *bag != before {
+                owe_changed(rel, &ctx.unit);
+            }
         }
         Ok(String::new())
     })
+}
+
+/// Owes every peer that has `writer` joined a `-changed` for it, as Juju
+/// fires one on each unit that sees a unit's data change.
+fn owe_changed(rel: &mut Relation, writer: &str) {
+    for (peer, joined) in &rel.joined {
+        if peer != writer && joined.contains(writer) {
+            rel.owed_changed
+                .entry(peer.clone())
+                .or_default()
+                .insert(writer.to_string());
+        }
+    }
 }
 
 // ===== network =====

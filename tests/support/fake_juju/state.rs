@@ -138,6 +138,18 @@ pub struct Relation {
     pub unit_bags: BTreeMap<String, Bag>,
     /// Application data bags by application name.
     pub app_bags: BTreeMap<String, Bag>,
+    /// Per local unit, the remote units whose `-joined` hook ran on it: Juju's
+    /// `relation-list` lists only those during a `-joined` hook.
+    #[serde(default)]
+    pub joined: BTreeMap<String, BTreeSet<String>>,
+    /// Per local unit, the remote units whose unit data changed since the
+    /// local unit last ran `-changed` for them: Juju fires one
+    /// `-changed` per such unit (peers only, here).
+    #[serde(default)]
+    pub owed_changed: BTreeMap<String, BTreeSet<String>>,
+    /// The local units that ran this relation's `-created` hook.
+    #[serde(default)]
+    pub created: BTreeSet<String>,
 }
 
 impl Relation {

@@ -12,45 +12,43 @@
 //! | Fact (hook tool)                          | Read again in                                                                                      |
 //! |-------------------------------------------|----------------------------------------------------------------------------------------------------|
 //! | config (`config-get`)                      | `config-changed`                                                                                    |
-//! | relation ids of endpoint E (`relation-ids`) | every relation hook of E (`-created`, `-joined`, `-changed`, `-departed`, `-broken`)               |
-//! | units of relation R (`relation-list`)       | every relation hook of R                                                                           |
+//! | relation ids of endpoint E (`relation-ids`) | `-created`, `-joined`, `-departed`, `-broken` of E                                                |
+//! | units of relation R (`relation-list`)       | `-joined`, `-departed`, `-broken` of R; none in `-created` of R (no call: no unit has joined yet) |
 //! | remote app of R (`relation-list --app`)     | `-created`, `-broken` of R                                                                          |
-//! | a peer unit's bag (our own app's units)     | every run, for now (below)                                                                         |
-//! | remote unit U's bag in R                    | `-joined`, `-changed` of R with `JUJU_REMOTE_UNIT=U`; `-departed` of U; `-broken` of R            |
+//! | remote unit U's bag in R (peers too)        | `-joined`, `-changed` of R with `JUJU_REMOTE_UNIT=U`; `-departed` of U; `-broken` of R            |
 //! | remote app A's bag in R                     | `-created`, `-joined`, `-changed` of R (see below)                                                |
 //! | our unit bag, our unit status, `state-get`  | never: only we write them, and we keep what we wrote                                               |
-//! | our app bag, our app status                 | `leader-elected`, and whenever a run saw this unit not lead (only the leader writes them)          |
+//! | our app bag, our app status                 | `leader-elected`, and whenever a run saw this unit not lead (only the leader writes them); empty in `-created` of a relation with another application (no call) |
 //! | leadership (`is-leader`)                    | every run: it can move without a hook on this unit (leader-elected fires only on the new leader)   |
 //! | addresses (`network-get`)                   | every run: a machine's addresses change without any hook                                           |
 //! | services, packages (`systemctl`, `dpkg`)    | every run (not hook tools; see `charm::system`)                                                    |
-//! | everything                                 | `install`, `start`, `upgrade-charm`, `post-series-upgrade`; the first run an hour or more after the last full read (normally an `update-status`); a missing, unreadable or older-format file |
+//! | everything                                 | `install`, `upgrade-charm`, `post-series-upgrade`; the first run an hour or more after the last full read (normally an `update-status`); a missing, unreadable or older-format file |
 //!
 //! Juju's side of this (its docs on hooks): `config-changed` follows every
-//! `juju config` and also `install` and `upgrade-charm`; `relation-changed`
-//! fires for every change of a remote unit's data with `JUJU_REMOTE_UNIT` set
-//! to that unit, and (Juju 2.7 on) once per change of the remote leader's
-//! application data with `JUJU_REMOTE_APP` set and `JUJU_REMOTE_UNIT` empty;
-//! a `-changed` always follows each `-joined`; `-departed` runs once per
-//! leaving unit, which `relation-list` no longer lists; `-broken` runs once
-//! when the relation is gone, though `relation-ids` still lists it during that
-//! hook (so a `-broken` run remembers neither). Ids and members are read
-//! again in `-changed` too, though Juju never changes them there: the
-//! simulated model lets tests run `-changed` for a relation or unit whose
-//! `-created`/`-joined` they skipped, and it costs two reads in a hook that
-//! announces a change anyway. The remote application's bag
+//! `juju config` and also `install` and `upgrade-charm`; `relation-created`
+//! runs first of a relation's hooks, before any remote unit joins;
+//! `relation-changed` fires for every change of a remote unit's data with
+//! `JUJU_REMOTE_UNIT` set to that unit (peers included: a peer's
+//! `relation-set` fires it on every other peer that has it joined), and
+//! (Juju 2.7 on) once per change of the remote leader's application data
+//! with `JUJU_REMOTE_APP` set and `JUJU_REMOTE_UNIT` empty; a `-changed`
+//! always follows each `-joined`; `relation-list` lists a remote unit from
+//! its `-joined` on; `-departed` runs once per leaving unit, which
+//! `relation-list` no longer lists; `-broken` runs once when the relation is
+//! gone, though `relation-ids` still lists it during that hook (so a
+//! `-broken` run remembers neither). `start` does not read everything again:
+//! it follows `install`, which did, or a reboot, after which Juju still runs
+//! every hook the unit is owed. Ids and members are not read in `-changed`:
+//! Juju never changes them there (the simulated model runs a `-created` or
+//! `-joined` a test skipped before the `-changed` it asks for). The remote
+//! application's bag
 //! is read again in every `-changed` of its relation, not only in those with
 //! `JUJU_REMOTE_UNIT` empty: a Juju older than 2.7, or a peer of ours acting
 //! on unit and application data in one go, would otherwise leave it stale,
 //! and it costs one read where a change is announced anyway.
 //!
-//! Peer units' bags are read every run although Juju announces their changes
-//! like any other (a peer's `relation-set` fires `relation-changed` on every
-//! other peer): the simulated model the tests run the charm in does not fire
-//! those hooks yet, and tests that rely on a later unrelated hook seeing a
-//! peer's data would otherwise see it late. It costs one read per peer.
-//!
 //! A status is only sent when it differs from the one we last sent: the unit
-//! status is ours alone, and the full read at `start`, `upgrade-charm` and
+//! status is ours alone, and the full read at `upgrade-charm` and
 //! hourly sets it again in case Juju replaced it (it does at install and on
 //! removal). Hooks and actions of a unit never overlap, so the file has one
 //! writer at a time. It is written only after a run succeeded (Juju throws

@@ -80,11 +80,21 @@ impl Facts {
         }
     }
 
-    /// Forgets every application bag of `app` and the application status:
-    /// what only the leader writes.
+    /// Forgets the application bags of `app` that only its leader may read
+    /// and the application status: what only the leader writes. The bag of
+    /// a peer relation (one whose members are units of `app`) is kept: every
+    /// unit may read it, and Juju tells the peers of a change to it with
+    /// `-relation-changed`, which forgets it then.
     pub fn forget_leader_facts(&mut self, app: &str) {
-        for bags in self.app_bags.values_mut() {
-            bags.remove(app);
+        let prefix = format!("{app}/");
+        for (id, bags) in self.app_bags.iter_mut() {
+            let peer = self
+                .relation_list
+                .get(id)
+                .is_some_and(|units| units.iter().any(|u| u.starts_with(&prefix)));
+            if !peer {
+                bags.remove(app);
+            }
         }
         self.app_status = None;
     }

@@ -8,9 +8,11 @@ use super::model::Facts;
 /// How long facts may go without a full read (seconds).
 pub const FULL_READ_EVERY: u64 = 3600;
 
-/// Hooks after which everything is read fresh: the unit (re)starts or its
-/// charm changed, so nothing remembered is trusted.
-const FULL_READ_HOOKS: &[&str] = &["install", "start", "upgrade-charm", "post-series-upgrade"];
+/// Hooks after which everything is read fresh: the unit's first hook, or its
+/// charm or series changed, so nothing remembered is trusted. Not `start`:
+/// it follows `install` (which read everything) or a reboot, and Juju keeps
+/// the hooks a rebooted unit is owed, so what it announces still arrives.
+const FULL_READ_HOOKS: &[&str] = &["install", "upgrade-charm", "post-series-upgrade"];
 
 /// What a run may take from remembered facts.
 #[derive(Debug, Clone, PartialEq)]
@@ -42,7 +44,6 @@ pub fn forget(mut remembered: Facts, ctx: &HookContext, now: u64) -> Recall {
     if FULL_READ_HOOKS.contains(&name) {
         return Recall::Nothing;
     }
-    forget_peer_units(&mut remembered, ctx);
     match name {
         "config-changed" => remembered.config = None,
         "leader-elected" => remembered.forget_leader_facts(&ctx.app_name),
@@ -53,10 +54,19 @@ pub fn forget(mut remembered: Facts, ctx: &HookContext, now: u64) -> Recall {
     };
     let facts = &mut remembered;
     let id = rel.id.as_str();
-    facts.relation_ids.remove(&rel.endpoint);
-    facts.relation_list.remove(id);
+    if kind != "changed" {
+        // Juju changes neither in a `-changed`: ids come with `-created` and
+        // `-broken`, members with `-joined` and `-departed`.
+        facts.relation_ids.remove(&rel.endpoint);
+        facts.relation_list.remove(id);
+    }
     match kind {
-        "created" | "broken" => facts.forget_relation(id),
+        "created" => {
+            let ours = facts.bag(id, &ctx.unit_name, false).cloned();
+            facts.forget_relation(id);
+            known_at_creation(facts, ctx, ours);
+        }
+        "broken" => facts.forget_relation(id),
         "joined" => {
             if let Some(unit) = &rel.remote_unit {
                 facts.forget_bag(id, unit, false);
@@ -81,12 +91,32 @@ pub fn forget(mut remembered: Facts, ctx: &HookContext, now: u64) -> Recall {
     Recall::These(Box::new(remembered))
 }
 
-/// Forgets the bags of the other units of our own application (peers):
-/// read every run for now, see the module docs.
-fn forget_peer_units(facts: &mut Facts, ctx: &HookContext) {
-    let prefix = format!("{}/", ctx.app_name);
-    for bags in facts.unit_bags.values_mut() {
-        bags.retain(|unit, _| *unit == ctx.unit_name || !unit.starts_with(&prefix));
+/// What Juju guarantees in a relation's `-created` hook without asking: no
+/// remote unit has joined yet (its `-joined` hooks follow), and our
+/// application has written nothing to a relation with another application
+/// that was just created. Our unit bag, `ours` if known, stays known (only
+/// we write it; a peer relation exists from `install` on).
+fn known_at_creation(
+    facts: &mut Facts,
+    ctx: &HookContext,
+    ours: Option<crate::juju::tools::hook_tools::Bag>,
+) {
+    let Some(rel) = &ctx.relation else { return };
+    if let Some(bag) = ours {
+        facts
+            .unit_bags
+            .entry(rel.id.clone())
+            .or_default()
+            .insert(ctx.unit_name.clone(), bag);
+    }
+    facts.relation_list.insert(rel.id.clone(), Vec::new());
+    let peer = rel.remote_app.as_deref() == Some(ctx.app_name.as_str());
+    if !peer {
+        facts
+            .app_bags
+            .entry(rel.id.clone())
+            .or_default()
+            .insert(ctx.app_name.clone(), Default::default());
     }
 }
 

@@ -50,20 +50,23 @@ fn known() -> Facts {
     f
 }
 
-/// What any hook keeps of [`known`]: all but the peers' unit bags.
+/// What any hook keeps of [`known`]: everything (peers' unit bags too:
+/// Juju announces their changes with `cluster-relation-changed`).
 fn kept() -> Facts {
-    let mut f = known();
-    for peer in ["k8s-vip/1", "k8s-vip/2"] {
-        f.forget_bag("cluster:0", peer, false);
-    }
-    f
+    known()
 }
 
 #[test]
-fn peer_bags_are_read_every_run_and_ours_is_kept() {
+fn peer_bags_are_kept_until_their_changed_hook() {
     let f = recall("update-status", None);
-    assert_eq!(f.bag("cluster:0", "k8s-vip/1", false), None);
+    assert!(f.bag("cluster:0", "k8s-vip/1", false).is_some());
     assert!(f.bag("cluster:0", "k8s-vip/0", false).is_some());
+    let f = recall(
+        "cluster-relation-changed",
+        Some(("cluster:0", Some("k8s-vip/1"))),
+    );
+    assert_eq!(f.bag("cluster:0", "k8s-vip/1", false), None);
+    assert!(f.bag("cluster:0", "k8s-vip/2", false).is_some());
 }
 
 fn ctx(hook: &str, rel: Option<(&str, Option<&str>)>) -> HookContext {
@@ -110,8 +113,13 @@ fn update_status_keeps_everything() {
 }
 
 #[test]
+fn start_keeps_everything() {
+    assert_eq!(recall("start", None), kept());
+}
+
+#[test]
 fn unit_lifecycle_hooks_and_an_hour_read_everything() {
-    for hook in ["install", "start", "upgrade-charm", "post-series-upgrade"] {
+    for hook in ["install", "upgrade-charm", "post-series-upgrade"] {
         assert_eq!(
             forget(known(), &ctx(hook, None), NOW),
             Recall::Nothing,
@@ -153,14 +161,12 @@ fn leader_elected_forgets_what_only_the_leader_writes() {
 }
 
 #[test]
-fn changed_forgets_the_remote_unit_and_app_bags_only() {
+fn changed_forgets_the_remote_unit_and_app_bags_only_not_ids_or_members() {
     let f = recall(
         "lb-consumers-relation-changed",
         Some(("lb-consumers:2", Some("cp/1"))),
     );
     let mut want = kept();
-    want.relation_ids.remove("lb-consumers");
-    want.relation_list.remove("lb-consumers:2");
     want.forget_bag("lb-consumers:2", "cp/1", false);
     want.forget_bag("lb-consumers:2", "cp", true);
     assert_eq!(f, want);
@@ -173,8 +179,6 @@ fn app_changed_forgets_the_remote_app_bag_only() {
         Some(("lb-consumers:2", None)),
     );
     let mut want = kept();
-    want.relation_ids.remove("lb-consumers");
-    want.relation_list.remove("lb-consumers:2");
     want.forget_bag("lb-consumers:2", "cp", true);
     assert_eq!(f, want);
 }
@@ -207,13 +211,25 @@ fn departed_forgets_ids_members_and_the_departing_unit() {
 }
 
 #[test]
-fn created_and_broken_forget_the_whole_relation() {
+fn created_and_broken_forget_the_whole_relation_but_our_unit_bag_at_creation() {
     for hook in ["created", "broken"] {
         let name = format!("lb-consumers-relation-{hook}");
         let f = recall(&name, Some(("lb-consumers:2", None)));
         let mut want = kept();
         want.relation_ids.remove("lb-consumers");
         want.forget_relation("lb-consumers:2");
+        if hook == "created" {
+            want.unit_bags
+                .entry("lb-consumers:2".into())
+                .or_default()
+                .insert("k8s-vip/0".into(), bag("k8s-vip/0"));
+            want.relation_list
+                .insert("lb-consumers:2".into(), Vec::new());
+            want.app_bags
+                .entry("lb-consumers:2".into())
+                .or_default()
+                .insert("k8s-vip".into(), Bag::new());
+        }
         assert_eq!(f, want, "{hook}");
     }
 }
@@ -237,9 +253,21 @@ fn a_broken_run_keeps_nothing_of_the_relation() {
 #[test]
 fn a_run_that_saw_no_leadership_keeps_no_leader_facts() {
     let mut f = known();
+    let peer_bag = f.bag("cluster:0", "k8s-vip", true).cloned();
+    assert!(peer_bag.is_some());
     after_run(&mut f, &ctx("update-status", None), Some(false));
     assert_eq!(f.app_status, None);
-    assert_eq!(f.bag("cluster:0", "k8s-vip", true), None);
+    // Every peer reads the peer relation's application bag, and Juju tells
+    // them of a change with cluster-relation-changed: it stays.
+    assert_eq!(f.bag("cluster:0", "k8s-vip", true).cloned(), peer_bag);
+    let mut lone = known();
+    lone.relation_list.insert("cluster:0".into(), Vec::new());
+    after_run(&mut lone, &ctx("update-status", None), Some(false));
+    assert_eq!(
+        lone.bag("cluster:0", "k8s-vip", true),
+        None,
+        "no member shows it is a peer relation: forgotten"
+    );
     let mut f = known();
     after_run(&mut f, &ctx("update-status", None), Some(true));
     assert_eq!(f, known());
@@ -252,4 +280,23 @@ fn actions_keep_everything() {
         name: "status".into(),
     };
     assert_eq!(forget(known(), &c, NOW), Recall::These(Box::new(known())));
+}
+
+#[test]
+fn created_knows_no_unit_has_joined_and_our_app_bag_is_empty() {
+    let f = recall(
+        "lb-consumers-relation-created",
+        Some(("lb-consumers:2", None)),
+    );
+    assert_eq!(f.relation_list.get("lb-consumers:2"), Some(&Vec::new()));
+    assert_eq!(f.bag("lb-consumers:2", "k8s-vip", true), Some(&Bag::new()));
+    assert_eq!(f.bag("lb-consumers:2", "cp", true), None);
+    assert_eq!(f.remote_app.get("lb-consumers:2"), None);
+    let f = recall("cluster-relation-created", Some(("cluster:0", None)));
+    assert_eq!(f.relation_list.get("cluster:0"), Some(&Vec::new()));
+    assert_eq!(
+        f.bag("cluster:0", "k8s-vip", true),
+        None,
+        "peers' app bag is read"
+    );
 }
