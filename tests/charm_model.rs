@@ -105,10 +105,12 @@ fn deploy(n: usize) -> Model {
         model.run_hook(&u, "config-changed").assert_success();
         model.run_hook(&u, "start").assert_success();
     }
-    // Peers see each other's data now.
+    // Peers see each other's data now, and the cluster-relation-changed
+    // hooks Juju owes them for what they wrote then (the peers each knows).
     for u in model.units().to_vec() {
         model.run_peers_changed(&u);
     }
+    model.settle();
     model
 }
 
