@@ -72,6 +72,13 @@ fn start_rr(lab: &Lab, i: usize) -> Agent {
         "agent on unit{i} did not come up:\n{}",
         agent.proc.log()
     );
+    // `ip netns exec` execs chrt, which execs the agent: the same PID.
+    let stat = std::fs::read_to_string(format!("/proc/{}/stat", agent.proc.pid())).unwrap();
+    let policy = stat
+        .rsplit(')')
+        .next()
+        .and_then(|r| r.split_whitespace().nth(38));
+    assert_eq!(policy, Some("2"), "agent on unit{i} is not SCHED_RR");
     agent
 }
 
@@ -102,7 +109,8 @@ impl Drop for Stress {
 
 fn stress(seconds: u64) -> Stress {
     use std::os::unix::process::CommandExt as _;
-    let t = format!("{seconds}s");
+    // A little longer than the window: the window ends first, then the drop.
+    let t = format!("{}s", seconds + 2);
     let child = Command::new("stress-ng")
         .args(STRESS)
         .args(["--timeout", &t, "--quiet"])
