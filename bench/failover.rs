@@ -210,6 +210,15 @@ pub fn split_table(trials: &[Trial]) -> Table {
             &o,
             &t,
         ));
+        let bfd = of(trials, BFD, mode, *iv, |t| t.vip_ms);
+        if !bfd.is_empty() {
+            rows.push(Row::from_samples(
+                &format!("{what}, {iv} ms adverts, k8s-vip with BFD 20 ms × 3: fault → VIP"),
+                "ms",
+                &bfd,
+                &both(|t| t.vip_ms).1,
+            ));
+        }
     }
     Table {
         key: "failover-split".into(),

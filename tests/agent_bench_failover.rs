@@ -798,7 +798,7 @@ fn bench_failover_vs_keepalived() {
                     &pick(2, &|s| Some(s.from_fault)),
                     &pick(1, &|s| Some(s.from_fault)),
                 );
-                bfd_rows.push(format!("| {} | {name} | {c}", label(interval)));
+                bfd_rows.push(format!("| {} | {name} {c}", label(interval)));
             }
             if fault == Fault::Crash {
                 let c = cells(
