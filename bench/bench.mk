@@ -66,7 +66,8 @@ bench-hooks:
 	$(BENCH_ENV) BENCH_TOOL_LATENCY_MS=$(BENCH_TOOL_LATENCY_MS) BENCH_HOOK_UNITS=$(BENCH_HOOK_UNITS) \
 	  $(BENCH_BIN) hook-cost $(BENCH_RUNS)
 
-## bench-footprint: agent RSS/PSS/USS and CPU per hour at 100 ms adverts vs keepalived (root)
+## bench-footprint: agent RSS/PSS/USS and CPU per hour at 100 ms adverts vs keepalived, also
+# with BFD 20 ms × 3 (root; FRR's bfdd is the BFD partner beside keepalived)
 bench-footprint:
 	$(BENCH_ENV) $(BENCH_BIN) footprint $(BENCH_FOOTPRINT_S) $(BENCH_FOOTPRINT_RUNS)
 
