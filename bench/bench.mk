@@ -13,6 +13,7 @@
 #   BENCH_FOOTPRINT_RUNS  footprint runs with each program as master (default 3)
 #   BENCH_SYSCALLS_S      strace window per run in seconds (default 10)
 #   BENCH_SYSCALLS_RUNS   strace runs with each program as master (default 3)
+#   BENCH_STARVATION_S    starvation: seconds of stress-ng load (default 40)
 #   BENCH_VRRP_ITERS      per-advert cost: iterations per run (default 1000000)
 #   BENCH_PROFILE         cargo profile of the measured build (default bench = release settings)
 #   BENCH_RESULTS_DIR     where result files go (default bench/results)
@@ -31,6 +32,7 @@ BENCH_FOOTPRINT_RUNS ?= 3
 BENCH_SYSCALLS_S ?= 10
 BENCH_SYSCALLS_RUNS ?= 3
 BENCH_VRRP_ITERS ?= 1000000
+BENCH_STARVATION_S ?= 40
 BENCH_PROFILE ?= bench
 BENCH_RESULTS_DIR ?= bench/results
 BENCH_LOG_DIR ?= build/bench
@@ -43,10 +45,11 @@ BENCH_CARGO = $(CARGO) bench --locked --profile $(BENCH_PROFILE)
 BENCH_BIN = $(BENCH_CARGO) --bench k8s-vip-bench --
 
 .PHONY: bench bench-deps bench-hooks bench-footprint bench-syscalls bench-vrrp \
-	bench-failover bench-failover-table bench-docs bench-report bench-smoke
+	bench-failover bench-failover-table bench-starvation bench-docs bench-report bench-smoke
 
 bench: bench-deps
-	$(MAKE) -f bench/bench.mk bench-failover bench-hooks bench-footprint bench-syscalls bench-vrrp
+	$(MAKE) -f bench/bench.mk bench-failover bench-hooks bench-footprint bench-syscalls bench-vrrp \
+	  bench-starvation
 	$(MAKE) -f bench/bench.mk bench-docs
 	$(BENCH_ENV) $(BENCH_BIN) report
 
@@ -63,7 +66,8 @@ bench-hooks:
 	$(BENCH_ENV) BENCH_TOOL_LATENCY_MS=$(BENCH_TOOL_LATENCY_MS) BENCH_HOOK_UNITS=$(BENCH_HOOK_UNITS) \
 	  $(BENCH_BIN) hook-cost $(BENCH_RUNS)
 
-## bench-footprint: agent RSS/PSS/USS and CPU per hour at 100 ms adverts vs keepalived (root)
+## bench-footprint: agent RSS/PSS/USS and CPU per hour at 100 ms adverts vs keepalived, also
+# with BFD 20 ms × 3 (root; FRR's bfdd is the BFD partner beside keepalived)
 bench-footprint:
 	$(BENCH_ENV) $(BENCH_BIN) footprint $(BENCH_FOOTPRINT_S) $(BENCH_FOOTPRINT_RUNS)
 
@@ -95,6 +99,21 @@ bench-failover:
 	$(BENCH_ENV) BENCH_TRIALS=$(BENCH_TRIALS) BENCH_INTERVALS_MS=$(BENCH_INTERVALS_MS) \
 	  $(BENCH_BIN) import-failover $(BENCH_LOG_DIR)/failover.log
 
+## bench-starvation: 3 agents with BFD 20 ms × 3 under chrt -r 50 while stress-ng
+# (--cpu 4 --io 2 --vm 2 --vm-bytes 512M) loads the machine for
+# BENCH_STARVATION_S; counts false failovers and BFD contradicted events (root).
+bench-starvation:
+	@mkdir -p $(BENCH_LOG_DIR)
+	@if [ "$$(id -u)" != 0 ] || ! command -v stress-ng >/dev/null; then \
+	  msg="SKIPPED: bench starvation: needs root (network namespaces) and stress-ng installed"; \
+	  if [ "$${K8S_VIP_REQUIRE_ALL:-}" = 1 ]; then echo "$$msg (K8S_VIP_REQUIRE_ALL=1 makes a skip a failure)" >&2; exit 1; fi; \
+	  echo "$$msg" >&2; exit 0; \
+	fi; \
+	set -e; \
+	BENCH_STARVATION_S=$(BENCH_STARVATION_S) BENCH_STARVATION_OUT=$(abspath $(BENCH_LOG_DIR))/starvation.json \
+	  $(CARGO) test --locked --profile $(BENCH_FAILOVER_PROFILE) --test bench_starvation -- --ignored --nocapture --test-threads 1; \
+	$(BENCH_ENV) $(BENCH_BIN) import-starvation $(BENCH_LOG_DIR)/starvation.json
+
 # The old name of bench-failover.
 bench-failover-table: bench-failover
 
@@ -114,5 +133,5 @@ bench-smoke:
 	  BENCH_RESULTS_DIR=build/bench-smoke/results BENCH_LOG_DIR=build/bench-smoke \
 	  BENCH_TRIALS=1 BENCH_INTERVALS_MS=100 BENCH_RUNS=1 BENCH_TOOL_LATENCY_MS=2 BENCH_HOOK_UNITS=1 \
 	  BENCH_FOOTPRINT_S=1 BENCH_FOOTPRINT_RUNS=1 BENCH_SYSCALLS_S=1 BENCH_SYSCALLS_RUNS=1 \
-	  BENCH_VRRP_ITERS=20000 \
-	  bench-failover bench-hooks bench-footprint bench-syscalls bench-vrrp bench-report
+	  BENCH_VRRP_ITERS=20000 BENCH_STARVATION_S=3 \
+	  bench-failover bench-starvation bench-hooks bench-footprint bench-syscalls bench-vrrp bench-report

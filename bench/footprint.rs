@@ -77,13 +77,14 @@ pub struct Sample {
 fn one_run(
     lab: &Lab,
     master: Program,
+    backup: Program,
     run: usize,
     window: Duration,
 ) -> anyhow::Result<Vec<Sample>> {
     let tmp = tempfile::Builder::new()
         .prefix("k8s-vip-footprint-")
         .tempdir()?;
-    let pair = Pair::start(lab, master, tmp.path(), Duration::from_secs(2))?;
+    let pair = Pair::start_with(lab, master, backup, tmp.path(), Duration::from_secs(2))?;
     let agents = [(&pair.master, "master"), (&pair.backup, "backup")];
     let before: Vec<u64> = agents.iter().map(|(a, _)| cpu_ns(a)).collect();
     let t0 = Instant::now();
@@ -129,7 +130,25 @@ pub fn measure(runs: usize, window: Duration) -> anyhow::Result<Vec<Sample>> {
             master.other().label(),
             window.as_secs()
         );
-        samples.extend(one_run(&lab, master, n, window)?);
+        samples.extend(one_run(&lab, master, master.other(), n, window)?);
+    }
+    // k8s-vip with BFD 20 ms × 3, in both roles, keepalived the other side
+    // (FRR's bfdd beside it as the BFD partner).
+    for n in 0..runs * 2 {
+        let (master, backup) = if n % 2 == 0 {
+            (Program::Keepalived, Program::K8sVipBfd)
+        } else {
+            (Program::K8sVipBfd, Program::Keepalived)
+        };
+        eprintln!(
+            "footprint BFD run {}/{}: {} master, {} backup, {} s",
+            n + 1,
+            runs * 2,
+            master.label(),
+            backup.label(),
+            window.as_secs()
+        );
+        samples.extend(one_run(&lab, master, backup, runs * 2 + n, window)?);
     }
     Ok(samples)
 }
@@ -164,6 +183,14 @@ pub fn table(samples: &[Sample], runs: usize, window_s: u64, keepalived: &str) -
                 &pick("keepalived", role, f),
             ));
         }
+        for (what, unit, f) in metrics {
+            rows.push(Row::from_samples(
+                &format!("{role} {what}, k8s-vip with BFD 20 ms × 3"),
+                unit,
+                &pick("k8s-vip+bfd", role, f),
+                &pick("keepalived", role, f),
+            ));
+        }
     }
     Table {
         key: "footprint".into(),
@@ -179,7 +206,10 @@ pub fn table(samples: &[Sample], runs: usize, window_s: u64, keepalived: &str) -
              VIP, the backup joins, 2 s settle, then a {window_s}-s window: CPU from \
              /proc/PID/task/*/schedstat scaled to seconds per hour, memory at the window's \
              end from /proc/PID/smaps_rollup summed over the program's processes \
-             (keepalived: parent + VRRP child). One sample per program, role and run."
+             (keepalived: parent + VRRP child). One sample per program, role and run. \
+             The BFD rows: as many runs again with k8s-vip's agent running BFD 20 ms × 3 \
+             to its peer (both roles, keepalived the other), FRR's bfdd beside keepalived \
+             as the BFD partner (not measured); keepalived's figures there are all its runs."
         ),
         rows,
     }

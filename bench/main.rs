@@ -21,6 +21,7 @@ mod parse;
 mod render;
 #[allow(dead_code)] // shared with tests/bench_tables.rs and benches/vrrp.rs
 mod results;
+mod starvation;
 #[allow(dead_code)] // shared with tests/bench_units.rs
 mod stats;
 mod syscalls;
@@ -44,6 +45,7 @@ commands:
   import-failover FILE      the failover benchmark's log or JSON → result file
                             (checks BENCH_TRIALS trials per cell of BENCH_INTERVALS_MS)
   timeline EVENTS OUT.svg   draw a VIP/client timeline from a JSON events file
+  import-starvation FILE    the starvation benchmark's JSON → result file
   render-docs               rewrite the docs' tables between <!-- bench:KEY:begin/end -->
   render-docs --check       fail when a doc's table differs from the result files
   render-docs --print       print every table of the result files (no doc touched)
@@ -175,6 +177,21 @@ fn syscalls(args: &[String]) -> anyhow::Result<()> {
     save(&file)
 }
 
+fn import_starvation(args: &[String]) -> anyhow::Result<()> {
+    let Some(json) = args.get(1) else {
+        anyhow::bail!("import-starvation needs the starvation benchmark's JSON\n{USAGE}");
+    };
+    let raw = starvation::import(Path::new(json))?;
+    let mut file = ResultFile::describe(
+        "starvation",
+        "make bench-starvation",
+        vec![starvation::table(&raw)],
+    )
+    .param("seconds", raw["seconds"].clone());
+    file.raw = raw;
+    save(&file)
+}
+
 fn import_failover(args: &[String]) -> anyhow::Result<()> {
     let Some(log) = args.get(1) else {
         anyhow::bail!("import-failover needs the failover benchmark's log or JSON\n{USAGE}");
@@ -245,6 +262,7 @@ fn run(args: &[String]) -> anyhow::Result<()> {
         Some("footprint") => footprint(&args),
         Some("syscalls") => syscalls(&args),
         Some("import-failover") => import_failover(&args),
+        Some("import-starvation") => import_starvation(&args),
         Some("timeline") => {
             let (Some(input), Some(out)) = (args.get(1), args.get(2)) else {
                 anyhow::bail!("timeline needs EVENTS.json and OUT.svg\n{USAGE}");

@@ -29,6 +29,9 @@ pub enum Program {
     K8sVip,
     /// keepalived with only its VRRP process (parent + VRRP child).
     Keepalived,
+    /// k8s-vip's agent with BFD 20 ms × 3 to its peer; FRR's bfdd runs
+    /// beside keepalived as the BFD partner (keepalived speaks no BFD).
+    K8sVipBfd,
 }
 
 impl Program {
@@ -37,13 +40,14 @@ impl Program {
         match self {
             Program::K8sVip => "k8s-vip",
             Program::Keepalived => "keepalived",
+            Program::K8sVipBfd => "k8s-vip+bfd",
         }
     }
 
     /// The other program.
     pub fn other(self) -> Program {
         match self {
-            Program::K8sVip => Program::Keepalived,
+            Program::K8sVip | Program::K8sVipBfd => Program::Keepalived,
             Program::Keepalived => Program::K8sVip,
         }
     }
@@ -51,7 +55,7 @@ impl Program {
     /// Process name (comm) of the program's processes.
     fn comm(self) -> &'static str {
         match self {
-            Program::K8sVip => "k8s-vip",
+            Program::K8sVip | Program::K8sVipBfd => "k8s-vip",
             Program::Keepalived => "keepalived",
         }
     }
@@ -115,6 +119,8 @@ pub struct Pair<'a> {
     pub master: Agent,
     /// The backup.
     pub backup: Agent,
+    /// FRR's bfdd beside keepalived when the k8s-vip side runs BFD.
+    bfdd: Option<(Proc, tempfile::TempDir)>,
 }
 
 impl<'a> Pair<'a> {
@@ -126,6 +132,24 @@ impl<'a> Pair<'a> {
         dir: &Path,
         settle: Duration,
     ) -> anyhow::Result<Pair<'a>> {
+        Pair::start_with(lab, master, master.other(), dir, settle)
+    }
+
+    /// [`Pair::start`] with the backup named (k8s-vip with BFD as backup).
+    pub fn start_with(
+        lab: &'a Lab,
+        master: Program,
+        backup: Program,
+        dir: &Path,
+        settle: Duration,
+    ) -> anyhow::Result<Pair<'a>> {
+        let bfd_unit = [master, backup]
+            .iter()
+            .position(|p| *p == Program::K8sVipBfd);
+        let bfdd = match bfd_unit {
+            Some(u) => Some(start_bfdd(lab, 1 - u)?),
+            None => None,
+        };
         let m = spawn(lab, master, 0, 150, dir)?;
         if wait_for(Duration::from_secs(10), || lab.holders(VIP) == vec![0]).is_none() {
             bail!(
@@ -135,12 +159,19 @@ impl<'a> Pair<'a> {
                 m.log()
             );
         }
-        let b = spawn(lab, master.other(), 1, 100, dir)?;
+        let b = spawn(lab, backup, 1, 100, dir)?;
         let pair = Pair {
             lab,
             master: m,
             backup: b,
+            bfdd,
         };
+        if let Some(u) = bfd_unit {
+            let sock = dir.join(format!("{}-{u}/agent.sock", Program::K8sVipBfd.label()));
+            if wait_for(Duration::from_secs(10), || bfd_up(&sock)).is_none() {
+                bail!("k8s-vip's BFD session to bfdd did not come up in 10 s");
+            }
+        }
         std::thread::sleep(settle);
         pair.check_master()?;
         if pair.backup.pids().is_empty() {
@@ -175,7 +206,60 @@ impl<'a> Pair<'a> {
             agent.proc.signal(nix::sys::signal::Signal::SIGTERM);
             let _ = agent.proc.wait_timeout(Duration::from_secs(3));
         }
+        if let Some((mut p, _dir)) = self.bfdd.take() {
+            p.kill();
+        }
     }
+}
+
+/// Whether the agent behind `sock` shows its BFD session Up.
+fn bfd_up(sock: &Path) -> bool {
+    let req = serde_json::json!({"cmd": "status"});
+    k8s_vip::agent::client::request(sock, &req, Duration::from_secs(1))
+        .map(|v| v["instances"][0]["bfd"][0]["state"] == "up")
+        .unwrap_or(false)
+}
+
+/// FRR's bfdd (standalone) on unit `i`, 20 ms × 3 to the other unit, in a
+/// directory FRR (which drops to user frr) can write to.
+fn start_bfdd(lab: &Lab, i: usize) -> anyhow::Result<(Proc, tempfile::TempDir)> {
+    use std::os::unix::fs::PermissionsExt as _;
+    let dir = tempfile::Builder::new()
+        .prefix("k8s-vip-fp-bfdd-")
+        .tempdir()?;
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o777))?;
+    let (local, peer) = (lab.unit(i).ipv4, lab.unit(1 - i).ipv4);
+    let d = dir.path().display().to_string();
+    write(
+        &dir.path().join("bfdd.conf"),
+        &format!(
+            "bfd\n peer {peer} local-address {local}\n  receive-interval 20\n  \
+             transmit-interval 20\n  detect-multiplier 3\n !\n!\n"
+        ),
+    )?;
+    let (conf, pid, ctl) = (
+        format!("{d}/bfdd.conf"),
+        format!("{d}/bfdd.pid"),
+        format!("{d}/bfdd.sock"),
+    );
+    let proc = lab.spawn_logged(
+        lab.unit(i),
+        &format!("bfdd-unit{i}"),
+        &[
+            "/usr/lib/frr/bfdd",
+            "-f",
+            &conf,
+            "--vty_socket",
+            &d,
+            "-i",
+            &pid,
+            "--bfdctl",
+            &ctl,
+            "--log",
+            "stdout",
+        ],
+    );
+    Ok((proc, dir))
 }
 
 fn write(path: &Path, text: &str) -> anyhow::Result<()> {
@@ -196,8 +280,8 @@ fn spawn(
     let peer = lab.unit(1 - i).ipv4;
     let log_name = format!("{}-unit{i}", program.label());
     let proc = match program {
-        Program::K8sVip => {
-            let config = format!(
+        Program::K8sVip | Program::K8sVipBfd => {
+            let mut config = format!(
                 "control-socket: {d}/agent.sock\nstate-file: {d}/state.json\npause-file: {d}/paused\n\
                  instances:\n  - name: api\n    interface: eth0\n    vrid: 51\n    version: 3\n    \
                  priority: {priority}\n    advert-interval-ms: {ADVERT_MS}\n    preempt: false\n    \
@@ -205,6 +289,12 @@ fn spawn(
                  garp: {{repeat: 5, interval-ms: 100, refresh-s: 60}}\n    checks: []\n",
                 d = d.display(),
             );
+            if program == Program::K8sVipBfd {
+                let theirs = 250 - priority;
+                config += &format!(
+                    "    bfd: {{interval-ms: 20, multiplier: 3, peer-priorities: {{\"{peer}\": {theirs}}}}}\n"
+                );
+            }
             let file = d.join("agent.yaml");
             write(&file, &config)?;
             let file = file.display().to_string();

@@ -27,6 +27,12 @@
 //! trial of each implementation is drawn as
 //! `failover-<impl>-<interval>-<mode>.svg` (+ `.json`, + `.png` with
 //! rsvg-convert) by [`failover_timeline`].
+//!
+//! A third cell, crash only, at advert intervals ≤ 100 ms: the k8s-vip agent
+//! with BFD 20 ms × 3 between every pair of units (issue 13). BFD runs over
+//! unicast peers, so this cell's adverts are unicast: the client cannot hear
+//! them, and the fault is placed `phase` × interval after the warm-up instead
+//! of after the master's last advert (no "from its last advert" figure).
 mod agent_util;
 #[path = "../bench/failover_timeline.rs"]
 mod failover_timeline;
@@ -63,6 +69,36 @@ const LANES: [&str; 3] = [
 enum Impl {
     Ours,
     Keepalived,
+    /// The k8s-vip agent, unicast, with BFD 20 ms × 3 to every peer.
+    OursBfd,
+}
+
+/// Priority of each unit in every trial (unit1 the first master).
+const PRIOS: [u8; 3] = [100, 150, 50];
+
+/// A unicast instance on `unit` with BFD 20 ms × 3 to the other two units.
+fn start_bfd_agent(lab: &Lab, unit: usize, interval_ms: u64) -> Agent {
+    let mut i = Inst::v4(51, PRIOS[unit]);
+    i.advert_ms = interval_ms;
+    i.garp_repeat = 5;
+    i.garp_interval_ms = 100;
+    i.garp_refresh_s = 60;
+    let others: Vec<usize> = (0..3).filter(|j| *j != unit).collect();
+    i.unicast_peers = others
+        .iter()
+        .map(|j| lab.unit(*j).ipv4.to_string())
+        .collect();
+    let config = write_config(lab, unit, &[i]);
+    let mut doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&config).unwrap()).unwrap();
+    let prios: serde_json::Map<String, serde_json::Value> = others
+        .iter()
+        .map(|j| (lab.unit(*j).ipv4.to_string(), serde_json::json!(PRIOS[*j])))
+        .collect();
+    doc["instances"][0]["bfd"] =
+        serde_json::json!({"interval-ms": 20, "multiplier": 3, "peer-priorities": prios});
+    std::fs::write(&config, serde_json::to_string_pretty(&doc).unwrap()).unwrap();
+    start_with(lab, unit, config)
 }
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -232,6 +268,10 @@ fn start_speaker(
                 vrrp_pid: None,
             }
         }
+        Impl::OursBfd => Speaker {
+            proc: start_bfd_agent(lab, unit, interval_ms).proc,
+            vrrp_pid: None,
+        },
         Impl::Keepalived => {
             // A fresh directory per start: keepalived must never find an
             // earlier run's pid files.
@@ -398,17 +438,32 @@ fn trial(rig: Rig, which: Impl, fault: Fault, interval_ms: u64, n: usize, phase:
         "{which:?}: warm-up"
     );
     sniffer.clear();
+    if which == Impl::OursBfd {
+        // Unicast adverts: the client cannot hear them; place the fault at
+        // `phase` of an interval from now.
+        let now = Instant::now();
+        probe_until(
+            &prober,
+            target,
+            (now, now + step.mul_f64(phase)),
+            PROBE_EVERY,
+            &mut probes,
+            |_| false,
+        );
+    }
     // Wait for an advert from the master, checking every 5 ms as before
     // (it places the fault in the advert cycle), probing meanwhile.
     let now = Instant::now();
-    let heard = probe_until(
-        &prober,
-        target,
-        (now, now + step * 2 + Duration::from_millis(100)),
-        Duration::from_millis(5),
-        &mut probes,
-        |_| sniffer.last_from("192.0.2.12", Instant::now()).is_some(),
-    );
+    let heard = (which == Impl::OursBfd).then_some(now).or_else(|| {
+        probe_until(
+            &prober,
+            target,
+            (now, now + step * 2 + Duration::from_millis(100)),
+            Duration::from_millis(5),
+            &mut probes,
+            |_| sniffer.last_from("192.0.2.12", Instant::now()).is_some(),
+        )
+    });
     assert!(
         heard.is_some(),
         "{which:?}: the client hears no adverts from the master"
@@ -581,6 +636,7 @@ fn draw_median(which: Impl, fault: Fault, interval_ms: u64, samples: &[Sample]) 
     let (impl_name, impl_tag) = match which {
         Impl::Ours => ("k8s-vip agent", "k8s-vip"),
         Impl::Keepalived => ("keepalived", "keepalived"),
+        Impl::OursBfd => ("k8s-vip agent + BFD 20 ms × 3", "k8s-vip-bfd"),
     };
     let (mode, mode_tag) = match fault {
         Fault::Crash => ("crash (SIGKILL + port down)", "crash"),
@@ -673,6 +729,7 @@ fn bench_failover_vs_keepalived() {
     let mut rows = Vec::new();
     let mut phase_rows = Vec::new();
     let mut split_rows = Vec::new();
+    let mut bfd_rows = Vec::new();
     let mut rss: Vec<(Impl, u64)> = Vec::new();
     for &interval in &intervals {
         let i = Duration::from_millis(interval);
@@ -684,6 +741,10 @@ fn bench_failover_vs_keepalived() {
             // same machine load and the same fault phase.
             let mut got: Vec<(Impl, Vec<Sample>)> =
                 vec![(Impl::Ours, Vec::new()), (Impl::Keepalived, Vec::new())];
+            // BFD: crash at sub-second adverts (the issue's 100 ms cell).
+            if fault == Fault::Crash && interval <= 100 {
+                got.push((Impl::OursBfd, Vec::new()));
+            }
             for n in 0..trials {
                 let phase = (n as f64 + 0.5) / trials as f64;
                 for (which, samples) in got.iter_mut() {
@@ -732,6 +793,13 @@ fn bench_failover_vs_keepalived() {
                 split(0),
                 split(1)
             ));
+            if got.len() > 2 {
+                let c = cells(
+                    &pick(2, &|s| Some(s.from_fault)),
+                    &pick(1, &|s| Some(s.from_fault)),
+                );
+                bfd_rows.push(format!("| {} | {name} {c}", label(interval)));
+            }
             if fault == Fault::Crash {
                 let c = cells(
                     &pick(0, &|s| s.from_last_advert),
@@ -765,6 +833,12 @@ fn bench_failover_vs_keepalived() {
     println!("| advert interval | fault | k8s-vip fault → VIP | k8s-vip VIP → answer | keepalived fault → VIP | keepalived VIP → answer |");
     println!("|---|---|---|---|---|---|");
     for r in split_rows {
+        println!("{r}");
+    }
+    println!("\nWith BFD 20 ms × 3 (unicast) vs keepalived, same trials:\n");
+    println!("| advert interval | fault | k8s-vip + BFD median | k8s-vip + BFD max | keepalived median | keepalived max | ratio (median) |");
+    println!("|---|---|---|---|---|---|---|");
+    for r in bfd_rows {
         println!("{r}");
     }
     println!(

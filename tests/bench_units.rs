@@ -166,6 +166,40 @@ mod failover_tests {
     }
 
     #[test]
+    fn the_bfd_cell_is_its_own_row_against_keepalived() {
+        let log = "Ours Crash 100 ms trial 0 (phase 0.50): 324 ms, VIP on unit0 at 321 ms (master RSS 1 KiB)\n\
+                   Keepalived Crash 100 ms trial 0 (phase 0.50): 318 ms, VIP on unit0 at 311 ms (master RSS 1 KiB)\n\
+                   OursBfd Crash 100 ms trial 0 (phase 0.50): 57 ms, VIP on unit0 at 51 ms (master RSS 1 KiB)\n";
+        let trials = parse_log(log);
+        assert_eq!(trials[2].implementation, BFD);
+        let t = table(&trials);
+        let ours = t
+            .rows
+            .iter()
+            .find(|r| r.metric.ends_with("→ first client connect") && !r.metric.contains("BFD"))
+            .unwrap();
+        assert_eq!(ours.ours_samples, vec![324.0]);
+        let bfd = t
+            .rows
+            .iter()
+            .find(|r| r.metric.contains("BFD 20 ms × 3"))
+            .unwrap();
+        assert_eq!(bfd.ours_samples, vec![57.0]);
+        assert_eq!(bfd.theirs_samples, vec![318.0]);
+        assert!((bfd.ratio.unwrap() - 57.0 / 318.0).abs() < 1e-9);
+        let split = split_table(&trials);
+        let b = split
+            .rows
+            .iter()
+            .find(|r| r.metric.contains("BFD"))
+            .unwrap();
+        assert_eq!(
+            (b.ours_samples.clone(), b.theirs_samples.clone()),
+            (vec![51.0], vec![311.0])
+        );
+    }
+
+    #[test]
     fn a_missing_trial_fails_the_import() {
         let line = |imp: &str, mode: &str| format!("{imp} {mode} 100 ms trial 0: 300 ms\n");
         let all = ["Ours", "Keepalived"]
@@ -173,6 +207,12 @@ mod failover_tests {
             .flat_map(|i| ["Crash", "Graceful"].map(|m| line(i, m)))
             .collect::<String>();
         let trials = parse_log(&all);
+        let err = check_complete(&trials, &[100, 1000], 1)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("k8s-vip+bfd crash 100 ms: 0 of 1"), "{err}");
+        assert!(!err.contains("k8s-vip+bfd crash 1000"), "{err}");
+        let trials = parse_log(&(all + &line("OursBfd", "Crash")));
         check_complete(&trials, &[100], 1).unwrap();
         let err = check_complete(&trials, &[100], 2).unwrap_err().to_string();
         assert!(err.contains("k8s-vip crash 100 ms: 1 of 2"), "{err}");
