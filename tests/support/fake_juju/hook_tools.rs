@@ -123,7 +123,7 @@ fn peer_units(model: &ModelState, except: &str) -> Vec<String> {
 
 /// The remote units `unit` sees in `rel`.
 fn members(model: &ModelState, rel: &Relation, unit: &str) -> Vec<String> {
-    if rel.peer {
+    if rel.peer && rel.visible.is_none() {
         return peer_units(model, unit);
     }
     match &rel.visible {
