@@ -32,6 +32,7 @@ fn instance(
         prefix,
         unicast: true,
         unicast_peers: peers.iter().map(|p| p.parse().expect("peer")).collect(),
+        alone: false,
         local_address: Some(local.parse().expect("local")),
         garp_refresh_s: 60,
         checks,

@@ -24,6 +24,7 @@ fn inst(name: &str, vip: &str, vrid: u8) -> Instance {
         prefix: 24,
         unicast: true,
         unicast_peers: vec![],
+        alone: false,
         local_address: None,
         garp_refresh_s: 60,
         checks: vec![],

@@ -128,6 +128,7 @@ pub fn gather(ctx: &HookContext, tools: &dyn HookTools, sys: &System) -> anyhow:
         config,
         leader,
         network: gather_network(tools, sys),
+        alone: cluster.peers.is_empty() && alone(ctx, tools),
         peers: cluster.peers,
         cluster_relation: cluster.relation,
         own_cluster_data: cluster.own_data,
@@ -261,6 +262,19 @@ fn gather_peers(ctx: &HookContext, tools: &dyn HookTools) -> anyhow::Result<Clus
         peers,
         own_data,
     })
+}
+
+/// Whether Juju's goal state lists this unit as the only (living) unit of
+/// its application. Asked only when the peer relation shows no other unit;
+/// a failed `goal-state` is logged and taken as "not alone" (wait for peers).
+fn alone(ctx: &HookContext, tools: &dyn HookTools) -> bool {
+    match tools.goal_state() {
+        Ok(goal) => goal.alone(&ctx.unit_name),
+        Err(e) => {
+            let _ = tools.juju_log(LogLevel::Warning, &format!("goal-state failed: {e}"));
+            false
+        }
+    }
 }
 
 /// Every lb-consumers relation: the remote application's bag, its units'

@@ -37,6 +37,9 @@ pub struct Instance {
     pub unicast: bool,
     /// Unicast peers (empty = multicast, unless `unicast`).
     pub unicast_peers: Vec<IpAddr>,
+    /// `unicast` with no peers on a unit Juju expects to be its
+    /// application's only one: the agent may take over, sending nothing.
+    pub alone: bool,
     /// Our source address for unicast (and this unit's address on the interface).
     pub local_address: Option<IpAddr>,
     /// Periodic GARP/NA refresh while master, seconds (0 = off).
@@ -105,6 +108,7 @@ pub fn build(
             prefix: placement.prefix,
             unicast: cfg.unicast,
             unicast_peers,
+            alone: false,
             local_address: placement.local,
             garp_refresh_s: cfg.garp_refresh_s,
             checks: checks.to_vec(),
@@ -139,7 +143,7 @@ pub fn for_inputs(
     if cfg.health_check == HealthCheck::Auto {
         checks.extend(extra_auto_checks.iter().cloned());
     }
-    build(
+    let mut out = build(
         cfg,
         &inputs.model,
         &inputs.app,
@@ -147,7 +151,11 @@ pub fn for_inputs(
         &inputs.peers,
         &inputs.network,
         &checks,
-    )
+    )?;
+    for i in &mut out {
+        i.alone = inputs.alone && i.unicast && i.unicast_peers.is_empty();
+    }
+    Ok(out)
 }
 
 /// The addresses of `vip`'s family of the peers that know us (`me`), sorted,

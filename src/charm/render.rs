@@ -87,6 +87,7 @@ pub fn agent_yaml(instances: &[Instance], agent_paths: &AgentPaths) -> anyhow::R
                 "preempt": i.preempt,
                 "vip_cidr": format!("{}/{}", i.vip, i.prefix),
                 "unicast": i.unicast,
+                "alone": i.alone,
                 "unicast_peers": i.unicast_peers.iter().map(|p| p.to_string()).collect::<Vec<_>>(),
                 "unicast_source": if i.unicast_peers.is_empty() { None } else { i.local_address.map(|a| a.to_string()) },
                 "garp_refresh_s": i.garp_refresh_s,

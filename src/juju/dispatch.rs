@@ -149,6 +149,9 @@ mod tests {
         fn is_leader(&self) -> Result<bool, ToolError> {
             Ok(false)
         }
+        fn goal_state(&self) -> Result<crate::juju::tools::GoalState, ToolError> {
+            Ok(Default::default())
+        }
         fn action_get(&self) -> Result<Map<String, Value>, ToolError> {
             Ok(Map::new())
         }

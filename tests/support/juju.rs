@@ -47,6 +47,7 @@ pub const HOOK_TOOLS: &[&str] = &[
     "status-get",
     "application-version-set",
     "is-leader",
+    "goal-state",
     "action-get",
     "action-set",
     "action-fail",

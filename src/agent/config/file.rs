@@ -56,6 +56,8 @@ pub(super) struct InstanceFile {
     #[serde(default)]
     pub(super) unicast_peers: Vec<String>,
     #[serde(default)]
+    pub(super) alone: bool,
+    #[serde(default)]
     pub(super) unicast_source: Option<String>,
     #[serde(default)]
     pub(super) garp: GarpFile,

@@ -207,6 +207,27 @@ fn unicast_without_peers_is_held_not_multicast() {
     assert!(i.multicast() && !i.held_for_peers());
 }
 
+#[test]
+fn alone_lifts_the_hold_and_needs_unicast_without_peers() {
+    let one = |extra: &str| {
+        format!("instances:\n  - {{name: api, interface: eth0, vrid: 51, vips: [192.0.2.100]{extra}}}\n")
+    };
+    let i = &parse(&one(", unicast: true, alone: true"))
+        .unwrap()
+        .instances[0];
+    assert!(i.alone && !i.multicast() && !i.held_for_peers());
+    for bad in [
+        ", alone: true",
+        ", unicast: true, unicast-peers: [192.0.2.2], alone: true",
+    ] {
+        let e = err(&one(bad));
+        assert!(
+            e.starts_with("instances[0].alone: only for a lone unit"),
+            "{e}"
+        );
+    }
+}
+
 // ===== bfd: =====
 
 fn with_bfd(bfd: &str) -> String {

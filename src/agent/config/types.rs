@@ -106,6 +106,10 @@ pub struct InstanceConfig {
     pub unicast: bool,
     /// Unicast peers (empty = multicast, unless `unicast`).
     pub unicast_peers: Vec<IpAddr>,
+    /// This unit is its application's only unit (by Juju's goal state): a
+    /// unicast instance with no peers may take over, sending nothing (there
+    /// is nobody to send to). Only valid with `unicast` and no peers.
+    pub alone: bool,
     /// Source address for adverts (None = the interface's primary address).
     pub unicast_source: Option<IpAddr>,
     /// GARP/NA schedule.
@@ -132,7 +136,8 @@ impl InstanceConfig {
     /// held in BACKUP and sends no adverts, rather than falling back to
     /// multicast or making itself a master nobody hears. A reload that
     /// lists peers releases it in place.
+    /// `alone: true` lifts the hold: it behaves as if its peers never answer.
     pub fn held_for_peers(&self) -> bool {
-        self.unicast && self.unicast_peers.is_empty()
+        self.unicast && self.unicast_peers.is_empty() && !self.alone
     }
 }

@@ -94,6 +94,12 @@ fn validate_instance(
     }
     let unicast_peers = unicast_peers(&inst.unicast_peers, vips[0].addr, f)?;
     let unicast_source = unicast_source(inst.unicast_source.as_deref(), vips[0].addr, f)?;
+    if inst.alone && !(inst.unicast && unicast_peers.is_empty()) {
+        return Err(invalid(
+            f("alone"),
+            "only for a lone unit: needs unicast: true and no unicast-peers",
+        ));
+    }
     let garp = garp(&inst.garp, f)?;
     let bfd = match &inst.bfd {
         Some(_) if !inst.unicast && unicast_peers.is_empty() => {
@@ -122,6 +128,7 @@ fn validate_instance(
         vips,
         unicast: inst.unicast,
         unicast_peers,
+        alone: inst.alone,
         unicast_source,
         garp,
         checks,

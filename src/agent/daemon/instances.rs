@@ -254,6 +254,8 @@ fn describe(inst: &Instance) -> String {
         if cfg.held_for_peers() {
             "unicast, no peers yet: staying BACKUP and sending nothing until unicast-peers lists one"
                 .to_string()
+        } else if cfg.alone {
+            "unicast, alone (the only unit): may take over, sending nothing".to_string()
         } else if cfg.multicast() {
             "multicast".to_string()
         } else {

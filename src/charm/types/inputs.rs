@@ -39,6 +39,10 @@ pub struct Inputs {
     pub network: NetworkView,
     /// Other units in the `cluster` peer relation with their data.
     pub peers: Vec<Peer>,
+    /// Juju's goal state lists this unit as its application's only one
+    /// (asked only when no peer is listed): with `unicast=true` the agent
+    /// may then hold the VIPs with no peers instead of waiting for some.
+    pub alone: bool,
     /// The `cluster` relation id, once it exists.
     pub cluster_relation: Option<String>,
     /// Our unit data in `cluster` now.

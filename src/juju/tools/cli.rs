@@ -12,7 +12,7 @@ use serde_json::{Map, Value};
 use super::error::shorten;
 use super::error::ToolError;
 use super::hook_tools::{Bag, HookTools};
-use super::types::{LogLevel, NetworkInfo, Protocol, Status};
+use super::types::{GoalState, LogLevel, NetworkInfo, Protocol, Status};
 
 /// Runs the hook tools found on PATH (or in one directory, see [`CliHookTools::in_dir`]).
 #[derive(Debug, Clone, Default)]
@@ -220,6 +220,10 @@ impl HookTools for CliHookTools {
 
     fn is_leader(&self) -> Result<bool, ToolError> {
         self.json("is-leader", &["--format=json"])
+    }
+
+    fn goal_state(&self) -> Result<GoalState, ToolError> {
+        self.json("goal-state", &["--format=json"])
     }
 
     fn action_get(&self) -> Result<Map<String, Value>, ToolError> {

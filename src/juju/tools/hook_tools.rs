@@ -8,7 +8,7 @@ use std::path::Path;
 use serde_json::{Map, Value};
 
 use super::error::ToolError;
-use super::types::{LogLevel, NetworkInfo, Protocol, Status};
+use super::types::{GoalState, LogLevel, NetworkInfo, Protocol, Status};
 use crate::juju::context::HookContext;
 
 /// One relation data bag: string keys to string values, as Juju stores them.
@@ -39,6 +39,9 @@ pub trait HookTools {
     fn application_version_set(&self, version: &str) -> Result<(), ToolError>;
     /// Whether this unit is the leader (`is-leader`).
     fn is_leader(&self) -> Result<bool, ToolError>;
+    /// The units Juju expects this application to have
+    /// (`goal-state --format=json`).
+    fn goal_state(&self) -> Result<GoalState, ToolError>;
     /// The running action's parameters, defaults filled in (`action-get`).
     fn action_get(&self) -> Result<Map<String, Value>, ToolError>;
     /// Adds results to the running action; dotted keys nest (`action-set k=v`).

@@ -14,5 +14,6 @@ pub use cli::CliHookTools;
 pub use error::ToolError;
 pub use hook_tools::{Bag, HookTools};
 pub use types::{
-    BindAddress, InterfaceAddress, LogLevel, NetworkInfo, Protocol, Status, StatusState,
+    BindAddress, GoalState, GoalUnit, InterfaceAddress, LogLevel, NetworkInfo, Protocol, Status,
+    StatusState,
 };

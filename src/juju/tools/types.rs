@@ -1,7 +1,39 @@
 //! Plain values the hook tools take and return, typed so that a charm cannot
 //! send Juju a status or log level it does not know.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
+
+/// What Juju means this application to become (`goal-state --format=json`):
+/// the units it is expected to have, so a unit can tell "alone for now, peers
+/// still joining" from "alone by design". Relations are not read.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+pub struct GoalState {
+    /// This application's units (ourselves included) by name.
+    #[serde(default)]
+    pub units: BTreeMap<String, GoalUnit>,
+}
+
+/// One unit in [`GoalState`].
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+pub struct GoalUnit {
+    /// Its workload status, or `dying` once its life is dying.
+    #[serde(default)]
+    pub status: String,
+}
+
+impl GoalState {
+    /// True when `me` is the only unit Juju expects of this application
+    /// (dying units do not count): there are no peers to wait for.
+    pub fn alone(&self, me: &str) -> bool {
+        self.units.contains_key(me)
+            && !self
+                .units
+                .iter()
+                .any(|(name, u)| name != me && u.status != "dying")
+    }
+}
 
 /// A workload status state that a charm may set (`status-set STATE`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -146,5 +178,25 @@ impl NetworkInfo {
         self.bind_addresses
             .iter()
             .find_map(|b| b.addresses.first().map(|a| (b, a)))
+    }
+}
+
+#[cfg(test)]
+mod goal_tests {
+    use super::GoalState;
+
+    /// Juju's own shape: units with status and since; relations by endpoint.
+    const JUJU: &str = r#"{"units":{"k8s-vip/0":{"status":"active","since":"2026-12-07 10:00:00Z"},
+        "k8s-vip/1":{"status":"dying","since":"2026-12-07 10:01:00Z"}},
+        "relations":{"cluster":{"k8s-vip/1":{"status":"departing","since":"2026-12-07 10:01:00Z"}}}}"#;
+
+    #[test]
+    fn alone_counts_living_units_of_the_application() {
+        let g: GoalState = serde_json::from_str(JUJU).unwrap();
+        assert!(g.alone("k8s-vip/0"), "a dying unit does not count");
+        assert!(!g.alone("k8s-vip/2"), "not listed: not known to be alone");
+        let mut two = g.clone();
+        two.units.get_mut("k8s-vip/1").unwrap().status = "waiting".into();
+        assert!(!two.alone("k8s-vip/0"));
     }
 }

@@ -22,6 +22,7 @@ pub fn run(ctx: &Ctx, tool: &str, args: &[String]) -> Out {
         "status-get" => status_get(ctx, args),
         "application-version-set" => application_version_set(ctx, args),
         "is-leader" => is_leader(ctx, args),
+        "goal-state" => goal_state(ctx, args),
         "action-get" => action_get(ctx, args),
         "action-set" => action_set(ctx, args),
         "action-fail" => action_fail(ctx, args),
@@ -122,7 +123,7 @@ fn peer_units(model: &ModelState, except: &str) -> Vec<String> {
 
 /// The remote units `unit` sees in `rel`.
 fn members(model: &ModelState, rel: &Relation, unit: &str) -> Vec<String> {
-    if rel.peer {
+    if rel.peer && rel.visible.is_none() {
         return peer_units(model, unit);
     }
     match &rel.visible {
@@ -599,6 +600,42 @@ fn is_leader(ctx: &Ctx, args: &[String]) -> Out {
     no_more(&args, 0)?;
     let leader = unit(&read(ctx)?, ctx)?.leader;
     formatted(&args, &Value::Bool(leader))
+}
+
+/// As Juju answers: every unit of the application (ourselves included) with
+/// its workload status, and each relation's remote units and application.
+fn goal_state(ctx: &Ctx, args: &[String]) -> Out {
+    let args = parse(args, &[FORMAT])?;
+    no_more(&args, 0)?;
+    let model = read(ctx)?;
+    let status = |u: &UnitState| {
+        let s = u.status.last().map_or("waiting", |e| e.state.as_str());
+        serde_json::json!({"status": s, "since": "2026-01-01 00:00:00Z"})
+    };
+    let units: Map<String, Value> = model
+        .units
+        .iter()
+        .map(|(n, u)| (n.clone(), status(u)))
+        .collect();
+    let mut relations = Map::new();
+    for rel in &model.relations {
+        let entry = relations
+            .entry(rel.endpoint.clone())
+            .or_insert_with(|| Value::Object(Map::new()));
+        for m in members(&model, rel, &ctx.unit) {
+            entry[m] = serde_json::json!({"status": "joined", "since": "2026-01-01 00:00:00Z"});
+        }
+        if !rel.peer {
+            entry[rel.remote_app.clone()] =
+                serde_json::json!({"status": "joined", "since": "2026-01-01 00:00:00Z"});
+        }
+    }
+    match args.get("format").unwrap_or("yaml") {
+        "json" => json(&serde_json::json!({"units": units, "relations": relations})),
+        other => Err(Fail::usage(format!(
+            "only --format=json is simulated, not {other}"
+        ))),
+    }
 }
 
 // ===== actions =====

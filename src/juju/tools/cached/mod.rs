@@ -20,7 +20,7 @@ use serde_json::{Map, Value};
 use super::error::ToolError;
 use super::facts::Facts;
 use super::hook_tools::{Bag, HookTools};
-use super::types::{LogLevel, NetworkInfo, Protocol, Status};
+use super::types::{GoalState, LogLevel, NetworkInfo, Protocol, Status};
 use crate::juju::context::HookContext;
 use memory::Memory;
 
@@ -34,6 +34,7 @@ pub struct CachedTools<T> {
     /// What this run knows that must be read again next run.
     network: RefCell<HashMap<String, NetworkInfo>>,
     leader: RefCell<Option<bool>>,
+    goal: RefCell<Option<GoalState>>,
     action_params: RefCell<Option<Map<String, Value>>>,
     /// Where facts are kept between runs, once recalled.
     memory: RefCell<Option<Memory>>,
@@ -92,6 +93,7 @@ impl<T: HookTools> CachedTools<T> {
             facts: RefCell::default(),
             network: RefCell::default(),
             leader: RefCell::default(),
+            goal: RefCell::default(),
             action_params: RefCell::default(),
             memory: RefCell::default(),
         }
@@ -198,6 +200,10 @@ impl<T: HookTools> HookTools for CachedTools<T> {
 
     fn is_leader(&self) -> Result<bool, ToolError> {
         cached_one(&mut self.leader.borrow_mut(), || self.inner.is_leader())
+    }
+
+    fn goal_state(&self) -> Result<GoalState, ToolError> {
+        cached_one(&mut self.goal.borrow_mut(), || self.inner.goal_state())
     }
 
     fn action_get(&self) -> Result<Map<String, Value>, ToolError> {

@@ -54,6 +54,9 @@ impl HookTools for Counting {
     fn is_leader(&self) -> Result<bool, ToolError> {
         self.read(true)
     }
+    fn goal_state(&self) -> Result<crate::juju::tools::GoalState, ToolError> {
+        self.read(Default::default())
+    }
     fn action_get(&self) -> Result<Map<String, Value>, ToolError> {
         self.read(Map::new())
     }
