@@ -31,6 +31,14 @@ pub struct InstanceMetrics {
     pub gratuitous_sent: u64,
     /// Check name → healthy.
     pub checks: BTreeMap<String, bool>,
+    /// The instance's VRID (label of the collision counter).
+    pub vrid: u8,
+    /// Adverts for our VRID from a router that is not one of our peers.
+    pub collisions: u64,
+    /// Advert interval the instance expects, seconds.
+    pub advert_interval: f64,
+    /// Accepted adverts by sender (bounded: see `advert_metrics`).
+    pub peer_adverts: BTreeMap<String, u64>,
 }
 
 /// Everything the endpoint exposes.
@@ -128,6 +136,7 @@ impl Metrics {
         let mut o = String::new();
         self.render_instances(&mut o);
         self.render_drops(&mut o);
+        crate::agent::advert_metrics::render(&self.instances, &mut o);
         self.render_agent(&mut o);
         self.bfd.render(&mut o);
         o
