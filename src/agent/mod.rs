@@ -25,6 +25,7 @@ pub mod garp;
 pub mod instance;
 pub mod log;
 pub mod metrics;
+pub mod metrics_http;
 pub mod netlink;
 pub mod poller;
 pub mod publish;
