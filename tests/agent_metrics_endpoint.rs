@@ -42,7 +42,10 @@ fn a_request_sent_in_two_writes_is_answered() {
     assert!(out.starts_with("HTTP/1.1 200 OK"), "{out}");
     assert!(out.contains("k8s_vip_instance_state{instance=\"v4-1\",state=\"MASTER\"} 1"));
     let out = get_in_parts(addr, &[b"GET /healthz HTTP/1.1\r\n", b"\r\n"]);
-    assert!(out.starts_with("HTTP/1.1 200 OK") && out.contains("ok k8s-vip agent"), "{out}");
+    assert!(
+        out.starts_with("HTTP/1.1 200 OK") && out.contains("ok k8s-vip agent"),
+        "{out}"
+    );
     let out = get_in_parts(addr, &[b"GET /other HTTP/1.1\r\n\r\n"]);
     assert!(out.starts_with("HTTP/1.1 404"), "{out}");
 }
@@ -62,7 +65,10 @@ fn a_busy_port_is_shown_and_retried_until_it_frees() {
     let addr = holder.local_addr().unwrap();
     let endpoint = serve_retrying(addr, shared(), Duration::from_millis(200));
     let shown = endpoint.shown();
-    assert!(shown.starts_with(&format!("cannot bind {addr}: ")), "{shown}");
+    assert!(
+        shown.starts_with(&format!("cannot bind {addr}: ")),
+        "{shown}"
+    );
     assert!(endpoint.take_changed());
     drop(holder);
     let up = wait_for(Duration::from_secs(5), || {

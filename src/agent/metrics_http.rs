@@ -91,8 +91,7 @@ fn note_bind(
     };
     if attempt.is_err() && endpoint.shown() != text {
         warn(&format!(
-            "metrics-listen: {text}; running without metrics, retrying every {}s",
-            retry.as_secs()
+            "metrics-listen: {text}; running without metrics, retrying every {retry:?}"
         ));
     }
     if endpoint.shown() != text {

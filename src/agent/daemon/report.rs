@@ -55,7 +55,11 @@ impl Daemon {
         if self.bfd.take_changed() {
             self.gate.mark_dirty();
         }
-        if self.metrics_endpoint.as_ref().is_some_and(|e| e.take_changed()) {
+        if self
+            .metrics_endpoint
+            .as_ref()
+            .is_some_and(|e| e.take_changed())
+        {
             self.gate.mark_dirty();
         }
         if self.bfd.gauges_due(now) {
