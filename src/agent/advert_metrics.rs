@@ -10,7 +10,18 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::net::IpAddr;
 
-use crate::agent::metrics::InstanceMetrics;
+/// One instance's advert-level counters.
+#[derive(Debug, Default, Clone)]
+pub struct AdvertMetrics {
+    /// The instance's VRID (label of the collision counter).
+    pub vrid: u8,
+    /// Adverts for our VRID from a router that is not one of our peers.
+    pub collisions: u64,
+    /// Advert interval the instance expects, seconds.
+    pub advert_interval: f64,
+    /// Accepted adverts by sender (bounded: see [`peer_label`]).
+    pub peer_adverts: BTreeMap<String, u64>,
+}
 
 /// Most distinct `peer` label values kept per instance (multicast mode, where
 /// any router on the link may send); later senders are counted as `other`.
@@ -30,7 +41,7 @@ pub fn peer_label(known: &BTreeMap<String, u64>, src: IpAddr) -> String {
 }
 
 /// Counts one accepted advert from `src`.
-pub fn count_peer_advert(m: &mut InstanceMetrics, src: IpAddr) {
+pub fn count_peer_advert(m: &mut AdvertMetrics, src: IpAddr) {
     let label = peer_label(&m.peer_adverts, src);
     *m.peer_adverts.entry(label).or_default() += 1;
 }
@@ -47,14 +58,17 @@ fn header(o: &mut String, metric: &str, help: &str, kind: &str) {
 }
 
 /// Renders the three families for `instances`.
-pub fn render(instances: &BTreeMap<String, InstanceMetrics>, o: &mut String) {
+pub fn render<'a, I>(instances: I, o: &mut String)
+where
+    I: Iterator<Item = (&'a str, &'a AdvertMetrics)> + Clone,
+{
     header(
         o,
         "k8s_vip_vrid_collisions_total",
         "Adverts for the instance's VRID on its interface from a router that is not one of its peers.",
         "counter",
     );
-    for (name, m) in instances {
+    for (name, m) in instances.clone() {
         let _ = writeln!(
             o,
             "k8s_vip_vrid_collisions_total{{instance=\"{}\",vrid=\"{}\"}} {}",
@@ -69,7 +83,7 @@ pub fn render(instances: &BTreeMap<String, InstanceMetrics>, o: &mut String) {
         "Advert interval the instance expects (configured, or learned from the master in VRRPv3).",
         "gauge",
     );
-    for (name, m) in instances {
+    for (name, m) in instances.clone() {
         let _ = writeln!(
             o,
             "k8s_vip_advert_interval_seconds{{instance=\"{}\"}} {}",
@@ -83,7 +97,7 @@ pub fn render(instances: &BTreeMap<String, InstanceMetrics>, o: &mut String) {
         "Adverts accepted, by sender address (bounded; extra senders count as other).",
         "counter",
     );
-    for (name, m) in instances {
+    for (name, m) in instances.clone() {
         for (peer, n) in &m.peer_adverts {
             let _ = writeln!(
                 o,
@@ -101,7 +115,7 @@ mod tests {
 
     #[test]
     fn peer_labels_are_capped_and_the_rest_count_as_other() {
-        let mut m = InstanceMetrics::default();
+        let mut m = AdvertMetrics::default();
         for i in 0..20u8 {
             count_peer_advert(&mut m, IpAddr::from([192, 0, 2, i]));
         }

@@ -29,14 +29,8 @@ pub struct InstanceMetrics {
     pub gratuitous_sent: u64,
     /// Check name → healthy.
     pub checks: BTreeMap<String, bool>,
-    /// The instance's VRID (label of the collision counter).
-    pub vrid: u8,
-    /// Adverts for our VRID from a router that is not one of our peers.
-    pub collisions: u64,
-    /// Advert interval the instance expects, seconds.
-    pub advert_interval: f64,
-    /// Accepted adverts by sender (bounded: see `advert_metrics`).
-    pub peer_adverts: BTreeMap<String, u64>,
+    /// VRID collisions, expected interval, accepted adverts by sender.
+    pub adverts: crate::agent::advert_metrics::AdvertMetrics,
 }
 
 /// Everything the endpoint exposes.
@@ -134,7 +128,10 @@ impl Metrics {
         let mut o = String::new();
         self.render_instances(&mut o);
         self.render_drops(&mut o);
-        crate::agent::advert_metrics::render(&self.instances, &mut o);
+        crate::agent::advert_metrics::render(
+            self.instances.iter().map(|(n, m)| (n.as_str(), &m.adverts)),
+            &mut o,
+        );
         self.render_agent(&mut o);
         self.bfd.render(&mut o);
         o
@@ -313,5 +310,3 @@ fn header(o: &mut String, metric: &str, help: &str, kind: &str) {
 /// What `GET /healthz` answers while the agent runs: how the charm tells its
 /// own agent from another program holding `metrics-port`.
 pub const HEALTHZ_BODY: &str = "ok k8s-vip agent";
-
-pub use crate::agent::metrics_http::serve;

@@ -27,7 +27,7 @@ pub fn agent_metric_names() -> BTreeSet<String> {
     let instance = metrics.instance("v4-1");
     instance.state = "MASTER".into();
     instance.checks.insert("check-1".into(), true);
-    instance.peer_adverts.insert("192.0.2.12".into(), 1);
+    instance.adverts.peer_adverts.insert("192.0.2.12".into(), 1);
     metrics.drop_packet("eth0", "bad_ttl");
     metrics.observe_lateness(std::time::Duration::from_millis(1));
     sample_names(&metrics.render())

@@ -174,7 +174,7 @@ impl Daemon {
                 if let Ok(mut m) = self.metrics.lock() {
                     let im = m.instance(&self.instances[idx].cfg.name);
                     im.adverts_received += 1;
-                    count_peer_advert(im, rx.src);
+                    count_peer_advert(&mut im.adverts, rx.src);
                 }
             }
             // Multicast: another router using our VRID with other settings
@@ -238,8 +238,8 @@ impl Daemon {
         if let Ok(mut m) = self.metrics.lock() {
             let inst = &self.instances[idx];
             let im = m.instance(&inst.cfg.name);
-            im.vrid = inst.cfg.vrid;
-            im.collisions += 1;
+            im.adverts.vrid = inst.cfg.vrid;
+            im.adverts.collisions += 1;
         }
     }
 

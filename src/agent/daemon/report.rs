@@ -96,8 +96,8 @@ impl Daemon {
             im.state = inst.router.state().as_str().to_string();
             im.priority = inst.router.effective_priority();
             im.transitions = inst.transitions;
-            im.vrid = inst.cfg.vrid;
-            im.advert_interval = inst.router.master_adver_interval().as_secs_f64();
+            im.adverts.vrid = inst.cfg.vrid;
+            im.adverts.advert_interval = inst.router.master_adver_interval().as_secs_f64();
             im.checks = inst
                 .checks
                 .iter()
