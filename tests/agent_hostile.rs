@@ -146,6 +146,22 @@ fn a_flood_of_spoofed_adverts_leaves_the_agent_small_and_the_vip_in_place() {
         "k8s_vip_packets_dropped_total{interface=\"eth0\",reason=\"unknown_source\"}",
     );
     assert_eq!(per_iface, n, "{text}");
+    let collisions = metric(
+        &text,
+        "k8s_vip_vrid_collisions_total{instance=\"api\",vrid=\"51\"}",
+    );
+    assert_eq!(collisions, n, "every stranger is a VRID collision\n{text}");
+    let peer = lab.unit(1 - m).ipv4.to_string();
+    let peer_lines: Vec<&str> = text
+        .lines()
+        .filter(|l| l.starts_with("k8s_vip_peer_adverts_received_total{"))
+        .collect();
+    assert!(
+        peer_lines
+            .iter()
+            .all(|l| l.contains(&format!("peer=\"{peer}\""))),
+        "only the configured peer is a peer label\n{text}"
+    );
 
     let rss1 = rss_kib(pid);
     let log = target.log();

@@ -5,7 +5,8 @@ use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::time::Duration;
 
-use k8s_vip::agent::metrics::{serve, SharedMetrics, HEALTHZ_BODY};
+use k8s_vip::agent::metrics::{SharedMetrics, HEALTHZ_BODY};
+use k8s_vip::agent::metrics_http::serve;
 
 /// (status line, body) of `GET path`.
 fn get(addr: SocketAddr, path: &str) -> (String, String) {

@@ -9,8 +9,6 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpListener};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -31,6 +29,8 @@ pub struct InstanceMetrics {
     pub gratuitous_sent: u64,
     /// Check name → healthy.
     pub checks: BTreeMap<String, bool>,
+    /// VRID collisions, expected interval, accepted adverts by sender.
+    pub adverts: crate::agent::advert_metrics::AdvertMetrics,
 }
 
 /// Everything the endpoint exposes.
@@ -128,6 +128,10 @@ impl Metrics {
         let mut o = String::new();
         self.render_instances(&mut o);
         self.render_drops(&mut o);
+        crate::agent::advert_metrics::render(
+            self.instances.iter().map(|(n, m)| (n.as_str(), &m.adverts)),
+            &mut o,
+        );
         self.render_agent(&mut o);
         self.bfd.render(&mut o);
         o
@@ -306,35 +310,3 @@ fn header(o: &mut String, metric: &str, help: &str, kind: &str) {
 /// What `GET /healthz` answers while the agent runs: how the charm tells its
 /// own agent from another program holding `metrics-port`.
 pub const HEALTHZ_BODY: &str = "ok k8s-vip agent";
-
-/// Binds `addr` and serves `GET /metrics` and `GET /healthz` (anything else
-/// is 404) on a background thread.
-pub fn serve(addr: SocketAddr, metrics: SharedMetrics) -> std::io::Result<SocketAddr> {
-    let listener = TcpListener::bind(addr)?;
-    let bound = listener.local_addr()?;
-    std::thread::Builder::new().name("metrics".into()).spawn(move || {
-        for conn in listener.incoming() {
-            let Ok(mut s) = conn else { continue };
-            let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
-            let _ = s.set_write_timeout(Some(Duration::from_secs(2)));
-            let mut buf = [0u8; 2048];
-            let n = s.read(&mut buf).unwrap_or(0);
-            let req = String::from_utf8_lossy(&buf[..n]);
-            let path = req.split_whitespace().nth(1).unwrap_or("");
-            let (status, body) = match path {
-                "/metrics" => {
-                    let body = metrics.lock().map(|m| m.render()).unwrap_or_default();
-                    ("200 OK", body)
-                }
-                "/healthz" => ("200 OK", format!("{HEALTHZ_BODY}\n")),
-                _ => ("404 Not Found", "try /metrics or /healthz\n".to_string()),
-            };
-            let _ = write!(
-                s,
-                "HTTP/1.1 {status}\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                body.len()
-            );
-        }
-    })?;
-    Ok(bound)
-}

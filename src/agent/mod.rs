@@ -13,6 +13,7 @@
 //!   from sources that are not configured peers;
 //! - [`client`]: the control-socket client used by the CLI and the charm.
 
+pub mod advert_metrics;
 pub mod bfd_metrics;
 pub mod bfd_peers;
 pub mod bfd_socket;
@@ -24,6 +25,7 @@ pub mod garp;
 pub mod instance;
 pub mod log;
 pub mod metrics;
+pub mod metrics_http;
 pub mod netlink;
 pub mod poller;
 pub mod publish;

@@ -75,8 +75,9 @@ mod tests {
     #[test]
     fn the_agents_own_endpoint_is_ours() {
         let metrics = std::sync::Arc::default();
-        let bound = crate::agent::metrics::serve("127.0.0.1:0".parse().expect("addr"), metrics)
-            .expect("serve");
+        let bound =
+            crate::agent::metrics_http::serve("127.0.0.1:0".parse().expect("addr"), metrics)
+                .expect("serve");
         assert_eq!(probe(bound), PortProbe::Ours);
     }
 }

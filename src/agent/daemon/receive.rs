@@ -11,6 +11,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use super::source::Source;
 use super::state::{Daemon, Packet};
+use crate::agent::advert_metrics::count_peer_advert;
 use crate::agent::instance::Instance;
 use crate::agent::log::warn;
 use crate::agent::rawsock::{Received, RECV_BATCH};
@@ -148,6 +149,7 @@ impl Daemon {
         }
         self.count_drop(ifindex, "unknown_source");
         self.count_instance_drop(idx, "unknown_source");
+        self.count_collision(idx);
         true
     }
 
@@ -163,10 +165,26 @@ impl Daemon {
         let now = self.instances[idx].last_now.map_or(at, |l| l.max(at));
         self.instances[idx].last_now = Some(now);
         let actions = self.instances[idx].router.handle(event, now);
-        if !actions.iter().any(|a| matches!(a, Action::Discarded(_))) {
-            if let Ok(mut m) = self.metrics.lock() {
-                m.instance(&self.instances[idx].cfg.name).adverts_received += 1;
+        let discarded = actions.iter().find_map(|a| match a {
+            Action::Discarded(e) => Some(e.reason()),
+            _ => None,
+        });
+        match discarded {
+            None => {
+                if let Ok(mut m) = self.metrics.lock() {
+                    let im = m.instance(&self.instances[idx].cfg.name);
+                    im.adverts_received += 1;
+                    count_peer_advert(&mut im.adverts, rx.src);
+                }
             }
+            // Multicast: another router using our VRID with other settings
+            // (unicast strangers are counted before they get here).
+            Some("auth_mismatch" | "interval_mismatch" | "version_mismatch")
+                if self.instances[idx].cfg.multicast() =>
+            {
+                self.count_collision(idx);
+            }
+            Some(_) => {}
         }
         self.execute(idx, actions, now);
     }
@@ -212,6 +230,17 @@ impl Daemon {
             self.feed(idx, Event::TimerExpired, when);
         }
         self.due = due;
+    }
+
+    /// Counts one advert for instance `idx`'s VRID from a router that is not
+    /// one of its peers.
+    fn count_collision(&mut self, idx: usize) {
+        if let Ok(mut m) = self.metrics.lock() {
+            let inst = &self.instances[idx];
+            let im = m.instance(&inst.cfg.name);
+            im.adverts.vrid = inst.cfg.vrid;
+            im.adverts.collisions += 1;
+        }
     }
 
     /// Counts one advert instance `idx` refused for `reason`.

@@ -15,12 +15,16 @@ use crate::agent::status::{rfc3339, write_atomic};
 impl Daemon {
     /// The status document of every instance.
     pub(super) fn status_doc(&self) -> Value {
-        json!({
+        let mut doc = json!({
             "pid": std::process::id(),
             "updated": rfc3339(SystemTime::now()),
             "paused": self.paused,
             "instances": (0..self.instances.len()).map(|i| self.instance_status(i)).collect::<Vec<_>>(),
-        })
+        });
+        if let (Some(ep), Some(obj)) = (&self.metrics_endpoint, doc.as_object_mut()) {
+            obj.insert("metrics".into(), ep.shown().into());
+        }
+        doc
     }
 
     /// One instance's status entry, with its BFD peers when it runs BFD.
@@ -49,6 +53,13 @@ impl Daemon {
             }
         }
         if self.bfd.take_changed() {
+            self.gate.mark_dirty();
+        }
+        if self
+            .metrics_endpoint
+            .as_ref()
+            .is_some_and(|e| e.take_changed())
+        {
             self.gate.mark_dirty();
         }
         if self.bfd.gauges_due(now) {
@@ -85,6 +96,8 @@ impl Daemon {
             im.state = inst.router.state().as_str().to_string();
             im.priority = inst.router.effective_priority();
             im.transitions = inst.transitions;
+            im.adverts.vrid = inst.cfg.vrid;
+            im.adverts.advert_interval = inst.router.master_adver_interval().as_secs_f64();
             im.checks = inst
                 .checks
                 .iter()

@@ -24,8 +24,8 @@ use crate::agent::bfd_peers::BfdPeers;
 use crate::agent::checks::ReportSink;
 use crate::agent::config::AgentConfig;
 use crate::agent::garp::Announcer;
-use crate::agent::log::info;
-use crate::agent::metrics::{self, Metrics, SharedMetrics};
+use crate::agent::metrics::{Metrics, SharedMetrics};
+use crate::agent::metrics_http::{serve_retrying, BIND_RETRY};
 use crate::agent::netlink::Watcher;
 use crate::agent::poller::Poller;
 use crate::agent::publish::StatusGate;
@@ -47,11 +47,10 @@ impl Daemon {
         wake_tx.set_nonblocking(true)?;
         let (tx, reports) = channel();
         let metrics: SharedMetrics = Arc::new(Mutex::new(Metrics::default()));
-        if let Some(addr) = config.metrics_listen {
-            let bound = metrics::serve(addr, metrics.clone())
-                .with_context(|| format!("metrics-listen: cannot listen on {addr}"))?;
-            info(&format!("metrics on http://{bound}/metrics"));
-        }
+        // A busy metrics port must not stop the agent (and so drop the VIP).
+        let metrics_endpoint = config
+            .metrics_listen
+            .map(|addr| serve_retrying(addr, metrics.clone(), BIND_RETRY));
         let poller = poller_for([
             (signals.as_raw_fd(), Source::Signal),
             (watcher.as_raw_fd(), Source::Netlink),
@@ -69,6 +68,7 @@ impl Daemon {
             links: kernel.links,
             addrs: kernel.addrs,
             metrics,
+            metrics_endpoint,
             paused: config.pause_file.exists(),
             generation: 0,
             reports,

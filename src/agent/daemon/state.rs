@@ -59,6 +59,9 @@ pub(super) struct Daemon {
     pub(super) links: Vec<Link>,
     pub(super) addrs: Vec<Addr>,
     pub(super) metrics: SharedMetrics,
+    /// The metrics endpoint's state (shown in the status document), when
+    /// `metrics-listen` is set.
+    pub(super) metrics_endpoint: Option<std::sync::Arc<crate::agent::metrics_http::Endpoint>>,
     pub(super) paused: bool,
     pub(super) generation: u64,
     pub(super) reports: Receiver<CheckReport>,
