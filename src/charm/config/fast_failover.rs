@@ -34,9 +34,12 @@ pub fn parse(map: &Map<String, Value>) -> Result<Option<FastFailover>, ConfigErr
                 format!("{multiplier} is out of range; use 2..255 (missed BFD packets before a peer counts as down)"),
             )
         })?;
-    Ok((interval != 0).then(|| FastFailover {
-        // 10..=10000 fits.
-        interval_ms: interval as u32,
-        multiplier,
-    }))
+    // 0 (off) or 10..=10000: fits in u32.
+    Ok(u32::try_from(interval)
+        .ok()
+        .filter(|ms| *ms != 0)
+        .map(|interval_ms| FastFailover {
+            interval_ms,
+            multiplier,
+        }))
 }
