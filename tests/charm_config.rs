@@ -390,3 +390,38 @@ fn config_yaml_declares_every_option_with_a_type() {
     defaults.insert("virtual-ip".into(), json!("192.0.2.100"));
     parse(&defaults, "k8s-vip").expect("config.yaml defaults are valid");
 }
+
+#[test]
+fn fast_failover_defaults_off_and_ranges() {
+    use k8s_vip::charm::config::FastFailover;
+    let on = |pairs: Value| parse(&cfg(pairs), "k8s-vip").expect("valid").fast_failover;
+    assert_eq!(
+        on(json!({})),
+        Some(FastFailover {
+            interval_ms: 20,
+            multiplier: 3
+        })
+    );
+    assert_eq!(on(json!({"fast-failover-interval": 0})), None);
+    assert_eq!(
+        on(json!({"fast-failover-interval": "10000", "fast-failover-multiplier": 255}))
+            .map(|f| f.detection_ms()),
+        Some(2_550_000)
+    );
+    bad_each(
+        "fast-failover-interval",
+        &[
+            (json!(9), "10..10000"),
+            (json!(1.5), "whole number"),
+            (json!(10_001), "0 to turn"),
+        ],
+    );
+    bad_each(
+        "fast-failover-multiplier",
+        &[
+            (json!(1), "2..255"),
+            (json!(256), "2..255"),
+            (json!("x"), "whole number"),
+        ],
+    );
+}

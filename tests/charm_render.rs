@@ -7,7 +7,7 @@ mod skip;
 use std::process::Command;
 
 use k8s_vip::charm::config::VrrpVersion;
-use k8s_vip::charm::instances::Instance;
+use k8s_vip::charm::instances::{Bfd, Instance};
 use k8s_vip::charm::render::{advert_int, agent_yaml, keepalived_conf, AgentPaths};
 use k8s_vip::charm::types::HealthCheck;
 use serde_json::Value;
@@ -37,6 +37,7 @@ fn instance(
         garp_refresh_s: 60,
         checks,
         preferred_unit: "k8s-vip/0".into(),
+        bfd: None,
     }
 }
 
@@ -133,8 +134,17 @@ fn agent_yaml_follows_the_agent_schema() {
 #[test]
 fn agent_yaml_is_accepted_by_the_agent_parser() {
     // The agent's own parser is the judge of its schema (unknown keys are errors there).
+    let ip = |s: &str| s.parse().expect("ip");
+    let bfd = Bfd {
+        interval_ms: 20,
+        multiplier: 3,
+        peer_priorities: vec![(ip("192.0.2.12"), 199), (ip("192.0.2.13"), 198)],
+    };
     let list = vec![
-        unicast_v4("v4-1", "192.0.2.100"),
+        Instance {
+            bfd: Some(bfd),
+            ..unicast_v4("v4-1", "192.0.2.100")
+        },
         Instance {
             vrid: 52,
             preempt: true,
@@ -144,9 +154,13 @@ fn agent_yaml_is_accepted_by_the_agent_parser() {
         unicast_v6(),
     ];
     let text = agent_yaml(&list, &AgentPaths::default()).expect("render");
-    if let Err(e) = k8s_vip::agent::config::parse(&text) {
-        panic!("the agent rejects the rendered config: {e}\n{text}");
-    }
+    let parsed = match k8s_vip::agent::config::parse(&text) {
+        Ok(c) => c,
+        Err(e) => panic!("the agent rejects the rendered config: {e}\n{text}"),
+    };
+    let bfd = parsed.instances[0].bfd.as_ref().expect("v4-1 has bfd");
+    assert_eq!(bfd.peer_priorities.get(&ip("192.0.2.13")), Some(&198));
+    assert!(parsed.instances[1].bfd.is_none(), "{text}");
 }
 
 #[test]
@@ -217,8 +231,17 @@ fn keepalived_accepts(conf: &str, tag: &str) {
 
 #[test]
 fn keepalived_conf_passes_config_test_unicast_dual_stack_with_checks() {
+    let ip = |s: &str| s.parse().expect("ip");
+    let bfd = Bfd {
+        interval_ms: 20,
+        multiplier: 3,
+        peer_priorities: vec![(ip("192.0.2.12"), 199), (ip("192.0.2.13"), 198)],
+    };
     let list = vec![
-        unicast_v4("v4-1", "192.0.2.100"),
+        Instance {
+            bfd: Some(bfd),
+            ..unicast_v4("v4-1", "192.0.2.100")
+        },
         Instance {
             vrid: 52,
             ..unicast_v4("v4-2", "192.0.2.101")

@@ -29,6 +29,7 @@ fn inst(name: &str, vip: &str, vrid: u8) -> Instance {
         garp_refresh_s: 60,
         checks: vec![],
         preferred_unit: "k8s-vip/0".into(),
+        bfd: None,
     }
 }
 

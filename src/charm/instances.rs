@@ -4,7 +4,7 @@
 
 use std::net::IpAddr;
 
-use super::config::{Config, VrrpVersion};
+use super::config::{Config, VipAgent, VrrpVersion};
 use super::net::place;
 use super::peers::{preferred_unit, priority, sorted_units};
 use super::types::{HealthCheck, Inputs, NetworkView, Peer};
@@ -48,6 +48,22 @@ pub struct Instance {
     pub checks: Vec<HealthCheck>,
     /// The unit that normally holds this VIP.
     pub preferred_unit: String,
+    /// Fast peer liveness (BFD) to the unicast peers, None when off, in
+    /// keepalived mode, or with no unicast peer yet.
+    pub bfd: Option<Bfd>,
+}
+
+/// An instance's BFD settings as agent.yaml carries them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Bfd {
+    /// BFD interval, milliseconds.
+    pub interval_ms: u32,
+    /// Detection multiplier.
+    pub multiplier: u8,
+    /// Each unicast peer's priority for this instance, so a backup knows
+    /// which live unit wins the election when the master's session goes Down
+    /// (without them, 3+ units get no fast takeover).
+    pub peer_priorities: Vec<(IpAddr, u8)>,
 }
 
 /// An instance that could not be built: which option and why (a
@@ -96,6 +112,7 @@ pub fn build(
         } else {
             Vec::new()
         };
+        let bfd = bfd(cfg, &units, peers, vip.addr, index, &unicast_peers);
         out.push(Instance {
             name: format!("v{}-{}", if vip.addr.is_ipv4() { 4 } else { 6 }, index + 1),
             interface: placement.interface,
@@ -115,6 +132,7 @@ pub fn build(
             preferred_unit: preferred_unit(&units, index)
                 .cloned()
                 .unwrap_or_else(|| me.to_string()),
+            bfd,
         });
     }
     Ok(out)
@@ -172,4 +190,37 @@ fn unicast_peers(me: &str, peers: &[Peer], vip: IpAddr, local: Option<IpAddr>) -
     addrs.dedup();
     addrs.retain(|a| Some(*a) != local);
     addrs
+}
+
+/// BFD for the `index`-th VIP of its family: on when `fast-failover-interval`
+/// is not 0, the builtin agent floats the VIPs and there are unicast peers
+/// (BFD runs over their addresses). Each peer's priority is the one the
+/// peer computes for itself from the same sorted unit list.
+fn bfd(
+    cfg: &Config,
+    units: &[String],
+    peers: &[Peer],
+    vip: IpAddr,
+    index: usize,
+    unicast_peers: &[IpAddr],
+) -> Option<Bfd> {
+    let ff = cfg.fast_failover?;
+    if cfg.vip_agent != VipAgent::Builtin || unicast_peers.is_empty() {
+        return None;
+    }
+    let mut peer_priorities: Vec<(IpAddr, u8)> = peers
+        .iter()
+        .filter_map(|p| {
+            let addr = p.address_like(vip).filter(|a| unicast_peers.contains(a))?;
+            let rank = units.iter().position(|u| *u == p.unit)?;
+            Some((addr, priority(rank, units.len(), index)))
+        })
+        .collect();
+    peer_priorities.sort();
+    peer_priorities.dedup_by_key(|(a, _)| *a);
+    Some(Bfd {
+        interval_ms: ff.interval_ms,
+        multiplier: ff.multiplier,
+        peer_priorities,
+    })
 }

@@ -5,7 +5,7 @@ use anyhow::Context as _;
 use serde::Serialize;
 use serde_json::{json, Value};
 
-use super::instances::Instance;
+use super::instances::{Bfd, Instance};
 use super::paths;
 use super::types::HealthCheck;
 
@@ -72,6 +72,17 @@ pub fn agent_check(check: &HealthCheck) -> Option<Value> {
     }
 }
 
+/// An instance's `bfd:` block: interval, multiplier and the peers'
+/// priorities keyed by address.
+fn agent_bfd(b: &Bfd) -> Value {
+    let priorities: serde_json::Map<String, Value> = b
+        .peer_priorities
+        .iter()
+        .map(|(addr, prio)| (addr.to_string(), json!(prio)))
+        .collect();
+    json!({"interval-ms": b.interval_ms, "multiplier": b.multiplier, "peer-priorities": priorities})
+}
+
 /// agent.yaml for `instances`.
 pub fn agent_yaml(instances: &[Instance], agent_paths: &AgentPaths) -> anyhow::Result<String> {
     let list: Vec<Value> = instances
@@ -92,6 +103,7 @@ pub fn agent_yaml(instances: &[Instance], agent_paths: &AgentPaths) -> anyhow::R
                 "unicast_source": if i.unicast_peers.is_empty() { None } else { i.local_address.map(|a| a.to_string()) },
                 "garp_refresh_s": i.garp_refresh_s,
                 "checks": i.checks.iter().filter_map(agent_check).collect::<Vec<_>>(),
+                "bfd": i.bfd.as_ref().map(agent_bfd),
             })
         })
         .collect();

@@ -67,7 +67,10 @@ pub fn unit_status(inp: &StatusInputs<'_>) -> Status {
         let Some(st) = doc.instances.iter().find(|s| s.name == inst.name) else {
             return Status::new(State::Waiting, AGENT_STARTING);
         };
-        let (state, text) = describe(inp, inst, st, many);
+        let (state, mut text) = describe(inp, inst, st, many);
+        if let Some(bfd) = st.bfd_summary() {
+            text.push_str(&format!(", {bfd}"));
+        }
         worst = worst.max(state);
         parts.push(text);
         let foreign = foreign_routers(inp, st);

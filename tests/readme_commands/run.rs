@@ -178,8 +178,8 @@ fn live_deploy(tag: &str) -> (support::netns::Lab, Model) {
 /// unit status each unit's update-status sets from its running agent.
 fn check_juju_status(model: &Model) {
     let quotes = [
-        "active: MASTER 10.0.0.100 (vrid 51)",
-        "active: BACKUP, VIP on k8s-vip/0 (vrid 51)",
+        "active: MASTER 10.0.0.100 (vrid 51), BFD 2/2 up, 60 ms",
+        "active: BACKUP, VIP on k8s-vip/0 (vrid 51), BFD 2/2 up, 60 ms",
     ];
     for page in ["README.md", "docs/tutorial/deploy-on-charmed-kubernetes.md"] {
         let text = docs::page(page)

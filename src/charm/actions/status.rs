@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use super::agent_link::{action_key, agent_status, builtin, family_index, holder};
+use super::agent_link::{action_key, agent_status, builtin, family_index, holder, unit_for};
 use crate::charm::config;
 use crate::charm::instances::{self, Instance};
 use crate::charm::metrics_endpoint;
@@ -88,6 +88,30 @@ fn instance_fields(
     }
     if !st.foreign_routers.is_empty() {
         out.insert(p("foreign-routers"), st.foreign_routers.join(" "));
+    }
+    bfd_fields(out, inputs, st, &p);
+}
+
+/// `instances.<name>.bfd.<peer>`: each BFD session's state and detection
+/// time (the peer by unit name when known), and the takeover counters.
+fn bfd_fields(
+    out: &mut BTreeMap<String, String>,
+    inputs: &Inputs,
+    st: &InstanceState,
+    p: &dyn Fn(&str) -> String,
+) {
+    for b in &st.bfd {
+        let who = unit_for(inputs, &b.peer).unwrap_or_else(|| b.peer.clone());
+        out.insert(
+            p(&format!("bfd.{}", action_key(&who))),
+            format!("{} ({}), {}", who, b.peer, b.describe()),
+        );
+    }
+    if let Some(n) = st.bfd_takeovers {
+        out.insert(p("bfd-takeovers"), n.to_string());
+    }
+    if let Some(n) = st.bfd_contradicted {
+        out.insert(p("bfd-contradicted"), n.to_string());
     }
 }
 

@@ -5,8 +5,10 @@
 //! - [`model`]: [`Config`] and [`ConfigError`];
 //! - [`read`]: typed reads of `config-get` output;
 //! - [`options`]: one validator per option;
+//! - [`fast_failover`]: the two BFD options, validated together;
 //! - [`resolve`]: the host name of a `tcp:` health check, looked up at hook time.
 
+pub mod fast_failover;
 pub mod model;
 pub mod options;
 pub mod read;
@@ -16,7 +18,7 @@ use serde_json::{Map, Value};
 
 use read::bool_opt;
 
-pub use model::{Config, ConfigError, VipAgent, VrrpVersion};
+pub use model::{Config, ConfigError, FastFailover, VipAgent, VrrpVersion};
 pub use options::{parse_vips, valid_ifname, MAX_VIPS};
 pub use resolve::resolve_host_names;
 
@@ -36,6 +38,7 @@ pub fn parse(map: &Map<String, Value>, app: &str) -> Result<Config, ConfigError>
     let health_check = options::health_check(map)?;
     let garp_refresh_s = options::garp_refresh_s(map)?;
     let vip_agent = options::vip_agent(map)?;
+    let fast_failover = fast_failover::parse(map)?;
     Ok(Config {
         vips,
         vip_hostname,
@@ -49,5 +52,6 @@ pub fn parse(map: &Map<String, Value>, app: &str) -> Result<Config, ConfigError>
         health_check,
         garp_refresh_s,
         vip_agent,
+        fast_failover,
     })
 }

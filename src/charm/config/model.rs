@@ -60,6 +60,26 @@ pub struct Config {
     pub garp_refresh_s: u32,
     /// `vip-agent`.
     pub vip_agent: VipAgent,
+    /// `fast-failover-interval` and `fast-failover-multiplier`: BFD between
+    /// units, None when the interval is 0 (off).
+    pub fast_failover: Option<FastFailover>,
+}
+
+/// Fast peer liveness (BFD between units): a dead VIP holder is noticed after
+/// `multiplier` × `interval_ms` instead of three missed VRRP adverts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FastFailover {
+    /// BFD transmit/receive interval in milliseconds (10..10000).
+    pub interval_ms: u32,
+    /// Packets missed before a peer is declared down (2..255).
+    pub multiplier: u8,
+}
+
+impl FastFailover {
+    /// The detection time in milliseconds: multiplier × interval.
+    pub fn detection_ms(&self) -> u32 {
+        self.interval_ms * u32::from(self.multiplier)
+    }
 }
 
 /// One invalid option: which one, and a sentence saying what to do.

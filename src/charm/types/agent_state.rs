@@ -52,6 +52,45 @@ pub struct InstanceState {
     pub mode: Option<String>,
     /// What a held instance waits for (`unicast peers`), else None.
     pub waiting_for: Option<String>,
+    /// One BFD session per unicast peer; empty when BFD is off.
+    pub bfd: Vec<BfdPeerState>,
+    /// Takeovers decided by BFD (the master's session went Down).
+    pub bfd_takeovers: Option<u64>,
+    /// BFD said Down while the master's adverts still arrived (not acted on).
+    pub bfd_contradicted: Option<u64>,
+}
+
+/// One BFD session to a unicast peer, as the agent reports it.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, Default)]
+#[serde(default, rename_all = "kebab-case")]
+pub struct BfdPeerState {
+    /// The peer's address.
+    pub peer: String,
+    /// `up`, `down`, `init`, `admin-down`, or `none` (no session yet).
+    pub state: String,
+    /// Detection time in force, milliseconds (remote multiplier × agreed interval).
+    pub detection_ms: Option<f64>,
+    /// Number of state changes.
+    pub changes: u64,
+}
+
+impl BfdPeerState {
+    /// `up, detection 60 ms` for the `status` action.
+    pub fn describe(&self) -> String {
+        match self.detection_ms {
+            Some(ms) => format!("{}, detection {}", self.state, millis(ms)),
+            None => self.state.clone(),
+        }
+    }
+}
+
+/// Milliseconds for messages: whole numbers without decimals, else one.
+pub fn millis(ms: f64) -> String {
+    if (ms - ms.round()).abs() < 0.05 {
+        format!("{} ms", ms.round())
+    } else {
+        format!("{ms:.1} ms")
+    }
 }
 
 /// One health check's result.
@@ -79,6 +118,28 @@ impl StatusDoc {
 }
 
 impl InstanceState {
+    /// `BFD 2/2 up, 60 ms` (sessions Up of all, the longest detection time in
+    /// force among them) for the unit status; None when BFD is off.
+    pub fn bfd_summary(&self) -> Option<String> {
+        if self.bfd.is_empty() {
+            return None;
+        }
+        let up = self.bfd.iter().filter(|b| b.state == "up").count();
+        let mut text = format!("BFD {up}/{} up", self.bfd.len());
+        let detection = self
+            .bfd
+            .iter()
+            .filter(|b| b.state == "up")
+            .filter_map(|b| b.detection_ms)
+            .fold(None, |acc: Option<f64>, ms| {
+                Some(acc.map_or(ms, |a| a.max(ms)))
+            });
+        if let Some(ms) = detection {
+            text.push_str(&format!(", {}", millis(ms)));
+        }
+        Some(text)
+    }
+
     /// The VIP without its prefix length, for messages.
     pub fn vip_addresses(&self) -> Vec<&str> {
         self.vips
