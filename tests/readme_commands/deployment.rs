@@ -68,6 +68,8 @@ pub fn deployed_on(principal: &str, iface: &str, net: (&str, &str)) -> Model {
         model.run_hook(u, "install").assert_success();
     }
     settle_peers(&model);
+    // And the hooks Juju owes them for what they wrote meanwhile.
+    model.settle();
     model
 }
 

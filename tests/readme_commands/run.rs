@@ -170,7 +170,33 @@ fn live_deploy(tag: &str) -> (support::netns::Lab, Model) {
         model.run_hook(&u, "start").assert_success();
     }
     settle_peers(&model);
+    // And the hooks Juju owes the peers for what they wrote meanwhile (each
+    // unit lists a peer once that peer knows it).
+    model.settle();
+    put_vip_on_unit0(&lab, &model);
     (lab, model)
+}
+
+/// The docs quote the deployment with the VIP on k8s-vip/0, the unit of the
+/// highest priority. Which unit took it first depends on the order the peers
+/// learnt of each other (preempt is off, so nothing moves it back): pausing
+/// the holder moves it to the highest priority left, k8s-vip/0, and the
+/// holder resumes as a backup, as an operator would do it.
+fn put_vip_on_unit0(lab: &support::netns::Lab, model: &Model) {
+    let Some(holder) = lab.wait_single_holder(LAB_VIP, Duration::from_secs(20)) else {
+        return; // the caller reports who holds it
+    };
+    if holder == 0 {
+        return;
+    }
+    let unit = model.units()[holder].clone();
+    model.run_action(&unit, "pause", serde_json::json!({}));
+    let moved = support::netns::wait_for(Duration::from_secs(20), || {
+        lab.single_holder(LAB_VIP) == Some(0)
+    })
+    .is_some();
+    model.run_action(&unit, "resume", serde_json::json!({}));
+    assert!(moved, "pausing {unit} did not move the VIP to k8s-vip/0");
 }
 
 /// What `juju status` shows, as the README and the tutorial quote it (with

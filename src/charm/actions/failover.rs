@@ -68,7 +68,10 @@ fn not_holding(inputs: &Inputs, instances: &[InstanceState]) -> String {
     )
 }
 
-/// Waits until every stepped-down instance sees another master.
+/// Waits until every stepped-down instance sees another master, and that
+/// master has held for [`SETTLE`]: two backups whose priorities differ by
+/// little can both step up at once before the higher one wins, and the
+/// report names the unit that holds the VIP, not the first one heard.
 fn wait_for_takeover(
     inputs: &Inputs,
     sys: &System,
@@ -78,22 +81,25 @@ fn wait_for_takeover(
     let names: Vec<String> = mastered.iter().map(|i| i.name.clone()).collect();
     let own: Vec<Option<String>> = mastered.iter().map(|i| i.address.clone()).collect();
     let deadline = started + TAKEOVER_WAIT;
+    // The masters seen last, and when they were first seen.
+    let mut seen: Option<(Vec<(InstanceState, String)>, Duration)> = None;
     loop {
-        if let Ok(doc) = agent_status(sys) {
-            let taken: Vec<(&InstanceState, String)> = doc
-                .instances
-                .iter()
-                .filter(|i| names.contains(&i.name))
-                .filter_map(|i| {
-                    let m = i.master.clone()?;
-                    (i.state != "MASTER" && !own.contains(&Some(m.clone()))).then_some((i, m))
-                })
-                .collect();
-            if taken.len() == names.len() {
-                return Ok(takeover_report(inputs, &taken, started.elapsed()));
+        if let Some(taken) = taken_over(sys, &names, &own) {
+            let masters = |t: &[(InstanceState, String)]| {
+                t.iter().map(|(_, m)| m.clone()).collect::<Vec<_>>()
+            };
+            match &seen {
+                Some((prev, _)) if masters(prev) == masters(&taken) => {}
+                _ => seen = Some((taken, started.elapsed())),
             }
         }
-        if Instant::now() >= deadline {
+        if let Some((taken, at)) = &seen {
+            if started.elapsed() >= *at + SETTLE || Instant::now() >= deadline {
+                let taken: Vec<(&InstanceState, String)> =
+                    taken.iter().map(|(i, m)| (i, m.clone())).collect();
+                return Ok(takeover_report(inputs, &taken, *at));
+            }
+        } else if Instant::now() >= deadline {
             return Err(format!(
                 "stepped down, but no other unit took over within {} s; check the other units' status (are they healthy and unpaused?)",
                 TAKEOVER_WAIT.as_secs()
@@ -101,6 +107,29 @@ fn wait_for_takeover(
         }
         std::thread::sleep(Duration::from_millis(50));
     }
+}
+
+/// How long a new master must hold before `failover` reports it.
+const SETTLE: Duration = Duration::from_millis(1000);
+
+/// Each stepped-down instance with the master it sees now, when every one of
+/// them sees a master other than this unit.
+fn taken_over(
+    sys: &System,
+    names: &[String],
+    own: &[Option<String>],
+) -> Option<Vec<(InstanceState, String)>> {
+    let doc = agent_status(sys).ok()?;
+    let taken: Vec<(InstanceState, String)> = doc
+        .instances
+        .into_iter()
+        .filter(|i| names.contains(&i.name))
+        .filter_map(|i| {
+            let m = i.master.clone()?;
+            (i.state != "MASTER" && !own.contains(&Some(m.clone()))).then_some((i, m))
+        })
+        .collect();
+    (taken.len() == names.len()).then_some(taken)
 }
 
 /// The results: the new master of each instance, by unit name, and the time.

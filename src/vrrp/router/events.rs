@@ -32,12 +32,14 @@ impl Router {
         let released = !self.cfg.may_take_over && cfg.may_take_over;
         self.cfg = cfg;
         let mut out = Vec::new();
-        // A master that may no longer take over (its unicast peers went from
-        // the config, e.g. a lone unit that a new unit joins before the two
-        // know each other) keeps the VIP: the units that hold no peer list
-        // cannot take over either, so stepping down would leave the VIP with
-        // nobody until the peers are known.
-        if self.state == State::Master {
+        if self.state == State::Master && !self.cfg.may_take_over {
+            self.priority = new_priority;
+            self.become_backup(
+                now,
+                "may no longer be master (no unicast peers)".into(),
+                &mut out,
+            );
+        } else if self.state == State::Master {
             if new_priority != self.priority || interval_changed {
                 // Tell the backups the new priority / interval at once.
                 self.priority = new_priority;
