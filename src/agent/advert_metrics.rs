@@ -8,6 +8,8 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
+
+use crate::agent::prom_text::{esc, header};
 use std::net::IpAddr;
 
 /// One instance's advert-level counters.
@@ -44,17 +46,6 @@ pub fn peer_label(known: &BTreeMap<String, u64>, src: IpAddr) -> String {
 pub fn count_peer_advert(m: &mut AdvertMetrics, src: IpAddr) {
     let label = peer_label(&m.peer_adverts, src);
     *m.peer_adverts.entry(label).or_default() += 1;
-}
-
-fn esc(s: &str) -> String {
-    s.replace('\\', "\\\\")
-        .replace('"', "\\\"")
-        .replace('\n', "\\n")
-}
-
-fn header(o: &mut String, metric: &str, help: &str, kind: &str) {
-    let _ = writeln!(o, "# HELP {metric} {help}");
-    let _ = writeln!(o, "# TYPE {metric} {kind}");
 }
 
 /// Renders the three families for `instances`.

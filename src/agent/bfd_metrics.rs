@@ -9,6 +9,8 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
+use crate::agent::prom_text::{esc, header};
+
 /// One session as seen by one instance that uses it.
 #[derive(Debug, Default, Clone, PartialEq)]
 pub struct PeerMetrics {
@@ -38,17 +40,6 @@ pub struct BfdMetrics {
 }
 
 const STATES: [&str; 4] = ["admin-down", "down", "init", "up"];
-
-fn esc(s: &str) -> String {
-    s.replace('\\', "\\\\")
-        .replace('"', "\\\"")
-        .replace('\n', "\\n")
-}
-
-fn header(o: &mut String, metric: &str, help: &str, kind: &str) {
-    let _ = writeln!(o, "# HELP {metric} {help}");
-    let _ = writeln!(o, "# TYPE {metric} {kind}");
-}
 
 impl BfdMetrics {
     /// Appends the BFD metrics in the text exposition format (nothing when

@@ -26,6 +26,8 @@ use std::time::{Duration, SystemTime};
 
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 
+use crate::agent::rawsock::setsockopt_int;
+
 use crate::bfd::packet::{
     decode, ControlPacket, DecodeError, PORT_SINGLE_HOP, REQUIRED_TTL, SOURCE_PORT_MAX,
     SOURCE_PORT_MIN,
@@ -103,24 +105,6 @@ fn udp_socket(local: IpAddr, ifname: Option<&str>) -> io::Result<Socket> {
     }
     sock.set_nonblocking(true)?;
     Ok(sock)
-}
-
-fn setsockopt_int(fd: RawFd, level: i32, name: i32, value: i32) -> io::Result<()> {
-    // SAFETY: a valid fd and a pointer to a live c_int of the stated size.
-    let rc = unsafe {
-        nix::libc::setsockopt(
-            fd,
-            level,
-            name,
-            &value as *const i32 as *const nix::libc::c_void,
-            size_of::<i32>() as nix::libc::socklen_t,
-        )
-    };
-    if rc == 0 {
-        Ok(())
-    } else {
-        Err(io::Error::last_os_error())
-    }
 }
 
 /// The receiving socket of one local address: UDP port 3784.

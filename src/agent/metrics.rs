@@ -9,6 +9,8 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
+
+use crate::agent::prom_text::{esc, header};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -68,12 +70,6 @@ pub type SharedMetrics = Arc<Mutex<Metrics>>;
 type Counter = (&'static str, &'static str, fn(&InstanceMetrics) -> u64);
 
 const STATES: [&str; 5] = ["INIT", "BACKUP", "MASTER", "FAULT", "PAUSED"];
-
-fn esc(s: &str) -> String {
-    s.replace('\\', "\\\\")
-        .replace('"', "\\\"")
-        .replace('\n', "\\n")
-}
 
 impl Metrics {
     /// Records one timer firing `late` after its deadline.
@@ -299,12 +295,6 @@ impl Metrics {
             let _ = writeln!(o, "{metric} {value}");
         }
     }
-}
-
-/// The `# HELP` and `# TYPE` lines of `metric`.
-fn header(o: &mut String, metric: &str, help: &str, kind: &str) {
-    let _ = writeln!(o, "# HELP {metric} {help}");
-    let _ = writeln!(o, "# TYPE {metric} {kind}");
 }
 
 /// What `GET /healthz` answers while the agent runs: how the charm tells its

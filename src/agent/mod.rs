@@ -28,6 +28,7 @@ pub mod metrics;
 pub mod metrics_http;
 pub mod netlink;
 pub mod poller;
+pub mod prom_text;
 pub mod publish;
 pub mod rawsock;
 pub mod status;

@@ -41,7 +41,8 @@ pub struct VrrpSocket {
     buf: Vec<u8>,
 }
 
-fn setsockopt_int(fd: RawFd, level: i32, name: i32, value: i32) -> io::Result<()> {
+/// `setsockopt` of one `c_int` option (socket2 covers not every option).
+pub(crate) fn setsockopt_int(fd: RawFd, level: i32, name: i32, value: i32) -> io::Result<()> {
     // SAFETY: passes a pointer to a live c_int and its exact size.
     let rc = unsafe {
         nix::libc::setsockopt(

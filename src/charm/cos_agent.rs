@@ -17,7 +17,7 @@ use crate::cos::{self, ScrapeJob, Topology};
 use super::haproxy::names::HAPROXY_CONFIG;
 use super::metrics_endpoint;
 use super::reldata;
-use super::types::{Inputs, Part, PortProbe, ProxyOutcome, RelationSet, State, Status};
+use super::types::{Inputs, Part, PortProbe, ProxyOutcome, State, Status};
 
 /// The endpoint (metadata.yaml `provides`).
 pub const ENDPOINT: &str = "cos-agent";
@@ -49,16 +49,10 @@ pub fn plan(inputs: &Inputs, proxy: &ProxyOutcome) -> Part {
         }
     };
     let desired = BTreeMap::from([(CONFIG_KEY.to_string(), config)]);
-    for rel in &inputs.cos_agent {
-        let changes = reldata::diff(&rel.our_unit_data, &desired, &|k| k == CONFIG_KEY);
-        if !changes.is_empty() {
-            part.relation_sets.push(RelationSet {
-                relation_id: rel.id.clone(),
-                app: false,
-                data: changes,
-            });
-        }
-    }
+    part.relation_sets
+        .extend(reldata::unit_data_sets(&inputs.cos_agent, &desired, &|k| {
+            k == CONFIG_KEY
+        }));
     part
 }
 

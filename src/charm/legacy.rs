@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 
 use super::reldata;
-use super::types::{Part, RelationSet, UnitRelation};
+use super::types::{Part, UnitRelation};
 
 /// Endpoint of the `public-address` interface.
 pub const PUBLIC_ADDRESS_ENDPOINT: &str = "loadbalancer";
@@ -60,16 +60,8 @@ fn unit_data_part(
     desired: &BTreeMap<String, String>,
     owned: &dyn Fn(&str) -> bool,
 ) -> Part {
-    let mut part = Part::default();
-    for rel in rels {
-        let changes = reldata::diff(&rel.our_unit_data, desired, owned);
-        if !changes.is_empty() {
-            part.relation_sets.push(RelationSet {
-                relation_id: rel.id.clone(),
-                app: false,
-                data: changes,
-            });
-        }
+    Part {
+        relation_sets: reldata::unit_data_sets(rels, desired, owned),
+        ..Part::default()
     }
-    part
 }

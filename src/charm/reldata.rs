@@ -3,6 +3,8 @@
 
 use std::collections::BTreeMap;
 
+use super::types::{RelationSet, UnitRelation};
+
 /// The `relation-set` payload turning `current` into `desired` for the keys in
 /// `owned` (keys we manage; others, such as Juju's `ingress-address`, are left
 /// alone). A key we own that is no longer desired is deleted (empty value).
@@ -24,4 +26,23 @@ pub fn diff(
         }
     }
     out
+}
+
+/// The unit-data `relation-set`s that bring each of `rels` to `desired`
+/// (only the relations where something changes).
+pub fn unit_data_sets(
+    rels: &[UnitRelation],
+    desired: &BTreeMap<String, String>,
+    owned: &dyn Fn(&str) -> bool,
+) -> Vec<RelationSet> {
+    rels.iter()
+        .filter_map(|rel| {
+            let changes = diff(&rel.our_unit_data, desired, owned);
+            (!changes.is_empty()).then(|| RelationSet {
+                relation_id: rel.id.clone(),
+                app: false,
+                data: changes,
+            })
+        })
+        .collect()
 }

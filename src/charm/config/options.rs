@@ -97,20 +97,6 @@ pub fn valid_ifname(name: &str) -> bool {
             .any(|c| c == '/' || c == ':' || c.is_whitespace() || c == '\0' || !c.is_ascii())
 }
 
-/// A DNS name as consumers will put it in URLs and certificates.
-fn valid_hostname(name: &str) -> bool {
-    let name = name.strip_suffix('.').unwrap_or(name);
-    !name.is_empty()
-        && name.len() <= 253
-        && name.split('.').all(|label| {
-            !label.is_empty()
-                && label.len() <= 63
-                && !label.starts_with('-')
-                && !label.ends_with('-')
-                && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
-        })
-}
-
 /// Turns seconds into centiseconds when `secs` is a whole number of them.
 fn seconds_to_cs(secs: f64) -> Option<u16> {
     let cs = (secs * 100.0).round();
@@ -155,7 +141,7 @@ pub fn vip_hostname(map: &Options) -> Result<Option<String>, ConfigError> {
     let hostname = string_opt(map, "vip-hostname")?;
     if hostname.is_empty() {
         Ok(None)
-    } else if valid_hostname(&hostname) {
+    } else if crate::health_check::valid_hostname(&hostname) {
         Ok(Some(hostname))
     } else {
         Err(err(
