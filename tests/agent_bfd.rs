@@ -9,6 +9,7 @@
 mod agent_util;
 mod support;
 
+use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use agent_util::*;
@@ -24,6 +25,17 @@ const PRIOS: [u8; 3] = [100, 90, 80];
 /// skew ≈ 365 ms, so a BFD takeover must beat that with margin... on an idle
 /// machine; we only assert a loose bound).
 const BFD_BOUND: Duration = Duration::from_millis(300);
+
+/// One lab at a time: each runs three agents at 20 ms × 3, and eight labs at
+/// once on a small machine would starve them (in production the agent runs
+/// SCHED_RR; the starvation benchmark measures that case).
+static ONE_LAB_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+fn one_lab_at_a_time() -> MutexGuard<'static, ()> {
+    ONE_LAB_AT_A_TIME
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
 
 /// Unit `i`'s instance: unicast to the others, BFD 20 ms × 3 with their priorities.
 fn start_unit(lab: &Lab, i: usize, bfd: bool) -> Agent {
@@ -133,6 +145,7 @@ fn expect_unit1_won_by_bfd(lab: &Lab, a: &[Agent], took: Duration, what: &str) {
 
 #[test]
 fn bfd_master_sigkill_winner_takes_over_at_once() {
+    let _one = one_lab_at_a_time();
     if !require_root() {
         return;
     }
@@ -147,6 +160,7 @@ fn bfd_master_sigkill_winner_takes_over_at_once() {
 
 #[test]
 fn bfd_master_link_loss_winner_takes_over_at_once() {
+    let _one = one_lab_at_a_time();
     if !require_root() {
         return;
     }
@@ -160,6 +174,7 @@ fn bfd_master_link_loss_winner_takes_over_at_once() {
 
 #[test]
 fn bfd_master_sigterm_hands_over_with_admin_down() {
+    let _one = one_lab_at_a_time();
     if !require_root() {
         return;
     }
@@ -201,6 +216,7 @@ fn longest_dual_master(lab: &Lab, a: &[Agent], grace: Duration, period: Duration
 
 #[test]
 fn bfd_master_sigstop_then_sigcont_no_lasting_dual_master() {
+    let _one = one_lab_at_a_time();
     if !require_root() {
         return;
     }
@@ -233,6 +249,7 @@ fn bfd_master_sigstop_then_sigcont_no_lasting_dual_master() {
 
 #[test]
 fn bfd_backup_sigstop_does_not_take_over_after_sigcont() {
+    let _one = one_lab_at_a_time();
     if !require_root() {
         return;
     }
@@ -282,6 +299,7 @@ fn block_bfd(lab: &Lab, node: usize) {
 
 #[test]
 fn bfd_blocked_while_adverts_flow_no_failover_and_counted() {
+    let _one = one_lab_at_a_time();
     if !require_root() {
         return;
     }
@@ -310,6 +328,7 @@ fn bfd_blocked_while_adverts_flow_no_failover_and_counted() {
 
 #[test]
 fn bfd_handover_restart_is_not_taken_for_a_crash() {
+    let _one = one_lab_at_a_time();
     if !require_root() {
         return;
     }
@@ -340,6 +359,7 @@ fn bfd_handover_restart_is_not_taken_for_a_crash() {
 
 #[test]
 fn bfd_failover_request_hands_over_at_once_and_sessions_return() {
+    let _one = one_lab_at_a_time();
     if !require_root() {
         return;
     }
