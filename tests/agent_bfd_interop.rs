@@ -7,6 +7,7 @@ mod agent_util;
 mod bfd_support;
 mod support;
 
+use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 use agent_util::*;
@@ -16,6 +17,16 @@ use serde_json::{json, Value};
 use support::netns::{require_root, wait_for, Lab, Proc};
 
 const VIP: &str = "192.0.2.100";
+
+/// One lab at a time: BFD at 20 ms × 3 in several labs at once on a small
+/// machine would starve the agents past their detection time.
+static ONE_LAB_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+fn one_lab_at_a_time() -> MutexGuard<'static, ()> {
+    ONE_LAB_AT_A_TIME
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
 
 /// Starts our agent on unit `i` with unicast `peers`, `prio`, BFD 20 ms × 3.
 fn start_bfd_agent(lab: &Lab, i: usize, prio: u8, peers: &[usize], prios: Value) -> Agent {
@@ -46,6 +57,7 @@ fn bfd_state(a: &Agent, peer: &str) -> String {
 
 #[test]
 fn agent_bfd_session_comes_up_with_frr_bfdd() {
+    let _one = one_lab_at_a_time();
     if !require_root()
         || !support::skip::need_program("/usr/lib/frr/bfdd")
         || !support::skip::need_program("chrt")
@@ -129,6 +141,7 @@ fn start_keepalived(lab: &Lab, i: usize, priority: u8, peers: &[usize]) -> Proc 
 
 #[test]
 fn mixed_group_keepalived_master_and_bfd_backups_agree() {
+    let _one = one_lab_at_a_time();
     if !require_root() || !support::skip::need_program("keepalived") {
         return;
     }
@@ -174,6 +187,7 @@ fn mixed_group_keepalived_master_and_bfd_backups_agree() {
 /// keepalived is alive for all it knows and wins; keepalived takes over.
 #[test]
 fn bfd_backup_defers_to_a_higher_keepalived_backup() {
+    let _one = one_lab_at_a_time();
     if !require_root() || !support::skip::need_program("keepalived") {
         return;
     }

@@ -57,6 +57,9 @@ fn live_deploy(lab: &Lab) -> Model {
                 .assert_success();
         }
     }
+    // And the hooks Juju owes the peers for what they wrote meanwhile: each
+    // unit lists a peer once that peer knows it.
+    model.settle();
     model
 }
 
