@@ -54,6 +54,9 @@ fn deploy(tag: &str) -> (Lab, Model, usize) {
     for u in model.units().to_vec() {
         model.run_peers_changed(&u);
     }
+    // And the hooks Juju owes the peers for what they wrote meanwhile: each
+    // unit lists a peer once that peer knows it.
+    model.settle();
     let holder = lab
         .wait_single_holder(VIP, Duration::from_secs(20))
         .unwrap_or_else(|| panic!("no single VIP holder: {:?}", lab.holders(VIP)));
