@@ -242,9 +242,37 @@ fn a_peer_that_is_not_a_backend_prevents_direct() {
         .as_str()
         .expect("msg")
         .contains("192.0.2.12"));
-    // With the load balancer (default auto) the same request is proxied instead.
+    // With the load balancer (default auto) the request is served: this unit
+    // is a backend, so its own API server answers on VIP:6443 here and
+    // HAProxy leaves 6443 alone (it could not bind it next to the API
+    // server's *:6443); only a peer that is not a backend proxies it.
     let p = plan(&inputs(2, internal_request(&req)));
     assert!(response(&p, "api-server-internal")["error"].is_null());
+    let no_6443 = p
+        .files
+        .iter()
+        .filter(|f| f.path == "/etc/k8s-vip/haproxy.cfg")
+        .all(|f| !f.content.contains(":6443 "));
+    assert!(no_6443, "HAProxy must not bind the backend's own port here");
+}
+
+#[test]
+fn a_unit_that_is_not_yet_a_backend_proxies_the_same_port() {
+    // The relation lists only the peer's principal so far (this unit's has
+    // not joined): the VIP landing here needs HAProxy on 6443.
+    let req = INTERNAL.replace(r#""backends": []"#, r#""backends": ["192.0.2.12"]"#);
+    let p = plan(&inputs(2, internal_request(&req)));
+    assert!(response(&p, "api-server-internal")["error"].is_null());
+    let cfg = p
+        .files
+        .iter()
+        .find(|f| f.path == "/etc/k8s-vip/haproxy.cfg")
+        .expect("haproxy.cfg");
+    assert!(
+        cfg.content.contains("bind 192.0.2.100:6443"),
+        "{}",
+        cfg.content
+    );
 }
 
 #[test]

@@ -295,9 +295,12 @@ fn consumers(lab: &Lab, model: &Model, rec: &Recorder) -> anyhow::Result<()> {
             ("request_api-server-external", &external),
         ],
     );
+    // As Juju does: every k8s-vip unit sees each control-plane unit join.
     for u in model.units() {
-        ok(model.run_relation_hook(u, &rel, "joined", Some(&remote[0])))?;
-        ok(model.run_relation_hook(u, &rel, "changed", Some(&remote[0])))?;
+        for r in &remote {
+            ok(model.run_relation_hook(u, &rel, "joined", Some(r)))?;
+            ok(model.run_relation_hook(u, &rel, "changed", Some(r)))?;
+        }
     }
     let ours: BTreeMap<String, String> = model.app_data(&rel, APP);
     say("kubernetes-control-plane asked for api-server-internal (6443→6443) and api-server-external (443→6443); k8s-vip answered:");

@@ -624,9 +624,15 @@ impl Model {
     }
 
     /// Runs `unit`'s hooks (and the services they start) inside network
-    /// namespace `ns` via `ip netns exec` (needs root).
+    /// namespace `ns` via `ip netns exec` (needs root). The unit's `/proc` is
+    /// then the kernel's, as on a real unit: the hook reads the listening
+    /// sockets (port conflicts) and routes of its own namespace.
     pub fn set_netns(&mut self, unit: &str, ns: &str) {
         self.netns.insert(unit.to_string(), ns.to_string());
+        let proc = self.unit_dir(unit).join("root/proc");
+        if std::fs::symlink_metadata(&proc).is_err() {
+            must(std::os::unix::fs::symlink("/proc", &proc), "linking /proc");
+        }
     }
 
     /// Runs unit number i in lab unit i's namespace, for every unit: the usual

@@ -181,11 +181,16 @@ fn add_one(
                 .collect()
         })
         .unwrap_or_default();
+    let served_here: std::collections::BTreeSet<u16> = group
+        .iter()
+        .filter(|n| n.served_here)
+        .map(|n| n.frontend_port)
+        .collect();
     let ctx = RequestContext {
         vips: add.vips,
         consumer_addresses: &units,
         any_backend: add.any_backend,
-        direct_ports: &Default::default(),
+        direct_ports: &served_here,
     };
     model.add_request(&request, &ctx).map(|_| ())
 }

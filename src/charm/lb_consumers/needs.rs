@@ -31,6 +31,7 @@ pub fn proxy_needs(rels: &[ConsumerRelation], ctx: &ProviderContext<'_>) -> Vec<
             let consumer_units = unit_addresses(rel);
             for (front, back) in &req.port_mapping {
                 if let Err(why) = direct(ctx, &backends, *front, *back) {
+                    let served_here = served_here(ctx, &backends, *front, *back);
                     needs.push(ProxyNeed {
                         relation_id: rel.id.clone(),
                         request: req.name.clone(),
@@ -42,6 +43,7 @@ pub fn proxy_needs(rels: &[ConsumerRelation], ctx: &ProviderContext<'_>) -> Vec<
                         sticky: req.sticky,
                         health_checks: req.health_checks.clone(),
                         not_direct_because: why,
+                        served_here,
                         raw: raw.clone(),
                         consumer_units: consumer_units.clone(),
                     });
@@ -64,7 +66,7 @@ pub fn direct(
     if front != back {
         return Err(format!("the ports differ ({front} -> {back})"));
     }
-    let backend_ips: BTreeSet<IpAddr> = backends.iter().filter_map(|b| b.parse().ok()).collect();
+    let backend_ips = ip_set(backends);
     if !ctx.my_addrs.iter().any(|a| backend_ips.contains(a)) {
         return Err("this unit is not one of the backends".into());
     }
@@ -72,6 +74,18 @@ pub fn direct(
         return Err(format!("peer {p} is not one of the backends"));
     }
     Ok(())
+}
+
+/// This unit's half of the direct rule: identity mapping and this unit is a
+/// backend, so the local backend answers on the VIP here even while a peer
+/// (e.g. one whose principal has not joined the relation yet) is not.
+pub fn served_here(ctx: &ProviderContext<'_>, backends: &[String], front: u16, back: u16) -> bool {
+    let backend_ips = ip_set(backends);
+    front == back && ctx.my_addrs.iter().any(|a| backend_ips.contains(a))
+}
+
+fn ip_set(addresses: &[String]) -> BTreeSet<IpAddr> {
+    addresses.iter().filter_map(|b| b.parse().ok()).collect()
 }
 
 /// The request's backends, or the consumer units' ingress addresses when empty.

@@ -30,6 +30,13 @@ pub struct ProxyNeed {
     pub health_checks: Vec<serde_json::Value>,
     /// Why the VIP cannot serve this port directly (for messages).
     pub not_direct_because: String,
+    /// The mapping is identity and this unit is one of the backends, so on
+    /// this unit the local backend answers on the VIP itself and HAProxy must
+    /// leave the port alone (the backend, e.g. kube-apiserver on `*:6443`,
+    /// holds it). Only peers that are not backends proxy it; with
+    /// `load-balancer=off` the need is still refused, since on those peers
+    /// nothing would answer.
+    pub served_here: bool,
     /// The raw request JSON (for fields this seam does not model).
     pub raw: String,
     /// The requesting app's units' addresses (`ingress-address`): the only
