@@ -68,7 +68,7 @@ fn cached_one<V: Clone>(
 }
 
 /// Applies a write to a bag the way Juju does: an empty value deletes the key.
-fn merge_write(bag: &mut Bag, data: &Bag) {
+pub(super) fn merge_write(bag: &mut Bag, data: &Bag) {
     for (k, v) in data {
         if v.is_empty() {
             bag.remove(k);

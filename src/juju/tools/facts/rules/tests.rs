@@ -2,8 +2,8 @@
 
 use super::*;
 use crate::juju::context::RelationCtx;
+use crate::juju::tools::fake::context;
 use crate::juju::tools::{Bag, Status, StatusState};
-use std::path::PathBuf;
 
 const NOW: u64 = 1_000_000;
 
@@ -92,11 +92,7 @@ fn ctx(hook: &str, rel: Option<(&str, Option<&str>)>) -> HookContext {
                 .then(|| unit.map(str::to_string))
                 .flatten(),
         }),
-        charm_dir: PathBuf::new(),
-        principal_unit: None,
-        model_name: String::new(),
-        model_uuid: String::new(),
-        juju_version: String::new(),
+        ..context(HookKind::Hook { name: hook.into() })
     }
 }
 
