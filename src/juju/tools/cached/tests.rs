@@ -41,3 +41,27 @@ fn own_bag_reads_back_writes_without_rereading() {
         .is_empty());
     assert_eq!(tools.inner().reads.get(), 1);
 }
+
+#[test]
+fn during_install_nobody_has_joined_so_relation_list_asks_nothing() {
+    use crate::juju::context::HookKind;
+    use crate::juju::tools::fake::context;
+    let missing = std::path::Path::new("/nonexistent/k8s-vip/hook-facts.json");
+    let tools = CachedTools::new(FakeTools::default(), "k8s-vip/0");
+    let install = context(HookKind::Hook {
+        name: "install".into(),
+    });
+    tools.recall_facts(&install, missing);
+    assert_eq!(
+        tools.relation_list("cluster:0").unwrap(),
+        Vec::<String>::new()
+    );
+    assert_eq!(tools.inner().reads.get(), 0);
+    let tools = CachedTools::new(FakeTools::default(), "k8s-vip/0");
+    let start = context(HookKind::Hook {
+        name: "start".into(),
+    });
+    tools.recall_facts(&start, missing);
+    assert_eq!(tools.relation_list("cluster:0").unwrap(), ["k8s-vip/1"]);
+    assert_eq!(tools.inner().reads.get(), 1);
+}
