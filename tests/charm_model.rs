@@ -1203,6 +1203,36 @@ fn status_shows_load_balancer_backends() {
 }
 
 #[test]
+fn install_leaves_the_peer_relation_to_its_own_hooks() {
+    let model = Model::new("k8s-vip", 3);
+    model.set_config("virtual-ip", VIP);
+    let u = model.unit(1);
+    let rel = model.relation_id("cluster");
+    model.run_hook(&u, "install").assert_success();
+    // Juju refuses peer relation data during install, and no peer has joined.
+    let peer_calls: Vec<String> = model
+        .all_calls(&u)
+        .into_iter()
+        .filter(|c| c.tool.starts_with("relation-") && c.args.contains(&rel))
+        .map(|c| format!("{} {}", c.tool, c.args.join(" ")))
+        .collect();
+    assert_eq!(peer_calls, Vec::<String>::new());
+    assert!(model.relation_data(&rel, &u).is_empty());
+    // The unit is set up all the same: its agent runs, waiting for peers.
+    assert!(model.is_active(&u, "k8s-vip-agent"));
+    model
+        .run_relation_hook(&u, &rel, "created", None)
+        .assert_success();
+    assert_eq!(
+        model
+            .relation_data(&rel, &u)
+            .get("address")
+            .map(String::as_str),
+        Some("192.0.2.12")
+    );
+}
+
+#[test]
 fn install_sets_the_workload_version() {
     let model = Model::new("k8s-vip", 1);
     let u = model.unit(0);

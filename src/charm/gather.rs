@@ -16,27 +16,27 @@
 //! hook then reads only what its kind says may have changed, plus what can
 //! change without a hook (leadership, addresses, services, packages).
 
+mod network;
+
 use std::collections::BTreeMap;
-use std::net::IpAddr;
 
 use anyhow::Context as _;
 
 use crate::juju::context::HookContext;
-use crate::juju::tools::{HookTools, LogLevel, NetworkInfo};
+use crate::juju::tools::{HookTools, LogLevel};
 
 use super::cos_agent;
 use super::haproxy::names::{DISTRO_HAPROXY_SERVICE, HAPROXY_PACKAGE, HAPROXY_SERVICE};
 use super::lb_consumers;
 use super::legacy;
 use super::metrics_probe;
-use super::net;
 use super::paths;
 use super::system::System;
 use super::types::health::is_apiserver_principal;
 use super::types::{
-    ConsumerRelation, IfaceAddr, Inputs, Interface, LbWorld, NetworkView, Peer, PortProbe,
-    ServiceState, StatusDoc, UnitRelation,
+    ConsumerRelation, Inputs, LbWorld, Peer, PortProbe, ServiceState, StatusDoc, UnitRelation,
 };
+use network::gather_network;
 
 /// The peer endpoint.
 pub const PEER_ENDPOINT: &str = "cluster";
@@ -44,39 +44,6 @@ pub const PEER_ENDPOINT: &str = "cluster";
 /// Where the hook tools keep facts between hooks (in the charm's state
 /// directory, so teardown removes it with the rest).
 pub const FACTS_FILE: &str = "/var/lib/k8s-vip/hook-facts.json";
-
-/// Turns `network-get` output into interfaces and ingress addresses.
-pub fn network_view(info: &NetworkInfo) -> NetworkView {
-    let mut interfaces: Vec<Interface> = Vec::new();
-    for bind in &info.bind_addresses {
-        let addrs: Vec<IfaceAddr> = bind
-            .addresses
-            .iter()
-            .filter_map(|a| IfaceAddr::parse(&a.value, &a.cidr))
-            .collect();
-        match interfaces
-            .iter_mut()
-            .find(|i| i.name == bind.interface_name)
-        {
-            Some(existing) => existing.addrs.extend(addrs),
-            None => interfaces.push(Interface {
-                name: bind.interface_name.clone(),
-                addrs,
-            }),
-        }
-    }
-    let ingress: Vec<IpAddr> = info
-        .ingress_addresses
-        .iter()
-        .filter_map(|a| a.parse().ok())
-        .collect();
-    NetworkView {
-        interfaces,
-        ingress,
-        default_v4: None,
-        default_v6: None,
-    }
-}
 
 /// Relation ids of `endpoint`, minus the one being broken in this hook.
 fn live_relation_ids(
@@ -127,7 +94,7 @@ pub fn gather(ctx: &HookContext, tools: &dyn HookTools, sys: &System) -> anyhow:
         runs_apiserver: runs_apiserver(ctx, sys),
         config,
         leader,
-        network: gather_network(tools, sys),
+        network: gather_network(tools, sys, PEER_ENDPOINT),
         alone: cluster.peers.is_empty() && alone(ctx, tools),
         peers: cluster.peers,
         cluster_relation: cluster.relation,
@@ -196,37 +163,27 @@ fn service_state(sys: &System, unit: &str) -> ServiceState {
     }
 }
 
-/// Interfaces and ingress addresses of the peer binding, plus default routes.
-fn gather_network(tools: &dyn HookTools, sys: &System) -> NetworkView {
-    let mut network = match tools.network_get(PEER_ENDPOINT) {
-        Ok(info) => network_view(&info),
-        Err(e) => {
-            let _ = tools.juju_log(
-                LogLevel::Warning,
-                &format!("network-get {PEER_ENDPOINT} failed: {e}"),
-            );
-            NetworkView::default()
-        }
-    };
-    network.default_v4 = sys
-        .read("/proc/net/route")
-        .and_then(|t| net::default_route_v4(&t));
-    network.default_v6 = sys
-        .read("/proc/net/ipv6_route")
-        .and_then(|t| net::default_route_v6(&t));
-    network
-}
-
 /// The peer relation as this unit sees it.
 #[derive(Default)]
 struct Cluster {
+    /// The relation, when this hook may read and write its data.
     relation: Option<String>,
     peers: Vec<Peer>,
     own_data: BTreeMap<String, String>,
 }
 
+/// Whether Juju lets this hook read and write the peer relation's data: not
+/// in `install`, though the relation exists then (Juju refuses it; the ops
+/// framework's docs say so too). Install sets the unit up without it; the
+/// peer relation's own hooks (`-created` comes next), `leader-elected` and
+/// `config-changed` read our peer data and publish it.
+fn peer_data_reachable(ctx: &HookContext) -> bool {
+    ctx.kind.name() != "install"
+}
+
 /// The other units of the peer relation (minus one departing in this hook)
-/// with their data, and our own peer data.
+/// with their data, and our own peer data. In `install` no peer has joined
+/// yet and our own data is out of reach: the relation is left out.
 fn gather_peers(ctx: &HookContext, tools: &dyn HookTools) -> anyhow::Result<Cluster> {
     let Some(rel) = live_relation_ids(ctx, tools, PEER_ENDPOINT)?
         .into_iter()
@@ -253,6 +210,13 @@ fn gather_peers(ctx: &HookContext, tools: &dyn HookTools) -> anyhow::Result<Clus
             }
         };
         peers.push(Peer { unit, data });
+    }
+    if !peer_data_reachable(ctx) {
+        return Ok(Cluster {
+            relation: None,
+            peers,
+            own_data: BTreeMap::new(),
+        });
     }
     let own_data = tools
         .relation_get(&rel, &ctx.unit_name, false)

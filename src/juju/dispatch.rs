@@ -106,94 +106,7 @@ fn log(tools: &dyn HookTools, level: LogLevel, message: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::juju::tools::{Bag, NetworkInfo, Protocol, Status, ToolError};
-    use serde_json::{Map, Value};
-    use std::cell::RefCell;
-    use std::path::PathBuf;
-
-    /// Records logs and action failures; every read returns nothing.
-    #[derive(Default)]
-    struct Recorder {
-        logs: RefCell<Vec<(LogLevel, String)>>,
-        failed: RefCell<Vec<String>>,
-    }
-
-    impl HookTools for Recorder {
-        fn config_get(&self) -> Result<Map<String, Value>, ToolError> {
-            Ok(Map::new())
-        }
-        fn relation_ids(&self, _: &str) -> Result<Vec<String>, ToolError> {
-            Ok(vec![])
-        }
-        fn relation_list(&self, _: &str) -> Result<Vec<String>, ToolError> {
-            Ok(vec![])
-        }
-        fn relation_remote_app(&self, _: &str) -> Result<Option<String>, ToolError> {
-            Ok(None)
-        }
-        fn relation_get(&self, _: &str, _: &str, _: bool) -> Result<Bag, ToolError> {
-            Ok(Bag::new())
-        }
-        fn relation_set(&self, _: &str, _: &Bag, _: bool) -> Result<(), ToolError> {
-            Ok(())
-        }
-        fn network_get(&self, _: &str) -> Result<NetworkInfo, ToolError> {
-            Ok(NetworkInfo::default())
-        }
-        fn status_set(&self, _: Status, _: bool) -> Result<(), ToolError> {
-            Ok(())
-        }
-        fn application_version_set(&self, _: &str) -> Result<(), ToolError> {
-            Ok(())
-        }
-        fn is_leader(&self) -> Result<bool, ToolError> {
-            Ok(false)
-        }
-        fn goal_state(&self) -> Result<crate::juju::tools::GoalState, ToolError> {
-            Ok(Default::default())
-        }
-        fn action_get(&self) -> Result<Map<String, Value>, ToolError> {
-            Ok(Map::new())
-        }
-        fn action_set(&self, _: &Bag) -> Result<(), ToolError> {
-            Ok(())
-        }
-        fn action_fail(&self, message: &str) -> Result<(), ToolError> {
-            self.failed.borrow_mut().push(message.to_string());
-            Ok(())
-        }
-        fn juju_log(&self, level: LogLevel, message: &str) -> Result<(), ToolError> {
-            self.logs.borrow_mut().push((level, message.to_string()));
-            Ok(())
-        }
-        fn open_port(&self, _: u16, _: Protocol) -> Result<(), ToolError> {
-            Ok(())
-        }
-        fn close_port(&self, _: u16, _: Protocol) -> Result<(), ToolError> {
-            Ok(())
-        }
-        fn state_get(&self) -> Result<Bag, ToolError> {
-            Ok(Bag::new())
-        }
-        fn state_set(&self, _: &Bag) -> Result<(), ToolError> {
-            Ok(())
-        }
-    }
-
-    fn ctx(kind: HookKind) -> HookContext {
-        HookContext {
-            unit_name: "k8s-vip/0".into(),
-            app_name: "k8s-vip".into(),
-            unit_number: 0,
-            kind,
-            relation: None,
-            charm_dir: PathBuf::from(env!("CARGO_MANIFEST_DIR")),
-            principal_unit: None,
-            model_name: String::new(),
-            model_uuid: String::new(),
-            juju_version: String::new(),
-        }
-    }
+    use crate::juju::tools::fake::{context as ctx, FakeTools};
 
     fn hook(name: &str) -> HookKind {
         HookKind::Hook { name: name.into() }
@@ -205,7 +118,7 @@ mod tests {
 
     #[test]
     fn unknown_hook_is_logged_and_succeeds_without_running_the_charm() {
-        let tools = Recorder::default();
+        let tools = FakeTools::default();
         let code = run_with(&ctx(hook("secret-rotate")), &tools, |_, _| {
             panic!("handler must not run")
         });
@@ -217,7 +130,7 @@ mod tests {
 
     #[test]
     fn unknown_action_fails_the_action_and_lists_the_known_ones() {
-        let tools = Recorder::default();
+        let tools = FakeTools::default();
         let code = run_with(&ctx(action("reboot")), &tools, |_, _| {
             panic!("handler must not run")
         });
@@ -230,7 +143,7 @@ mod tests {
 
     #[test]
     fn handler_error_is_logged_at_error_and_exits_non_zero() {
-        let tools = Recorder::default();
+        let tools = FakeTools::default();
         let code = run_with(&ctx(hook("config-changed")), &tools, |_, _| {
             Err(anyhow::anyhow!("disk full").context("writing agent.yaml"))
         });
@@ -246,7 +159,7 @@ mod tests {
 
     #[test]
     fn action_error_also_fails_the_action() {
-        let tools = Recorder::default();
+        let tools = FakeTools::default();
         let code = run_with(&ctx(action("failover")), &tools, |_, _| {
             Err(anyhow::anyhow!("agent not running"))
         });
@@ -259,7 +172,7 @@ mod tests {
 
     #[test]
     fn known_events_reach_the_handler() {
-        let tools = Recorder::default();
+        let tools = FakeTools::default();
         let mut seen = Vec::new();
         for kind in [
             hook("install"),

@@ -81,6 +81,13 @@ pub struct CheckConfig {
 }
 
 /// One VRRP instance, validated.
+///
+/// Its protocol settings (`vrid` to `preempt_delay`) are the first fields of
+/// the protocol core's `vrrp::router::RouterConfig` too, on purpose: this
+/// type is an instance as the agent's file gives it (with its interface, VIP
+/// prefixes, peers, checks, BFD), that one a router as the core runs it (with
+/// its primary address). `agent::instance::router_config` turns one into the
+/// other, so that `vrrp` knows nothing of the agent or its file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InstanceConfig {
     /// Instance name (unique).

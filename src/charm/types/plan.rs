@@ -201,10 +201,66 @@ pub struct CopySpec {
     pub mode: u32,
 }
 
-/// Everything a hook should change.
+/// Everything a hook should change: the steps of every planner's [`Part`]
+/// merged in order ([`Plan::add`]), plus what only the whole plan decides
+/// (statuses, the closing daemon-reload, the workload version).
+///
+/// The steps are one `Part` rather than a copy of its fields, so a new kind
+/// of step is declared once; `Plan` derefs to it, so `plan.files` reads the
+/// merged files.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Plan {
-    /// Packages to `apt-get install`.
+    /// Every planner's steps, merged.
+    pub steps: Part,
+    /// `systemctl daemon-reload` after removing unit files (when one was removed).
+    pub final_daemon_reload: bool,
+    /// The unit status.
+    pub unit_status: Status,
+    /// The application status (leader only).
+    pub app_status: Option<Status>,
+    /// `application-version-set` (at install and upgrade only).
+    pub workload_version: Option<String>,
+}
+
+impl Plan {
+    /// A plan that changes nothing and sets `status`.
+    pub fn empty(status: Status) -> Plan {
+        Plan {
+            steps: Part::default(),
+            final_daemon_reload: false,
+            unit_status: status,
+            app_status: None,
+            workload_version: None,
+        }
+    }
+
+    /// Appends `part`'s steps after the plan's own (a package already to be
+    /// installed is not listed twice).
+    pub fn add(&mut self, part: Part) {
+        self.steps.append(part);
+    }
+}
+
+impl std::ops::Deref for Plan {
+    type Target = Part;
+
+    fn deref(&self) -> &Part {
+        &self.steps
+    }
+}
+
+impl std::ops::DerefMut for Plan {
+    fn deref_mut(&mut self) -> &mut Part {
+        &mut self.steps
+    }
+}
+
+/// One planner's share of a [`Plan`]: what one concern (the VIP agent,
+/// keepalived, the host's sysctls, a relation protocol, ...) wants changed.
+/// `charm::plan` merges the parts in a fixed order with [`Plan::add`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Part {
+    /// Packages to `apt-get install` (each once, in order).
     pub install_packages: Vec<String>,
     /// Files to have (written only when different).
     pub files: Vec<FileSpec>,
@@ -219,75 +275,6 @@ pub struct Plan {
     /// Files to delete (after the services steps).
     pub remove_files: Vec<String>,
     /// Directories to delete recursively (after the files).
-    pub remove_dirs: Vec<String>,
-    /// `systemctl daemon-reload` after removing unit files (when one was removed).
-    pub final_daemon_reload: bool,
-    /// Packages to `apt-get purge`.
-    pub purge_packages: Vec<String>,
-    /// Relation data to set.
-    pub relation_sets: Vec<RelationSet>,
-    /// The unit status.
-    pub unit_status: Status,
-    /// The application status (leader only).
-    pub app_status: Option<Status>,
-    /// Lines for `juju-log`.
-    pub logs: Vec<String>,
-    /// `application-version-set` (at install and upgrade only).
-    pub workload_version: Option<String>,
-}
-
-impl Plan {
-    /// A plan that changes nothing and sets `status`.
-    pub fn empty(status: Status) -> Plan {
-        Plan {
-            install_packages: Vec::new(),
-            files: Vec::new(),
-            copies: Vec::new(),
-            file_checks: Vec::new(),
-            sysctls: Vec::new(),
-            services: Vec::new(),
-            remove_files: Vec::new(),
-            remove_dirs: Vec::new(),
-            final_daemon_reload: false,
-            purge_packages: Vec::new(),
-            relation_sets: Vec::new(),
-            unit_status: status,
-            app_status: None,
-            logs: Vec::new(),
-            workload_version: None,
-        }
-    }
-
-    /// Adds a file to have.
-    pub fn file(&mut self, path: &str, content: String, mode: u32) {
-        self.files.push(FileSpec {
-            path: path.to_string(),
-            content,
-            mode,
-        });
-    }
-}
-
-/// One planner's share of a [`Plan`]: what one concern (the VIP agent,
-/// keepalived, the host's sysctls, a relation protocol, ...) wants changed.
-/// `charm::plan` merges the parts in a fixed order with [`Plan::add`].
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Part {
-    /// Packages to `apt-get install` (each once, in order).
-    pub install_packages: Vec<String>,
-    /// Files to have.
-    pub files: Vec<FileSpec>,
-    /// Files to copy.
-    pub copies: Vec<CopySpec>,
-    /// Files checked by their own program before they replace the old ones.
-    pub file_checks: Vec<CheckedFile>,
-    /// Sysctl steps.
-    pub sysctls: Vec<SysctlOp>,
-    /// systemd steps, in order.
-    pub services: Vec<ServiceOp>,
-    /// Files to delete.
-    pub remove_files: Vec<String>,
-    /// Directories to delete recursively.
     pub remove_dirs: Vec<String>,
     /// Packages to `apt-get purge`.
     pub purge_packages: Vec<String>,
@@ -324,26 +311,24 @@ impl Part {
             holds: holds.iter().map(|h| h.to_string()).collect(),
         });
     }
-}
 
-impl Plan {
-    /// Appends `part`'s steps after the plan's own (a package already to be
+    /// Appends `other`'s steps after these (a package already to be
     /// installed is not listed twice).
-    pub fn add(&mut self, part: Part) {
-        for pkg in part.install_packages {
+    pub fn append(&mut self, other: Part) {
+        for pkg in other.install_packages {
             if !self.install_packages.contains(&pkg) {
                 self.install_packages.push(pkg);
             }
         }
-        self.files.extend(part.files);
-        self.copies.extend(part.copies);
-        self.file_checks.extend(part.file_checks);
-        self.sysctls.extend(part.sysctls);
-        self.services.extend(part.services);
-        self.remove_files.extend(part.remove_files);
-        self.remove_dirs.extend(part.remove_dirs);
-        self.purge_packages.extend(part.purge_packages);
-        self.relation_sets.extend(part.relation_sets);
-        self.logs.extend(part.logs);
+        self.files.extend(other.files);
+        self.copies.extend(other.copies);
+        self.file_checks.extend(other.file_checks);
+        self.sysctls.extend(other.sysctls);
+        self.services.extend(other.services);
+        self.remove_files.extend(other.remove_files);
+        self.remove_dirs.extend(other.remove_dirs);
+        self.purge_packages.extend(other.purge_packages);
+        self.relation_sets.extend(other.relation_sets);
+        self.logs.extend(other.logs);
     }
 }

@@ -6,6 +6,8 @@ mod cached;
 mod cli;
 mod error;
 pub mod facts;
+#[cfg(test)]
+pub(crate) mod fake;
 mod hook_tools;
 mod types;
 

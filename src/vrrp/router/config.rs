@@ -6,6 +6,11 @@ use std::time::Duration;
 use crate::vrrp::packet::{auth_type, Version, V3_MAX_ADVERT_INT_CS};
 
 /// The settings of one virtual router instance.
+///
+/// The agent builds it from an instance of its config file
+/// (`agent::config::InstanceConfig`, whose protocol fields read like the
+/// first ones here, through `agent::instance::router_config`): the protocol
+/// core keeps its own type so that it knows nothing of the agent or its file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RouterConfig {
     /// Virtual router id, 1..=255; must match the peers.

@@ -100,6 +100,7 @@ impl Memory {
     pub(super) fn keep(self, mut facts: Facts, leader: Option<bool>) -> Result<(), String> {
         facts::after_run(&mut facts, &self.ctx, leader);
         facts.format = FORMAT;
+        facts.unit = self.ctx.unit_name.clone();
         facts.full_read_at = self.full_read_at(&facts);
         if !self.discarded && self.loaded.as_ref() == Some(&facts) {
             return Ok(());

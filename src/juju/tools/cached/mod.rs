@@ -11,14 +11,14 @@
 
 mod memory;
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
 use serde_json::{Map, Value};
 
 use super::error::ToolError;
-use super::facts::Facts;
+use super::facts::{self, Facts};
 use super::hook_tools::{Bag, HookTools};
 use super::types::{GoalState, LogLevel, NetworkInfo, Protocol, Status};
 use crate::juju::context::HookContext;
@@ -38,6 +38,9 @@ pub struct CachedTools<T> {
     action_params: RefCell<Option<Map<String, Value>>>,
     /// Where facts are kept between runs, once recalled.
     memory: RefCell<Option<Memory>>,
+    /// No remote unit has joined any relation yet ([`facts::nobody_joined`]):
+    /// `relation-list` answers none without asking.
+    nobody_joined: Cell<bool>,
 }
 
 /// Returns the cached value for `key`, or loads, caches and returns it.
@@ -68,7 +71,7 @@ fn cached_one<V: Clone>(
 }
 
 /// Applies a write to a bag the way Juju does: an empty value deletes the key.
-fn merge_write(bag: &mut Bag, data: &Bag) {
+pub(super) fn merge_write(bag: &mut Bag, data: &Bag) {
     for (k, v) in data {
         if v.is_empty() {
             bag.remove(k);
@@ -96,6 +99,7 @@ impl<T: HookTools> CachedTools<T> {
             goal: RefCell::default(),
             action_params: RefCell::default(),
             memory: RefCell::default(),
+            nobody_joined: Cell::default(),
         }
     }
 
@@ -136,6 +140,9 @@ impl<T: HookTools> HookTools for CachedTools<T> {
     fn relation_list(&self, rel_id: &str) -> Result<Vec<String>, ToolError> {
         self.facts(|f| {
             cached(&mut f.relation_list, rel_id, || {
+                if self.nobody_joined.get() {
+                    return Ok(Vec::new());
+                }
                 self.inner.relation_list(rel_id)
             })
         })
@@ -250,6 +257,7 @@ impl<T: HookTools> HookTools for CachedTools<T> {
         if self.memory.borrow().is_some() {
             return;
         }
+        self.nobody_joined.set(facts::nobody_joined(ctx));
         let (memory, recalled) = Memory::open(ctx, file, |level, line| {
             let _ = self.inner.juju_log(level, line);
         });

@@ -1,91 +1,11 @@
 //! The per-run cache and the facts it keeps between runs.
 
 use super::*;
-use std::cell::Cell;
-
-/// Counts reads and remembers the last written bag.
-#[derive(Default)]
-struct Counting {
-    reads: Cell<u32>,
-    own_bag: RefCell<Bag>,
-}
-
-impl Counting {
-    fn read<V>(&self, v: V) -> Result<V, ToolError> {
-        self.reads.set(self.reads.get() + 1);
-        Ok(v)
-    }
-}
-
-impl HookTools for Counting {
-    fn config_get(&self) -> Result<Map<String, Value>, ToolError> {
-        self.read(Map::new())
-    }
-    fn relation_ids(&self, endpoint: &str) -> Result<Vec<String>, ToolError> {
-        self.read(vec![format!("{endpoint}:0")])
-    }
-    fn relation_list(&self, _: &str) -> Result<Vec<String>, ToolError> {
-        self.read(vec!["k8s-vip/1".into()])
-    }
-    fn relation_remote_app(&self, _: &str) -> Result<Option<String>, ToolError> {
-        self.read(Some("k8s-vip".into()))
-    }
-    fn relation_get(&self, _: &str, who: &str, _: bool) -> Result<Bag, ToolError> {
-        if who == "k8s-vip/0" {
-            let bag = self.own_bag.borrow().clone();
-            self.read(bag)
-        } else {
-            self.read(Bag::new())
-        }
-    }
-    fn relation_set(&self, _: &str, data: &Bag, _: bool) -> Result<(), ToolError> {
-        merge_write(&mut self.own_bag.borrow_mut(), data);
-        Ok(())
-    }
-    fn network_get(&self, _: &str) -> Result<NetworkInfo, ToolError> {
-        self.read(NetworkInfo::default())
-    }
-    fn status_set(&self, _: Status, _: bool) -> Result<(), ToolError> {
-        Ok(())
-    }
-    fn application_version_set(&self, _: &str) -> Result<(), ToolError> {
-        Ok(())
-    }
-    fn is_leader(&self) -> Result<bool, ToolError> {
-        self.read(true)
-    }
-    fn goal_state(&self) -> Result<crate::juju::tools::GoalState, ToolError> {
-        self.read(Default::default())
-    }
-    fn action_get(&self) -> Result<Map<String, Value>, ToolError> {
-        self.read(Map::new())
-    }
-    fn action_set(&self, _: &Bag) -> Result<(), ToolError> {
-        Ok(())
-    }
-    fn action_fail(&self, _: &str) -> Result<(), ToolError> {
-        Ok(())
-    }
-    fn juju_log(&self, _: LogLevel, _: &str) -> Result<(), ToolError> {
-        Ok(())
-    }
-    fn open_port(&self, _: u16, _: Protocol) -> Result<(), ToolError> {
-        Ok(())
-    }
-    fn close_port(&self, _: u16, _: Protocol) -> Result<(), ToolError> {
-        Ok(())
-    }
-    fn state_get(&self) -> Result<Bag, ToolError> {
-        self.read(Bag::new())
-    }
-    fn state_set(&self, _: &Bag) -> Result<(), ToolError> {
-        Ok(())
-    }
-}
+use crate::juju::tools::fake::FakeTools;
 
 #[test]
 fn every_read_happens_once() {
-    let tools = CachedTools::new(Counting::default(), "k8s-vip/0");
+    let tools = CachedTools::new(FakeTools::default(), "k8s-vip/0");
     for _ in 0..3 {
         tools.config_get().unwrap();
         tools.relation_ids("cluster").unwrap();
@@ -104,7 +24,7 @@ fn every_read_happens_once() {
 
 #[test]
 fn own_bag_reads_back_writes_without_rereading() {
-    let tools = CachedTools::new(Counting::default(), "k8s-vip/0");
+    let tools = CachedTools::new(FakeTools::default(), "k8s-vip/0");
     assert!(tools
         .relation_get("cluster:0", "k8s-vip/0", false)
         .unwrap()
@@ -119,5 +39,29 @@ fn own_bag_reads_back_writes_without_rereading() {
         .relation_get("cluster:0", "k8s-vip/0", false)
         .unwrap()
         .is_empty());
+    assert_eq!(tools.inner().reads.get(), 1);
+}
+
+#[test]
+fn during_install_nobody_has_joined_so_relation_list_asks_nothing() {
+    use crate::juju::context::HookKind;
+    use crate::juju::tools::fake::context;
+    let missing = std::path::Path::new("/nonexistent/k8s-vip/hook-facts.json");
+    let tools = CachedTools::new(FakeTools::default(), "k8s-vip/0");
+    let install = context(HookKind::Hook {
+        name: "install".into(),
+    });
+    tools.recall_facts(&install, missing);
+    assert_eq!(
+        tools.relation_list("cluster:0").unwrap(),
+        Vec::<String>::new()
+    );
+    assert_eq!(tools.inner().reads.get(), 0);
+    let tools = CachedTools::new(FakeTools::default(), "k8s-vip/0");
+    let start = context(HookKind::Hook {
+        name: "start".into(),
+    });
+    tools.recall_facts(&start, missing);
+    assert_eq!(tools.relation_list("cluster:0").unwrap(), ["k8s-vip/1"]);
     assert_eq!(tools.inner().reads.get(), 1);
 }

@@ -12,8 +12,8 @@
 //! | Fact (hook tool)                          | Read again in                                                                                      |
 //! |-------------------------------------------|----------------------------------------------------------------------------------------------------|
 //! | config (`config-get`)                      | `config-changed`                                                                                    |
-//! | relation ids of endpoint E (`relation-ids`) | `-created`, `-joined`, `-departed`, `-broken` of E                                                |
-//! | units of relation R (`relation-list`)       | `-joined`, `-departed`, `-broken` of R; none in `-created` of R (no call: no unit has joined yet) |
+//! | relation ids of endpoint E (`relation-ids`) | `-created`, `-broken` of E; `-joined`, `-departed` of a relation of E they do not list (a Juju before 2.8 runs no `-created`) |
+//! | units of relation R (`relation-list`)       | `-joined`, `-departed`, `-broken` of R; none in `-created` of R nor in `install` (no call: no unit has joined yet) |
 //! | remote app of R (`relation-list --app`)     | `-created`, `-broken` of R                                                                          |
 //! | remote unit U's bag in R (peers too)        | `-joined`, `-changed` of R with `JUJU_REMOTE_UNIT=U`; `-departed` of U; `-broken` of R            |
 //! | remote app A's bag in R                     | `-created`, `-joined`, `-changed` of R (see below)                                                |
@@ -22,7 +22,7 @@
 //! | leadership (`is-leader`)                    | every run: it can move without a hook on this unit (leader-elected fires only on the new leader)   |
 //! | addresses (`network-get`)                   | every run: a machine's addresses change without any hook                                           |
 //! | services, packages (`systemctl`, `dpkg`)    | every run (not hook tools; see `charm::system`)                                                    |
-//! | everything                                 | `install`, `upgrade-charm`, `post-series-upgrade`; the first run an hour or more after the last full read (normally an `update-status`); a missing, unreadable or older-format file |
+//! | everything                                 | `upgrade-charm`, `post-series-upgrade`; a unit's first hook (`install`: no file yet); the first run an hour or more after the last full read (normally an `update-status`); a missing, unreadable or older-format file, or one another unit kept |
 //!
 //! Juju's side of this (its docs on hooks): `config-changed` follows every
 //! `juju config` and also `install` and `upgrade-charm`; `relation-created`
@@ -36,9 +36,11 @@
 //! its `-joined` on; `-departed` runs once per leaving unit, which
 //! `relation-list` no longer lists; `-broken` runs once when the relation is
 //! gone, though `relation-ids` still lists it during that hook (so a
-//! `-broken` run remembers neither). `start` does not read everything again:
-//! it follows `install`, which did, or a reboot, after which Juju still runs
-//! every hook the unit is owed. Ids and members are not read in `-changed`:
+//! `-broken` run remembers neither). `install` reads everything on a new
+//! unit (there is no file yet); run again on a unit that is up, it trusts
+//! what this unit kept, like any other hook. `start` does not read
+//! everything again: it follows `install` or a reboot, after which Juju
+//! still runs every hook the unit is owed. Ids and members are not read in `-changed`:
 //! Juju never changes them there (the simulated model runs a `-created` or
 //! `-joined` a test skipped before the `-changed` it asks for). The remote
 //! application's bag
@@ -64,5 +66,5 @@ mod rules;
 mod store;
 
 pub use model::{Facts, FORMAT};
-pub use rules::{after_run, forget, Recall, FULL_READ_EVERY};
+pub use rules::{after_run, forget, nobody_joined, Recall, FULL_READ_EVERY};
 pub use store::{load, remove, save, Loaded};

@@ -18,6 +18,10 @@ pub const FORMAT: u32 = 1;
 pub struct Facts {
     /// [`FORMAT`] when written.
     pub format: u32,
+    /// The unit whose hooks kept them: another unit's facts (left on a
+    /// reused machine by a unit removed without its `remove` hook) are
+    /// not this unit's to trust.
+    pub unit: String,
     /// When everything was last read fresh (seconds since the Unix epoch).
     pub full_read_at: u64,
     /// `config-get`.
@@ -104,6 +108,7 @@ impl Facts {
         *self
             == Facts {
                 format: self.format,
+                unit: self.unit.clone(),
                 full_read_at: self.full_read_at,
                 ..Facts::default()
             }

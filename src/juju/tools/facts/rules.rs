@@ -1,18 +1,31 @@
 //! Which remembered facts a hook makes stale: the table in the module docs
 //! of [`super`], as code.
 
-use crate::juju::context::{HookContext, HookKind};
+use crate::juju::context::{HookContext, HookKind, RelationCtx};
 
 use super::model::Facts;
 
 /// How long facts may go without a full read (seconds).
 pub const FULL_READ_EVERY: u64 = 3600;
 
-/// Hooks after which everything is read fresh: the unit's first hook, or its
-/// charm or series changed, so nothing remembered is trusted. Not `start`:
-/// it follows `install` (which read everything) or a reboot, and Juju keeps
+/// Hooks after which everything is read fresh: the unit's charm or series
+/// changed, so nothing remembered is trusted.
+///
+/// Not `install`: on a new unit there are no facts yet, so it reads
+/// everything anyway; facts it does find were kept by this very unit's
+/// earlier hooks ([`Facts::unit`]), within the hour, so `install` run again
+/// on a unit that is up reads no more than any other hook, and changes
+/// nothing. Not `start`: it follows `install` or a reboot, and Juju keeps
 /// the hooks a rebooted unit is owed, so what it announces still arrives.
-const FULL_READ_HOOKS: &[&str] = &["install", "upgrade-charm", "post-series-upgrade"];
+const FULL_READ_HOOKS: &[&str] = &["upgrade-charm", "post-series-upgrade"];
+
+/// Whether no remote unit of any relation has joined this unit yet, so
+/// `relation-list` can only answer none: during `install`, the unit's first
+/// hook (Juju lists a remote unit from its `-joined` hook on, and runs
+/// those after `install`).
+pub fn nobody_joined(ctx: &HookContext) -> bool {
+    matches!(&ctx.kind, HookKind::Hook { name } if name == "install")
+}
 
 /// What a run may take from remembered facts.
 #[derive(Debug, Clone, PartialEq)]
@@ -34,7 +47,7 @@ fn relation_kind(name: &str) -> Option<&str> {
 /// Unix epoch) may use.
 pub fn forget(mut remembered: Facts, ctx: &HookContext, now: u64) -> Recall {
     let age = now.checked_sub(remembered.full_read_at);
-    if !age.is_some_and(|a| a < FULL_READ_EVERY) {
+    if !age.is_some_and(|a| a < FULL_READ_EVERY) || remembered.unit != ctx.unit_name {
         return Recall::Nothing;
     }
     let name = match &ctx.kind {
@@ -55,9 +68,7 @@ pub fn forget(mut remembered: Facts, ctx: &HookContext, now: u64) -> Recall {
     let facts = &mut remembered;
     let id = rel.id.as_str();
     if kind != "changed" {
-        // Juju changes neither in a `-changed`: ids come with `-created` and
-        // `-broken`, members with `-joined` and `-departed`.
-        facts.relation_ids.remove(&rel.endpoint);
+        forget_ids(facts, rel, kind);
         facts.relation_list.remove(id);
     }
     match kind {
@@ -89,6 +100,22 @@ pub fn forget(mut remembered: Facts, ctx: &HookContext, now: u64) -> Recall {
         }
     }
     Recall::These(Box::new(remembered))
+}
+
+/// Forgets the relation ids of the endpoint of `rel` when a hook of `kind`
+/// (not `-changed`) may have changed them. Juju changes neither ids nor
+/// members in a `-changed`: ids come with `-created` and `-broken`, members
+/// with `-joined` and `-departed`. A `-joined` or `-departed` of a relation
+/// the known ids do not list reads them again all the same (a Juju before
+/// 2.8 runs no `-created`, so a new relation first shows in its `-joined`).
+fn forget_ids(facts: &mut Facts, rel: &RelationCtx, kind: &str) {
+    let listed = facts
+        .relation_ids
+        .get(&rel.endpoint)
+        .is_some_and(|ids| ids.contains(&rel.id));
+    if matches!(kind, "created" | "broken") || !listed {
+        facts.relation_ids.remove(&rel.endpoint);
+    }
 }
 
 /// What Juju guarantees in a relation's `-created` hook without asking: no

@@ -2,8 +2,8 @@
 
 use super::*;
 use crate::juju::context::RelationCtx;
+use crate::juju::tools::fake::context;
 use crate::juju::tools::{Bag, Status, StatusState};
-use std::path::PathBuf;
 
 const NOW: u64 = 1_000_000;
 
@@ -16,6 +16,7 @@ fn bag(k: &str) -> Bag {
 fn known() -> Facts {
     let mut f = Facts {
         format: super::super::FORMAT,
+        unit: "k8s-vip/0".into(),
         full_read_at: NOW - 60,
         config: Some(serde_json::Map::new()),
         unit_status: Some(Status::new(StatusState::Active, "ready")),
@@ -71,10 +72,6 @@ fn peer_bags_are_kept_until_their_changed_hook() {
 
 fn ctx(hook: &str, rel: Option<(&str, Option<&str>)>) -> HookContext {
     HookContext {
-        unit_name: "k8s-vip/0".into(),
-        app_name: "k8s-vip".into(),
-        unit_number: 0,
-        kind: HookKind::Hook { name: hook.into() },
         relation: rel.map(|(id, unit)| RelationCtx {
             endpoint: id.split(':').next().unwrap().into(),
             id: id.into(),
@@ -92,11 +89,7 @@ fn ctx(hook: &str, rel: Option<(&str, Option<&str>)>) -> HookContext {
                 .then(|| unit.map(str::to_string))
                 .flatten(),
         }),
-        charm_dir: PathBuf::new(),
-        principal_unit: None,
-        model_name: String::new(),
-        model_uuid: String::new(),
-        juju_version: String::new(),
+        ..context(HookKind::Hook { name: hook.into() })
     }
 }
 
@@ -118,8 +111,8 @@ fn start_keeps_everything() {
 }
 
 #[test]
-fn unit_lifecycle_hooks_and_an_hour_read_everything() {
-    for hook in ["install", "upgrade-charm", "post-series-upgrade"] {
+fn a_new_charm_or_series_and_an_hour_read_everything() {
+    for hook in ["upgrade-charm", "post-series-upgrade"] {
         assert_eq!(
             forget(known(), &ctx(hook, None), NOW),
             Recall::Nothing,
@@ -135,6 +128,31 @@ fn unit_lifecycle_hooks_and_an_hour_read_everything() {
         forget(known(), &old, NOW - 120),
         Recall::Nothing,
         "clock went back"
+    );
+}
+
+#[test]
+fn install_run_again_trusts_what_this_unit_kept() {
+    assert_eq!(recall("install", None), kept());
+    assert!(nobody_joined(&ctx("install", None)));
+    assert!(!nobody_joined(&ctx("start", None)));
+}
+
+#[test]
+fn another_units_facts_are_not_trusted() {
+    for hook in ["install", "update-status"] {
+        let mut c = ctx(hook, None);
+        c.unit_name = "k8s-vip/7".into();
+        assert_eq!(forget(known(), &c, NOW), Recall::Nothing, "{hook}");
+    }
+    let unstamped = Facts {
+        unit: String::new(),
+        ..known()
+    };
+    assert_eq!(
+        forget(unstamped, &ctx("update-status", None), NOW),
+        Recall::Nothing,
+        "a file from before units were stamped"
     );
 }
 
@@ -184,13 +202,12 @@ fn app_changed_forgets_the_remote_app_bag_only() {
 }
 
 #[test]
-fn joined_forgets_ids_members_the_unit_and_the_app() {
+fn joined_forgets_members_the_unit_and_the_app() {
     let f = recall(
         "lb-consumers-relation-joined",
         Some(("lb-consumers:2", Some("cp/1"))),
     );
     let mut want = kept();
-    want.relation_ids.remove("lb-consumers");
     want.relation_list.remove("lb-consumers:2");
     want.forget_bag("lb-consumers:2", "cp/1", false);
     want.forget_bag("lb-consumers:2", "cp", true);
@@ -198,16 +215,27 @@ fn joined_forgets_ids_members_the_unit_and_the_app() {
 }
 
 #[test]
-fn departed_forgets_ids_members_and_the_departing_unit() {
+fn departed_forgets_members_and_the_departing_unit() {
     let f = recall(
         "cluster-relation-departed",
         Some(("cluster:0", Some("k8s-vip/2"))),
     );
     let mut want = kept();
-    want.relation_ids.remove("cluster");
     want.relation_list.remove("cluster:0");
     want.forget_bag("cluster:0", "k8s-vip/2", false);
     assert_eq!(f, want);
+}
+
+#[test]
+fn joined_or_departed_of_a_relation_not_listed_reads_the_ids_again() {
+    for kind in ["joined", "departed"] {
+        let f = recall(
+            &format!("lb-consumers-relation-{kind}"),
+            Some(("lb-consumers:5", Some("cp/1"))),
+        );
+        assert_eq!(f.relation_ids.get("lb-consumers"), None, "{kind}");
+        assert!(f.relation_ids.contains_key("cluster"), "{kind}");
+    }
 }
 
 #[test]
