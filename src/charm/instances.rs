@@ -5,7 +5,7 @@
 use std::net::IpAddr;
 
 use super::config::{Config, VipAgent, VrrpVersion};
-use super::net::place;
+use super::net::{place, place_routed};
 use super::peers::{preferred_unit, priority, sorted_units};
 use super::types::{HealthCheck, Inputs, NetworkView, Peer};
 use super::vrid;
@@ -97,6 +97,12 @@ pub fn build(
         let counter = if vip.addr.is_ipv4() { &mut n4 } else { &mut n6 };
         let index = *counter;
         *counter += 1;
+        // BGP mode: the VIP is announced as a host route, in no shared subnet.
+        let place = if cfg.bgp.is_some() {
+            place_routed
+        } else {
+            place
+        };
         let placement = place(vip, net, cfg.network_interface.as_deref()).map_err(|message| {
             PlacementError {
                 option: if cfg.network_interface.is_some() {

@@ -21,6 +21,7 @@
 use std::net::IpAddr;
 
 use super::addresses::{my_addresses, peer_primary_addresses};
+use super::bgp;
 use super::config::{self, Config, VipAgent};
 use super::cos_agent;
 use super::haproxy::names::HAPROXY_SERVICE;
@@ -92,6 +93,13 @@ pub fn plan(inputs: &Inputs) -> Plan {
         Ok(i) => i,
         Err(e) => return blocked_by_option(inputs, plan, e.option, &e.message),
     };
+    let frr = match bgp_part(inputs, &cfg, &vips) {
+        Ok(part) => part,
+        Err(why) => {
+            let log = format!("BGP: {why}; nothing changed");
+            return blocked(inputs, plan, why, log);
+        }
+    };
     plan.add(peer_data::plan(inputs, Some(&instances)));
     let speaker = match vrrp_speaker(inputs, &cfg, &instances) {
         Ok(part) => part,
@@ -104,6 +112,7 @@ pub fn plan(inputs: &Inputs) -> Plan {
     };
     plan.add(host::plan(inputs));
     plan.add(speaker);
+    plan.add(frr);
     add_proxy(&mut plan, &proxy);
     plan.final_daemon_reload = true;
     add_relations(&mut plan, inputs, &cfg, &ctx, &proxy);
@@ -128,8 +137,17 @@ fn vrrp_speaker(
     instances: &[Instance],
 ) -> Result<Part, RenderFailure> {
     match cfg.vip_agent {
-        VipAgent::Builtin => vip_agent::plan(inputs, instances),
+        VipAgent::Builtin => vip_agent::plan(inputs, instances, cfg.bgp.as_ref()),
         VipAgent::Keepalived => keepalived::plan(inputs, instances),
+    }
+}
+
+/// FRR's part: BGP mode when `bgp-peers` is set, else what withdraws an
+/// earlier BGP mode (nothing when there was none). Err: the blocked status.
+fn bgp_part(inputs: &Inputs, cfg: &Config, vips: &[IpAddr]) -> Result<Part, String> {
+    match &cfg.bgp {
+        Some(options) => bgp::plan(inputs, options, vips),
+        None => Ok(bgp::withdraw(inputs)),
     }
 }
 
@@ -199,6 +217,9 @@ fn set_status(
         }),
         VipAgent::Keepalived => keepalived::unit_status(inputs, instances),
     };
+    if let Some(options) = &cfg.bgp {
+        add_bgp_status(&mut plan.unit_status, options, inputs);
+    }
     if let Some(note) = &proxy.status_note {
         if plan.unit_status.state == State::Active {
             plan.unit_status.message = format!("{}, {note}", plan.unit_status.message);
@@ -210,6 +231,18 @@ fn set_status(
     }
 }
 
+/// Appends BGP's line ([`bgp::summary::status_line`]) to a running unit's
+/// status; the worse of the two states wins.
+fn add_bgp_status(status: &mut Status, options: &config::BgpOptions, inputs: &Inputs) {
+    if matches!(status.state, State::Maintenance | State::Blocked) {
+        return;
+    }
+    let (state, line) =
+        bgp::summary::status_line(options, &inputs.bgp, inputs.agent_state.as_ref());
+    status.state = status.state.max(state);
+    status.message = status::capped(&format!("{}; {line}", status.message));
+}
+
 /// stop / remove: stop everything (the agent releases the VIP on SIGTERM),
 /// remove what we wrote, restore sysctls, purge what we installed.
 fn teardown(inputs: &Inputs) -> Plan {
@@ -218,6 +251,7 @@ fn teardown(inputs: &Inputs) -> Plan {
         || config::parse(&inputs.config, &inputs.app)
             .is_ok_and(|c| c.vip_agent == VipAgent::Keepalived);
     plan.add(vip_agent::teardown(inputs));
+    plan.add(bgp::teardown(inputs));
     plan.add(keepalived::teardown(inputs, ours_keepalived));
     plan.add(host::teardown(inputs));
     let lb = teardown_proxy(inputs, &inputs.lb);

@@ -170,6 +170,23 @@ impl ServiceOp {
     }
 }
 
+/// A program to run when a file it applies changed, for a daemon whose
+/// in-place reload is not a systemd step (FRR's `frr-reload.py`, which
+/// applies the difference without restarting bgpd, so sessions stay up).
+/// Runs after the systemd steps; a failure fails the hook with its output.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommandOp {
+    /// The systemd unit whose daemons it acts on: it waits, like that
+    /// unit's steps, while a file the unit reads is refused.
+    pub unit: String,
+    /// The program (an absolute path).
+    pub program: String,
+    /// Its arguments.
+    pub args: Vec<String>,
+    /// Its condition.
+    pub when: When,
+}
+
 /// One sysctl step.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SysctlOp {
@@ -216,6 +233,8 @@ pub struct Plan {
     pub sysctls: Vec<SysctlOp>,
     /// systemd steps, in order.
     pub services: Vec<ServiceOp>,
+    /// Programs run after the systemd steps, in order.
+    pub commands: Vec<CommandOp>,
     /// Files to delete (after the services steps).
     pub remove_files: Vec<String>,
     /// Directories to delete recursively (after the files).
@@ -246,6 +265,7 @@ impl Plan {
             file_checks: Vec::new(),
             sysctls: Vec::new(),
             services: Vec::new(),
+            commands: Vec::new(),
             remove_files: Vec::new(),
             remove_dirs: Vec::new(),
             final_daemon_reload: false,
@@ -285,6 +305,8 @@ pub struct Part {
     pub sysctls: Vec<SysctlOp>,
     /// systemd steps, in order.
     pub services: Vec<ServiceOp>,
+    /// Programs run after the systemd steps, in order.
+    pub commands: Vec<CommandOp>,
     /// Files to delete.
     pub remove_files: Vec<String>,
     /// Directories to delete recursively.
@@ -340,6 +362,7 @@ impl Plan {
         self.file_checks.extend(part.file_checks);
         self.sysctls.extend(part.sysctls);
         self.services.extend(part.services);
+        self.commands.extend(part.commands);
         self.remove_files.extend(part.remove_files);
         self.remove_dirs.extend(part.remove_dirs);
         self.purge_packages.extend(part.purge_packages);
