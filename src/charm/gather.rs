@@ -110,7 +110,6 @@ pub fn gather(ctx: &HookContext, tools: &dyn HookTools, sys: &System) -> anyhow:
     sys.learn_packages(&[KEEPALIVED_PACKAGE, HAPROXY_PACKAGE]);
     let config = tools.config_get().context("reading the charm config")?;
     let resolved_hosts = super::config::resolve_host_names(&config);
-    let bgp = super::bgp::world::gather(sys, &config);
     let leader = tools
         .is_leader()
         .context("asking whether this unit leads")?;
@@ -126,6 +125,7 @@ pub fn gather(ctx: &HookContext, tools: &dyn HookTools, sys: &System) -> anyhow:
         model: ctx.model_name.clone(),
         model_uuid: ctx.model_uuid.clone(),
         runs_apiserver: runs_apiserver(ctx, sys),
+        bgp: super::bgp::world::gather(sys, &config, ctx.kind.name()),
         config,
         leader,
         network: gather_network(tools, sys),
@@ -154,7 +154,6 @@ pub fn gather(ctx: &HookContext, tools: &dyn HookTools, sys: &System) -> anyhow:
         cos_agent: unit_relations(ctx, tools, cos_agent::ENDPOINT)?,
         metrics_probe: PortProbe::Unknown,
         resolved_hosts,
-        bgp,
     };
     // Needs the network and config above: the endpoint is on our address.
     inputs.metrics_probe = metrics_probe::probe_for(&inputs);

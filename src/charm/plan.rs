@@ -93,18 +93,12 @@ pub fn plan(inputs: &Inputs) -> Plan {
         Ok(i) => i,
         Err(e) => return blocked_by_option(inputs, plan, e.option, &e.message),
     };
-    let frr = match bgp_part(inputs, &cfg, &vips) {
-        Ok(part) => part,
-        Err(why) => {
-            let log = format!("BGP: {why}; nothing changed");
-            return blocked(inputs, plan, why, log);
-        }
-    };
     plan.add(peer_data::plan(inputs, Some(&instances)));
-    let speaker = match vrrp_speaker(inputs, &cfg, &instances) {
-        Ok(part) => part,
+    let (speaker, frr) = match speakers(inputs, &cfg, &instances, &vips) {
+        Ok(parts) => parts,
         Err(failure) => {
-            // A template failed to render: nothing is applied.
+            // A template failed to render, or FRR is not ours to configure:
+            // nothing is applied.
             plan.logs.push(failure.log);
             plan.unit_status = Status::new(State::Blocked, failure.status);
             return plan;
@@ -140,6 +134,21 @@ fn vrrp_speaker(
         VipAgent::Builtin => vip_agent::plan(inputs, instances, cfg.bgp.as_ref()),
         VipAgent::Keepalived => keepalived::plan(inputs, instances),
     }
+}
+
+/// The parts that make the VIPs reachable: the VRRP speaker's and FRR's
+/// (BGP mode, or what withdraws an earlier one). Err blocks the unit.
+fn speakers(
+    inputs: &Inputs,
+    cfg: &Config,
+    instances: &[Instance],
+    vips: &[IpAddr],
+) -> Result<(Part, Part), RenderFailure> {
+    let frr = bgp_part(inputs, cfg, vips).map_err(|why| RenderFailure {
+        log: format!("BGP: {why}; nothing changed"),
+        status: why,
+    })?;
+    Ok((vrrp_speaker(inputs, cfg, instances)?, frr))
 }
 
 /// FRR's part: BGP mode when `bgp-peers` is set, else what withdraws an

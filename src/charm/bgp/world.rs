@@ -1,10 +1,11 @@
 //! Gathering [`BgpWorld`] through the charm's system seam, once a hook.
 //!
 //! A unit without BGP pays nothing: frr.conf and the charm's markers are
-//! plain file reads, and only when BGP is configured (`bgp-peers`) or was
-//! configured by the charm (our frr.conf or a marker is there) are systemd
-//! and dpkg asked about FRR, one call each, and bgpd about its sessions
-//! (only while BGP is configured and FRR runs; bounded in time).
+//! plain file reads, and only when BGP is configured (`bgp-peers`), or the
+//! charm's BGP is still in place (our frr.conf, FRR started by the charm),
+//! or the unit is removed after the charm installed FRR, are systemd and
+//! dpkg asked about FRR, one call each, and bgpd about its sessions (only
+//! while BGP is configured and FRR runs; bounded in time).
 
 use std::io::Read as _;
 use std::process::{Command, Stdio};
@@ -31,8 +32,9 @@ pub fn wanted(config: &Map<String, Value>) -> bool {
         .is_some_and(|s| !s.trim().is_empty())
 }
 
-/// Reads FRR's state on the unit (see the module docs for what is asked when).
-pub fn gather(sys: &System, config: &Map<String, Value>) -> BgpWorld {
+/// Reads FRR's state on the unit for hook `hook` (see the module docs for
+/// what is asked when).
+pub fn gather(sys: &System, config: &Map<String, Value>, hook: &str) -> BgpWorld {
     let frr_conf = sys.read(FRR_CONF);
     let installed_by_us = sys.exists(INSTALLED_MARKER);
     let started_by_us = sys.exists(STARTED_MARKER);
@@ -45,7 +47,9 @@ pub fn gather(sys: &System, config: &Map<String, Value>) -> BgpWorld {
         reload_program: reload_program(sys),
         ..BgpWorld::default()
     };
-    if !(wanted || ours || installed_by_us || started_by_us) {
+    // The package the charm installed matters again only at removal (purge).
+    let removing = installed_by_us && matches!(hook, "stop" | "remove");
+    if !(wanted || ours || started_by_us || removing) {
         return world;
     }
     sys.learn_services(&[FRR_SERVICE]);
