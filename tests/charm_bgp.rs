@@ -8,9 +8,6 @@
 
 mod support;
 
-#[path = "support/skip.rs"]
-mod skip;
-
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::UnixListener;
@@ -18,6 +15,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 use support::juju::Model;
+use support::skip;
 
 const VIP: &str = "192.0.2.100";
 const PEERS: &str = "198.51.100.1:65000 198.51.100.17";

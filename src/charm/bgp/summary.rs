@@ -41,7 +41,7 @@ pub fn parse(text: &str) -> Result<Vec<BgpSession>, String> {
 
 /// The session bgpd reports for `address` (matched as an address, so any
 /// spelling of an IPv6 address finds it).
-fn session_of<'a>(sessions: &'a [BgpSession], address: IpAddr) -> Option<&'a BgpSession> {
+fn session_of(sessions: &[BgpSession], address: IpAddr) -> Option<&BgpSession> {
     sessions
         .iter()
         .find(|s| s.peer.parse::<IpAddr>().ok() == Some(address))
