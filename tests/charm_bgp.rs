@@ -366,3 +366,43 @@ fn status_action_lists_the_bgp_sessions_and_what_is_announced() {
         Some("BGP: 1/2 peers established (198.51.100.17: Active), announcing 192.0.2.100")
     );
 }
+
+#[test]
+fn a_frr_conf_frr_refuses_keeps_the_old_one_and_holds_the_reload() {
+    let model = deploy();
+    let u = bgp_on(&model, &[]);
+    let log = record_reloads(&model, &u);
+    let before = read(&model, &u, FRR_CONF).expect("frr.conf");
+    // A vtysh first on the hooks' PATH whose dry run refuses every file.
+    let script = model.tools_dir().join("vtysh");
+    std::fs::write(
+        &script,
+        "#!/bin/sh\necho 'line 7: % Unknown command[4]: neighbor 198.51.100.1 password x'\nexit 2\n",
+    )
+    .expect("write vtysh");
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    model.set_config("bgp-password", "x");
+    model.clear_calls(&u);
+    model.run_hook(&u, "config-changed").assert_success();
+    assert_eq!(
+        read(&model, &u, FRR_CONF),
+        Some(before),
+        "refused file put in place"
+    );
+    let s = model.status(&u).expect("status");
+    assert_eq!(s.state, "blocked", "{}", s.message);
+    let logs = model.logs(&u);
+    assert!(
+        logs.iter().any(|l| l
+            .message
+            .starts_with("/etc/frr/frr.conf refused by vtysh --dryrun --config_dir")
+            && l.message.contains("line 7: % Unknown command")),
+        "{logs:?}"
+    );
+    assert!(!log.exists(), "reloaded a refused file");
+    let systemctl = calls(&model, &u, "systemctl");
+    assert!(
+        !systemctl.iter().any(|c| c.contains("restart frr")),
+        "{systemctl:?}"
+    );
+}
