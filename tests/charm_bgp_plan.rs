@@ -552,3 +552,28 @@ fn multihop_bfd_between_units_in_bgp_mode_only() {
         }
     }
 }
+
+#[test]
+fn the_how_to_shows_the_frr_conf_the_charm_writes() {
+    let page = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/docs/how-to/routed-networks-bgp.md"
+    ))
+    .expect("how-to");
+    let shown = page
+        .split("```text\n")
+        .nth(1)
+        .and_then(|b| b.split("```").next())
+        .expect("a text block");
+    let o = options(json!({"virtual-ip": "192.0.2.100", "bgp-peers": "198.51.100.1:65000 198.51.100.17:65000"}));
+    let vips = ["192.0.2.100".parse().expect("vip")];
+    let text = render(&FrrInputs {
+        app: "k8s-vip",
+        bgp: Some(&o),
+        vips: &vips,
+        router_id: Some("198.51.100.2".parse().expect("id")),
+        interface: "k8s-vip-bgp",
+    })
+    .expect("render");
+    assert_eq!(shown, text, "docs/how-to/routed-networks-bgp.md shows another frr.conf");
+}
