@@ -250,6 +250,7 @@ fn frr_conf_has_neighbours_filters_bfd_and_password_and_frr_accepts_it() {
         " neighbor 198.51.100.33 remote-as external",
         " neighbor 2001:db8:0:1::1 remote-as 65000",
         " neighbor 198.51.100.1 password s3cr!t#\"'$x",
+        " neighbor 2001:db8:0:1::1 bfd",
         " neighbor 2001:db8:0:1::1 bfd profile k8s-vip",
         " profile k8s-vip",
         "  detect-multiplier 3",
@@ -565,7 +566,9 @@ fn the_how_to_shows_the_frr_conf_the_charm_writes() {
         .nth(1)
         .and_then(|b| b.split("```").next())
         .expect("a text block");
-    let o = options(json!({"virtual-ip": "192.0.2.100", "bgp-peers": "198.51.100.1:65000 198.51.100.17:65000"}));
+    let o = options(
+        json!({"virtual-ip": "192.0.2.100", "bgp-peers": "198.51.100.1:65000 198.51.100.17:65000"}),
+    );
     let vips = ["192.0.2.100".parse().expect("vip")];
     let text = render(&FrrInputs {
         app: "k8s-vip",
@@ -575,5 +578,8 @@ fn the_how_to_shows_the_frr_conf_the_charm_writes() {
         interface: "k8s-vip-bgp",
     })
     .expect("render");
-    assert_eq!(shown, text, "docs/how-to/routed-networks-bgp.md shows another frr.conf");
+    assert_eq!(
+        shown, text,
+        "docs/how-to/routed-networks-bgp.md shows another frr.conf"
+    );
 }

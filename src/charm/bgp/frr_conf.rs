@@ -7,6 +7,12 @@
 //! policies that let exactly the VIPs' host routes (/32, /128) out and
 //! nothing in. bgpd learns *when* to announce from the kernel only
 //! (`redistribute connected`): the agent adds and removes the routes.
+//!
+//! The file is written the way FRR shows its running configuration (both
+//! `neighbor X bfd` and `neighbor X bfd profile P`, no `hostname`), because
+//! `frr-reload.py` turns every line that differs from the running config
+//! into commands: without `neighbor X bfd` it would run `no neighbor X bfd`
+//! on every reload, taking the BFD session down and resetting BGP.
 
 use std::net::IpAddr;
 
