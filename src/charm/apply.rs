@@ -63,6 +63,7 @@ pub fn apply(plan: &Plan, sys: &System, tools: &dyn HookTools) -> anyhow::Result
         .filter(|op| op_is_due(op, &done) && !held(plan, op, &done))
         .collect();
     apply_service_ops(&due, sys, tools, &mut done)?;
+    run_commands(plan, sys, &mut done)?;
     remove_files(plan, sys, &mut done)?;
     if !plan.purge_packages.is_empty() {
         let mut args = vec!["purge", "-y"];
@@ -257,6 +258,20 @@ fn apply_service_op(
         ServiceAction::HandoverRestart => "restart",
     };
     systemctl(sys, done, &[verb, unit])
+}
+
+/// Runs the plan's due programs (after the systemd steps), unless held
+/// like their unit's steps.
+fn run_commands(plan: &Plan, sys: &System, done: &mut Applied) -> anyhow::Result<()> {
+    for c in &plan.commands {
+        let op = ServiceOp::new(&c.unit, ServiceAction::Reload, c.when.clone());
+        if op_is_due(&op, done) && !held(plan, &op, done) {
+            sys.run_ok(&c.program, &c.args)?;
+            done.commands
+                .push(format!("{} {}", c.program, c.args.join(" ")));
+        }
+    }
+    Ok(())
 }
 
 /// Removes files and directories, then has systemd forget a removed unit.

@@ -98,14 +98,16 @@ fn write_temp(dest: &Path, file: &FileSpec) -> anyhow::Result<PathBuf> {
 }
 
 /// The line of a checker's output that says what is wrong: the first that
-/// reads as an error (HAProxy prints `[NOTICE]` lines about itself first),
+/// reads as an error (HAProxy prints `[NOTICE]` lines about itself first,
+/// vtysh a missing vtysh.conf),
 /// else the first line.
 fn first_error_line(output: &str) -> &str {
     let lines = || output.lines().map(str::trim).filter(|l| !l.is_empty());
     lines()
         .find(|l| {
             let lower = l.to_ascii_lowercase();
-            lower.contains("[alert]") || lower.contains("error")
+            // FRR's vtysh: `line 2: % Unknown command: ...`.
+            lower.contains("[alert]") || lower.contains("error") || l.starts_with("line ")
         })
         .or_else(|| lines().next())
         .unwrap_or("no output")

@@ -92,6 +92,7 @@ pub fn gather(ctx: &HookContext, tools: &dyn HookTools, sys: &System) -> anyhow:
         model: ctx.model_name.clone(),
         model_uuid: ctx.model_uuid.clone(),
         runs_apiserver: runs_apiserver(ctx, sys),
+        bgp: super::bgp::world::gather(sys, &config, ctx.kind.name()),
         config,
         leader,
         network: gather_network(tools, sys, PEER_ENDPOINT),

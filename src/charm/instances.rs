@@ -5,9 +5,9 @@
 use std::net::IpAddr;
 
 use super::config::{Config, VipAgent, VrrpVersion};
-use super::net::place;
+use super::net::{place, place_routed, Placement};
 use super::peers::{preferred_unit, priority, sorted_units};
-use super::types::{HealthCheck, Inputs, NetworkView, Peer};
+use super::types::{HealthCheck, Inputs, NetworkView, Peer, VipSpec};
 use super::vrid;
 
 /// One VRRP instance this unit runs.
@@ -97,16 +97,7 @@ pub fn build(
         let counter = if vip.addr.is_ipv4() { &mut n4 } else { &mut n6 };
         let index = *counter;
         *counter += 1;
-        let placement = place(vip, net, cfg.network_interface.as_deref()).map_err(|message| {
-            PlacementError {
-                option: if cfg.network_interface.is_some() {
-                    "network-interface"
-                } else {
-                    "virtual-ip"
-                },
-                message,
-            }
-        })?;
+        let placement = placement(cfg, vip, net)?;
         let unicast_peers = if cfg.unicast {
             unicast_peers(me, peers, vip.addr, placement.local)
         } else {
@@ -136,6 +127,25 @@ pub fn build(
         });
     }
     Ok(out)
+}
+
+/// Where `vip` lives on this unit ([`place`]), or in BGP mode, where it is
+/// announced as a host route in no shared subnet, where VRRP for it runs
+/// ([`place_routed`]); an error names the option to change.
+fn placement(cfg: &Config, vip: &VipSpec, net: &NetworkView) -> Result<Placement, PlacementError> {
+    let place = if cfg.bgp.is_some() {
+        place_routed
+    } else {
+        place
+    };
+    place(vip, net, cfg.network_interface.as_deref()).map_err(|message| PlacementError {
+        option: if cfg.network_interface.is_some() {
+            "network-interface"
+        } else {
+            "virtual-ip"
+        },
+        message,
+    })
 }
 
 /// The instances for this hook's `inputs` under `cfg`: the configured health

@@ -17,7 +17,7 @@
 //!                │
 //!                v
 //!  planners   vip_agent  keepalived  host  peer_data  legacy  lb_consumers/
-//!             cos_agent
+//!             cos_agent  bgp/ (plan, frr_conf, daemons, steps, summary)
 //!             haproxy/ (plan, requests, services, seam)
 //!             each: (&Inputs, what it needs) -> Part
 //!                │
@@ -77,6 +77,7 @@
 pub mod actions;
 pub mod addresses;
 pub mod apply;
+pub mod bgp;
 pub mod checked_write;
 pub mod config;
 pub mod cos_agent;

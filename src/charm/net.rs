@@ -6,6 +6,7 @@
 
 use std::net::IpAddr;
 
+use super::types::net::max_prefix;
 use super::types::{Interface, NetworkView, VipSpec};
 
 /// Where a VIP will live: interface, prefix and this unit's own address there.
@@ -54,6 +55,40 @@ pub fn place(vip: &VipSpec, net: &NetworkView, forced: Option<&str>) -> Result<P
             ))
         }
     }
+}
+
+/// BGP mode (routed networks): the VIP is announced as a host route, never
+/// put on a shared subnet, so it needs no subnet of its own. VRRP between
+/// the units runs from `forced` (the `network-interface` option), else the
+/// default-route interface of the VIP's family (else the ingress one), from
+/// this unit's address of that family there; the prefix is a host route's.
+pub fn place_routed(
+    vip: &VipSpec,
+    net: &NetworkView,
+    forced: Option<&str>,
+) -> Result<Placement, String> {
+    let chosen = match forced {
+        Some(name) => forced_interface(net, name)?,
+        None => route_interface(vip, net)?,
+    };
+    let local = chosen
+        .addrs
+        .iter()
+        .map(|a| a.addr)
+        .find(|a| a.is_ipv4() == vip.addr.is_ipv4())
+        .ok_or_else(|| {
+            format!(
+                "{} has no {} address to run VRRP for {} from; set network-interface",
+                chosen.name,
+                if vip.addr.is_ipv4() { "IPv4" } else { "IPv6" },
+                vip.addr
+            )
+        })?;
+    Ok(Placement {
+        interface: chosen.name.clone(),
+        prefix: max_prefix(vip.addr),
+        local: Some(local),
+    })
 }
 
 /// The `network-interface` the operator named, if the unit has it.

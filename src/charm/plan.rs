@@ -21,6 +21,7 @@
 use std::net::IpAddr;
 
 use super::addresses::{my_addresses, peer_primary_addresses};
+use super::bgp;
 use super::config::{self, Config, VipAgent};
 use super::cos_agent;
 use super::haproxy::names::HAPROXY_SERVICE;
@@ -93,10 +94,11 @@ pub fn plan(inputs: &Inputs) -> Plan {
         Err(e) => return blocked_by_option(inputs, plan, e.option, &e.message),
     };
     plan.add(peer_data::plan(inputs, Some(&instances)));
-    let speaker = match vrrp_speaker(inputs, &cfg, &instances) {
-        Ok(part) => part,
+    let (speaker, frr) = match speakers(inputs, &cfg, &instances, &vips) {
+        Ok(parts) => parts,
         Err(failure) => {
-            // A template failed to render: nothing is applied.
+            // A template failed to render, or FRR is not ours to configure:
+            // nothing is applied.
             plan.logs.push(failure.log);
             plan.unit_status = Status::new(State::Blocked, failure.status);
             return plan;
@@ -104,6 +106,7 @@ pub fn plan(inputs: &Inputs) -> Plan {
     };
     plan.add(host::plan(inputs));
     plan.add(speaker);
+    plan.add(frr);
     add_proxy(&mut plan, &proxy);
     plan.final_daemon_reload = true;
     add_relations(&mut plan, inputs, &cfg, &ctx, &proxy);
@@ -128,8 +131,32 @@ fn vrrp_speaker(
     instances: &[Instance],
 ) -> Result<Part, RenderFailure> {
     match cfg.vip_agent {
-        VipAgent::Builtin => vip_agent::plan(inputs, instances),
+        VipAgent::Builtin => vip_agent::plan(inputs, instances, cfg.bgp.as_ref()),
         VipAgent::Keepalived => keepalived::plan(inputs, instances),
+    }
+}
+
+/// The parts that make the VIPs reachable: the VRRP speaker's and FRR's
+/// (BGP mode, or what withdraws an earlier one). Err blocks the unit.
+fn speakers(
+    inputs: &Inputs,
+    cfg: &Config,
+    instances: &[Instance],
+    vips: &[IpAddr],
+) -> Result<(Part, Part), RenderFailure> {
+    let frr = bgp_part(inputs, cfg, vips).map_err(|why| RenderFailure {
+        log: format!("BGP: {why}; nothing changed"),
+        status: why,
+    })?;
+    Ok((vrrp_speaker(inputs, cfg, instances)?, frr))
+}
+
+/// FRR's part: BGP mode when `bgp-peers` is set, else what withdraws an
+/// earlier BGP mode (nothing when there was none). Err: the blocked status.
+fn bgp_part(inputs: &Inputs, cfg: &Config, vips: &[IpAddr]) -> Result<Part, String> {
+    match &cfg.bgp {
+        Some(options) => bgp::plan(inputs, options, vips),
+        None => Ok(bgp::withdraw(inputs)),
     }
 }
 
@@ -199,6 +226,9 @@ fn set_status(
         }),
         VipAgent::Keepalived => keepalived::unit_status(inputs, instances),
     };
+    if let Some(options) = &cfg.bgp {
+        add_bgp_status(&mut plan.unit_status, options, inputs);
+    }
     if let Some(note) = &proxy.status_note {
         if plan.unit_status.state == State::Active {
             plan.unit_status.message = format!("{}, {note}", plan.unit_status.message);
@@ -210,6 +240,18 @@ fn set_status(
     }
 }
 
+/// Appends BGP's line ([`bgp::summary::status_line`]) to a running unit's
+/// status; the worse of the two states wins.
+fn add_bgp_status(status: &mut Status, options: &config::BgpOptions, inputs: &Inputs) {
+    if matches!(status.state, State::Maintenance | State::Blocked) {
+        return;
+    }
+    let (state, line) =
+        bgp::summary::status_line(options, &inputs.bgp, inputs.agent_state.as_ref());
+    status.state = status.state.max(state);
+    status.message = status::capped(&format!("{}; {line}", status.message));
+}
+
 /// stop / remove: stop everything (the agent releases the VIP on SIGTERM),
 /// remove what we wrote, restore sysctls, purge what we installed.
 fn teardown(inputs: &Inputs) -> Plan {
@@ -218,6 +260,7 @@ fn teardown(inputs: &Inputs) -> Plan {
         || config::parse(&inputs.config, &inputs.app)
             .is_ok_and(|c| c.vip_agent == VipAgent::Keepalived);
     plan.add(vip_agent::teardown(inputs));
+    plan.add(bgp::teardown(inputs));
     plan.add(keepalived::teardown(inputs, ours_keepalived));
     plan.add(host::teardown(inputs));
     let lb = teardown_proxy(inputs, &inputs.lb);

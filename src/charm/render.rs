@@ -33,6 +33,20 @@ pub struct AgentPaths {
     pub pause_file: String,
     /// `ADDRESS:PORT` of the metrics endpoint (`metrics-port`), if on.
     pub metrics_listen: Option<String>,
+    /// The `bgp` block (BGP mode), None on a shared L2 segment.
+    pub bgp: Option<AgentBgp>,
+}
+
+/// agent.yaml's `bgp` block: the agent announces VIPs by putting them on
+/// `interface` (FRR redistributes them); `ecmp`: every unit whose checks
+/// pass announces, not only the VRRP master. Its BFD between units then
+/// crosses routers (`multihop`).
+#[derive(Debug, Clone, Serialize)]
+pub struct AgentBgp {
+    /// The dummy interface the agent owns.
+    pub interface: String,
+    /// Announce while healthy (true) or while MASTER (false).
+    pub ecmp: bool,
 }
 
 impl Default for AgentPaths {
@@ -42,6 +56,7 @@ impl Default for AgentPaths {
             state_file: paths::STATE_FILE.into(),
             pause_file: paths::PAUSE_FILE.into(),
             metrics_listen: None,
+            bgp: None,
         }
     }
 }
@@ -73,14 +88,19 @@ pub fn agent_check(check: &HealthCheck) -> Option<Value> {
 }
 
 /// An instance's `bfd:` block: interval, multiplier and the peers'
-/// priorities keyed by address.
-fn agent_bfd(b: &Bfd) -> Value {
+/// priorities keyed by address; `multihop` (RFC 5883) in BGP mode, where
+/// the units may be on different subnets.
+fn agent_bfd(b: &Bfd, multihop: bool) -> Value {
     let priorities: serde_json::Map<String, Value> = b
         .peer_priorities
         .iter()
         .map(|(addr, prio)| (addr.to_string(), json!(prio)))
         .collect();
-    json!({"interval-ms": b.interval_ms, "multiplier": b.multiplier, "peer-priorities": priorities})
+    let mut bfd = json!({"interval-ms": b.interval_ms, "multiplier": b.multiplier, "peer-priorities": priorities});
+    if multihop {
+        bfd["multihop"] = json!(true);
+    }
+    bfd
 }
 
 /// agent.yaml for `instances`.
@@ -103,7 +123,7 @@ pub fn agent_yaml(instances: &[Instance], agent_paths: &AgentPaths) -> anyhow::R
                 "unicast_source": if i.unicast_peers.is_empty() { None } else { i.local_address.map(|a| a.to_string()) },
                 "garp_refresh_s": i.garp_refresh_s,
                 "checks": i.checks.iter().filter_map(agent_check).collect::<Vec<_>>(),
-                "bfd": i.bfd.as_ref().map(agent_bfd),
+                "bfd": i.bfd.as_ref().map(|b| agent_bfd(b, agent_paths.bgp.is_some())),
             })
         })
         .collect();
@@ -115,6 +135,7 @@ pub fn agent_yaml(instances: &[Instance], agent_paths: &AgentPaths) -> anyhow::R
             "state_file": agent_paths.state_file,
             "pause_file": agent_paths.pause_file,
             "metrics_listen": agent_paths.metrics_listen,
+            "bgp": agent_paths.bgp,
             "instances": list,
         }),
     )

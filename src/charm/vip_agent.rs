@@ -3,21 +3,32 @@
 //! with keepalived taken out of use first so two VRRP speakers never overlap.
 //! agent.yaml replaces the old one only once `k8s-vip agent --check` accepts it.
 
+use super::bgp::names::BGP_INTERFACE;
+use super::config::BgpOptions;
 use super::instances::Instance;
 use super::metrics_endpoint;
 use super::paths;
-use super::render::{self, AgentPaths, RenderFailure};
+use super::render::{self, AgentBgp, AgentPaths, RenderFailure};
 use super::types::{CopySpec, Inputs, Part, ServiceAction, ServiceOp, Validator, When};
 use super::unit_file;
 
-/// Files, copies and systemd steps for the agent to float `instances`.
-pub fn plan(inputs: &Inputs, instances: &[Instance]) -> Result<Part, RenderFailure> {
+/// Files, copies and systemd steps for the agent to float `instances`, or
+/// to announce them through FRR in BGP mode (`bgp`).
+pub fn plan(
+    inputs: &Inputs,
+    instances: &[Instance],
+    bgp: Option<&BgpOptions>,
+) -> Result<Part, RenderFailure> {
     let mut part = Part::default();
     let agent_paths = AgentPaths {
         control_socket: paths::rooted(&inputs.root, paths::CONTROL_SOCKET),
         state_file: paths::rooted(&inputs.root, paths::STATE_FILE),
         pause_file: paths::rooted(&inputs.root, paths::PAUSE_FILE),
         metrics_listen: metrics_endpoint::listen(inputs).map(|a| a.to_string()),
+        bgp: bgp.map(|b| AgentBgp {
+            interface: BGP_INTERFACE.into(),
+            ecmp: b.ecmp,
+        }),
     };
     let text = render::agent_yaml(instances, &agent_paths).map_err(|e| RenderFailure {
         status: format!("internal error rendering agent.yaml: {e}"),

@@ -1,10 +1,11 @@
 //! The `status` action: every VRRP instance as the agent reports it, with
 //! the unit names behind addresses, every unit's planned priority, and the
-//! load balancer's backends.
+//! load balancer's backends, and in BGP mode the BGP sessions.
 
 use std::collections::BTreeMap;
 
 use super::agent_link::{action_key, agent_status, builtin, family_index, holder, unit_for};
+use crate::charm::bgp;
 use crate::charm::config;
 use crate::charm::instances::{self, Instance};
 use crate::charm::metrics_endpoint;
@@ -19,9 +20,10 @@ pub fn status(inputs: &Inputs, sys: &System) -> Result<BTreeMap<String, String>,
     let mut out = BTreeMap::new();
     out.insert("unit".into(), inputs.unit.clone());
     out.insert("paused".into(), doc.paused.to_string());
-    let planned: Vec<Instance> = config::parse(&inputs.config, &inputs.app)
-        .ok()
-        .and_then(|c| instances::for_inputs(inputs, &c, &[]).ok())
+    let cfg = config::parse(&inputs.config, &inputs.app).ok();
+    let planned: Vec<Instance> = cfg
+        .as_ref()
+        .and_then(|c| instances::for_inputs(inputs, c, &[]).ok())
         .unwrap_or_default();
     let mut summary = Vec::new();
     for st in &doc.instances {
@@ -32,6 +34,15 @@ pub fn status(inputs: &Inputs, sys: &System) -> Result<BTreeMap<String, String>,
     }
     out.insert("vips".into(), summary.join("; "));
     out.insert("metrics".into(), metrics_endpoint::describe(inputs));
+    // BGP mode: every router's session and what this unit announces.
+    if let Some(options) = cfg.as_ref().and_then(|c| c.bgp.as_ref()) {
+        out.extend(bgp::summary::action_fields(
+            options,
+            &inputs.bgp,
+            Some(&doc),
+            &action_key,
+        ));
+    }
     // The load balancer's view of its backends, when HAProxy runs here.
     for b in inputs.lb.health.iter().flatten() {
         let mut v = format!("{}/{} up", b.up, b.total);

@@ -6,8 +6,10 @@
 //! - [`read`]: typed reads of `config-get` output;
 //! - [`options`]: one validator per option;
 //! - [`fast_failover`]: the two BFD options, validated together;
+//! - [`bgp`]: the BGP options (routed networks), validated together;
 //! - [`resolve`]: the host name of a `tcp:` health check, looked up at hook time.
 
+pub mod bgp;
 pub mod fast_failover;
 pub mod model;
 pub mod options;
@@ -18,7 +20,7 @@ use serde_json::{Map, Value};
 
 use read::bool_opt;
 
-pub use model::{Config, ConfigError, FastFailover, VipAgent, VrrpVersion};
+pub use model::{BgpOptions, BgpPeer, Config, ConfigError, FastFailover, VipAgent, VrrpVersion};
 pub use options::{parse_vips, valid_ifname, MAX_VIPS};
 pub use resolve::resolve_host_names;
 
@@ -39,6 +41,7 @@ pub fn parse(map: &Map<String, Value>, app: &str) -> Result<Config, ConfigError>
     let garp_refresh_s = options::garp_refresh_s(map)?;
     let vip_agent = options::vip_agent(map)?;
     let fast_failover = fast_failover::parse(map)?;
+    let bgp = bgp::parse(map, &vips, vip_agent)?;
     Ok(Config {
         vips,
         vip_hostname,
@@ -53,5 +56,6 @@ pub fn parse(map: &Map<String, Value>, app: &str) -> Result<Config, ConfigError>
         garp_refresh_s,
         vip_agent,
         fast_failover,
+        bgp,
     })
 }

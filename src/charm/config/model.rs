@@ -2,6 +2,7 @@
 //! [`ConfigError`], the one bad option and what to do about it.
 
 use std::fmt;
+use std::net::IpAddr;
 
 use crate::charm::types::{HealthCheck, VipSpec};
 
@@ -63,6 +64,9 @@ pub struct Config {
     /// `fast-failover-interval` and `fast-failover-multiplier`: BFD between
     /// units, None when the interval is 0 (off).
     pub fast_failover: Option<FastFailover>,
+    /// The `bgp-*` options: BGP mode (routed networks), None when
+    /// `bgp-peers` is empty.
+    pub bgp: Option<BgpOptions>,
 }
 
 /// Fast peer liveness (BFD between units): a dead VIP holder is noticed after
@@ -80,6 +84,30 @@ impl FastFailover {
     pub fn detection_ms(&self) -> u32 {
         self.interval_ms * u32::from(self.multiplier)
     }
+}
+
+/// One router to peer with: `ADDRESS[:ASN]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BgpPeer {
+    /// The router's address on a network this unit reaches.
+    pub address: IpAddr,
+    /// Its ASN; None = `remote-as external` (any ASN but ours).
+    pub asn: Option<u32>,
+}
+
+/// BGP mode, validated: on when `bgp-peers` lists at least one router.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BgpOptions {
+    /// `bgp-peers`, in the order given.
+    pub peers: Vec<BgpPeer>,
+    /// `bgp-asn`: the units' own ASN.
+    pub asn: u32,
+    /// `bgp-ecmp`: every unit whose checks pass announces, not only the master.
+    pub ecmp: bool,
+    /// `bgp-bfd`: FRR's bfdd on the BGP sessions.
+    pub bfd: bool,
+    /// `bgp-password`: the TCP-MD5 key, None when empty.
+    pub password: Option<String>,
 }
 
 /// One invalid option: which one, and a sentence saying what to do.

@@ -58,6 +58,9 @@ pub struct InstanceState {
     pub bfd_takeovers: Option<u64>,
     /// BFD said Down while the master's adverts still arrived (not acted on).
     pub bfd_contradicted: Option<u64>,
+    /// BGP mode: whether this unit announces the instance's VIPs now (the
+    /// agent has them on its BGP interface); None without BGP.
+    pub announced: Option<bool>,
 }
 
 /// One BFD session to a unicast peer, as the agent reports it.

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::agent_state::StatusDoc;
+use super::bgp::BgpWorld;
 use super::lb::LbWorld;
 use super::net::NetworkView;
 use super::peers::Peer;
@@ -88,6 +89,8 @@ pub struct Inputs {
     /// Host names the options name (a `tcp:` health check), each with the
     /// addresses it resolved to at this hook (empty: it did not resolve).
     pub resolved_hosts: BTreeMap<String, Vec<std::net::IpAddr>>,
+    /// FRR on the unit, for BGP mode (`bgp-peers`).
+    pub bgp: BgpWorld,
 }
 
 /// What a test bind of the metrics endpoint's address found.

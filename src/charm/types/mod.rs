@@ -4,6 +4,7 @@
 //! of the charm, so every planner can know these types and only these.
 //!
 //! - [`inputs`] holds [`Inputs`];
+//! - [`bgp`] holds [`BgpWorld`], what BGP mode reads of FRR on the unit;
 //! - [`service`] holds [`ServiceState`], one systemd unit as a hook sees it;
 //! - [`plan`] holds [`Plan`], [`Part`], files, copies, sysctls, systemd steps,
 //!   relation data;
@@ -18,6 +19,7 @@
 //!   `lb-consumers` planner and the HAProxy planner.
 
 pub mod agent_state;
+pub mod bgp;
 pub mod health;
 pub mod inputs;
 pub mod lb;
@@ -30,14 +32,15 @@ pub mod service;
 pub mod status;
 
 pub use agent_state::{CheckState, InstanceState, StatusDoc};
+pub use bgp::{BgpSession, BgpWorld};
 pub use health::HealthCheck;
 pub use inputs::{Inputs, PortProbe};
 pub use lb::{BackendHealth, LbWorld, Listener, Owner};
 pub use net::{IfaceAddr, Interface, NetworkView, VipSpec};
 pub use peers::Peer;
 pub use plan::{
-    CheckedFile, CopySpec, FileSpec, Part, Plan, RelationSet, ServiceAction, ServiceOp, SysctlOp,
-    Validator, When,
+    CheckedFile, CommandOp, CopySpec, FileSpec, Part, Plan, RelationSet, ServiceAction, ServiceOp,
+    SysctlOp, Validator, When,
 };
 pub use proxy::{PortOwner, PortOwners, ProxyNeed, ProxyOutcome, Rejection, RejectionKind};
 pub use relations::{ConsumerRelation, UnitRelation};

@@ -170,6 +170,23 @@ impl ServiceOp {
     }
 }
 
+/// A program to run when a file it applies changed, for a daemon whose
+/// in-place reload is not a systemd step (FRR's `frr-reload.py`, which
+/// applies the difference without restarting bgpd, so sessions stay up).
+/// Runs after the systemd steps; a failure fails the hook with its output.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommandOp {
+    /// The systemd unit whose daemons it acts on: it waits, like that
+    /// unit's steps, while a file the unit reads is refused.
+    pub unit: String,
+    /// The program (an absolute path).
+    pub program: String,
+    /// Its arguments.
+    pub args: Vec<String>,
+    /// Its condition.
+    pub when: When,
+}
+
 /// One sysctl step.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SysctlOp {
@@ -272,6 +289,8 @@ pub struct Part {
     pub sysctls: Vec<SysctlOp>,
     /// systemd steps, in order.
     pub services: Vec<ServiceOp>,
+    /// Programs run after the systemd steps, in order.
+    pub commands: Vec<CommandOp>,
     /// Files to delete (after the services steps).
     pub remove_files: Vec<String>,
     /// Directories to delete recursively (after the files).
@@ -325,6 +344,7 @@ impl Part {
         self.file_checks.extend(other.file_checks);
         self.sysctls.extend(other.sysctls);
         self.services.extend(other.services);
+        self.commands.extend(other.commands);
         self.remove_files.extend(other.remove_files);
         self.remove_dirs.extend(other.remove_dirs);
         self.purge_packages.extend(other.purge_packages);

@@ -1,0 +1,135 @@
+//! Gathering [`BgpWorld`] through the charm's system seam, once a hook.
+//!
+//! A unit without BGP pays nothing: frr.conf and the charm's markers are
+//! plain file reads, and only when BGP is configured (`bgp-peers`), or the
+//! charm's BGP is still in place (our frr.conf, FRR started by the charm),
+//! or the unit is removed after the charm installed FRR, are systemd and
+//! dpkg asked about FRR, one call each, and bgpd about its sessions (only
+//! while BGP is configured and FRR runs; bounded in time).
+
+use std::io::Read as _;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Map, Value};
+
+use super::names::{
+    FRR_CONF, FRR_DAEMONS, FRR_PACKAGE, FRR_RELOAD, FRR_RUN_DIR, FRR_SERVICE, INSTALLED_MARKER,
+    STARTED_MARKER,
+};
+use super::{frr_conf, summary};
+use crate::charm::system::System;
+use crate::charm::types::{BgpSession, BgpWorld, ServiceState};
+
+/// How long bgpd may take to list its sessions.
+const QUERY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Whether the options turn BGP on (`bgp-peers` lists something).
+pub fn wanted(config: &Map<String, Value>) -> bool {
+    config
+        .get("bgp-peers")
+        .and_then(Value::as_str)
+        .is_some_and(|s| !s.trim().is_empty())
+}
+
+/// Reads FRR's state on the unit for hook `hook` (see the module docs for
+/// what is asked when).
+pub fn gather(sys: &System, config: &Map<String, Value>, hook: &str) -> BgpWorld {
+    let frr_conf = sys.read(FRR_CONF);
+    let installed_by_us = sys.exists(INSTALLED_MARKER);
+    let started_by_us = sys.exists(STARTED_MARKER);
+    let ours = frr_conf.as_deref().is_some_and(frr_conf::is_ours);
+    let wanted = wanted(config);
+    let mut world = BgpWorld {
+        frr_conf,
+        installed_by_us,
+        started_by_us,
+        reload_program: reload_program(sys),
+        ..BgpWorld::default()
+    };
+    // The package the charm installed matters again only at removal (purge).
+    let removing = installed_by_us && matches!(hook, "stop" | "remove");
+    if !(wanted || ours || started_by_us || removing) {
+        return world;
+    }
+    sys.learn_services(&[FRR_SERVICE]);
+    sys.learn_packages(&[FRR_PACKAGE]);
+    world.service = ServiceState {
+        active: sys.is_active(FRR_SERVICE),
+        enabled: sys.is_enabled(FRR_SERVICE),
+    };
+    world.frr_installed = sys.package_installed(FRR_PACKAGE);
+    world.daemons = sys.read(FRR_DAEMONS);
+    if wanted && world.service.active {
+        match sessions(sys) {
+            Ok(s) => world.sessions = Some(s),
+            Err(e) => world.query_error = Some(e),
+        }
+    }
+    world
+}
+
+/// `frr-reload.py` under the system root when it is there (a test unit's
+/// own), else the distribution's (on a unit both are the same file).
+fn reload_program(sys: &System) -> String {
+    if sys.exists(FRR_RELOAD) {
+        sys.path(FRR_RELOAD).display().to_string()
+    } else {
+        FRR_RELOAD.to_string()
+    }
+}
+
+/// bgpd's sessions: `vtysh --vty_socket <run dir> -c 'show bgp summary json'`.
+fn sessions(sys: &System) -> Result<Vec<BgpSession>, String> {
+    let socket = sys.path(FRR_RUN_DIR);
+    let socket = socket.display().to_string();
+    let args = ["--vty_socket", &socket, "-c", "show bgp summary json"];
+    let text = run_bounded("vtysh", &args, QUERY_TIMEOUT)?;
+    // Not JSON: vtysh's own words (`% Unknown command`, bgpd not running).
+    summary::parse(&text).map_err(|why| {
+        let said = text.lines().map(str::trim).find(|l| !l.is_empty());
+        said.map_or(why, |l| l.chars().take(200).collect())
+    })
+}
+
+/// Runs `program` and returns its standard output, or why it failed; killed
+/// after `timeout` (a hung daemon must not hang the hook).
+fn run_bounded(program: &str, args: &[&str], timeout: Duration) -> Result<String, String> {
+    let mut child = Command::new(program)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot run {program}: {e}"))?;
+    let deadline = Instant::now() + timeout;
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break status,
+            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(10)),
+            Ok(None) | Err(_) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(format!(
+                    "{program} gave no answer in {} s",
+                    timeout.as_secs()
+                ));
+            }
+        }
+    };
+    let mut out = String::new();
+    let mut err = String::new();
+    if let Some(mut o) = child.stdout.take() {
+        let _ = o.read_to_string(&mut out);
+    }
+    if let Some(mut e) = child.stderr.take() {
+        let _ = e.read_to_string(&mut err);
+    }
+    if status.success() {
+        Ok(out)
+    } else {
+        let said = format!("{err}{out}");
+        let first = said.lines().map(str::trim).find(|l| !l.is_empty());
+        Err(first.unwrap_or("failed").chars().take(200).collect())
+    }
+}
