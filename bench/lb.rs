@@ -18,7 +18,7 @@ fn per_round(
 ) -> Vec<f64> {
     raw[path]
         .as_array()
-        .map(|rounds| rounds.iter().map(&f).collect())
+        .map(|rounds| rounds.iter().map(f).collect())
         .unwrap_or_default()
 }
 
