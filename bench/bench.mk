@@ -3,7 +3,7 @@
 # own: `make -f bench/bench.mk bench`. Every part writes its result file under
 # bench/results/ (machine, versions, date, command, build, raw samples, tables);
 # `make bench` then renders the docs' tables from them (bench-docs). Needs root
-# for the network-namespace parts (failover, footprint, syscalls).
+# for the network-namespace parts (failover, footprint, syscalls, starvation, lb).
 #   BENCH_TRIALS          failover trials per cell (default 10)
 #   BENCH_INTERVALS_MS    failover advert intervals (default 1000,100)
 #   BENCH_RUNS            hook-cost runs per hook (default 15)
@@ -15,6 +15,9 @@
 #   BENCH_SYSCALLS_RUNS   strace runs with each program as master (default 3)
 #   BENCH_STARVATION_S    starvation: seconds of stress-ng load (default 40)
 #   BENCH_VRRP_ITERS      per-advert cost: iterations per run (default 1000000)
+#   BENCH_LB_ROUNDS       HAProxy overhead: rounds (default 10), each of
+#   BENCH_LB_CONNECTS     new connections per path (default 100) and
+#   BENCH_LB_ROUNDTRIPS   round trips per path on an open connection (default 500)
 #   BENCH_PROFILE         cargo profile of the measured build (default bench = release settings)
 #   BENCH_RESULTS_DIR     where result files go (default bench/results)
 # `make bench-smoke`: every part once with one short trial (dev build, results
@@ -33,6 +36,9 @@ BENCH_SYSCALLS_S ?= 10
 BENCH_SYSCALLS_RUNS ?= 3
 BENCH_VRRP_ITERS ?= 1000000
 BENCH_STARVATION_S ?= 40
+BENCH_LB_ROUNDS ?= 10
+BENCH_LB_CONNECTS ?= 100
+BENCH_LB_ROUNDTRIPS ?= 500
 BENCH_PROFILE ?= bench
 BENCH_RESULTS_DIR ?= bench/results
 BENCH_LOG_DIR ?= build/bench
@@ -45,11 +51,11 @@ BENCH_CARGO = $(CARGO) bench --locked --profile $(BENCH_PROFILE)
 BENCH_BIN = $(BENCH_CARGO) --bench k8s-vip-bench --
 
 .PHONY: bench bench-deps bench-hooks bench-footprint bench-syscalls bench-vrrp \
-	bench-failover bench-failover-table bench-starvation bench-docs bench-report bench-smoke
+	bench-failover bench-failover-table bench-starvation bench-lb bench-docs bench-report bench-smoke
 
 bench: bench-deps
 	$(MAKE) -f bench/bench.mk bench-failover bench-hooks bench-footprint bench-syscalls bench-vrrp \
-	  bench-starvation
+	  bench-starvation bench-lb
 	$(MAKE) -f bench/bench.mk bench-docs
 	$(BENCH_ENV) $(BENCH_BIN) report
 
@@ -114,6 +120,23 @@ bench-starvation:
 	  $(CARGO) test --locked --profile $(BENCH_FAILOVER_PROFILE) --test bench_starvation -- --ignored --nocapture --test-threads 1; \
 	$(BENCH_ENV) $(BENCH_BIN) import-starvation $(BENCH_LOG_DIR)/starvation.json
 
+## bench-lb: what HAProxy adds (tests/lb_bench.rs): new connections, round trips
+# and bulk throughput through VIP → HAProxy → backend vs straight to a backend,
+# interleaved, BENCH_LB_ROUNDS rounds (root, haproxy).
+bench-lb:
+	@mkdir -p $(BENCH_LOG_DIR)
+	@if [ "$$(id -u)" != 0 ] || ! command -v haproxy >/dev/null; then \
+	  msg="SKIPPED: bench lb: needs root (network namespaces) and haproxy installed"; \
+	  if [ "$${K8S_VIP_REQUIRE_ALL:-}" = 1 ]; then echo "$$msg (K8S_VIP_REQUIRE_ALL=1 makes a skip a failure)" >&2; exit 1; fi; \
+	  echo "$$msg" >&2; exit 0; \
+	fi; \
+	set -e; \
+	rm -f $(BENCH_LOG_DIR)/lb.json; \
+	BENCH_LB_ROUNDS=$(BENCH_LB_ROUNDS) BENCH_LB_CONNECTS=$(BENCH_LB_CONNECTS) \
+	  BENCH_LB_ROUNDTRIPS=$(BENCH_LB_ROUNDTRIPS) BENCH_LB_OUT=$(abspath $(BENCH_LOG_DIR))/lb.json \
+	  $(CARGO) test --locked --profile $(BENCH_FAILOVER_PROFILE) --test lb_bench -- --ignored --nocapture --test-threads 1; \
+	$(BENCH_ENV) $(BENCH_BIN) import-lb $(BENCH_LOG_DIR)/lb.json
+
 # The old name of bench-failover.
 bench-failover-table: bench-failover
 
@@ -134,4 +157,5 @@ bench-smoke:
 	  BENCH_TRIALS=1 BENCH_INTERVALS_MS=100 BENCH_RUNS=1 BENCH_TOOL_LATENCY_MS=2 BENCH_HOOK_UNITS=1 \
 	  BENCH_FOOTPRINT_S=1 BENCH_FOOTPRINT_RUNS=1 BENCH_SYSCALLS_S=1 BENCH_SYSCALLS_RUNS=1 \
 	  BENCH_VRRP_ITERS=20000 BENCH_STARVATION_S=3 \
-	  bench-failover bench-starvation bench-hooks bench-footprint bench-syscalls bench-vrrp bench-report
+	  BENCH_LB_ROUNDS=1 BENCH_LB_CONNECTS=20 BENCH_LB_ROUNDTRIPS=100 \
+	  bench-failover bench-starvation bench-lb bench-hooks bench-footprint bench-syscalls bench-vrrp bench-report

@@ -15,6 +15,7 @@ mod support;
 mod failover;
 mod footprint;
 mod hook_cost;
+mod lb;
 mod pair;
 mod parse;
 #[allow(dead_code)] // shared with tests/bench_tables.rs and benches/vrrp.rs
@@ -46,6 +47,7 @@ commands:
                             (checks BENCH_TRIALS trials per cell of BENCH_INTERVALS_MS)
   timeline EVENTS OUT.svg   draw a VIP/client timeline from a JSON events file
   import-starvation FILE    the starvation benchmark's JSON → result file
+  import-lb FILE            the HAProxy-overhead benchmark's JSON → result file
   render-docs               rewrite the docs' tables between <!-- bench:KEY:begin/end -->
   render-docs --check       fail when a doc's table differs from the result files
   render-docs --print       print every table of the result files (no doc touched)
@@ -192,6 +194,22 @@ fn import_starvation(args: &[String]) -> anyhow::Result<()> {
     save(&file)
 }
 
+fn import_lb(args: &[String]) -> anyhow::Result<()> {
+    let Some(json) = args.get(1) else {
+        anyhow::bail!("import-lb needs the HAProxy-overhead benchmark's JSON\n{USAGE}");
+    };
+    let raw = lb::import(Path::new(json))?;
+    let mut file = ResultFile::describe("lb", "make bench-lb", vec![lb::table(&raw)])
+        .param("rounds", raw["rounds"].clone())
+        .param("connects-per-round", raw["connects-per-round"].clone())
+        .param(
+            "round-trips-per-round",
+            raw["round-trips-per-round"].clone(),
+        );
+    file.raw = raw;
+    save(&file)
+}
+
 fn import_failover(args: &[String]) -> anyhow::Result<()> {
     let Some(log) = args.get(1) else {
         anyhow::bail!("import-failover needs the failover benchmark's log or JSON\n{USAGE}");
@@ -263,6 +281,7 @@ fn run(args: &[String]) -> anyhow::Result<()> {
         Some("syscalls") => syscalls(&args),
         Some("import-failover") => import_failover(&args),
         Some("import-starvation") => import_starvation(&args),
+        Some("import-lb") => import_lb(&args),
         Some("timeline") => {
             let (Some(input), Some(out)) = (args.get(1), args.get(2)) else {
                 anyhow::bail!("timeline needs EVENTS.json and OUT.svg\n{USAGE}");

@@ -17,6 +17,34 @@ use crate::results::ResultFile;
 /// The command that regenerates the docs' tables.
 pub const FIX_COMMAND: &str = "make -f bench/bench.mk bench-docs";
 
+/// Every table key a part writes, with the make target that writes it and
+/// its result file. A marker with one of these keys whose result file is not
+/// committed renders [`pending`]; a marker with any other unknown key is an
+/// error (a typo must not pass as "no result yet").
+pub const PARTS: &[(&str, &str, &str)] = &[
+    ("failover", "bench-failover", "failover.json"),
+    ("failover-split", "bench-failover", "failover.json"),
+    ("starvation", "bench-starvation", "starvation.json"),
+    ("vrrp", "bench-vrrp", "vrrp.json"),
+    ("footprint", "bench-footprint", "footprint.json"),
+    ("syscalls", "bench-syscalls", "syscalls.json"),
+    ("hook-cost", "bench-hooks", "hook-cost.json"),
+    ("lb", "bench-lb", "lb.json"),
+];
+
+/// What a marker of a known part shows while its result file is not
+/// committed: no figure, the command that makes one.
+pub fn pending(key: &str) -> Option<Block> {
+    let (_, target, file) = PARTS.iter().find(|(k, _, _)| *k == key)?;
+    Some(Block {
+        markdown: format!(
+            "_No committed result yet: `make -f bench/bench.mk {target}` writes \
+             `bench/results/{file}`, then `{FIX_COMMAND}` renders it here._\n"
+        ),
+        title: format!("(no result yet for {key})"),
+    })
+}
+
 /// One renderable table: its Markdown block and the file it comes from.
 #[derive(Debug, Clone)]
 pub struct Block {
@@ -98,7 +126,7 @@ pub fn splice(text: &str, blocks: &BTreeMap<String, Block>) -> Result<Spliced, S
         let Some(key) = marker(line, "begin") else {
             continue;
         };
-        let Some(block) = blocks.get(key) else {
+        let Some(block) = blocks.get(key).cloned().or_else(|| pending(key)) else {
             let known: Vec<&str> = blocks.keys().map(String::as_str).collect();
             return Err(format!(
                 "line {}: no result table with key {key:?} (known: {})",

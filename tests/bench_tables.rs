@@ -139,6 +139,28 @@ fn broken_markers_are_errors_naming_the_line() {
 }
 
 #[test]
+fn a_known_part_without_a_result_file_renders_the_command_not_a_figure() {
+    let blocks = blocks_of(&fixtures().join("results"));
+    let s = render::splice("<!-- bench:lb:begin -->\n<!-- bench:lb:end -->\n", &blocks).unwrap();
+    assert_eq!(
+        s.text,
+        "<!-- bench:lb:begin -->\n\n_No committed result yet: `make -f bench/bench.mk bench-lb` \
+         writes `bench/results/lb.json`, then `make -f bench/bench.mk bench-docs` renders it \
+         here._\n\n<!-- bench:lb:end -->\n"
+    );
+    assert_eq!(s.changed, vec!["lb"]);
+    // Every part's key is in the list, so none of the committed tables can
+    // silently turn into a placeholder: each committed key is a known part.
+    let committed = blocks_of(&results::repo().join("bench/results"));
+    for key in committed.keys() {
+        assert!(
+            render::PARTS.iter().any(|(k, _, _)| k == key),
+            "table key {key:?} is missing from render::PARTS"
+        );
+    }
+}
+
+#[test]
 fn text_without_markers_is_left_alone() {
     let blocks = blocks_of(&fixtures().join("results"));
     let text = "# t\n\n<!-- not a bench marker -->\n`<!-- bench:x:begin -->` quoted inline\n";

@@ -1,9 +1,14 @@
 //! Benchmark, not a test (ignored by default): latency and throughput through
 //! VIP → HAProxy → backend versus straight to a backend, in the same lab and run.
 //!
-//! Run as root: `cargo test --test lb_bench -- --ignored --nocapture`.
-//! Prints a markdown table of the overhead. Connects, round trips and bulk
-//! streams alternate between the two paths so machine noise hits both alike.
+//! Run by `make bench-lb` (root; part of `make bench`, `make bench-smoke` runs
+//! one short round), which turns the JSON this writes (BENCH_LB_OUT) into
+//! bench/results/lb.json (bench/lb.rs makes the table). Alone:
+//! `BENCH_LB_OUT=lb-raw.json cargo test --test lb_bench -- --ignored --nocapture`.
+//! BENCH_LB_ROUNDS rounds (default 10), each of BENCH_LB_CONNECTS new
+//! connections per path (100), BENCH_LB_ROUNDTRIPS round trips per path on an
+//! open connection (500) and one 1-s bulk stream per path; within a round the
+//! two paths alternate so machine noise hits both alike. Every sample is kept.
 
 mod lb_support;
 mod support;
@@ -66,40 +71,6 @@ fn serve(mut s: TcpStream, port: u16) {
     }
 }
 
-#[derive(Default)]
-struct Samples {
-    connects: Vec<Duration>,
-    rtts: Vec<Duration>,
-    mbit_s: Vec<f64>,
-}
-
-struct Figures {
-    connect_p50: Duration,
-    connect_p99: Duration,
-    rtt_p50: Duration,
-    rtt_p99: Duration,
-    mbit_s: f64,
-}
-
-fn pct(v: &mut [Duration], p: f64) -> Duration {
-    v.sort();
-    let i = ((v.len() as f64 - 1.0) * p).round() as usize;
-    v[i.min(v.len() - 1)]
-}
-
-impl Samples {
-    fn figures(mut self) -> Figures {
-        self.mbit_s.sort_by(f64::total_cmp);
-        Figures {
-            connect_p50: pct(&mut self.connects, 0.5),
-            connect_p99: pct(&mut self.connects, 0.99),
-            rtt_p50: pct(&mut self.rtts, 0.5),
-            rtt_p99: pct(&mut self.rtts, 0.99),
-            mbit_s: self.mbit_s[self.mbit_s.len() / 2],
-        }
-    }
-}
-
 /// New connection + one request/response, as a kubectl call does.
 fn one_connect(ping: SocketAddr) -> Duration {
     let t = Instant::now();
@@ -137,31 +108,81 @@ fn bulk(addr: SocketAddr, secs: u64) -> f64 {
     bytes as f64 * 8.0 / t.elapsed().as_secs_f64() / 1e6
 }
 
-/// Measures both paths from the current thread (inside the client
+/// Both paths' raw samples of one round: µs per connect and per round trip,
+/// Mbit/s of the bulk stream.
+#[derive(Default, serde::Serialize)]
+struct Round {
+    #[serde(rename = "connect-us")]
+    connect_us: Vec<f64>,
+    #[serde(rename = "rtt-us")]
+    rtt_us: Vec<f64>,
+    #[serde(rename = "mbit-s")]
+    mbit_s: f64,
+}
+
+/// How much each round measures (BENCH_LB_* or the defaults).
+struct Sizes {
+    rounds: usize,
+    connects: usize,
+    round_trips: usize,
+}
+
+fn env_count(var: &str, default: usize) -> usize {
+    std::env::var(var)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|n| *n > 0)
+        .unwrap_or(default)
+}
+
+impl Sizes {
+    fn from_env() -> Sizes {
+        Sizes {
+            rounds: env_count("BENCH_LB_ROUNDS", 10),
+            connects: env_count("BENCH_LB_CONNECTS", 100),
+            round_trips: env_count("BENCH_LB_ROUNDTRIPS", 500),
+        }
+    }
+}
+
+fn micros(d: Duration) -> f64 {
+    (d.as_secs_f64() * 1e7).round() / 10.0
+}
+
+/// One round of both paths from the current thread (inside the client
 /// namespace), interleaved so that machine noise hits both alike.
-fn measure(direct: IpAddr, vip: IpAddr) -> (Figures, Figures) {
-    let (mut d, mut v) = (Samples::default(), Samples::default());
-    for _ in 0..1000 {
-        d.connects.push(one_connect(SocketAddr::new(direct, PING)));
-        v.connects.push(one_connect(SocketAddr::new(vip, PING)));
+fn measure_round(direct: IpAddr, vip: IpAddr, sizes: &Sizes) -> (Round, Round) {
+    let (mut d, mut v) = (Round::default(), Round::default());
+    for _ in 0..sizes.connects {
+        d.connect_us
+            .push(micros(one_connect(SocketAddr::new(direct, PING))));
+        v.connect_us
+            .push(micros(one_connect(SocketAddr::new(vip, PING))));
     }
     let mut ds = TcpStream::connect(SocketAddr::new(direct, PING)).expect("connect");
     let mut vs = TcpStream::connect(SocketAddr::new(vip, PING)).expect("connect");
     ds.set_nodelay(true).unwrap();
     vs.set_nodelay(true).unwrap();
-    for _ in 0..50 {
-        round_trips(&mut ds, 100, &mut d.rtts);
-        round_trips(&mut vs, 100, &mut v.rtts);
+    let (mut drtt, mut vrtt) = (Vec::new(), Vec::new());
+    for _ in 0..sizes.round_trips.div_ceil(100) {
+        round_trips(&mut ds, 100, &mut drtt);
+        round_trips(&mut vs, 100, &mut vrtt);
     }
-    for _ in 0..5 {
-        d.mbit_s.push(bulk(SocketAddr::new(direct, BULK), 1));
-        v.mbit_s.push(bulk(SocketAddr::new(vip, BULK), 1));
-    }
-    (d.figures(), v.figures())
+    d.rtt_us = drtt.into_iter().map(micros).collect();
+    v.rtt_us = vrtt.into_iter().map(micros).collect();
+    d.mbit_s = bulk(SocketAddr::new(direct, BULK), 1);
+    v.mbit_s = bulk(SocketAddr::new(vip, BULK), 1);
+    (d, v)
+}
+
+fn p50(v: &[f64]) -> f64 {
+    let mut v = v.to_vec();
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
 }
 
 #[test]
-#[ignore = "benchmark: run with --ignored --nocapture as root"]
+#[ignore = "benchmark: run with make bench-lb (make bench), as root"]
 fn bench_vip_haproxy_vs_direct() {
     if !require_root() {
         return;
@@ -206,6 +227,8 @@ fn bench_vip_haproxy_vs_direct() {
 
     let direct_ip = IpAddr::V4(lab.unit(0).ipv4);
     let vip: IpAddr = VIP.parse().unwrap();
+    let sizes = Sizes::from_env();
+    let (rounds, connects, round_trips) = (sizes.rounds, sizes.connects, sizes.round_trips);
     let (tx, rx) = std::sync::mpsc::channel();
     spawn_in_ns(&lab.client().ns, move || {
         // Warm up ARP and HAProxy first.
@@ -213,33 +236,47 @@ fn bench_vip_haproxy_vs_direct() {
             one_connect(SocketAddr::new(direct_ip, PING));
             one_connect(SocketAddr::new(vip, PING));
         }
-        let _ = tx.send(measure(direct_ip, vip));
+        for _ in 0..sizes.rounds {
+            if tx.send(measure_round(direct_ip, vip, &sizes)).is_err() {
+                return;
+            }
+        }
     });
-    let (direct, via) = rx
-        .recv_timeout(Duration::from_secs(120))
-        .expect("bench finished");
-    let us = |d: Duration| d.as_secs_f64() * 1e6;
-    println!("\n| path | connect+1st reply p50 | p99 | RTT on open conn p50 | p99 | throughput (1 stream) |");
-    println!("|---|---|---|---|---|---|");
-    for (name, f) in [
-        ("client → backend (direct)", &direct),
-        ("client → VIP → HAProxy → backend", &via),
-    ] {
-        println!(
-            "| {name} | {:.0} µs | {:.0} µs | {:.0} µs | {:.0} µs | {:.0} Mbit/s |",
-            us(f.connect_p50),
-            us(f.connect_p99),
-            us(f.rtt_p50),
-            us(f.rtt_p99),
-            f.mbit_s
+    let (mut direct, mut via) = (Vec::new(), Vec::new());
+    for i in 0..rounds {
+        let (d, v) = rx
+            .recv_timeout(Duration::from_secs(120))
+            .expect("a round finished within 2 minutes");
+        eprintln!(
+            "round {}/{rounds}: connect p50 {:.0} / {:.0} µs, RTT p50 {:.0} / {:.0} µs, \
+             {:.0} / {:.0} Mbit/s (direct / via VIP and HAProxy)",
+            i + 1,
+            p50(&d.connect_us),
+            p50(&v.connect_us),
+            p50(&d.rtt_us),
+            p50(&v.rtt_us),
+            d.mbit_s,
+            v.mbit_s
         );
+        direct.push(d);
+        via.push(v);
     }
-    println!(
-        "| added by the load balancer | +{:.0} µs | +{:.0} µs | +{:.0} µs | +{:.0} µs | {:.0} % of direct |",
-        us(via.connect_p50) - us(direct.connect_p50),
-        us(via.connect_p99) - us(direct.connect_p99),
-        us(via.rtt_p50) - us(direct.rtt_p50),
-        us(via.rtt_p99) - us(direct.rtt_p99),
-        via.mbit_s / direct.mbit_s * 100.0
-    );
+    let out = serde_json::json!({
+        "rounds": rounds,
+        "connects-per-round": connects,
+        "round-trips-per-round": round_trips.div_ceil(100) * 100,
+        "bulk-stream-s": 1,
+        "backends": 3,
+        "path-direct": "client → backend (one veth hop through the bridge)",
+        "path-vip": "client → VIP → HAProxy (on the k8s-vip unit) → backend",
+        "direct": direct,
+        "vip": via,
+    });
+    match std::env::var_os("BENCH_LB_OUT") {
+        Some(path) => {
+            std::fs::write(&path, serde_json::to_string(&out).unwrap()).expect("write result");
+            eprintln!("wrote {}", std::path::Path::new(&path).display());
+        }
+        None => eprintln!("BENCH_LB_OUT not set: raw samples not written (make bench-lb sets it)"),
+    }
 }
