@@ -90,6 +90,7 @@ impl Daemon {
             due: Vec::new(),
             exit: None,
             bfd: BfdPeers::default(),
+            bgp: None,
         })
     }
 }
