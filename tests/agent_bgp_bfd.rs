@@ -58,8 +58,15 @@ fn multihop_sessions_come_up_across_the_router_and_detect_a_killed_master() {
     let a0 = start_unit(&lab, 0);
     a0.expect_state("api", "MASTER", Duration::from_secs(5));
     let mut a = vec![a0, start_unit(&lab, 1), start_unit(&lab, 2)];
+    // Sessions Up, and the backups follow unit0 (they heard its routed
+    // adverts: BFD only acts for the master a backup follows).
+    let master = unit_v4(0).to_string();
     let up = wait_for(Duration::from_secs(10), || {
         a.iter().all(|x| bfd_states(x) == ["up", "up"])
+            && a[1..].iter().all(|x| {
+                x.try_status()
+                    .is_some_and(|s| s["instances"][0]["master"] == master.as_str())
+            })
     });
     assert!(
         up.is_some(),
