@@ -120,7 +120,8 @@ impl Daemon {
             .filter(|a| {
                 let mine = configured.contains(&a.addr);
                 if a.index == ifindex {
-                    !is_link_local(a.addr) && !(handed_over && mine)
+                    let adopted = handed_over && mine;
+                    !(is_link_local(a.addr) || adopted)
                 } else {
                     mine && vrrp_if(a.index)
                 }
