@@ -249,3 +249,41 @@ fn check_refuses_an_interface_that_is_not_a_dummy() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn an_ipv6_vip_goes_on_the_masters_dummy_as_a_128() {
+    if !require_root() {
+        return;
+    }
+    let _one = one_lab();
+    let lab = routed_lab("bgpv6", 2);
+    let vip6 = "2001:db8:100::100";
+    let inst = |i: usize, priority: u8| {
+        let mut inst = routed_inst(i, 2, priority);
+        inst.vips = vec![format!("{vip6}/128")];
+        inst.unicast_peers = vec![unit_v6(1 - i).to_string()];
+        inst
+    };
+    let a0 = start_bgp(&lab, 0, &inst(0, 100), false);
+    a0.expect_state("api", "MASTER", Duration::from_secs(3));
+    let a1 = start_bgp(&lab, 1, &inst(1, 90), false);
+    let master = unit_v6(0).to_string();
+    let follows = wait_for(Duration::from_secs(5), || {
+        a1.try_status()
+            .is_some_and(|s| s["instances"][0]["master"] == master.as_str())
+    });
+    assert!(
+        follows.is_some(),
+        "unit1 does not follow unit0 over IPv6\n{}",
+        logs([&a0, &a1])
+    );
+    let on = |i: usize| addrs_on(&lab, i, DUMMY).contains(&format!("{vip6}/128"));
+    assert!(
+        wait_for(Duration::from_secs(2), || on(0)).is_some(),
+        "{}",
+        a0.log()
+    );
+    assert!(!on(1));
+    let out = lab.exec_ok(lab.unit(0), &["ip", "-6", "addr", "show", "dev", DUMMY]);
+    assert!(out.contains("nodad"), "{out}");
+}
