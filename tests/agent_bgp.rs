@@ -287,3 +287,38 @@ fn an_ipv6_vip_goes_on_the_masters_dummy_as_a_128() {
     let out = lab.exec_ok(lab.unit(0), &["ip", "-6", "addr", "show", "dev", DUMMY]);
     assert!(out.contains("nodad"), "{out}");
 }
+
+#[test]
+fn a_handover_keeps_the_route_and_the_next_agent_adopts_it() {
+    if !require_root() {
+        return;
+    }
+    let _one = one_lab();
+    let lab = routed_lab("bgphand", 2);
+    let mut a = cluster(&lab, 2, false);
+    assert!(wait_announcers(&lab, 2, &[0], Duration::from_secs(3)));
+    assert_eq!(a[0].request(json!({"cmd": "handover"}))["ok"], true);
+    assert!(
+        a[0].proc.wait_timeout(Duration::from_secs(3)).is_some(),
+        "the agent did not exit on handover\n{}",
+        a[0].log()
+    );
+    assert!(announces(&lab, 0), "a handover withdrew the route");
+    let marker = a[0].state_file.with_file_name("state.json.handover");
+    assert!(
+        marker.exists(),
+        "no handover marker at {}",
+        marker.display()
+    );
+    a[0] = start_bgp(&lab, 0, &routed_inst(0, 2, 100), false);
+    a[0].expect_state("api", "MASTER", Duration::from_secs(2));
+    a[0].expect_log("adopting them", Duration::from_secs(1));
+    assert!(!a[0].log().contains("removing stale"), "{}", a[0].log());
+    assert!(announces(&lab, 0) && !announces(&lab, 1), "{}", logs(&a));
+    assert!(!marker.exists(), "the marker outlived the start");
+    assert_eq!(
+        a[1].state("api"),
+        "BACKUP",
+        "unit1 took over during the handover"
+    );
+}
