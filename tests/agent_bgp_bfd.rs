@@ -3,15 +3,19 @@
 //! `agent_bgp_lab`). Single-hop BFD needs TTL 255 on arrival and cannot
 //! cross the router; with `bfd: {multihop: true}` the sessions run on UDP
 //! 4784, come Up across it, and a killed master is detected long before
-//! the VRRP timers (adverts every second here: about 3.6 s). Root only.
+//! the VRRP timers (adverts every second here: about 3.6 s). The other side
+//! of the wire is checked too: FRR's bfdd brings a multihop session Up with
+//! the agent across the router. Root only.
 mod agent_bgp_lab;
 mod agent_util;
+mod bfd_support;
 mod support;
 
 use std::time::{Duration, Instant};
 
 use agent_bgp_lab::*;
 use agent_util::*;
+use bfd_support::FrrDir;
 use serde_json::{json, Value};
 use support::netns::{require_root, wait_for, Lab};
 
@@ -96,4 +100,40 @@ fn multihop_sessions_come_up_across_the_router_and_detect_a_killed_master() {
         "unit2 announces too\n{}",
         logs(&a[1..])
     );
+}
+
+#[test]
+fn a_multihop_session_comes_up_with_frr_bfdd_across_the_router() {
+    if !require_root()
+        || !support::skip::need_program("/usr/lib/frr/bfdd")
+        || !support::skip::need_program("chrt")
+    {
+        return;
+    }
+    let lab = routed_lab("bgpfrrbfd", 2);
+    let (frr_ip, ours_ip) = (unit_v4(0), unit_v4(1));
+    let dir = FrrDir::new(&format!(
+        "bfd\n peer {ours_ip} local-address {frr_ip} multihop\n  receive-interval 50\n  \
+         transmit-interval 50\n  detect-multiplier 3\n !\n!\n"
+    ));
+    let args = dir.bfdd_args();
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let mut frr = lab.spawn_logged(lab.unit(0), "bfdd", &args);
+    let mut inst = routed_inst(1, 2, 100);
+    inst.advert_ms = 1000;
+    let path = write_edited(&lab, 1, &inst, |doc| {
+        doc["bgp"] = json!({"interface": DUMMY});
+        doc["instances"][0]["bfd"] = json!({"interval-ms": 50, "multiplier": 3, "multihop": true});
+    });
+    let a = start_with(&lab, 1, path);
+    let up = wait_for(Duration::from_secs(10), || bfd_states(&a) == ["up"]);
+    assert!(
+        up.is_some(),
+        "no multihop session Up with bfdd\n{}\n--- bfdd ---\n{}",
+        a.log(),
+        frr.log()
+    );
+    frr.kill();
+    let down = wait_for(Duration::from_secs(3), || bfd_states(&a) != ["up"]);
+    assert!(down.is_some(), "bfdd's death not seen\n{}", a.log());
 }
