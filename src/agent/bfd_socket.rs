@@ -1,5 +1,5 @@
-//! UDP sockets for single-hop BFD (RFC 5881), IPv4 and IPv6: the I/O shell
-//! around [`crate::bfd::session`].
+//! UDP sockets for single-hop BFD (RFC 5881) and multihop BFD (RFC 5883),
+//! IPv4 and IPv6: the I/O shell around [`crate::bfd::session`].
 //!
 //! - [`BfdListener`]: one per local address, bound to port 3784 on that
 //!   address (and interface). It reads the TTL / hop limit of every packet
@@ -11,6 +11,10 @@
 //!   49152–65535 that stays the same for the whole session (RFC 5881 §4),
 //!   sending with TTL / hop limit 255 and DSCP CS6 (network control, as FRR
 //!   and BIRD do).
+//! - Multihop ([`BfdListener::bind_multihop`], [`BfdSender::open_multihop`]):
+//!   port 4784, not tied to an interface (the peer is behind routers), sent
+//!   with TTL 255 and accepted at any TTL; only sessions to listed peers
+//!   exist, so the caller's demultiplexing drops every other source.
 //!
 //! Both are nonblocking and expose their raw fd for the agent's epoll loop.
 //! Demultiplexing packets to sessions (by Your Discriminator, or by source
@@ -29,8 +33,8 @@ use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 use crate::agent::rawsock::setsockopt_int;
 
 use crate::bfd::packet::{
-    decode, ControlPacket, DecodeError, PORT_SINGLE_HOP, REQUIRED_TTL, SOURCE_PORT_MAX,
-    SOURCE_PORT_MIN,
+    decode, ControlPacket, DecodeError, PORT_MULTIHOP, PORT_SINGLE_HOP, REQUIRED_TTL,
+    SOURCE_PORT_MAX, SOURCE_PORT_MIN,
 };
 
 /// DSCP CS6 (network control) in the TOS / traffic class byte.
@@ -107,9 +111,12 @@ fn udp_socket(local: IpAddr, ifname: Option<&str>) -> io::Result<Socket> {
     Ok(sock)
 }
 
-/// The receiving socket of one local address: UDP port 3784.
+/// The receiving socket of one local address: UDP port 3784 (single hop)
+/// or 4784 (multihop).
 pub struct BfdListener {
     sock: Socket,
+    /// Multihop: any TTL is accepted.
+    any_ttl: bool,
     /// What it received and dropped.
     pub counters: BfdCounters,
 }
@@ -135,8 +142,22 @@ impl BfdListener {
         sock.bind(&SockAddr::from(sock_addr(local, port, ifname)?))?;
         Ok(BfdListener {
             sock,
+            any_ttl: false,
             counters: BfdCounters::default(),
         })
+    }
+
+    /// Binds `[local]:4784` for multihop sessions (RFC 5883), on no
+    /// interface in particular; packets are accepted at any TTL.
+    pub fn bind_multihop(local: IpAddr) -> io::Result<BfdListener> {
+        let mut listener = Self::bind_port(local, PORT_MULTIHOP, None)?;
+        listener.any_ttl = true;
+        Ok(listener)
+    }
+
+    /// True for a multihop listener.
+    pub fn multihop(&self) -> bool {
+        self.any_ttl
     }
 
     /// The next valid packet waiting, or None when the queue is empty.
@@ -148,6 +169,7 @@ impl BfdListener {
                 return Ok(None);
             };
             let checked = match ttl {
+                _ if self.any_ttl => decode(&buf[..len]),
                 Some(REQUIRED_TTL) => decode(&buf[..len]),
                 Some(other) => Err(DecodeError::BadTtl(other)),
                 None => Err(DecodeError::BadTtl(0)),
@@ -285,6 +307,17 @@ impl BfdSender {
             local,
             sock_addr(peer, PORT_SINGLE_HOP, ifname)?,
             ifname,
+            port_hint,
+        )
+    }
+
+    /// Opens a multihop session's socket from `local` to `peer`:4784 (RFC
+    /// 5883), on no interface in particular, still sending with TTL 255.
+    pub fn open_multihop(local: IpAddr, peer: IpAddr, port_hint: u16) -> io::Result<BfdSender> {
+        Self::open_to(
+            local,
+            sock_addr(peer, PORT_MULTIHOP, None)?,
+            None,
             port_hint,
         )
     }

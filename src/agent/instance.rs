@@ -103,6 +103,10 @@ pub struct Instance {
     /// BFD: counters shown in status (`bfd-takeovers`, `bfd-contradicted`)
     /// and the master last taken over from on a BFD Down.
     pub bfd_events: BfdEvents,
+    /// BGP mode: the VIPs are on the dummy interface (announced).
+    pub announced: bool,
+    /// BGP mode: times `announced` changed.
+    pub announce_changes: u64,
 }
 
 /// What BFD made an instance do, for status and metrics.
@@ -203,6 +207,8 @@ impl Instance {
             last_now: None,
             heard: BTreeMap::new(),
             bfd_events: BfdEvents::default(),
+            announced: false,
+            announce_changes: 0,
         }
     }
 

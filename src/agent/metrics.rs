@@ -33,6 +33,8 @@ pub struct InstanceMetrics {
     pub checks: BTreeMap<String, bool>,
     /// VRID collisions, expected interval, accepted adverts by sender.
     pub adverts: crate::agent::advert_metrics::AdvertMetrics,
+    /// BGP mode: the announcement (None = BGP mode off).
+    pub bgp: Option<crate::agent::bgp_metrics::BgpGauges>,
 }
 
 /// Everything the endpoint exposes.
@@ -130,6 +132,12 @@ impl Metrics {
         );
         self.render_agent(&mut o);
         self.bfd.render(&mut o);
+        crate::agent::bgp_metrics::render(
+            self.instances
+                .iter()
+                .filter_map(|(n, m)| m.bgp.as_ref().map(|b| (n.as_str(), b))),
+            &mut o,
+        );
         o
     }
 

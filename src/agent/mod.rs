@@ -4,7 +4,8 @@
 //! - [`daemon`]: the single-threaded event loop (sockets, timers, signals),
 //!   sleeping in [`poller`] (epoll);
 //! - [`rawsock`], [`netlink`], [`garp`]: VRRP packets, VIPs and link state,
-//!   gratuitous ARP / unsolicited NA;
+//!   gratuitous ARP / unsolicited NA; [`dummy`], [`bgp_metrics`]: BGP mode's
+//!   dummy interface and its announcement metrics;
 //! - [`bfd_peers`], [`bfd_socket`], [`bfd_metrics`]: BFD sessions to the
 //!   unicast peers (fast failover), their UDP sockets and counters;
 //! - [`checks`]: health checks on their own threads;
@@ -17,10 +18,12 @@ pub mod advert_metrics;
 pub mod bfd_metrics;
 pub mod bfd_peers;
 pub mod bfd_socket;
+pub mod bgp_metrics;
 pub mod checks;
 pub mod client;
 pub mod config;
 pub mod daemon;
+pub mod dummy;
 pub mod garp;
 pub mod instance;
 pub mod log;

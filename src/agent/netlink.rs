@@ -73,7 +73,7 @@ impl Netlink {
     }
 
     /// Sends one request and collects the replies until DONE or the ACK.
-    fn request(
+    pub(crate) fn request(
         &mut self,
         msg: RouteNetlinkMessage,
         flags: u16,

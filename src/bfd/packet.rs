@@ -19,6 +19,8 @@ use std::fmt;
 
 /// UDP destination port of single-hop BFD Control packets (RFC 5881 §4).
 pub const PORT_SINGLE_HOP: u16 = 3784;
+/// UDP destination port of multihop BFD Control packets (RFC 5883 §5).
+pub const PORT_MULTIHOP: u16 = 4784;
 /// First UDP source port a session may use (RFC 5881 §4: 49152 through 65535).
 pub const SOURCE_PORT_MIN: u16 = 49152;
 /// Last UDP source port a session may use.

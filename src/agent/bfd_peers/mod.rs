@@ -39,7 +39,8 @@ pub use types::{Down, PeerSession, Want};
 /// All sessions and listeners.
 #[derive(Default)]
 pub struct BfdPeers {
-    /// Listeners by id (the poll token), with the local address and interface.
+    /// Listeners by id (the poll token), with the local address and
+    /// interface (the listener knows whether it is multihop).
     listeners: BTreeMap<u32, (IpAddr, String, BfdListener)>,
     next_listener: u32,
     /// The sessions.
@@ -54,31 +55,16 @@ pub struct BfdPeers {
 }
 
 impl BfdPeers {
-    /// Merges the instances' wants by (interface, local, peer).
-    pub fn merge(wants: Vec<Want>) -> Vec<Want> {
-        let mut merged: Vec<Want> = Vec::new();
-        for w in wants {
-            match merged
-                .iter_mut()
-                .find(|m| (&m.ifname, m.local, m.peer) == (&w.ifname, w.local, w.peer))
-            {
-                Some(m) => {
-                    m.interval = m.interval.min(w.interval);
-                    m.multiplier = m.multiplier.min(w.multiplier);
-                }
-                None => merged.push(w),
-            }
-        }
-        merged
-    }
-
     /// Opens and closes sessions and listeners to match `wants`; returns the
     /// listeners opened (id, fd) for the caller to watch.
     pub fn sync(&mut self, wants: Vec<Want>, now: Instant) -> Vec<(u32, RawFd)> {
-        let wants = Self::merge(wants);
+        let wants = Want::merge(wants);
         self.sessions.retain(|s| wants.contains(&s.want));
-        self.listeners
-            .retain(|_, (l, i, _)| wants.iter().any(|w| (w.local, &w.ifname) == (*l, &*i)));
+        self.listeners.retain(|_, (l, i, s)| {
+            wants
+                .iter()
+                .any(|w| (w.local, &w.ifname, w.multihop) == (*l, &*i, s.multihop()))
+        });
         let mut opened = Vec::new();
         for w in wants {
             if self.sessions.iter().any(|s| s.want == w) {
@@ -90,12 +76,13 @@ impl BfdPeers {
             match self.open_session(&w, now) {
                 Ok(s) => {
                     info(&format!(
-                        "BFD: session to {} from {} on {} ({} ms x {})",
+                        "BFD: session to {} from {} on {} ({} ms x {}{})",
                         w.peer,
                         w.local,
                         w.ifname,
                         w.interval.as_millis(),
-                        w.multiplier
+                        w.multiplier,
+                        if w.multihop { ", multihop" } else { "" }
                     ));
                     self.sessions.push(s);
                 }
@@ -106,14 +93,18 @@ impl BfdPeers {
     }
 
     fn ensure_listener(&mut self, w: &Want) -> Option<(u32, RawFd)> {
-        let have = self
-            .listeners
-            .values()
-            .any(|(l, i, _)| (*l, i.as_str()) == (w.local, w.ifname.as_str()));
+        let have = self.listeners.values().any(|(l, i, s)| {
+            (*l, i.as_str(), s.multihop()) == (w.local, w.ifname.as_str(), w.multihop)
+        });
         if have {
             return None;
         }
-        match BfdListener::bind(w.local, Some(&w.ifname)) {
+        let bound = if w.multihop {
+            BfdListener::bind_multihop(w.local)
+        } else {
+            BfdListener::bind(w.local, Some(&w.ifname))
+        };
+        match bound {
             Ok(l) => {
                 let id = self.next_listener;
                 self.next_listener += 1;
@@ -122,7 +113,8 @@ impl BfdPeers {
                 Some((id, fd))
             }
             Err(e) => {
-                warn(&format!("BFD: cannot listen on {}:3784: {e}", w.local));
+                let port = if w.multihop { 4784 } else { 3784 };
+                warn(&format!("BFD: cannot listen on {}:{port}: {e}", w.local));
                 None
             }
         }
@@ -144,7 +136,11 @@ impl BfdPeers {
         };
         let session = Session::new(cfg, SplitMix64::new(seed ^ u64::from(discr)), now)?;
         let hint = 49152 + (discr % 16384) as u16;
-        let sender = BfdSender::open(w.local, w.peer, Some(&w.ifname), hint)?;
+        let sender = if w.multihop {
+            BfdSender::open_multihop(w.local, w.peer, hint)?
+        } else {
+            BfdSender::open(w.local, w.peer, Some(&w.ifname), hint)?
+        };
         Ok(PeerSession {
             want: w.clone(),
             session,
@@ -174,7 +170,7 @@ impl BfdPeers {
             let Some((local, _, listener)) = self.listeners.get_mut(&id) else {
                 return;
             };
-            let local = *local;
+            let (local, multihop) = (*local, listener.multihop());
             let rx = match listener.recv() {
                 Ok(Some(rx)) => rx,
                 Ok(None) => return,
@@ -184,14 +180,16 @@ impl BfdPeers {
                 }
             };
             let at = received_at(&rx, now, wall_now);
-            self.deliver(local, &rx, at, downs);
+            self.deliver((local, multihop), &rx, at, downs);
         }
     }
 
-    fn deliver(&mut self, local: IpAddr, rx: &Received, at: Instant, downs: &mut Vec<Down>) {
+    /// Feeds `rx`, read by the listener on `local` (multihop or not), to its
+    /// session: one to the sender, of the same kind, with our discriminator.
+    fn deliver(&mut self, on: (IpAddr, bool), rx: &Received, at: Instant, downs: &mut Vec<Down>) {
         let your = rx.packet.your_discriminator;
         let found = self.sessions.iter().position(|s| {
-            s.want.local == local
+            (s.want.local, s.want.multihop) == on
                 && s.want.peer == rx.from.ip()
                 && (your == 0 || your == s.session.local_discriminator())
         });

@@ -20,6 +20,27 @@ pub struct Want {
     pub interval: Duration,
     /// Detect multiplier.
     pub multiplier: u8,
+    /// Multihop (RFC 5883, UDP 4784, any TTL) rather than single hop.
+    pub multihop: bool,
+}
+
+impl Want {
+    /// Merges the instances' wants by (interface, local, peer, multihop):
+    /// the fastest interval and smallest multiplier win.
+    pub fn merge(wants: Vec<Want>) -> Vec<Want> {
+        let mut merged: Vec<Want> = Vec::new();
+        for w in wants {
+            let key = |x: &Want| (x.ifname.clone(), x.local, x.peer, x.multihop);
+            match merged.iter_mut().find(|m| key(m) == key(&w)) {
+                Some(m) => {
+                    m.interval = m.interval.min(w.interval);
+                    m.multiplier = m.multiplier.min(w.multiplier);
+                }
+                None => merged.push(w),
+            }
+        }
+        merged
+    }
 }
 
 /// A session that went from Up to Down because the peer went silent or

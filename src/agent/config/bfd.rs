@@ -1,5 +1,6 @@
-//! The per-instance `bfd:` block: fast peer liveness (RFC 5880/5881) towards
-//! every unicast peer of the instance.
+//! The per-instance `bfd:` block: fast peer liveness (RFC 5880/5881, or
+//! RFC 5883 multihop with `multihop: true`) towards every unicast peer of
+//! the instance.
 //!
 //! Why its own file: the bounds are BFD's, not VRRP's, and the block is
 //! optional (absent = no BFD, the instance behaves exactly as without it).
@@ -27,6 +28,8 @@ pub(super) struct BfdFile {
     pub(super) multiplier: u64,
     #[serde(default)]
     pub(super) peer_priorities: BTreeMap<String, u64>,
+    #[serde(default)]
+    pub(super) multihop: bool,
 }
 
 fn default_interval() -> u64 {
@@ -49,6 +52,10 @@ pub struct BfdConfig {
     /// priority is unknown is assumed to outrank this unit, so nothing acts
     /// before the VRRP timers.
     pub peer_priorities: BTreeMap<IpAddr, u8>,
+    /// Multihop BFD (RFC 5883: UDP 4784, accepted from a listed peer at any
+    /// TTL) for peers behind routers; false = single hop (RFC 5881: UDP
+    /// 3784, TTL 255 required), which cannot cross a router.
+    pub multihop: bool,
 }
 
 impl BfdConfig {
@@ -103,5 +110,6 @@ pub(super) fn validate_bfd(
         interval: Duration::from_millis(b.interval_ms),
         multiplier: b.multiplier as u8,
         peer_priorities,
+        multihop: b.multihop,
     })
 }

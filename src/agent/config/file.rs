@@ -22,6 +22,8 @@ pub(super) struct AgentFile {
     pub(super) pause_file: PathBuf,
     #[serde(default)]
     pub(super) instances: Vec<InstanceFile>,
+    #[serde(default)]
+    pub(super) bgp: Option<super::bgp::BgpFile>,
 }
 
 fn default_socket() -> PathBuf {

@@ -22,11 +22,13 @@
 //! Parts: `file` (the schema as written, private `*File` structs),
 //! `validate` and `check` (into the types below, naming the field of every
 //! error),
-//! `bfd` (the optional `bfd:` block),
+//! `bfd` (the optional `bfd:` block), `bgp` (the optional top-level `bgp:`
+//! block),
 //! `types` (what the daemon runs with, re-exported here) and `error`
 //! ([`ConfigError`], the wording of each rejection).
 
 mod bfd;
+mod bgp;
 mod check;
 mod error;
 mod file;
@@ -36,6 +38,7 @@ mod validate;
 use std::path::Path;
 
 pub use bfd::BfdConfig;
+pub use bgp::{BgpConfig, DEFAULT_INTERFACE as DEFAULT_BGP_INTERFACE};
 pub use error::ConfigError;
 pub use types::{AgentConfig, CheckConfig, CheckKind, GarpConfig, InstanceConfig, Vip};
 

@@ -318,3 +318,65 @@ fn bfd_needs_unicast() {
     let held = "instances:\n  - {name: api, interface: eth0, vrid: 51, vips: [192.0.2.100], unicast: true, bfd: {}}\n";
     assert!(parse(held).unwrap().instances[0].bfd.is_some());
 }
+
+// ===== the bgp block =====
+
+const BGP_ONE: &str = "instances:\n  - {name: api, interface: eth0, vrid: 51, vips: [\"192.0.2.100\"], unicast-peers: [\"198.51.100.18\"]}\n";
+
+fn with_bgp(bgp: &str) -> String {
+    format!("{BGP_ONE}{bgp}")
+}
+
+#[test]
+fn bgp_absent_means_l2_mode() {
+    assert_eq!(parse(BGP_ONE).unwrap().bgp, None);
+}
+
+#[test]
+fn bgp_defaults_and_explicit_values() {
+    let b = parse(&with_bgp("bgp: {}\n")).unwrap().bgp.unwrap();
+    assert_eq!((b.interface.as_str(), b.ecmp), ("k8s-vip-bgp", false));
+    let b = parse(&with_bgp("bgp: {interface: vip0, ecmp: true}\n"))
+        .unwrap()
+        .bgp
+        .unwrap();
+    assert_eq!((b.interface.as_str(), b.ecmp), ("vip0", true));
+}
+
+#[test]
+fn bgp_bad_values_name_the_key() {
+    for (bgp, want) in [
+        (
+            "bgp: {interface: \"\"}\n",
+            "bgp.interface: \"\" is not a valid",
+        ),
+        ("bgp: {interface: a-name-far-too-long}\n", "bgp.interface: "),
+        ("bgp: {interface: \"a/b\"}\n", "bgp.interface: "),
+        (
+            "bgp: {interface: eth0}\n",
+            "bgp.interface: \"eth0\" is an interface the agent does not own",
+        ),
+        ("bgp: {interface: lo}\n", "bgp.interface: \"lo\""),
+        ("bgp: {ecmp: maybe}\n", "bgp.ecmp: "),
+        ("bgp: {intrface: x}\n", "bgp.intrface: unknown key"),
+    ] {
+        let e = parse(&with_bgp(bgp)).unwrap_err().to_string();
+        assert!(e.starts_with(want), "{bgp}: {e}");
+    }
+}
+
+#[test]
+fn bfd_multihop_is_off_unless_asked() {
+    let bfd = |b: &str| {
+        parse(&format!(
+            "instances:\n  - {{name: api, interface: eth0, vrid: 51, vips: [\"192.0.2.100\"], unicast-peers: [\"198.51.100.18\"], bfd: {b}}}\n"
+        ))
+        .unwrap()
+        .instances[0]
+            .bfd
+            .clone()
+            .unwrap()
+    };
+    assert!(!bfd("{}").multihop);
+    assert!(bfd("{multihop: true}").multihop);
+}

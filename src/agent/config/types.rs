@@ -19,6 +19,9 @@ pub struct AgentConfig {
     pub pause_file: PathBuf,
     /// The VRRP instances.
     pub instances: Vec<InstanceConfig>,
+    /// BGP mode (None = the VIPs go on the VRRP interfaces, announced by
+    /// gratuitous ARP / NA).
+    pub bgp: Option<super::bgp::BgpConfig>,
 }
 
 /// One VIP with its prefix length, as it goes on the interface.

@@ -6,6 +6,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 use super::bfd::validate_bfd;
+use super::bgp::validate_bgp;
 use super::check::validate_check;
 use super::error::{invalid, ConfigError};
 use super::file::{AgentFile, GarpFile, InstanceFile};
@@ -13,7 +14,7 @@ use super::types::{AgentConfig, GarpConfig, InstanceConfig, Vip};
 use crate::vrrp::packet::Version;
 
 /// Validates the whole file.
-pub(super) fn validate(file: AgentFile) -> Result<AgentConfig, ConfigError> {
+pub(super) fn validate(mut file: AgentFile) -> Result<AgentConfig, ConfigError> {
     let metrics_listen = match file.metrics_listen.as_deref() {
         None | Some("") => None,
         Some(s) => Some(s.parse::<SocketAddr>().map_err(|_| {
@@ -26,7 +27,8 @@ pub(super) fn validate(file: AgentFile) -> Result<AgentConfig, ConfigError> {
     let mut instances = Vec::new();
     let mut names = BTreeSet::new();
     let mut routers = BTreeSet::new();
-    for (i, inst) in file.instances.into_iter().enumerate() {
+    let instance_files = std::mem::take(&mut file.instances);
+    for (i, inst) in instance_files.into_iter().enumerate() {
         let f = |k: &str| format!("instances[{i}].{k}");
         let cfg = validate_instance(inst, &f)?;
         if !names.insert(cfg.name.clone()) {
@@ -46,12 +48,20 @@ pub(super) fn validate(file: AgentFile) -> Result<AgentConfig, ConfigError> {
         }
         instances.push(cfg);
     }
+    let bgp = match &file.bgp {
+        Some(b) => {
+            let ifaces: Vec<&str> = instances.iter().map(|i| i.interface.as_str()).collect();
+            Some(validate_bgp(b, &ifaces)?)
+        }
+        None => None,
+    };
     Ok(AgentConfig {
         control_socket: file.control_socket,
         state_file: file.state_file,
         metrics_listen,
         pause_file: file.pause_file,
         instances,
+        bgp,
     })
 }
 

@@ -59,10 +59,16 @@ impl Daemon {
                 }
             }
         }
+        // BGP mode: announce or withdraw to match the state just reached.
+        self.sync_announce(idx);
     }
 
-    /// Starts a burst of `garp.repeat` gratuitous ARP/NA rounds, the first now.
+    /// Starts a burst of `garp.repeat` gratuitous ARP/NA rounds, the first
+    /// now (none in BGP mode: the VIPs are routed, not on the segment).
     fn start_gratuitous(&mut self, idx: usize, now: Instant) {
+        if self.bgp.is_some() {
+            return;
+        }
         let inst = &mut self.instances[idx];
         info(&format!(
             "instance {}: announcing {} ({} x gratuitous ARP/NA, {} ms apart)",
@@ -120,8 +126,12 @@ impl Daemon {
         }
     }
 
-    /// Adds (or removes) every VIP of instance `idx` on its interface.
+    /// Adds (or removes) every VIP of instance `idx` on its interface (in
+    /// BGP mode none goes there: see `sync_announce`).
     pub(super) fn set_vips(&mut self, idx: usize, add: bool) {
+        if self.bgp.is_some() {
+            return;
+        }
         let inst = &self.instances[idx];
         let (ifindex, name, vips) = (inst.ifindex, inst.cfg.name.clone(), inst.cfg.vips.clone());
         for vip in vips {

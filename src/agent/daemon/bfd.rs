@@ -59,6 +59,7 @@ impl Daemon {
                     peer: *peer,
                     interval: b.interval,
                     multiplier: b.multiplier,
+                    multihop: b.multihop,
                 });
             }
         }

@@ -127,10 +127,12 @@ impl Daemon {
             // winner takes over without waiting for the detection time.
             self.bfd_admin_down(None, false, now);
             self.feed_started(Event::Shutdown, now);
+            self.bgp_finish(false);
         } else {
             // Hand-over: the next agent adopts the VIPs; the peers must not
             // take our restart for a crash.
             self.bfd.slow_down(HANDOVER_BFD_INTERVAL, now);
+            self.bgp_finish(true);
         }
         for inst in &mut self.instances {
             inst.handles.clear();

@@ -118,7 +118,8 @@ impl Daemon {
     }
 
     /// Starts instance `idx`: what holds it back first, then Startup, or
-    /// Adopt when its VIPs are already on the interface.
+    /// Adopt when its VIPs are already on the interface (the dummy in BGP
+    /// mode; with `ecmp` nothing is adopted: every healthy unit announces).
     fn start(&mut self, idx: usize, now: Instant) {
         self.instances[idx].start_by = None;
         let mut pre = Vec::new();
@@ -131,16 +132,22 @@ impl Daemon {
         if !self.instances[idx].healthy() {
             pre.push(Event::HealthChanged { healthy: false });
         }
-        let inst = &self.instances[idx];
-        let found = inst.cfg.vips.iter().any(|v| {
+        let vip_if = self.vip_ifindex(idx);
+        let found = self.instances[idx].cfg.vips.iter().any(|v| {
             self.addrs
                 .iter()
-                .any(|a| a.index == inst.ifindex && a.addr == v.addr)
+                .any(|a| a.index == vip_if && a.addr == v.addr)
         });
         for ev in pre {
             self.feed(idx, ev, now);
         }
-        if found {
+        // BGP mode: VIPs on the dummy at start were left by a hand-over
+        // (stale ones are gone); they stay only if this unit still announces.
+        let ecmp = self.bgp.as_ref().is_some_and(|b| b.cfg.ecmp);
+        if self.bgp.is_some() {
+            self.instances[idx].announced = found;
+        }
+        if found && !ecmp {
             info(&format!(
                 "instance {}: VIPs found on {}; adopting them",
                 self.instances[idx].cfg.name, self.instances[idx].cfg.interface

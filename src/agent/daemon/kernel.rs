@@ -39,10 +39,11 @@ impl Daemon {
         self.refresh_kernel_state();
         for idx in 0..self.instances.len() {
             self.follow_link(idx, now);
-            if self.instances[idx].router.state() == State::Master {
+            if self.bgp.is_none() && self.instances[idx].router.state() == State::Master {
                 self.restore_missing_vips(idx, now);
             }
         }
+        self.bgp_check_kernel();
     }
 
     /// Takes up instance `idx`'s link MAC and up/down state.

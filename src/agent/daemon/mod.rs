@@ -30,6 +30,8 @@
 //! - [`ready`]: waiting (bounded) for addresses still in DAD at start;
 //! - [`report`]: the status document, state file and metrics gauges;
 //! - [`bfd`]: BFD sessions as event sources and what their Down means;
+//! - [`announce`]: BGP mode, the VIPs on the dummy interface while this
+//!   unit should announce them;
 //! - [`state`]: the [`Daemon`] struct and the few types and helpers the
 //!   parts share.
 //!
@@ -50,6 +52,7 @@
 //! status gate stay as they are.
 
 mod actions;
+mod announce;
 mod bfd;
 mod conn;
 mod control;
@@ -94,6 +97,7 @@ pub fn run(config_path: &Path, check: bool) -> anyhow::Result<()> {
     };
     ready::await_addresses(&config, &mut kernel, wait)?;
     if check {
+        announce::check_bgp(&config, &mut kernel.netlink)?;
         println!(
             "{}: OK ({} instance{})",
             config_path.display(),
@@ -122,6 +126,7 @@ pub fn run(config_path: &Path, check: bool) -> anyhow::Result<()> {
             ""
         }
     ));
+    d.bgp_start()?;
     for cfg in config.instances {
         d.add_instance(cfg)?;
     }

@@ -2,6 +2,10 @@
 //! batches, stamped with the time the kernel received them, and fed to the
 //! instances in that order, each after the timers that fell due before it.
 //!
+//! In BGP mode the peers may be on other subnets: an advert from a listed
+//! unicast peer is accepted with a TTL below 255 (RFC 5798's TTL check
+//! assumes one segment); every other advert still needs 255.
+//!
 //! Why this order: a starved agent that wakes to a queue of adverts and an
 //! expired master-down timer must replay what happened in the order it
 //! happened, or it would take over from a master whose adverts it simply had
@@ -92,8 +96,10 @@ impl Daemon {
     /// the time it arrived.
     fn dispatch_packet(&mut self, key: (u32, bool), rx: &Received, at: Instant) {
         if let Err(e) = check_hop_limit(rx.ttl) {
-            self.count_drop(key.0, e.reason());
-            return;
+            if !self.routed_peer(key, rx.src) {
+                self.count_drop(key.0, e.reason());
+                return;
+            }
         }
         let advert = match decode(&rx.payload, rx.src, rx.dst) {
             Ok(a) => a,
@@ -132,6 +138,16 @@ impl Daemon {
                 self.deliver(idx, rx, advert, at);
             }
         }
+    }
+
+    /// BGP mode (routed VRRP): true when `src` is a listed unicast peer of
+    /// an instance on this socket, whose adverts may arrive with TTL < 255
+    /// (they crossed routers). Every other advert keeps the TTL 255 check.
+    fn routed_peer(&self, key: (u32, bool), src: std::net::IpAddr) -> bool {
+        self.bgp.is_some()
+            && self.instances.iter().any(|i| {
+                i.ifindex == key.0 && i.cfg.is_ipv6() == key.1 && i.cfg.unicast_peers.contains(&src)
+            })
     }
 
     /// True (counted, and logged within bounds: see [`Strangers`]) when

@@ -5,7 +5,10 @@
 //! VIPs; the same virtual router with new tunables (priority, interval,
 //! preempt, peers, GARP, checks) is retuned in place with no VIP blip; only an
 //! instance that is gone or changed identity is stopped (releasing its VIPs)
-//! and started anew. A config that does not load or resolve changes nothing.
+//! and started anew. Adding or removing the `bgp` block, or changing its
+//! interface or `ecmp`, moves the VIPs between the VRRP interfaces and the
+//! dummy in place, without restarting an instance. A config that does not
+//! load or resolve changes nothing.
 
 use std::time::Instant;
 
@@ -77,6 +80,7 @@ impl Daemon {
             self.execute(idx, actions, t);
         }
         let added = self.add_instances(to_add);
+        self.bgp_reload(new.bgp.clone(), now);
         self.adopt_config(new);
         info(&format!(
             "reloaded {}: {kept} instance(s) unchanged, {retuned} retuned in place, {added} started, {stopped} stopped",
@@ -99,6 +103,18 @@ impl Daemon {
             if let Err(e) = resolve(inst, &self.links, &self.addrs) {
                 error(&format!(
                     "reload failed, keeping the running config: instances[{i}].{e}"
+                ));
+                return None;
+            }
+        }
+        if let Some(b) = new
+            .bgp
+            .as_ref()
+            .filter(|b| Some(*b) != self.config.bgp.as_ref())
+        {
+            if let Err(e) = self.netlink.dummy_index(&b.interface) {
+                error(&format!(
+                    "reload failed, keeping the running config: bgp.interface: {e}"
                 ));
                 return None;
             }
@@ -174,6 +190,7 @@ impl Daemon {
         });
         self.config.pause_file = new.pause_file.clone();
         self.config.instances = new.instances;
+        self.config.bgp = new.bgp;
         // Retuned instances keep their generation but show new settings.
         self.gate.mark_dirty();
         if let Err(e) = self.sync_sockets() {

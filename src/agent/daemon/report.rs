@@ -8,6 +8,7 @@ use serde_json::{json, Value};
 
 use super::receive::log_strangers;
 use super::state::Daemon;
+use crate::agent::bgp_metrics::BgpGauges;
 use crate::agent::instance::Instance;
 use crate::agent::log::warn;
 use crate::agent::status::{rfc3339, write_atomic};
@@ -24,6 +25,10 @@ impl Daemon {
         if let (Some(ep), Some(obj)) = (&self.metrics_endpoint, doc.as_object_mut()) {
             obj.insert("metrics".into(), ep.shown().into());
         }
+        if let (Some(b), Some(obj)) = (&self.bgp, doc.as_object_mut()) {
+            let bgp = json!({"interface": b.cfg.interface, "ecmp": b.cfg.ecmp});
+            obj.insert("bgp".into(), bgp);
+        }
         doc
     }
 
@@ -35,6 +40,9 @@ impl Daemon {
             obj.insert("bfd".into(), bfd);
             obj.insert("bfd-takeovers".into(), ev.takeovers.into());
             obj.insert("bfd-contradicted".into(), ev.contradicted.into());
+        }
+        if let (true, Some(obj)) = (self.bgp.is_some(), v.as_object_mut()) {
+            obj.insert("announced".into(), self.instances[idx].announced.into());
         }
         v
     }
@@ -103,6 +111,11 @@ impl Daemon {
                 .iter()
                 .map(|c| (c.name.clone(), c.counts_healthy()))
                 .collect();
+            im.bgp = self.bgp.as_ref().map(|_| BgpGauges {
+                vips: inst.cfg.vips.iter().map(|v| v.addr.to_string()).collect(),
+                announced: inst.announced,
+                changes: inst.announce_changes,
+            });
         }
     }
 }

@@ -42,9 +42,7 @@ impl Daemon {
         let announcer = Announcer::new()
             .context("cannot open packet sockets for gratuitous ARP/NA (needs CAP_NET_RAW)")?;
         let control = bind_control(&config.control_socket)?;
-        let (wake_tx, wake_rx) = UnixStream::pair()?;
-        wake_rx.set_nonblocking(true)?;
-        wake_tx.set_nonblocking(true)?;
+        let (wake_tx, wake_rx) = wake_pair()?;
         let (tx, reports) = channel();
         let metrics: SharedMetrics = Arc::new(Mutex::new(Metrics::default()));
         // A busy metrics port must not stop the agent (and so drop the VIP).
@@ -90,8 +88,17 @@ impl Daemon {
             due: Vec::new(),
             exit: None,
             bfd: BfdPeers::default(),
+            bgp: None,
         })
     }
+}
+
+/// The socket pair the check threads wake the loop with (nonblocking).
+fn wake_pair() -> std::io::Result<(UnixStream, UnixStream)> {
+    let (tx, rx) = UnixStream::pair()?;
+    rx.set_nonblocking(true)?;
+    tx.set_nonblocking(true)?;
+    Ok((tx, rx))
 }
 
 /// An epoll set watching each of `sources`.

@@ -16,7 +16,7 @@ use super::conn::Conn;
 use super::source::Source;
 use crate::agent::bfd_peers::BfdPeers;
 use crate::agent::checks::{CheckReport, ReportSink};
-use crate::agent::config::{AgentConfig, InstanceConfig};
+use crate::agent::config::{AgentConfig, BgpConfig, InstanceConfig};
 use crate::agent::garp::Announcer;
 use crate::agent::instance::{pick_primary, Instance};
 use crate::agent::metrics::SharedMetrics;
@@ -88,6 +88,27 @@ pub(super) struct Daemon {
     pub(super) exit: Option<Exit>,
     /// BFD sessions to the unicast peers of BFD-enabled instances.
     pub(super) bfd: BfdPeers,
+    /// BGP mode: where announced VIPs go (None = L2 mode: on the VRRP
+    /// interfaces, with gratuitous ARP / NA).
+    pub(super) bgp: Option<BgpRuntime>,
+}
+
+/// BGP mode as it runs: the validated block and the dummy interface's index.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct BgpRuntime {
+    pub(super) cfg: BgpConfig,
+    pub(super) ifindex: u32,
+}
+
+impl Daemon {
+    /// The interface instance `idx`'s VIPs go on: the BGP dummy in BGP
+    /// mode, else the instance's own.
+    pub(super) fn vip_ifindex(&self, idx: usize) -> u32 {
+        match &self.bgp {
+            Some(b) => b.ifindex,
+            None => self.instances[idx].ifindex,
+        }
+    }
 }
 
 /// Finds the interface of `inst` and the address to send from; the error
