@@ -54,7 +54,16 @@ impl Default for UnitBgp {
     }
 }
 
-/// A unit's FRR configuration of the shape the charm renders.
+/// A unit's FRR configuration of the shape the charm renders. Written the
+/// way FRR 8.4 shows its running config, because frr-reload.py compares the
+/// two line by line and turns every difference into commands: a lone
+/// `neighbor X bfd profile P` makes it run `no neighbor X bfd` (the BFD
+/// session goes down and the router resets BGP); a `hostname` differing
+/// from the running one is flipped on every reload. What it cannot know
+/// (`detect-multiplier 3`, the default, is not shown) is re-applied
+/// harmlessly. It also turns a running `no ip forwarding` that the file
+/// lacks into `ip forwarding` (these units forward nothing, and do after a
+/// reload; Kubernetes nodes forward anyway).
 fn unit_config(lab: &RoutedLab, i: usize, opts: &UnitBgp) -> String {
     let unit = lab.unit(i);
     let mut peers = vec![(IpAddr::V4(unit.gateway4), "ipv4")];
