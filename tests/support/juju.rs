@@ -1624,25 +1624,20 @@ impl Model {
         };
         for unit in state.units.values() {
             for svc in unit.services.values() {
-                let Some(pid) = svc.pid else { continue };
-                if !state::same_process_alive(pid, svc.pid_start) {
-                    continue;
-                }
-                let pid = nix::unistd::Pid::from_raw(pid as i32);
-                let _ = nix::sys::signal::killpg(pid, nix::sys::signal::Signal::SIGTERM);
-                let deadline = Instant::now() + Duration::from_secs(3);
-                while svc
-                    .pid
-                    .is_some_and(|p| state::same_process_alive(p, svc.pid_start))
-                    && Instant::now() < deadline
-                {
-                    std::thread::sleep(Duration::from_millis(10));
-                }
-                if svc
-                    .pid
-                    .is_some_and(|p| state::same_process_alive(p, svc.pid_start))
-                {
-                    let _ = nix::sys::signal::killpg(pid, nix::sys::signal::Signal::SIGKILL);
+                // Every process of the service (frr.service has several).
+                for (pid, start) in svc.processes() {
+                    if !state::same_process_alive(pid, start) {
+                        continue;
+                    }
+                    let group = nix::unistd::Pid::from_raw(pid as i32);
+                    let _ = nix::sys::signal::killpg(group, nix::sys::signal::Signal::SIGTERM);
+                    let deadline = Instant::now() + Duration::from_secs(3);
+                    while state::same_process_alive(pid, start) && Instant::now() < deadline {
+                        std::thread::sleep(Duration::from_millis(10));
+                    }
+                    if state::same_process_alive(pid, start) {
+                        let _ = nix::sys::signal::killpg(group, nix::sys::signal::Signal::SIGKILL);
+                    }
                 }
             }
         }

@@ -5,6 +5,7 @@
 //! calling hook's network namespace, detached in its own session, with the PID
 //! (and its start time, so a reused PID is never signalled) in the state file.
 
+pub(crate) mod frr;
 mod process;
 mod unit_file;
 
@@ -182,6 +183,35 @@ pub fn systemctl(ctx: &Ctx, args: &[String]) -> Out {
         return Err(Fail::raw(String::new(), code));
     }
     Ok(out)
+}
+
+/// What a package's maintainer scripts do to services when apt-get installs
+/// it: `frr` (as Debian's) lays its conffiles under the unit's root and
+/// enables and starts frr.service (zebra and staticd, bgpd=no); in
+/// real-services mode outside a network namespace it is only enabled.
+pub fn package_installed(ctx: &Ctx, package: &str) -> Result<(), Fail> {
+    if package != frr::PACKAGE {
+        return Ok(());
+    }
+    frr::lay_conffiles(ctx)?;
+    let model = read_model(ctx)?;
+    if model.real_services && !frr::can_run(true) {
+        return update_service(ctx, frr::UNIT, |s| s.enabled = true);
+    }
+    change(ctx, "enable", frr::UNIT, true)
+}
+
+/// What a package's maintainer scripts do when apt-get removes it: `frr`
+/// stops frr.service; a purge also deletes its conffiles.
+pub fn package_removed(ctx: &Ctx, package: &str, purge: bool) -> Result<(), Fail> {
+    if package != frr::PACKAGE {
+        return Ok(());
+    }
+    change(ctx, "disable", frr::UNIT, true)?;
+    if purge {
+        frr::remove_conffiles(ctx);
+    }
+    Ok(())
 }
 
 fn alive(svc: &ServiceState) -> bool {

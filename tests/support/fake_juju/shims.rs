@@ -1,7 +1,10 @@
 //! Shims for the system commands the charm may run (`apt-get`, `dpkg-query`,
 //! `sysctl`): they record every call (calls.jsonl) and keep just enough state
-//! (installed packages, sysctl values) for the charm to read back.
+//! (installed packages, sysctl values) for the charm to read back. A package
+//! whose maintainer scripts matter to the charm (`frr`: conffiles, a service
+//! started on install) gets them from `services::package_installed`.
 
+use crate::services;
 use crate::state::{self, ModelState, UnitState};
 use crate::{Ctx, Fail, Out};
 
@@ -44,10 +47,18 @@ pub fn apt_get(ctx: &Ctx, args: &[String]) -> Out {
     match verb.as_str() {
         "update" | "upgrade" | "dist-upgrade" | "autoremove" | "clean" => Ok(String::new()),
         "install" => {
+            let before = read_unit(ctx)?.packages;
             update_unit(ctx, |u| u.packages.extend(packages.iter().cloned()))?;
+            for p in packages.iter().filter(|p| !before.contains(*p)) {
+                services::package_installed(ctx, p)?;
+            }
             Ok(String::new())
         }
         "remove" | "purge" => {
+            let before = read_unit(ctx)?.packages;
+            for p in packages.iter().filter(|p| before.contains(*p)) {
+                services::package_removed(ctx, p, verb == "purge")?;
+            }
             update_unit(ctx, |u| {
                 for p in packages {
                     u.packages.remove(p);

@@ -172,10 +172,25 @@ pub struct ServiceState {
     pub pid: Option<u32>,
     /// Real-services mode: the main PID's start time (to never signal a reused PID).
     pub pid_start: Option<u64>,
+    /// Real-services mode: the service's other processes (PID, start time),
+    /// for a service made of several daemons (`frr.service`).
+    #[serde(default)]
+    pub others: Vec<(u32, Option<u64>)>,
     /// How many times it was (re)started.
     pub starts: u32,
     /// How many times it was reloaded.
     pub reloads: u32,
+}
+
+impl ServiceState {
+    /// Every process of the service (PID, start time), the main one first.
+    pub fn processes(&self) -> Vec<(u32, Option<u64>)> {
+        self.pid
+            .map(|pid| (pid, self.pid_start))
+            .into_iter()
+            .chain(self.others.iter().copied())
+            .collect()
+    }
 }
 
 /// An injected failure: the tool prints `stdout`/`stderr` and exits with `exit_code`.

@@ -11,18 +11,42 @@ use std::time::{Duration, Instant};
 use nix::sys::signal::{kill, killpg, Signal};
 use nix::unistd::Pid;
 
+use super::frr;
 use super::unit_file::UnitFile;
 use super::{alive, fail, update_service, Source, STOP_TIMEOUT};
 use crate::state::{self, ModelState, ServiceState};
 use crate::{Ctx, Fail};
 
+/// Sends `sig` to one recorded process unless it is gone (or its PID reused).
+fn signal_process(pid: u32, start: Option<u64>, sig: Signal) {
+    if state::same_process_alive(pid, start) {
+        // Each service process leads its own session/process group (setsid
+        // at start; FRR's daemons detach into their own).
+        let _ = killpg(Pid::from_raw(pid as i32), sig);
+        let _ = kill(Pid::from_raw(pid as i32), sig);
+    }
+}
+
+/// Sends `sig` to every process of the service.
 pub(super) fn signal(svc: &ServiceState, sig: Signal) {
-    if let Some(pid) = svc.pid {
-        if state::same_process_alive(pid, svc.pid_start) {
-            // The service leads its own session/process group (setsid at start).
-            let _ = killpg(Pid::from_raw(pid as i32), sig);
-            let _ = kill(Pid::from_raw(pid as i32), sig);
-        }
+    for (pid, start) in svc.processes() {
+        signal_process(pid, start, sig);
+    }
+}
+
+/// SIGTERM to `procs`, the last started first; SIGKILL to those still
+/// alive after [`STOP_TIMEOUT`].
+pub(super) fn terminate(procs: &[(u32, Option<u64>)]) {
+    for &(pid, start) in procs.iter().rev() {
+        signal_process(pid, start, Signal::SIGTERM);
+    }
+    let deadline = Instant::now() + STOP_TIMEOUT;
+    let any_alive = || procs.iter().any(|&(p, s)| state::same_process_alive(p, s));
+    while any_alive() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    for &(pid, start) in procs {
+        signal_process(pid, start, Signal::SIGKILL);
     }
 }
 
@@ -32,21 +56,15 @@ pub(super) fn stop(
     unit: &str,
     svc: &ServiceState,
 ) -> Result<(), Fail> {
-    if model.real_services && alive(svc) {
-        signal(svc, Signal::SIGTERM);
-        let deadline = Instant::now() + STOP_TIMEOUT;
-        while alive(svc) && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        if alive(svc) {
-            signal(svc, Signal::SIGKILL);
-        }
+    if model.real_services {
+        terminate(&svc.processes());
     }
     let _ = std::fs::remove_file(pid_file(ctx, unit));
     update_service(ctx, unit, |s| {
         s.active = false;
         s.pid = None;
         s.pid_start = None;
+        s.others.clear();
     })
 }
 
@@ -57,6 +75,13 @@ pub(super) fn reload(
     svc: &ServiceState,
     source: Option<Source>,
 ) -> Result<(), Fail> {
+    if model.real_services && unit == frr::UNIT {
+        let running = frr::reload(ctx, svc)?;
+        return update_service(ctx, unit, |s| {
+            s.reloads += 1;
+            set_processes(s, &running);
+        });
+    }
     if model.real_services {
         let sig = source
             .as_ref()
@@ -83,6 +108,18 @@ pub(super) fn start(
     unit: &str,
     source: Option<Source>,
 ) -> Result<(), Fail> {
+    if model.real_services && unit == frr::UNIT {
+        let started = frr::start(ctx)?;
+        let procs: Vec<(u32, Option<u64>)> = started.iter().map(|s| (s.pid, s.start)).collect();
+        if let Some(main) = started.first() {
+            let _ = std::fs::write(pid_file(ctx, unit), format!("{}\n", main.pid));
+        }
+        return update_service(ctx, unit, |s| {
+            s.active = true;
+            s.starts += 1;
+            set_processes(s, &procs);
+        });
+    }
     let mut pid = None;
     let mut pid_start = None;
     if model.real_services {
@@ -103,6 +140,13 @@ pub(super) fn start(
         s.pid_start = pid_start;
         s.starts += 1;
     })
+}
+
+/// Records `procs` (the main process first) as the service's processes.
+fn set_processes(s: &mut ServiceState, procs: &[(u32, Option<u64>)]) {
+    s.pid = procs.first().map(|p| p.0);
+    s.pid_start = procs.first().and_then(|p| p.1);
+    s.others = procs.iter().skip(1).copied().collect();
 }
 
 /// `<unit dir>/services/NAME.pid` (real-services mode).
