@@ -598,9 +598,10 @@ fn frr_service_runs_under_a_unit_root_in_the_simulated_model() {
         "frr-reload.py rewrote the unit's frr.conf"
     );
 
-    // stop: exactly the recorded daemons end. With graceful restart the
-    // router keeps the unit's routes (stale) while FRR is away: traffic
-    // still reaches the VIP, which stays on the unit's dummy.
+    // stop: exactly the recorded daemons end, and the router's session with
+    // them. (Whether the router then keeps the routes as stale, graceful
+    // restart, or drops them, BFD seeing bfdd gone, is a race inside FRR
+    // between the TCP close and the BFD timeout: not asserted here.)
     let pids = frr_pids(&model, &unit);
     systemctl(&model, &unit, &["stop", FRR]);
     assert!(!model.is_active(&unit, FRR));
@@ -611,11 +612,6 @@ fn frr_service_runs_under_a_unit_root_in_the_simulated_model() {
                 != Some("Established"))
             .is_some(),
         "the router's session outlived the unit's FRR"
-    );
-    assert_eq!(
-        router.fib_next_hops(&prefix(vip4())),
-        [u0],
-        "graceful restart: kept as stale"
     );
 
     // enable --now starts it again; the model's drop stops it.
