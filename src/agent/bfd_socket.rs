@@ -139,6 +139,11 @@ impl BfdListener {
             setsockopt_int(fd, nix::libc::IPPROTO_IP, nix::libc::IP_RECVTTL, 1)?;
         }
         setsockopt_int(fd, nix::libc::SOL_SOCKET, nix::libc::SO_TIMESTAMPNS, 1)?;
+        // FRR's bfdd (BGP mode's BFD towards the routers) binds 3784 and 4784
+        // on the wildcard address with SO_REUSEADDR; ours, on the unit's own
+        // address, can then share the port, and the kernel hands the
+        // packets for that address to the more specific socket: ours.
+        sock.set_reuse_address(true)?;
         sock.bind(&SockAddr::from(sock_addr(local, port, ifname)?))?;
         Ok(BfdListener {
             sock,
