@@ -82,10 +82,13 @@ fn rows(raw: &Value, ours: &str, theirs: &str) -> Vec<Row> {
         &format!("still forwarding to the dead unit after {bound} s, left out,"),
         |t| t["censored"] == true,
     );
+    let cut_short = count_note(raw, cells, &format!("counted only up to {bound} s"), |t| {
+        t["censored"] == true
+    });
     let no_agent_bfd = count_note(
         raw,
         cells,
-        "agents' BFD not up before the fault (takeover on VRRP timers)",
+        "agents' BFD down before the fault (VRRP timers took over)",
         |t| t["agent-bfd-up"] == false,
     );
     let row = |metric: &str, unit: &str, key: &str, note: &str| {
@@ -117,10 +120,16 @@ fn rows(raw: &Value, ours: &str, theirs: &str) -> Vec<Row> {
             &censored,
         ),
         row(
+            "router: forwarding to the other units only",
+            "ms",
+            "router-others-ms",
+            &censored,
+        ),
+        row(
             "client: connections that failed after the fault",
             "count",
             "failed",
-            "",
+            &cut_short,
         ),
     ]
 }

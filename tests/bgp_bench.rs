@@ -541,14 +541,19 @@ fn trial(cell: Cell, n: usize) -> Value {
         rig.lab.set_cable(0, false);
         rig.agents[0].kill();
         rig.frrs[0].kill();
+        let mut dead_gone = None;
         let clean = wait(observe_bound(), || {
             let hops = rig.hops();
+            if !hops.contains(&0) && dead_gone.is_none() {
+                dead_gone = Some(fault.elapsed());
+            }
             !hops.is_empty() && !hops.contains(&0)
         });
         std::thread::sleep(AFTERMATH);
         stop.store(true, Ordering::SeqCst);
         let attempts = client.join().expect("client thread");
-        (attempts, fault, clean.map(|d| d.as_secs_f64() * 1e3))
+        let ms = |d: Option<Duration>| d.map(|d| (d.as_secs_f64() * 1e4).round() / 10.0);
+        (attempts, fault, (ms(dead_gone), ms(clean)))
     });
     let before: Vec<&Attempt> = attempts.iter().filter(|a| a.at < fault).collect();
     assert!(
@@ -562,18 +567,23 @@ fn trial(cell: Cell, n: usize) -> Value {
     let mut v = figures(&attempts, fault, "unit0");
     v["cell"] = json!(cell.name());
     v["trial"] = json!(n);
-    v["router-ms"] = json!(router_ms.map(|x| (x * 10.0).round() / 10.0));
+    // When the router's kernel route lost the dead unit's next hop (maybe
+    // leaving no route), and when it forwarded to other units only.
+    let (dead_gone_ms, others_only_ms) = router_ms;
+    v["router-ms"] = json!(dead_gone_ms);
+    v["router-others-ms"] = json!(others_only_ms);
     v["router-hops-after"] = json!(rig.hops());
     v["agent-bfd-up"] = json!(agent_bfd);
-    v["censored"] = json!(router_ms.is_none());
-    if router_ms.is_none() {
+    v["censored"] = json!(others_only_ms.is_none());
+    if others_only_ms.is_none() {
         // The outage had not ended when observation stopped.
         v["outage-ms"] = Value::Null;
         v["dead-path-stale"] = json!(dead_path_stale(&rig));
     }
     eprintln!(
         "{} trial {n}: first answer from another unit {} ms ({}), outage {} ms, {} of {} \
-         attempts failed, router dropped unit0 after {} ms, agent BFD up before: {}",
+         attempts failed, router dropped unit0 after {} ms and forwarded to others only after \
+         {} ms, agent BFD up before: {}",
         cell.name(),
         v["first-answer-ms"],
         v["first-answer-by"],
@@ -581,6 +591,7 @@ fn trial(cell: Cell, n: usize) -> Value {
         v["failed"],
         v["attempts"],
         v["router-ms"],
+        v["router-others-ms"],
         agent_bfd
     );
     assert!(
