@@ -542,13 +542,15 @@ fn trial(cell: Cell, n: usize) -> Value {
         rig.agents[0].kill();
         rig.frrs[0].kill();
         let mut dead_gone = None;
+        // Both from the fault (the kills take a while on a loaded machine).
         let clean = wait(observe_bound(), || {
             let hops = rig.hops();
             if !hops.contains(&0) && dead_gone.is_none() {
                 dead_gone = Some(fault.elapsed());
             }
             !hops.is_empty() && !hops.contains(&0)
-        });
+        })
+        .map(|_| fault.elapsed());
         std::thread::sleep(AFTERMATH);
         stop.store(true, Ordering::SeqCst);
         let attempts = client.join().expect("client thread");
