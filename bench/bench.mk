@@ -18,6 +18,10 @@
 #   BENCH_LB_ROUNDS       HAProxy overhead: rounds (default 10), each of
 #   BENCH_LB_CONNECTS     new connections per path (default 100) and
 #   BENCH_LB_ROUNDTRIPS   round trips per path on an open connection (default 500)
+#   BENCH_BGP_TRIALS      BGP crash failover: trials per cell (default 5)
+#   BENCH_BGP_CELLS       its cells (default bfd,hold,ecmp-bfd)
+#   BENCH_BGP_OBSERVE_S   its bound on one failover in seconds (default 180;
+#                         a trial still forwarding to the dead unit then is censored)
 #   BENCH_PROFILE         cargo profile of the measured build (default bench = release settings)
 #   BENCH_RESULTS_DIR     where result files go (default bench/results)
 # `make bench-smoke`: every part once with one short trial (dev build, results
@@ -39,6 +43,9 @@ BENCH_STARVATION_S ?= 40
 BENCH_LB_ROUNDS ?= 10
 BENCH_LB_CONNECTS ?= 100
 BENCH_LB_ROUNDTRIPS ?= 500
+BENCH_BGP_TRIALS ?= 5
+BENCH_BGP_CELLS ?= bfd,hold,ecmp-bfd
+BENCH_BGP_OBSERVE_S ?= 180
 BENCH_PROFILE ?= bench
 BENCH_RESULTS_DIR ?= bench/results
 BENCH_LOG_DIR ?= build/bench
@@ -51,11 +58,11 @@ BENCH_CARGO = $(CARGO) bench --locked --profile $(BENCH_PROFILE)
 BENCH_BIN = $(BENCH_CARGO) --bench k8s-vip-bench --
 
 .PHONY: bench bench-deps bench-hooks bench-footprint bench-syscalls bench-vrrp \
-	bench-failover bench-failover-table bench-starvation bench-lb bench-docs bench-report bench-smoke
+	bench-failover bench-failover-table bench-starvation bench-lb bench-bgp bench-docs bench-report bench-smoke
 
 bench: bench-deps
 	$(MAKE) -f bench/bench.mk bench-failover bench-hooks bench-footprint bench-syscalls bench-vrrp \
-	  bench-starvation bench-lb
+	  bench-starvation bench-lb bench-bgp
 	$(MAKE) -f bench/bench.mk bench-docs
 	$(BENCH_ENV) $(BENCH_BIN) report
 
@@ -137,6 +144,24 @@ bench-lb:
 	  $(CARGO) test --locked --profile $(BENCH_FAILOVER_PROFILE) --test lb_bench -- --ignored --nocapture --test-threads 1; \
 	$(BENCH_ENV) $(BENCH_BIN) import-lb $(BENCH_LOG_DIR)/lb.json
 
+## bench-bgp: crash failover through an FRR router in BGP mode (tests/bgp_bench.rs):
+# BFD 100 ms x 3 on the BGP sessions vs the hold timer only (keepalive 3 s /
+# hold 9 s), and ECMP vs one announcer; BENCH_BGP_TRIALS trials per cell of
+# BENCH_BGP_CELLS, alternating (root, FRR).
+bench-bgp:
+	@mkdir -p $(BENCH_LOG_DIR)
+	@if [ "$$(id -u)" != 0 ] || [ ! -x /usr/lib/frr/bgpd ] || [ ! -x /usr/lib/frr/bfdd ] || ! command -v vtysh >/dev/null; then \
+	  msg="SKIPPED: bench bgp: needs root (network namespaces) and FRR (bgpd, bfdd, vtysh) installed"; \
+	  if [ "$${K8S_VIP_REQUIRE_ALL:-}" = 1 ]; then echo "$$msg (K8S_VIP_REQUIRE_ALL=1 makes a skip a failure)" >&2; exit 1; fi; \
+	  echo "$$msg" >&2; exit 0; \
+	fi; \
+	set -e; \
+	rm -f $(BENCH_LOG_DIR)/bgp.json; \
+	BENCH_BGP_TRIALS=$(BENCH_BGP_TRIALS) BENCH_BGP_CELLS=$(BENCH_BGP_CELLS) \
+	  BENCH_BGP_OBSERVE_S=$(BENCH_BGP_OBSERVE_S) BENCH_BGP_OUT=$(abspath $(BENCH_LOG_DIR))/bgp.json \
+	  $(CARGO) test --locked --profile $(BENCH_FAILOVER_PROFILE) --test bgp_bench -- --ignored --nocapture --test-threads 1; \
+	$(BENCH_ENV) BENCH_BGP_TRIALS=$(BENCH_BGP_TRIALS) $(BENCH_BIN) import-bgp $(BENCH_LOG_DIR)/bgp.json
+
 # The old name of bench-failover.
 bench-failover-table: bench-failover
 
@@ -158,4 +183,5 @@ bench-smoke:
 	  BENCH_FOOTPRINT_S=1 BENCH_FOOTPRINT_RUNS=1 BENCH_SYSCALLS_S=1 BENCH_SYSCALLS_RUNS=1 \
 	  BENCH_VRRP_ITERS=20000 BENCH_STARVATION_S=3 \
 	  BENCH_LB_ROUNDS=1 BENCH_LB_CONNECTS=20 BENCH_LB_ROUNDTRIPS=100 \
-	  bench-failover bench-starvation bench-lb bench-hooks bench-footprint bench-syscalls bench-vrrp bench-report
+	  BENCH_BGP_TRIALS=1 BENCH_BGP_OBSERVE_S=15 \
+	  bench-failover bench-starvation bench-lb bench-bgp bench-hooks bench-footprint bench-syscalls bench-vrrp bench-report

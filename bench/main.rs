@@ -12,6 +12,7 @@
 #[path = "../tests/support/mod.rs"]
 mod support;
 
+mod bgp;
 mod failover;
 mod footprint;
 mod hook_cost;
@@ -48,6 +49,8 @@ commands:
   timeline EVENTS OUT.svg   draw a VIP/client timeline from a JSON events file
   import-starvation FILE    the starvation benchmark's JSON → result file
   import-lb FILE            the HAProxy-overhead benchmark's JSON → result file
+  import-bgp FILE           the BGP crash-failover benchmark's JSON → result file
+                            (checks BENCH_BGP_TRIALS trials per cell)
   render-docs               rewrite the docs' tables between <!-- bench:KEY:begin/end -->
   render-docs --check       fail when a doc's table differs from the result files
   render-docs --print       print every table of the result files (no doc touched)
@@ -210,6 +213,21 @@ fn import_lb(args: &[String]) -> anyhow::Result<()> {
     save(&file)
 }
 
+fn import_bgp(args: &[String]) -> anyhow::Result<()> {
+    let Some(json) = args.get(1) else {
+        anyhow::bail!("import-bgp needs the BGP failover benchmark's JSON\n{USAGE}");
+    };
+    let expected = env_number("BENCH_BGP_TRIALS", 5)?.max(1) as usize;
+    let raw = bgp::import(Path::new(json), expected)?;
+    let mut file = ResultFile::describe("bgp", "make bench-bgp", bgp::tables(&raw))
+        .param("trials-per-cell", expected)
+        .param("cells", raw["cells"].clone())
+        .param("observe-bound-s", raw["observe-bound-s"].clone())
+        .param("frr", raw["frr"].clone());
+    file.raw = raw;
+    save(&file)
+}
+
 fn import_failover(args: &[String]) -> anyhow::Result<()> {
     let Some(log) = args.get(1) else {
         anyhow::bail!("import-failover needs the failover benchmark's log or JSON\n{USAGE}");
@@ -282,6 +300,7 @@ fn run(args: &[String]) -> anyhow::Result<()> {
         Some("import-failover") => import_failover(&args),
         Some("import-starvation") => import_starvation(&args),
         Some("import-lb") => import_lb(&args),
+        Some("import-bgp") => import_bgp(&args),
         Some("timeline") => {
             let (Some(input), Some(out)) = (args.get(1), args.get(2)) else {
                 anyhow::bail!("timeline needs EVENTS.json and OUT.svg\n{USAGE}");

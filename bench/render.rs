@@ -30,6 +30,8 @@ pub const PARTS: &[(&str, &str, &str)] = &[
     ("syscalls", "bench-syscalls", "syscalls.json"),
     ("hook-cost", "bench-hooks", "hook-cost.json"),
     ("lb", "bench-lb", "lb.json"),
+    ("bgp", "bench-bgp", "bgp.json"),
+    ("bgp-ecmp", "bench-bgp", "bgp.json"),
 ];
 
 /// What a marker of a known part shows while its result file is not
