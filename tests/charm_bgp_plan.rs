@@ -296,6 +296,10 @@ fn without_bfd_or_password_those_lines_go_and_frr_still_accepts_it() {
         !text.contains("bfd") && !text.contains("password"),
         "{text}"
     );
+    // Without BFD no graceful restart: a router would keep a dead unit's
+    // routes as stale for the restart time after the hold timer.
+    assert!(!text.contains("graceful-restart"), "{text}");
+    assert!(rendered(&options(json!({"bgp-peers": PEERS}))).contains(" bgp graceful-restart"));
     let v4_only = options(json!({"virtual-ip": "192.0.2.100", "bgp-peers": "198.51.100.1"}));
     let vips = ["192.0.2.100".parse().expect("vip")];
     let v4 = render(&FrrInputs {
