@@ -14,7 +14,7 @@
 //! - `bgp-ecmp=true`: every healthy unit is a next hop; a unit whose
 //!   health check fails leaves the set and comes back when it passes;
 //! - `stop` (the agent's SIGTERM) withdraws the unit's routes;
-//! - a wrong router ASN and a missing TCP-MD5 password leave the session
+//! - a wrong router ASN and a missing or wrong TCP-MD5 password leave the session
 //!   down and block the unit with a message that says what to check;
 //!   fixed, the unit is active again.
 //!
@@ -326,17 +326,27 @@ fn wrong_asn_blocks(lab: &RoutedLab, model: &Model, unit: &str) {
     });
 }
 
-/// The router now wants TCP-MD5: unit 0 without the password is blocked
-/// naming bgp-password; with it, active.
+/// The router now wants TCP-MD5: unit 0 without the password, or with a
+/// wrong one, is blocked naming bgp-password; with the right one, active.
 fn missing_password_blocks(lab: &RoutedLab, router: Frr, model: &Model, unit: &str) -> Frr {
     drop(router);
     let router = lab.start_router(&RouterOptions {
         password: Some(PASSWORD.into()),
         ..RouterOptions::default()
     });
-    wait_status(model, unit, "blocked on the password", |state, m| {
-        state == "blocked" && m.contains("bgp-password")
-    });
+    // Both sessions (IPv4 and IPv6) name the password.
+    let names_password = |state: &str, m: &str| {
+        state == "blocked" && m.matches("check that bgp-password matches").count() == 2
+    };
+    wait_status(model, unit, "blocked on the password", names_password);
+    assert_ne!(
+        router.peer_state(v4(lab, 0)).as_deref(),
+        Some("Established")
+    );
+    // A wrong password: bgpd gets its chance to connect, then the same.
+    model.set_config("bgp-password", "not-the-secret");
+    model.run_hook(unit, "config-changed").assert_success();
+    wait_status(model, unit, "blocked on a wrong password", names_password);
     assert_ne!(
         router.peer_state(v4(lab, 0)).as_deref(),
         Some("Established")

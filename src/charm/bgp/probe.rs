@@ -69,10 +69,15 @@ pub fn add_notifications(sessions: &mut [BgpSession], socket: &str) {
     }
 }
 
-/// Whether bgpd cannot open TCP to this session's router (and no
-/// NOTIFICATION explains it).
+/// Whether bgpd cannot open TCP to this session's router and no refused
+/// OPEN explains it (an older NOTIFICATION, e.g. the router's restart,
+/// says nothing about now).
 pub fn needs_probe(s: &BgpSession) -> bool {
-    matches!(s.state.as_str(), "Active" | "Connect" | "Idle") && s.last_notification.is_none()
+    matches!(s.state.as_str(), "Active" | "Connect" | "Idle")
+        && !s
+            .last_notification
+            .as_deref()
+            .is_some_and(super::summary::is_open_error)
 }
 
 /// A plain connection to `address`:179, then the kernel's neighbour entry

@@ -3,9 +3,11 @@
 //! (one per application), but each is a single-hop eBGP neighbour of the
 //! router on its own subnet only; a session to another subnet's router
 //! would stay `Active` for ever (the router expects the unit on its own
-//! interface, and eBGP's TTL of 1 does not cross a router anyway). So a
-//! router the kernel reaches through a gateway, or not at all, is skipped,
-//! and the status and the logs say which and why.
+//! interface, and eBGP's TTL of 1 does not cross a router anyway). A router
+//! is kept when it lies in a subnet Juju lists for the unit, or the kernel
+//! reaches it directly (`ip route get`: no gateway), or the kernel was not
+//! asked; one the kernel reaches through a gateway, or not at all, is
+//! skipped, and the status and the logs say which and why.
 
 use std::net::IpAddr;
 
@@ -31,7 +33,8 @@ pub fn select(bgp: &BgpOptions, world: &BgpWorld) -> (BgpOptions, Vec<Skipped>) 
             .routes
             .iter()
             .find(|r| r.address.parse::<IpAddr>().ok() == Some(p.address));
-        match route.and_then(why_skipped) {
+        let in_subnet = world.subnets.iter().any(|s| s.contains(p.address));
+        match route.filter(|_| !in_subnet).and_then(why_skipped) {
             Some(why) => {
                 skipped.push(Skipped {
                     address: p.address,

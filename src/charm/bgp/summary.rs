@@ -128,19 +128,20 @@ const PASSWORD_GRACE_SECS: u64 = 30;
 /// is waited for.
 fn why_down(bgp: &BgpOptions, address: IpAddr, s: &BgpSession, world: &BgpWorld) -> (bool, String) {
     let state = &s.state;
-    if let Some(n) = &s.last_notification {
-        if n.starts_with("OPEN Message Error") {
-            let check = if n.contains("Bad Peer AS") {
-                format!(
-                    "check the router's ASN in bgp-peers ({address}:ASN) and bgp-asn ({}) against the router's neighbour settings",
-                    bgp.asn
-                )
-            } else {
-                "check bgp-asn and the router's neighbour settings".to_string()
+    if let Some(n) = s.last_notification.as_ref().filter(|n| is_open_error(n)) {
+        let check = if n.contains("Bad Peer AS") {
+            let listed = match address {
+                IpAddr::V6(a) => format!("[{a}]:ASN"),
+                IpAddr::V4(a) => format!("{a}:ASN"),
             };
-            return (true, format!("{state}, OPEN refused: {n}; {check}"));
-        }
-        return (false, format!("{state}, last NOTIFICATION: {n}"));
+            format!(
+                "check the router's ASN in bgp-peers ({listed}) and bgp-asn ({}) against the router's neighbour settings",
+                bgp.asn
+            )
+        } else {
+            "check bgp-asn and the router's neighbour settings".to_string()
+        };
+        return (true, format!("{state}, OPEN refused: {n}; {check}"));
     }
     let probe = world
         .probes
@@ -172,8 +173,17 @@ fn why_down(bgp: &BgpOptions, address: IpAddr, s: &BgpSession, world: &BgpWorld)
             false,
             format!("{state}, the router is not reachable ({why})"),
         ),
-        _ => (false, state.clone()),
+        _ => match &s.last_notification {
+            Some(n) => (false, format!("{state}, last NOTIFICATION: {n}")),
+            None => (false, state.clone()),
+        },
     }
+}
+
+/// A NOTIFICATION refusing our OPEN (RFC 4271 error code 2): a setting
+/// that differs between the two ends, which retrying never fixes.
+pub fn is_open_error(notification: &str) -> bool {
+    notification.starts_with("OPEN Message Error")
 }
 
 /// The `status` action's `bgp.*` fields: every configured router's session

@@ -20,7 +20,7 @@ use super::names::{
 };
 use super::{frr_conf, probe, summary};
 use crate::charm::system::System;
-use crate::charm::types::{BgpSession, BgpWorld, ServiceState};
+use crate::charm::types::{BgpSession, BgpWorld, NetworkView, PeerRoute, ServiceState};
 
 /// How long bgpd may take to list its sessions.
 const QUERY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -78,11 +78,22 @@ pub fn gather(sys: &System, config: &Map<String, Value>, hook: &str) -> BgpWorld
             .iter()
             .filter(|s| probe::needs_probe(s))
             .filter_map(|s| s.peer.parse::<IpAddr>().ok().map(|a| (s.peer.clone(), a)))
+            .filter(|(_, a)| on_link(&world.routes, *a))
             .map(|(peer, a)| (peer, probe::tcp_probe(a)))
             .collect();
         world.config_age_secs = config_age(sys);
     }
     world
+}
+
+/// Records the subnets Juju lists for the unit: routers in them are
+/// directly connected (see [`super::select`]).
+pub fn learn_subnets(world: &mut BgpWorld, network: &NetworkView) {
+    world.subnets = network
+        .interfaces
+        .iter()
+        .flat_map(|i| i.addrs.iter().copied())
+        .collect();
 }
 
 /// Seconds since the younger of frr.conf and bgpd's pid file was written.
@@ -94,6 +105,16 @@ fn config_age(sys: &System) -> Option<u64> {
         .filter_map(|t| t.elapsed().ok())
         .map(|d| d.as_secs())
         .min()
+}
+
+/// Whether the kernel reaches `address` directly: only such a router is
+/// probed (a probe never leaves the unit's own links).
+fn on_link(routes: &[PeerRoute], address: IpAddr) -> bool {
+    routes.iter().any(|r| {
+        r.address.parse::<IpAddr>().ok() == Some(address)
+            && r.gateway.is_none()
+            && r.error.is_none()
+    })
 }
 
 /// The routers `bgp-peers` lists (bad words are the config check's business).

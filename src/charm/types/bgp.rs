@@ -6,6 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::net::IfaceAddr;
 use super::service::ServiceState;
 
 /// FRR on the unit, as one hook sees it.
@@ -43,6 +44,9 @@ pub struct BgpWorld {
     /// frr.conf and bgpd's pid file), when known: how long it has had to
     /// open its sessions.
     pub config_age_secs: Option<u64>,
+    /// The subnets Juju lists for the unit (`network-get`): a router in
+    /// one of them is directly connected whatever the kernel says.
+    pub subnets: Vec<IfaceAddr>,
 }
 
 /// How the kernel reaches one router of `bgp-peers`.
