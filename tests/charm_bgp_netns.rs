@@ -248,7 +248,40 @@ fn sessions_only_with_the_own_router(lab: &RoutedLab, router: &Frr, model: &Mode
             message.contains("skipped") && message.contains(&other.gateway4.to_string()),
             "{unit} must name the routers it skipped: {message}"
         );
+        status_action_lists_the_sessions(model, &unit, host.gateway4, other.gateway4);
     }
+}
+
+/// `key` of the status action: an address with `.` and `:` as `-`.
+fn action_key(addr: impl std::fmt::Display) -> String {
+    addr.to_string().replace(['.', ':'], "-")
+}
+
+fn status_action_lists_the_sessions(
+    model: &Model,
+    unit: &str,
+    own: std::net::Ipv4Addr,
+    other: std::net::Ipv4Addr,
+) {
+    let a = model.run_action(unit, "status", serde_json::json!({}));
+    a.assert_completed();
+    let own_session = a.result(&format!("bgp.peers.{}", action_key(own)));
+    assert!(
+        own_session
+            .as_deref()
+            .is_some_and(|s| s.starts_with("AS 65000, Established")),
+        "{unit}: bgp.peers for {own}: {own_session:?}"
+    );
+    let skipped = a.result(&format!("bgp.peers.{}", action_key(other)));
+    assert!(
+        skipped
+            .as_deref()
+            .is_some_and(|s| s.starts_with("skipped: reached via")),
+        "{unit}: bgp.peers for {other}: {skipped:?}"
+    );
+    assert!(a
+        .result("bgp.summary")
+        .is_some_and(|s| s.starts_with("BGP: 2/2")));
 }
 
 /// The client's answer through `vip`, retried until SETTLE.

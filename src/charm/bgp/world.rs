@@ -5,7 +5,11 @@
 //! charm's BGP is still in place (our frr.conf, FRR started by the charm),
 //! or the unit is removed after the charm installed FRR, are systemd and
 //! dpkg asked about FRR, one call each, and bgpd about its sessions (only
-//! while BGP is configured and FRR runs; bounded in time).
+//! while BGP is configured and FRR runs; bounded in time). While BGP is
+//! configured the kernel is also asked how it reaches each router, and a
+//! session that is down is explained ([`super::probe`]): its last
+//! NOTIFICATION, and for a directly connected router bgpd cannot reach, a
+//! plain connection to its port 179.
 
 use std::io::Read as _;
 use std::net::IpAddr;
