@@ -25,9 +25,26 @@ fn read(model: &Model, unit: &str, path: &str) -> Option<String> {
     std::fs::read_to_string(model.path(unit, path)).ok()
 }
 
+/// Unit `i`'s network-get answer: the model's default (192.0.2.0/24), with
+/// an address on the routers' subnet 198.51.100.0/24 too, so the routers
+/// of PEERS are directly connected by Juju's word. (The hooks here run on
+/// the host, whose kernel reaches 198.51.100.0/24 through its gateway: the
+/// charm never probes those routers.)
+fn network(i: usize) -> Value {
+    let mut info = support::juju::default_network(i);
+    let extra = json!({"hostname": "", "value": format!("198.51.100.{}", 2 + i), "cidr": "198.51.100.0/24"});
+    if let Some(list) = info["bind-addresses"][0]["addresses"].as_array_mut() {
+        list.push(extra);
+    }
+    info
+}
+
 /// Two units floating one VIP (BGP off), hooks run until they know each other.
 fn deploy() -> Model {
     let model = Model::new("k8s-vip", 2);
+    for i in 0..2 {
+        model.set_network(&model.unit(i), "*", network(i));
+    }
     model.set_config("virtual-ip", VIP);
     model.run_install_and_elect();
     for u in model.units().to_vec() {

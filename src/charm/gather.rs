@@ -122,6 +122,7 @@ pub fn gather(ctx: &HookContext, tools: &dyn HookTools, sys: &System) -> anyhow:
         metrics_probe: PortProbe::Unknown,
         resolved_hosts,
     };
+    super::bgp::world::learn_subnets(&mut inputs.bgp, &inputs.network);
     // Needs the network and config above: the endpoint is on our address.
     inputs.metrics_probe = metrics_probe::probe_for(&inputs);
     Ok(inputs)

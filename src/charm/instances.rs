@@ -215,7 +215,9 @@ fn bfd(
     unicast_peers: &[IpAddr],
 ) -> Option<Bfd> {
     let ff = cfg.fast_failover?;
-    if cfg.vip_agent != VipAgent::Builtin || unicast_peers.is_empty() {
+    // FRR's bfdd (bgp-bfd) binds the BFD ports (UDP 3784, 4784) on the unit.
+    let bfdd_owns_bfd = cfg.bgp.as_ref().is_some_and(|b| b.bfd);
+    if cfg.vip_agent != VipAgent::Builtin || unicast_peers.is_empty() || bfdd_owns_bfd {
         return None;
     }
     let mut peer_priorities: Vec<(IpAddr, u8)> = peers

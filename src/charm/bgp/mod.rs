@@ -18,6 +18,8 @@
 pub mod daemons;
 pub mod frr_conf;
 pub mod names;
+pub mod probe;
+pub mod select;
 pub mod steps;
 pub mod summary;
 pub mod world;
@@ -35,10 +37,14 @@ use names::{
     STARTED_MARKER,
 };
 
-/// FRR's part for BGP mode with `bgp`, announcing `vips`; Err is the
-/// blocked status (nothing is applied): a router that is this unit, or a
-/// frr.conf someone else wrote.
+/// FRR's part for BGP mode with `bgp`, announcing `vips` to the routers
+/// directly connected to this unit ([`select`]); Err is the blocked status
+/// (nothing is applied): a router that is this unit, no router (of a VIP's
+/// family) on this unit's subnets, or a frr.conf someone else wrote.
 pub fn plan(inputs: &Inputs, bgp: &BgpOptions, vips: &[IpAddr]) -> Result<Part, String> {
+    let (bgp, skipped) = select::select(bgp, &inputs.bgp);
+    let bgp = &bgp;
+    check_connected(bgp, &skipped, vips)?;
     let mine = my_addresses(inputs);
     if let Some(p) = bgp.peers.iter().find(|p| mine.contains(&p.address)) {
         return Err(format!(
@@ -67,6 +73,12 @@ pub fn plan(inputs: &Inputs, bgp: &BgpOptions, vips: &[IpAddr]) -> Result<Part, 
     .map_err(|e| format!("internal error rendering {FRR_CONF}: {e:#}"))?;
     let world = &inputs.bgp;
     let mut part = Part::default();
+    for s in &skipped {
+        part.logs.push(format!(
+            "BGP: not peering with {} ({}): single-hop eBGP needs the router on this unit's subnet",
+            s.address, s.why
+        ));
+    }
     if !world.frr_installed {
         part.install_packages.push(FRR_PACKAGE.into());
     }
@@ -85,6 +97,34 @@ pub fn plan(inputs: &Inputs, bgp: &BgpOptions, vips: &[IpAddr]) -> Result<Part, 
     part.checked_file(FRR_CONF, conf, 0o640, checker(inputs), &[FRR_SERVICE]);
     steps::apply(inputs, &mut part);
     Ok(part)
+}
+
+/// Every VIP needs a directly connected router of its family.
+fn check_connected(
+    bgp: &BgpOptions,
+    skipped: &[select::Skipped],
+    vips: &[IpAddr],
+) -> Result<(), String> {
+    let listed: Vec<String> = skipped
+        .iter()
+        .map(|s| format!("{} {}", s.address, s.why))
+        .collect();
+    if bgp.peers.is_empty() {
+        return Err(format!(
+            "bgp-peers: no router listed is on this unit's subnets ({}); list the router of each unit's subnet",
+            listed.join("; ")
+        ));
+    }
+    let missing = vips
+        .iter()
+        .find(|v| !bgp.peers.iter().any(|p| p.address.is_ipv6() == v.is_ipv6()));
+    match missing {
+        Some(v) => Err(format!(
+            "bgp-peers: no router of the VIP {v}'s family is on this unit's subnets ({}); list this unit's router",
+            listed.join("; ")
+        )),
+        None => Ok(()),
+    }
 }
 
 /// BGP turned off: nothing is announced any more. FRR the charm installed

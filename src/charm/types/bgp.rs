@@ -6,6 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::net::IfaceAddr;
 use super::service::ServiceState;
 
 /// FRR on the unit, as one hook sees it.
@@ -32,6 +33,48 @@ pub struct BgpWorld {
     pub sessions: Option<Vec<BgpSession>>,
     /// Why bgpd could not be asked, when it was and could not be.
     pub query_error: Option<String>,
+    /// How the kernel reaches each listed router (`ip route get`), asked
+    /// while BGP is configured; empty when not asked or `ip` is missing
+    /// (then every router listed is peered with).
+    pub routes: Vec<PeerRoute>,
+    /// What a plain TCP connection to port 179 of a router whose session
+    /// is down (and not refused by a NOTIFICATION) met.
+    pub probes: Vec<(String, TcpProbe)>,
+    /// Seconds since bgpd last took a configuration (the younger of
+    /// frr.conf and bgpd's pid file), when known: how long it has had to
+    /// open its sessions.
+    pub config_age_secs: Option<u64>,
+    /// The subnets Juju lists for the unit (`network-get`): a router in
+    /// one of them is directly connected whatever the kernel says.
+    pub subnets: Vec<IfaceAddr>,
+}
+
+/// How the kernel reaches one router of `bgp-peers`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, rename_all = "kebab-case")]
+pub struct PeerRoute {
+    /// The router's address as listed.
+    pub address: String,
+    /// The next hop when the router is not directly connected.
+    pub gateway: Option<String>,
+    /// Why the kernel has no route to it, when it has none.
+    pub error: Option<String>,
+}
+
+/// What a plain TCP connection to a router's port 179 met: the only clue
+/// to a TCP-MD5 mismatch, which the router's kernel answers with silence.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TcpProbe {
+    /// Connected: the router listens and wants no password from us.
+    Accepted,
+    /// Refused (RST): the host is up, nothing listens on port 179.
+    Refused,
+    /// No answer from a host that answers ARP / ND: its kernel drops our
+    /// segments (a TCP-MD5 key it expects, or a filter).
+    Silent,
+    /// No answer and no link-layer neighbour: the router is not there.
+    Unreachable(String),
 }
 
 /// One BGP session as bgpd reports it.
@@ -48,4 +91,8 @@ pub struct BgpSession {
     pub prefixes_sent: Option<u64>,
     /// How long the session has been in its state (bgpd's `peerUptime`).
     pub uptime: Option<String>,
+    /// The last NOTIFICATION sent or received (`show bgp neighbors json`
+    /// `lastNotificationReason`, e.g. `OPEN Message Error/Bad Peer AS`),
+    /// asked only while the session is down.
+    pub last_notification: Option<String>,
 }

@@ -32,7 +32,7 @@ pub mod service;
 pub mod status;
 
 pub use agent_state::{CheckState, InstanceState, StatusDoc};
-pub use bgp::{BgpSession, BgpWorld};
+pub use bgp::{BgpSession, BgpWorld, PeerRoute, TcpProbe};
 pub use health::HealthCheck;
 pub use inputs::{Inputs, PortProbe};
 pub use lb::{BackendHealth, LbWorld, Listener, Owner};
