@@ -516,7 +516,7 @@ fn the_plan_renders_frr_the_agent_block_and_the_bgp_status() {
 }
 
 #[test]
-fn multihop_bfd_between_units_in_bgp_mode_without_bgp_bfd_only() {
+fn multihop_bfd_between_units_in_bgp_mode() {
     let peer = |addr: &str| k8s_vip::charm::types::Peer {
         unit: "k8s-vip/1".into(),
         data: [
@@ -526,16 +526,16 @@ fn multihop_bfd_between_units_in_bgp_mode_without_bgp_bfd_only() {
         .into_iter()
         .collect(),
     };
-    // Routed: the peer is on another subnet, reached through a router.
-    // With bgp-bfd (the default) FRR's bfdd owns the unit's BFD ports, so
-    // the agent runs no BFD; with bgp-bfd=false it runs multi-hop BFD.
-    let mut routed = routed_inputs(
+    // Routed: the peer is on another subnet, reached through a router. The
+    // agent runs multi-hop BFD to it, with or without FRR's bfdd on the BGP
+    // sessions (the two share the BFD ports: tests/bfd_socket.rs).
+    let mut routed =
+        routed_inputs(json!({"virtual-ip": "192.0.2.100", "bgp-peers": "198.51.100.1"}));
+    routed.peers = vec![peer("198.51.100.18")];
+    let mut without_bfdd = routed_inputs(
         json!({"virtual-ip": "192.0.2.100", "bgp-peers": "198.51.100.1", "bgp-bfd": false}),
     );
-    routed.peers = vec![peer("198.51.100.18")];
-    let mut with_bfdd =
-        routed_inputs(json!({"virtual-ip": "192.0.2.100", "bgp-peers": "198.51.100.1"}));
-    with_bfdd.peers = vec![peer("198.51.100.18")];
+    without_bfdd.peers = vec![peer("198.51.100.18")];
     let agent_yaml = |p: &k8s_vip::charm::types::Plan| -> String {
         p.files
             .iter()
@@ -543,19 +543,13 @@ fn multihop_bfd_between_units_in_bgp_mode_without_bgp_bfd_only() {
             .map(|f| f.content.clone())
             .unwrap_or_else(|| panic!("no agent.yaml: {:?}", p.unit_status))
     };
-    let text = agent_yaml(&plan(&with_bfdd));
-    let agent: Value = serde_yaml::from_str(&text).expect("yaml");
-    assert!(
-        agent["instances"][0].get("bfd").is_none() && agent.get("bgp").is_some(),
-        "bgp-bfd=true: the agent must leave BFD to bfdd:\n{text}"
-    );
     // A shared segment: the VIP in the units' subnet, no BGP.
     let mut shared = routed_inputs(json!({"virtual-ip": "192.0.2.100"}));
     shared.network.interfaces[0].addrs =
         vec![IfaceAddr::parse("192.0.2.11", "192.0.2.0/24").expect("addr")];
     shared.network.ingress = vec!["192.0.2.11".parse().expect("addr")];
     shared.peers = vec![peer("192.0.2.12")];
-    for (inputs, bgp) in [(routed, true), (shared, false)] {
+    for (inputs, bgp) in [(routed, true), (without_bfdd, true), (shared, false)] {
         let text = agent_yaml(&plan(&inputs));
         let agent: Value = serde_yaml::from_str(&text).expect("yaml");
         let inst = &agent["instances"][0];

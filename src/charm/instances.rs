@@ -215,9 +215,9 @@ fn bfd(
     unicast_peers: &[IpAddr],
 ) -> Option<Bfd> {
     let ff = cfg.fast_failover?;
-    // FRR's bfdd (bgp-bfd) binds the BFD ports (UDP 3784, 4784) on the unit.
-    let bfdd_owns_bfd = cfg.bgp.as_ref().is_some_and(|b| b.bfd);
-    if cfg.vip_agent != VipAgent::Builtin || unicast_peers.is_empty() || bfdd_owns_bfd {
+    // With bgp-bfd, FRR's bfdd holds the BFD ports on the wildcard address;
+    // the agent binds the unit's own address beside it (SO_REUSEADDR).
+    if cfg.vip_agent != VipAgent::Builtin || unicast_peers.is_empty() {
         return None;
     }
     let mut peer_priorities: Vec<(IpAddr, u8)> = peers
