@@ -247,7 +247,6 @@ pub fn run() -> anyhow::Result<u128> {
     if result.is_err() && !INTERRUPTED.load(Ordering::SeqCst) {
         eprintln!("{}", world.diagnostics());
     }
-    drop(world);
     remember_processes(&model, &mut router);
     drop(model);
     drop(servers);
