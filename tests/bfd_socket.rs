@@ -144,3 +144,67 @@ fn source_port_is_fixed_and_skips_busy_ports() {
     );
     assert_eq!(wrapped, 49153, "a hint below the range starts at 49152");
 }
+
+/// Sends one valid control packet from `ns` (`from`) to `to`:4784.
+fn send_multihop(lab: &Lab, ns: String, from: IpAddr, to: IpAddr) {
+    lab.in_ns(ns, move || {
+        let plain = UdpSocket::bind(SocketAddr::new(from, 0)).unwrap();
+        plain
+            .send_to(&packet().encode(), SocketAddr::new(to, 4784))
+            .unwrap();
+    });
+}
+
+/// Waits (bounded) for one packet on `listener`.
+fn receive_one(listener: &mut BfdListener) -> bool {
+    let end = Instant::now() + Duration::from_secs(2);
+    while Instant::now() < end {
+        if listener.recv().unwrap().is_some() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    false
+}
+
+/// In BGP mode FRR's bfdd runs on the unit too and binds 0.0.0.0:4784 and
+/// [::]:4784 for its own sessions: the agent's multihop listener on the
+/// unit's address shares the port whichever starts first (before, the
+/// second failed: the agent lost its BFD between units, or bfdd aborted and
+/// took FRR down), and gets the packets sent to that address.
+#[test]
+fn multihop_listener_shares_port_4784_with_frr_bfdd() {
+    use support::frr::{Daemon, Frr};
+    if !require_root() || !support::skip::need_program("/usr/lib/frr/bfdd") {
+        return;
+    }
+    let lab = Lab::new("bfdshare", 2);
+    let (ns, peer_ns) = (lab.unit(0).ns.clone(), lab.unit(1).ns.clone());
+    let daemons = [Daemon::Zebra, Daemon::Bfdd];
+    for v6 in [false, true] {
+        let (ip, from): (IpAddr, IpAddr) = if v6 {
+            (lab.unit(0).ipv6.into(), lab.unit(1).ipv6.into())
+        } else {
+            (lab.unit(0).ipv4.into(), lab.unit(1).ipv4.into())
+        };
+        // FRR first, then the agent's listener.
+        let frr = Frr::start_daemons(&ns, &daemons, "");
+        let mut listener = lab
+            .in_ns(ns.clone(), move || BfdListener::bind_multihop(ip))
+            .unwrap_or_else(|e| panic!("multihop listener on {ip} beside bfdd: {e}"));
+        send_multihop(&lab, peer_ns.clone(), from, ip);
+        assert!(receive_one(&mut listener), "nothing reached {ip}:4784");
+        drop(frr);
+        // The agent's listener first, then FRR: bfdd must come up and stay.
+        let mut frr = Frr::start_daemons(&ns, &daemons, "");
+        std::thread::sleep(Duration::from_millis(300));
+        let running: Vec<Daemon> = frr.pids().into_iter().map(|(d, _)| d).collect();
+        assert!(
+            running.contains(&Daemon::Bfdd),
+            "bfdd did not survive the agent's listener on {ip}:4784\n{}",
+            frr.logs()
+        );
+        send_multihop(&lab, peer_ns.clone(), from, ip);
+        assert!(receive_one(&mut listener), "nothing reached {ip}:4784");
+    }
+}
