@@ -25,6 +25,8 @@ const UNITS: usize = 3;
 const PORT: u16 = 6443;
 /// The longest wait for BGP sessions and routes to settle.
 const SETTLE: Duration = Duration::from_secs(30);
+/// How long every connection must be answered for the failover to be over.
+const STEADY: Duration = Duration::from_secs(1);
 /// Connections the client opens to show the ECMP spread.
 const SPREAD_PROBES: usize = 60;
 
@@ -397,28 +399,52 @@ fn failover(
     let off = Instant::now();
     power_off(w, servers, victim);
     let other_answer = |a: &client::Attempt| a.who.as_ref().is_some_and(|who| *who != name);
+    // Done when every connection is answered by another unit: the start of
+    // the final run of such answers, once it has lasted STEADY (a router
+    // briefly spreading over the dead and the new next hop is not done).
+    let done_at = |seen: &[client::Attempt]| -> Option<Instant> {
+        let last_bad = seen.iter().rposition(|a| !other_answer(a));
+        let streak = &seen[last_bad.map_or(0, |i| i + 1)..];
+        let (first, last) = (streak.first()?, streak.last()?);
+        (last.at.duration_since(first.at) >= STEADY).then_some(first.at)
+    };
     if !wait_until(Duration::from_secs(15), || {
-        client.since(off).iter().any(other_answer)
+        done_at(&client.since(off)).is_some()
     })? {
-        bail!("the client got no answer from another unit within 15 s of the power-off");
+        bail!(
+            "the client did not get steady answers from another unit within 15 s of the power-off"
+        );
     }
     let seen = client.since(off);
-    let Some(first) = seen.iter().find(|a| other_answer(a)) else {
-        bail!("no answer after the power-off");
+    let Some(done) = done_at(&seen) else {
+        bail!("no steady answers after the power-off");
     };
     let failed = seen
         .iter()
-        .filter(|a| a.at < first.at && a.who.is_none())
+        .filter(|a| a.at < done && a.who.is_none())
         .count();
-    let took = first.at.duration_since(off).as_millis();
-    let new = w.announcers();
+    let first_other = seen
+        .iter()
+        .find(|a| other_answer(a))
+        .map_or(0, |a| a.at.duration_since(off).as_millis());
+    let took = done.duration_since(off).as_millis();
+    let to = seen
+        .iter()
+        .find(|a| a.at >= done)
+        .and_then(|a| a.who.clone())
+        .unwrap_or_default();
     w.say(&format!(
-        "failover: the client's first answer from {} came {took} ms after the power-off ({failed} connections failed meanwhile)",
-        first.who.as_deref().unwrap_or("?")
+        "failover: every connection answered by {to} from {took} ms after the power-off \
+         (first answer from another unit at {first_other} ms; {failed} connections failed before)"
     ));
+    let victim_ip = IpAddr::V4(w.lab.unit(victim).ipv4);
+    wait_until(Duration::from_secs(5), || {
+        let hops = w.router.fib_next_hops(&format!("{VIP4}/32"));
+        !hops.is_empty() && !hops.contains(&victim_ip)
+    })?;
     w.say(&format!(
         "router: next hop for {VIP4}/32 is now {} (was {})",
-        w.describe(&new),
+        w.describe(&w.announcers()),
         w.describe(&[victim])
     ));
     w.show_router_table()?;
