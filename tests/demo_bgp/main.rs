@@ -8,9 +8,9 @@
 //! its unit name. The packed charm's real hooks run through the simulated
 //! Juju model (`bgp-peers` set to the router), the systemctl shim starts each
 //! unit's agent and FRR inside the unit's namespace. Then, live: the
-//! router's table, the client's connections spread over every unit with
-//! `bgp-ecmp`, and, back to one announcer, that unit powered off and the
-//! failover the client saw, ending with the line `bgp failover: N ms`.
+//! router's table, the announcing unit powered off and the failover the
+//! client saw, the unit back on, and the client's connections spread over
+//! every unit with `bgp-ecmp`, ending with the line `bgp failover: N ms`.
 //! Everything it made is removed at the end, also on Ctrl-C or failure
 //! (Drop guards).
 //!

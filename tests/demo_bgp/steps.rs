@@ -1,6 +1,7 @@
 //! The BGP demo's script: the routed lab and its router, the charm deployed
-//! with `bgp-peers`, active-active with `bgp-ecmp`, then the announcing unit
-//! powered off while the client keeps connecting through the VIP.
+//! with `bgp-peers`, the announcing unit powered off while the client keeps
+//! connecting through the VIP (and back on), then active-active with
+//! `bgp-ecmp`.
 
 use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
@@ -14,7 +15,9 @@ use crate::client::{self, Client};
 use crate::support::frr::Frr;
 use crate::support::juju::state::same_process_alive;
 use crate::support::juju::{HookRun, Model};
-use crate::support::routed::{self, RoutedLab, RouterOptions, Server, ROUTER_ASN, VIP4};
+use crate::support::routed::{
+    self, RoutedLab, RouterOptions, Server, BGP_INTERFACE, ROUTER_ASN, VIP4,
+};
 use crate::INTERRUPTED;
 
 const APP: &str = "k8s-vip";
@@ -273,7 +276,6 @@ fn remember_processes(model: &Model, router: &mut Frr) {
 
 fn live(w: &World, servers: &mut [Option<Server>]) -> anyhow::Result<u128> {
     deploy(w)?;
-    ecmp(w)?;
     let addr = SocketAddr::new(IpAddr::V4(VIP4), PORT);
     let client = Client::start(&w.lab.client().ns, addr);
     w.say(&format!(
@@ -284,7 +286,11 @@ fn live(w: &World, servers: &mut [Option<Server>]) -> anyhow::Result<u128> {
     ));
     pause(Duration::from_secs(2))?;
     let victim = steady(w, &client)?;
-    failover(w, &client, servers, victim)
+    let took = failover(w, &client, servers, victim)?;
+    drop(client);
+    power_on(w, servers, victim)?;
+    ecmp(w)?;
+    Ok(took)
 }
 
 /// The router's peer addresses, as `bgp-peers` lists them.
@@ -451,6 +457,31 @@ fn failover(
     Ok(took)
 }
 
+/// Powers unit `i` back on, as a reboot: the interface the agent put the
+/// VIP on is gone, the cable is back, its API server runs, and Juju runs
+/// its start hook (which starts FRR and the agent again).
+fn power_on(w: &World, servers: &mut [Option<Server>], i: usize) -> anyhow::Result<()> {
+    let unit = w.unit_name(i);
+    w.say(&format!("power {unit} back on; Juju runs its start hook"));
+    let ns = &w.lab.unit(i).ns;
+    let _ = w.lab.exec(ns, &["ip", "link", "del", BGP_INTERFACE]);
+    w.lab.set_cable(i, true);
+    servers[i] = Some(w.lab.serve(ns, PORT, &unit));
+    ok(w.model.run_hook(&unit, "start"))?;
+    if !wait_until(SETTLE, || w.established(&[i]))? {
+        bail!(
+            "the router's session with {unit} did not come back: {:?}",
+            w.router.peer_states()
+        );
+    }
+    w.say(&format!(
+        "router: session with {} Established again; the VIP stays on {} (no preemption)",
+        w.describe(&[i]),
+        w.describe(&w.announcers())
+    ));
+    Ok(())
+}
+
 /// `bgp-ecmp=true`: every healthy unit announces; the router spreads the
 /// client's connections over them.
 fn ecmp(w: &World) -> anyhow::Result<()> {
@@ -491,20 +522,5 @@ fn ecmp(w: &World) -> anyhow::Result<()> {
     if spread.keys().filter(|k| k.starts_with(APP)).count() < 2 {
         bail!("bgp-ecmp: the connections did not spread over the units: {text}");
     }
-    w.say(&format!("juju config {APP} bgp-ecmp=false"));
-    w.model.set_config("bgp-ecmp", false);
-    for u in w.model.units() {
-        ok(w.model.run_hook(u, "config-changed"))?;
-    }
-    if !wait_until(SETTLE, || w.announcers().len() == 1)? {
-        bail!(
-            "back from bgp-ecmp: the router's next hops are {:?}",
-            w.announcers()
-        );
-    }
-    w.say(&format!(
-        "router: one next hop again, the VRRP master {}",
-        w.describe(&w.announcers())
-    ));
-    Ok(())
+    w.update_status()
 }
