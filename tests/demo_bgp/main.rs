@@ -24,6 +24,7 @@ mod support;
 
 mod client;
 mod steps;
+mod world;
 
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -18,12 +18,13 @@ use crate::support::juju::{HookRun, Model};
 use crate::support::routed::{
     self, RoutedLab, RouterOptions, Server, BGP_INTERFACE, ROUTER_ASN, VIP4,
 };
+use crate::world::World;
 use crate::INTERRUPTED;
 
 const APP: &str = "k8s-vip";
 const PRINCIPAL: &str = "kubernetes-control-plane";
-const AGENT: &str = "k8s-vip-agent.service";
-const UNITS: usize = 3;
+pub const AGENT: &str = "k8s-vip-agent.service";
+pub const UNITS: usize = 3;
 /// The stand-in API servers' port (also what the health check looks at).
 const PORT: u16 = 6443;
 /// The longest wait for BGP sessions and routes to settle.
@@ -88,7 +89,8 @@ fn pause(d: Duration) -> anyhow::Result<()> {
     wait_until(d, || false).map(|_| ())
 }
 
-fn ok(run: HookRun) -> anyhow::Result<HookRun> {
+/// The hook run, or an error with its output when it failed.
+pub fn ok(run: HookRun) -> anyhow::Result<HookRun> {
     if !run.success() {
         bail!(
             "hook {} on {} failed ({}):\n{}{}",
@@ -100,110 +102,6 @@ fn ok(run: HookRun) -> anyhow::Result<HookRun> {
         );
     }
     Ok(run)
-}
-
-fn status_line(model: &Model, unit: &str) -> String {
-    match model.status(unit) {
-        Some(s) => format!("{}: {}", s.state, s.message),
-        None => "(no status)".into(),
-    }
-}
-
-/// Prints `lines` indented under the timestamped lines.
-fn print_block(lines: &str) {
-    for line in lines.lines() {
-        println!("           {line}");
-    }
-}
-
-/// The lab: units, servers, the router; what a failure report prints.
-struct World<'a> {
-    lab: &'a RoutedLab,
-    router: &'a Frr,
-    model: &'a Model,
-    t0: Instant,
-}
-
-impl World<'_> {
-    fn say(&self, msg: &str) {
-        println!("[{:5.1}s] {msg}", self.t0.elapsed().as_secs_f64());
-    }
-
-    /// The router's installed next hops for the VIP, as unit numbers.
-    fn announcers(&self) -> Vec<usize> {
-        let hops = self.router.fib_next_hops(&format!("{VIP4}/32"));
-        (0..UNITS)
-            .filter(|&i| hops.contains(&IpAddr::V4(self.lab.unit(i).ipv4)))
-            .collect()
-    }
-
-    fn unit_name(&self, i: usize) -> String {
-        self.model.unit(i)
-    }
-
-    /// `kvl-…-u1 (198.51.100.18)` style names of units, for the output.
-    fn describe(&self, units: &[usize]) -> String {
-        units
-            .iter()
-            .map(|&i| format!("{} ({})", self.unit_name(i), self.lab.unit(i).ipv4))
-            .collect::<Vec<_>>()
-            .join(", ")
-    }
-
-    /// Whether the router has an Established session with every unit in `units`.
-    fn established(&self, units: &[usize]) -> bool {
-        let states = self.router.peer_states();
-        units.iter().all(|&i| {
-            states
-                .get(&self.lab.unit(i).ipv4.to_string())
-                .map(String::as_str)
-                == Some("Established")
-        })
-    }
-
-    fn show_router_table(&self) -> anyhow::Result<()> {
-        self.say("router# vtysh -c 'show ip bgp'");
-        let table = self
-            .router
-            .vtysh(&["show ip bgp"])
-            .map_err(|e| anyhow::anyhow!("vtysh on the router: {e}"))?;
-        print_block(&table);
-        Ok(())
-    }
-
-    fn update_status(&self) -> anyhow::Result<()> {
-        for u in self.model.units() {
-            ok(self.model.run_hook(u, "update-status"))?;
-        }
-        self.say("juju status:");
-        for u in self.model.units() {
-            println!("           {u:<20} {}", status_line(self.model, u));
-        }
-        Ok(())
-    }
-
-    /// What a failure report shows: the router's sessions and the last lines
-    /// of every unit's agent and FRR logs.
-    fn diagnostics(&self) -> String {
-        let mut out = format!(
-            "--- router: BGP sessions {:?}, VIP next hops {:?}\n",
-            self.router.peer_states(),
-            self.router.fib_next_hops(&format!("{VIP4}/32"))
-        );
-        for u in self.model.units() {
-            for log in [format!("{AGENT}.log"), "frr.service.log".into()] {
-                let path = self.model.unit_dir(u).join("services").join(&log);
-                let text = std::fs::read_to_string(&path).unwrap_or_default();
-                let lines: Vec<&str> = text.lines().collect();
-                let tail = &lines[lines.len().saturating_sub(8)..];
-                out.push_str(&format!(
-                    "--- {u} {log} (last lines)\n{}\n",
-                    tail.join("\n")
-                ));
-            }
-        }
-        out
-    }
 }
 
 /// Runs the whole demo; returns the failover time the client saw (ms).
@@ -467,6 +365,14 @@ fn power_on(w: &World, servers: &mut [Option<Server>], i: usize) -> anyhow::Resu
     let _ = w.lab.exec(ns, &["ip", "link", "del", BGP_INTERFACE]);
     w.lab.set_cable(i, true);
     servers[i] = Some(w.lab.serve(ns, PORT, &unit));
+    // A machine takes seconds to boot: by the time its services start, the
+    // router has its address again (a neighbour entry left failed by the
+    // outage would hold the other units' adverts back for a moment).
+    let addr = SocketAddr::new(IpAddr::V4(w.lab.unit(i).ipv4), PORT);
+    wait_until(Duration::from_secs(5), || {
+        let timeout = Duration::from_millis(500);
+        w.lab.probe(w.lab.router(), addr, timeout).is_some()
+    })?;
     ok(w.model.run_hook(&unit, "start"))?;
     if !wait_until(SETTLE, || w.established(&[i]))? {
         bail!(
@@ -475,7 +381,7 @@ fn power_on(w: &World, servers: &mut [Option<Server>], i: usize) -> anyhow::Resu
         );
     }
     w.say(&format!(
-        "router: session with {} Established again; the VIP stays on {} (no preemption)",
+        "router: session with {} Established again; next hop for {VIP4}/32: {}",
         w.describe(&[i]),
         w.describe(&w.announcers())
     ));
