@@ -145,65 +145,66 @@ fn source_port_is_fixed_and_skips_busy_ports() {
     assert_eq!(wrapped, 49153, "a hint below the range starts at 49152");
 }
 
+/// Sends one valid control packet from `ns` (`from`) to `to`:4784.
+fn send_multihop(lab: &Lab, ns: String, from: IpAddr, to: IpAddr) {
+    lab.in_ns(ns, move || {
+        let plain = UdpSocket::bind(SocketAddr::new(from, 0)).unwrap();
+        plain
+            .send_to(&packet().encode(), SocketAddr::new(to, 4784))
+            .unwrap();
+    });
+}
+
+/// Waits (bounded) for one packet on `listener`.
+fn receive_one(listener: &mut BfdListener) -> bool {
+    let end = Instant::now() + Duration::from_secs(2);
+    while Instant::now() < end {
+        if listener.recv().unwrap().is_some() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    false
+}
+
+/// In BGP mode FRR's bfdd runs on the unit too and binds 0.0.0.0:4784 and
+/// [::]:4784 for its own sessions: the agent's multihop listener on the
+/// unit's address shares the port whichever starts first (before, the
+/// second failed: the agent lost its BFD between units, or bfdd aborted and
+/// took FRR down), and gets the packets sent to that address.
 #[test]
-fn multihop_listener_shares_the_port_with_frr_bfdd_and_gets_its_packets() {
-    if !require_root() {
+fn multihop_listener_shares_port_4784_with_frr_bfdd() {
+    use support::frr::{Daemon, Frr};
+    if !require_root() || !support::skip::need_program("/usr/lib/frr/bfdd") {
         return;
     }
     let lab = Lab::new("bfdshare", 2);
-    let rx_ip: IpAddr = lab.unit(0).ipv4.into();
-    let tx_ip: IpAddr = lab.unit(1).ipv4.into();
-    let (ready_tx, ready_rx) = std::sync::mpsc::channel();
-    let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
-    let ns0 = lab.unit(0).ns.clone();
-    let receiver = std::thread::spawn(move || {
-        let f = std::fs::File::open(format!("/run/netns/{ns0}")).unwrap();
-        // SAFETY: setns on an open namespace fd changes only this thread's netns.
-        let rc = unsafe {
-            nix::libc::setns(std::os::fd::AsRawFd::as_raw_fd(&f), nix::libc::CLONE_NEWNET)
+    let (ns, peer_ns) = (lab.unit(0).ns.clone(), lab.unit(1).ns.clone());
+    let daemons = [Daemon::Zebra, Daemon::Bfdd];
+    for v6 in [false, true] {
+        let (ip, from): (IpAddr, IpAddr) = if v6 {
+            (lab.unit(0).ipv6.into(), lab.unit(1).ipv6.into())
+        } else {
+            (lab.unit(0).ipv4.into(), lab.unit(1).ipv4.into())
         };
-        assert_eq!(rc, 0);
-        // What FRR's bfdd holds on a unit in BGP mode: the multihop port on
-        // the wildcard address, with SO_REUSEADDR.
-        let bfdd = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::DGRAM, None).unwrap();
-        bfdd.set_reuse_address(true).unwrap();
-        bfdd.set_nonblocking(true).unwrap();
-        let any: SocketAddr = "0.0.0.0:4784".parse().unwrap();
-        bfdd.bind(&any.into()).unwrap();
-        let mut listener = BfdListener::bind_multihop(rx_ip).expect("bound beside bfdd");
-        ready_tx.send(()).unwrap();
-        let end = Instant::now() + Duration::from_secs(3);
-        let mut got = Vec::new();
-        while Instant::now() < end && got.is_empty() {
-            while let Some(r) = listener.recv().unwrap() {
-                got.push(r);
-            }
-            if done_rx.try_recv().is_ok() && got.is_empty() {
-                std::thread::sleep(Duration::from_millis(50));
-                while let Some(r) = listener.recv().unwrap() {
-                    got.push(r);
-                }
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(2));
-        }
-        let mut buf = [std::mem::MaybeUninit::<u8>::uninit(); 128];
-        let bfdd_got = bfdd.recv(&mut buf).is_ok();
-        (got.len(), bfdd_got)
-    });
-    ready_rx.recv_timeout(Duration::from_secs(5)).unwrap();
-    let ns1 = lab.unit(1).ns.clone();
-    lab.in_ns(ns1, move || {
-        let s = UdpSocket::bind(SocketAddr::new(tx_ip, 0)).unwrap();
-        s.set_ttl(250).unwrap();
-        s.send_to(&packet().encode(), SocketAddr::new(rx_ip, 4784))
-            .unwrap();
-    });
-    let _ = done_tx.send(());
-    let (ours, bfdd_got) = receiver.join().unwrap();
-    assert_eq!(
-        ours, 1,
-        "the agent's listener gets the packet to its address"
-    );
-    assert!(!bfdd_got, "the wildcard socket gets nothing of it");
+        // FRR first, then the agent's listener.
+        let frr = Frr::start_daemons(&ns, &daemons, "");
+        let mut listener = lab
+            .in_ns(ns.clone(), move || BfdListener::bind_multihop(ip))
+            .unwrap_or_else(|e| panic!("multihop listener on {ip} beside bfdd: {e}"));
+        send_multihop(&lab, peer_ns.clone(), from, ip);
+        assert!(receive_one(&mut listener), "nothing reached {ip}:4784");
+        drop(frr);
+        // The agent's listener first, then FRR: bfdd must come up and stay.
+        let mut frr = Frr::start_daemons(&ns, &daemons, "");
+        std::thread::sleep(Duration::from_millis(300));
+        let running: Vec<Daemon> = frr.pids().into_iter().map(|(d, _)| d).collect();
+        assert!(
+            running.contains(&Daemon::Bfdd),
+            "bfdd did not survive the agent's listener on {ip}:4784\n{}",
+            frr.logs()
+        );
+        send_multihop(&lab, peer_ns.clone(), from, ip);
+        assert!(receive_one(&mut listener), "nothing reached {ip}:4784");
+    }
 }

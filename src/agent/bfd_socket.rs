@@ -131,7 +131,20 @@ impl BfdListener {
 
     /// Like [`BfdListener::bind`] on another port (tests only need this).
     pub fn bind_port(local: IpAddr, port: u16, ifname: Option<&str>) -> io::Result<BfdListener> {
+        Self::bind_shared(local, port, ifname, false)
+    }
+
+    /// Binds `[local]:port`; `shared`: with SO_REUSEADDR.
+    fn bind_shared(
+        local: IpAddr,
+        port: u16,
+        ifname: Option<&str>,
+        shared: bool,
+    ) -> io::Result<BfdListener> {
         let sock = udp_socket(local, ifname)?;
+        if shared {
+            sock.set_reuse_address(true)?;
+        }
         let fd = sock.as_raw_fd();
         if local.is_ipv6() {
             setsockopt_int(fd, nix::libc::IPPROTO_IPV6, nix::libc::IPV6_RECVHOPLIMIT, 1)?;
@@ -139,11 +152,6 @@ impl BfdListener {
             setsockopt_int(fd, nix::libc::IPPROTO_IP, nix::libc::IP_RECVTTL, 1)?;
         }
         setsockopt_int(fd, nix::libc::SOL_SOCKET, nix::libc::SO_TIMESTAMPNS, 1)?;
-        // FRR's bfdd (BGP mode's BFD towards the routers) binds 3784 and 4784
-        // on the wildcard address with SO_REUSEADDR; ours, on the unit's own
-        // address, can then share the port, and the kernel hands the
-        // packets for that address to the more specific socket: ours.
-        sock.set_reuse_address(true)?;
         sock.bind(&SockAddr::from(sock_addr(local, port, ifname)?))?;
         Ok(BfdListener {
             sock,
@@ -154,8 +162,11 @@ impl BfdListener {
 
     /// Binds `[local]:4784` for multihop sessions (RFC 5883), on no
     /// interface in particular; packets are accepted at any TTL.
+    /// SO_REUSEADDR: in BGP mode FRR's bfdd on the same unit binds
+    /// `0.0.0.0:4784` (with it); else whichever starts second fails (bfdd
+    /// aborts). Packets to `local` come here, the more specific socket.
     pub fn bind_multihop(local: IpAddr) -> io::Result<BfdListener> {
-        let mut listener = Self::bind_port(local, PORT_MULTIHOP, None)?;
+        let mut listener = Self::bind_shared(local, PORT_MULTIHOP, None, true)?;
         listener.any_ttl = true;
         Ok(listener)
     }

@@ -8,47 +8,88 @@
 //! its unit name. The packed charm's real hooks run through the simulated
 //! Juju model (`bgp-peers` set to the router), the systemctl shim starts each
 //! unit's agent and FRR inside the unit's namespace. Then, live: the
-//! router's table, the client's connections through the VIP, the ECMP spread
-//! with `bgp-ecmp`, the announcing unit powered off and the failover the
-//! client saw, ending with the line `bgp failover: N ms`. Everything it made
-//! is removed at the end, also on failure (Drop guards).
+//! router's table, the announcing unit powered off and the failover the
+//! client saw, the unit back on, and the client's connections spread over
+//! every unit with `bgp-ecmp`, ending with the line `bgp failover: N ms`.
+//! Everything it made is removed at the end, also on Ctrl-C or failure
+//! (Drop guards).
 //!
-//! A test target so it reuses tests/support; plain `cargo test` skips it
-//! (`K8S_VIP_DEMO_BGP=1` runs it, as root; run it with `-- --nocapture`).
+//! Why a test target (harness = false): it reuses tests/support (the model,
+//! the routed lab and its FRR router), which needs the binaries' paths Cargo
+//! gives test targets. Plain `cargo test` skips it; `make demo-bgp` sets
+//! K8S_VIP_DEMO_BGP=1.
 
 #[path = "../support/mod.rs"]
 mod support;
 
+mod client;
 mod steps;
+mod world;
 
-#[test]
-fn demo_bgp() {
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+/// Set by SIGINT/SIGTERM; every wait of the demo checks it.
+pub static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+
+extern "C" fn on_signal(_: nix::libc::c_int) {
+    INTERRUPTED.store(true, Ordering::SeqCst);
+}
+
+fn install_signal_handlers() {
+    use nix::sys::signal::{sigaction, SaFlags, SigAction, SigHandler, SigSet, Signal};
+    let action = SigAction::new(
+        SigHandler::Handler(on_signal),
+        SaFlags::empty(),
+        SigSet::empty(),
+    );
+    for sig in [Signal::SIGINT, Signal::SIGTERM, Signal::SIGHUP] {
+        // SAFETY: the handler only stores to an atomic, which is async-signal-safe.
+        let _ = unsafe { sigaction(sig, &action) };
+    }
+}
+
+fn main() -> ExitCode {
     if std::env::var_os("K8S_VIP_DEMO_BGP").is_none() {
         println!("demo-bgp: skipped (it is run by `make demo-bgp`, as root)");
-        return;
+        return ExitCode::SUCCESS;
     }
-    assert!(
-        nix::unistd::geteuid().is_root(),
-        "make demo-bgp needs root: it creates network namespaces, a router and a VIP \
-         on this machine (all removed at the end)"
-    );
-    let started = std::time::Instant::now();
+    if !nix::unistd::geteuid().is_root() {
+        eprintln!(
+            "make demo-bgp needs root: it creates network namespaces, a router and a VIP \
+             on this machine (all removed at the end). Run it as root, e.g. `sudo make demo-bgp`."
+        );
+        return ExitCode::from(2);
+    }
+    install_signal_handlers();
+    let started = Instant::now();
     let outcome = steps::run();
     let took = started.elapsed().as_secs_f64();
     let leftovers = steps::leftover_namespaces();
+    let strays = steps::leftover_processes();
     match outcome {
-        Ok(failover) => {
-            assert!(
-                leftovers.is_empty(),
-                "namespaces left behind: {leftovers:?}"
-            );
+        Ok(failover) if leftovers.is_empty() && strays.is_empty() => {
             println!(
                 "Cleaned up: every namespace and process the demo made is gone. ({took:.0} s)"
             );
             println!("bgp failover: {failover} ms");
+            ExitCode::SUCCESS
+        }
+        Ok(_) => {
+            eprintln!("demo-bgp: left behind: namespaces {leftovers:?}, processes {strays:?}");
+            ExitCode::FAILURE
         }
         Err(e) => {
-            panic!("demo-bgp failed after {took:.0} s: {e:#}\n(namespaces left: {leftovers:?})")
+            if INTERRUPTED.load(Ordering::SeqCst) {
+                eprintln!("\ndemo-bgp: interrupted; cleaned up after {took:.0} s.");
+            } else {
+                eprintln!("\ndemo-bgp failed after {took:.0} s: {e:#}");
+            }
+            if !leftovers.is_empty() || !strays.is_empty() {
+                eprintln!("demo-bgp: left behind: namespaces {leftovers:?}, processes {strays:?}");
+            }
+            ExitCode::FAILURE
         }
     }
 }

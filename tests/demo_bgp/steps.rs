@@ -1,26 +1,42 @@
 //! The BGP demo's script: the routed lab and its router, the charm deployed
-//! with `bgp-peers`, then the VIP at work while the client keeps connecting.
+//! with `bgp-peers`, the announcing unit powered off while the client keeps
+//! connecting through the VIP (and back on), then active-active with
+//! `bgp-ecmp`.
 
 use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use anyhow::{bail, Context as _};
+use anyhow::bail;
 
+use crate::client::{self, Client};
 use crate::support::frr::Frr;
+use crate::support::juju::state::same_process_alive;
 use crate::support::juju::{HookRun, Model};
-use crate::support::routed::{self, RoutedLab, RouterOptions, Server, ROUTER_ASN, VIP4};
+use crate::support::routed::{
+    self, RoutedLab, RouterOptions, Server, BGP_INTERFACE, ROUTER_ASN, VIP4,
+};
+use crate::world::World;
+use crate::INTERRUPTED;
 
 const APP: &str = "k8s-vip";
 const PRINCIPAL: &str = "kubernetes-control-plane";
-const UNITS: usize = 3;
+pub const AGENT: &str = "k8s-vip-agent.service";
+pub const UNITS: usize = 3;
 /// The stand-in API servers' port (also what the health check looks at).
 const PORT: u16 = 6443;
-/// The client opens one connection through the VIP every CLIENT_PERIOD.
-const CLIENT_PERIOD: Duration = Duration::from_millis(20);
+/// The longest wait for BGP sessions and routes to settle.
 const SETTLE: Duration = Duration::from_secs(30);
+/// How long every connection must be answered for the failover to be over.
+const STEADY: Duration = Duration::from_secs(1);
+/// Connections the client opens to show the ECMP spread.
+const SPREAD_PROBES: usize = 60;
+
+/// Every process the demo's model and router ran at the end (PID, start
+/// time), to check that none outlives the demo.
+static STARTED: Mutex<Vec<(u32, Option<u64>)>> = Mutex::new(Vec::new());
 
 /// Namespaces of this process's labs still present (should be none at the end).
 pub fn leftover_namespaces() -> Vec<String> {
@@ -35,7 +51,46 @@ pub fn leftover_namespaces() -> Vec<String> {
         .unwrap_or_default()
 }
 
-fn ok(run: HookRun) -> anyhow::Result<HookRun> {
+/// Processes the demo started that are still alive (should be none at the end).
+pub fn leftover_processes() -> Vec<u32> {
+    STARTED
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .iter()
+        .filter(|(pid, start)| same_process_alive(*pid, *start))
+        .map(|(pid, _)| *pid)
+        .collect()
+}
+
+fn interrupted() -> anyhow::Result<()> {
+    if INTERRUPTED.load(Ordering::SeqCst) {
+        bail!("interrupted");
+    }
+    Ok(())
+}
+
+/// Waits up to `timeout` for `cond`, checking for Ctrl-C.
+fn wait_until(timeout: Duration, mut cond: impl FnMut() -> bool) -> anyhow::Result<bool> {
+    let end = Instant::now() + timeout;
+    loop {
+        if cond() {
+            return Ok(true);
+        }
+        if Instant::now() >= end {
+            return Ok(false);
+        }
+        interrupted()?;
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Sleeps, returning early with an error on Ctrl-C.
+fn pause(d: Duration) -> anyhow::Result<()> {
+    wait_until(d, || false).map(|_| ())
+}
+
+/// The hook run, or an error with its output when it failed.
+pub fn ok(run: HookRun) -> anyhow::Result<HookRun> {
     if !run.success() {
         bail!(
             "hook {} on {} failed ({}):\n{}{}",
@@ -49,97 +104,53 @@ fn ok(run: HookRun) -> anyhow::Result<HookRun> {
     Ok(run)
 }
 
-fn wait_until(timeout: Duration, mut cond: impl FnMut() -> bool) -> bool {
-    let end = Instant::now() + timeout;
-    loop {
-        if cond() {
-            return true;
-        }
-        if Instant::now() >= end {
-            return false;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-fn status_line(model: &Model, unit: &str) -> String {
-    match model.status(unit) {
-        Some(s) => format!("{}: {}", s.state, s.message),
-        None => "(no status)".into(),
-    }
-}
-
-/// One connection attempt of the client: when, and who answered.
-type Attempt = (Instant, Option<String>);
-
-/// The client: connects to VIP:PORT every CLIENT_PERIOD from its namespace
-/// until `stop`, recording every attempt.
-fn run_client(ns: &str, log: &Mutex<Vec<Attempt>>, stop: &AtomicBool) {
-    routed::enter_ns(ns);
-    let addr = SocketAddr::new(IpAddr::V4(VIP4), PORT);
-    while !stop.load(Ordering::Relaxed) {
-        let at = Instant::now();
-        let got = probe(addr, Duration::from_millis(200));
-        log.lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push((at, got));
-        std::thread::sleep(CLIENT_PERIOD.saturating_sub(at.elapsed()));
-    }
-}
-
-fn probe(addr: SocketAddr, timeout: Duration) -> Option<String> {
-    use std::io::Read;
-    let mut s = std::net::TcpStream::connect_timeout(&addr, timeout).ok()?;
-    s.set_read_timeout(Some(timeout)).ok()?;
-    let mut buf = [0u8; 64];
-    let n = s.read(&mut buf).ok()?;
-    String::from_utf8_lossy(&buf[..n])
-        .lines()
-        .next()
-        .map(str::to_string)
-}
-
-/// The unit whose address is the router's next hop for the VIP.
-fn announcers(lab: &RoutedLab, router: &Frr) -> Vec<usize> {
-    let hops = router.fib_next_hops(&format!("{VIP4}/32"));
-    (0..UNITS)
-        .filter(|&i| hops.contains(&IpAddr::V4(lab.unit(i).ipv4)))
-        .collect()
-}
-
 /// Runs the whole demo; returns the failover time the client saw (ms).
 pub fn run() -> anyhow::Result<u128> {
     let t0 = Instant::now();
-    let say = |msg: &str| println!("[{:5.1}s] {msg}", t0.elapsed().as_secs_f64());
-    println!("k8s-vip BGP demo: 3 units on 3 subnets behind an FRR router, driven by the charm's real hooks\n");
+    println!(
+        "k8s-vip BGP demo: 3 units on 3 subnets behind an FRR router, driven by the charm's real hooks\n"
+    );
     let lab = RoutedLab::new("demobgp", UNITS);
-    let router = lab.start_router(&RouterOptions {
+    let mut router = lab.start_router(&RouterOptions {
         ipv6: false,
         ..RouterOptions::default()
     });
-    say(&format!(
-        "lab: units {} behind router AS{ROUTER_ASN} ({}), client {} (namespaces {}-*)",
-        lab.units()
-            .iter()
-            .map(|u| format!("{}/28", u.ipv4))
-            .collect::<Vec<_>>()
-            .join(", "),
-        lab.router(),
-        lab.client().ipv4,
-        lab.name()
-    ));
-    let servers: Vec<Server> = (0..UNITS)
-        .map(|i| lab.serve(&lab.unit(i).ns, PORT, &format!("{APP}/{i}")))
+    let mut servers: Vec<Option<Server>> = (0..UNITS)
+        .map(|i| Some(lab.serve(&lab.unit(i).ns, PORT, &format!("{APP}/{i}"))))
         .collect();
+    // `make demo-bgp` deploys the .charm it packed; without it, the test build.
     let charm = std::env::var_os("K8S_VIP_DEMO_CHARM").map(std::path::PathBuf::from);
     // The model must drop before the lab: it stops the services in the namespaces.
     let mut model = Model::options(APP, UNITS)
         .real_services(true)
         .principal(Some(PRINCIPAL))
-        .charm_file(charm)
+        .charm_file(charm.clone())
         .build();
     lab.place_units(&mut model);
-    let result = live(&lab, &router, &model, &say);
+    let world = World {
+        lab: &lab,
+        router: &router,
+        model: &model,
+        t0,
+    };
+    world.say(&format!(
+        "lab: units {} on their own /28s behind the router (AS{ROUTER_ASN}, bgpd + bfdd), client {} (namespaces {}-*)",
+        lab.units()
+            .iter()
+            .map(|u| u.ipv4.to_string())
+            .collect::<Vec<_>>()
+            .join(", "),
+        lab.client().ipv4,
+        lab.name()
+    ));
+    if let Some(file) = &charm {
+        world.say(&format!("charm: {}", file.display()));
+    }
+    let result = live(&world, &mut servers);
+    if result.is_err() && !INTERRUPTED.load(Ordering::SeqCst) {
+        eprintln!("{}", world.diagnostics());
+    }
+    remember_processes(&model, &mut router);
     drop(model);
     drop(servers);
     drop(router);
@@ -147,8 +158,54 @@ pub fn run() -> anyhow::Result<u128> {
     result
 }
 
-fn deploy(lab: &RoutedLab, router: &Frr, model: &Model, say: &dyn Fn(&str)) -> anyhow::Result<()> {
+/// Notes every process of the model's services and of the router, so the
+/// end can check that none is left.
+fn remember_processes(model: &Model, router: &mut Frr) {
+    let mut all = STARTED.lock().unwrap_or_else(|e| e.into_inner());
+    for u in model.units() {
+        for svc in model.services(u).values() {
+            all.extend(svc.processes());
+        }
+    }
+    for (_, pid) in router.pids() {
+        all.push((pid, crate::support::juju::state::process_start_time(pid)));
+    }
+}
+
+fn live(w: &World, servers: &mut [Option<Server>]) -> anyhow::Result<u128> {
+    deploy(w)?;
+    let addr = SocketAddr::new(IpAddr::V4(VIP4), PORT);
+    let client = Client::start(&w.lab.client().ns, addr);
+    w.say(&format!(
+        "client {} connects to {VIP4}:{PORT} every {} ms (a new connection each, {} ms timeout)",
+        w.lab.client().ipv4,
+        client::PERIOD.as_millis(),
+        client::TIMEOUT.as_millis()
+    ));
+    pause(Duration::from_secs(2))?;
+    let victim = steady(w, &client)?;
+    let took = failover(w, &client, servers, victim)?;
+    drop(client);
+    power_on(w, servers, victim)?;
+    ecmp(w)?;
+    Ok(took)
+}
+
+/// The router's peer addresses, as `bgp-peers` lists them.
+fn bgp_peers(lab: &RoutedLab) -> String {
+    lab.units()
+        .iter()
+        .map(|u| format!("{}:{ROUTER_ASN}", u.gateway4))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn deploy(w: &World) -> anyhow::Result<()> {
+    let model = w.model;
     let units = model.units().to_vec();
+    w.say(&format!(
+        "juju deploy {APP} && juju integrate {APP}:juju-info {PRINCIPAL}:juju-info   (simulated: {UNITS} units, leader {APP}/0)"
+    ));
     for u in &units {
         ok(model.run_hook(u, "install"))?;
     }
@@ -159,104 +216,70 @@ fn deploy(lab: &RoutedLab, router: &Frr, model: &Model, say: &dyn Fn(&str)) -> a
             ok(model.run_relation_hook(u, &peers, "changed", Some(other)))?;
         }
     }
-    let bgp_peers: Vec<String> = lab
-        .units()
-        .iter()
-        .map(|u| format!("{}:{ROUTER_ASN}", u.gateway4))
-        .collect();
-    let bgp_peers = bgp_peers.join(" ");
-    say(&format!(
-        "juju config {APP} virtual-ip={VIP4} health-check=tcp:127.0.0.1:{PORT} bgp-peers='{bgp_peers}'"
+    interrupted()?;
+    let peers = bgp_peers(w.lab);
+    w.say(&format!(
+        "juju config {APP} virtual-ip={VIP4} health-check=tcp:127.0.0.1:{PORT} bgp-peers='{peers}'"
     ));
     model.set_config("virtual-ip", VIP4.to_string());
     model.set_config("health-check", format!("tcp:127.0.0.1:{PORT}"));
-    model.set_config("bgp-peers", bgp_peers);
+    model.set_config("bgp-peers", peers);
     for u in &units {
         ok(model.run_hook(u, "config-changed"))?;
         ok(model.run_hook(u, "start"))?;
     }
-    model.settle();
-    let sessions = || {
-        let states = router.peer_states();
-        lab.units()
-            .iter()
-            .all(|u| states.get(&u.ipv4.to_string()).map(String::as_str) == Some("Established"))
-    };
-    if !wait_until(SETTLE, sessions) {
+    w.say("hooks: install, cluster-relation-*, config-changed, start; FRR and the agent run in each unit's namespace");
+    let all: Vec<usize> = (0..UNITS).collect();
+    let started = Instant::now();
+    if !wait_until(SETTLE, || w.established(&all))? {
         bail!(
-            "router sessions not all Established: {:?}",
-            router.peer_states()
+            "the router's sessions are not all Established after {SETTLE:?}: {:?}",
+            w.router.peer_states()
         );
     }
-    if !wait_until(SETTLE, || announcers(lab, router).len() == 1) {
-        bail!(
-            "no single announcer of {VIP4}: next hops {:?}",
-            announcers(lab, router)
-        );
-    }
-    for u in &units {
-        ok(model.run_hook(u, "update-status"))?;
-    }
-    say("juju status:");
-    for u in &units {
-        println!("           {u:<12} {}", status_line(model, u));
-    }
-    say("router# vtysh -c 'show ip bgp'");
-    let table = router
-        .vtysh(&["show ip bgp"])
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
-    for line in table.lines() {
-        println!("           {line}");
-    }
-    Ok(())
-}
-
-/// `bgp-ecmp=true`: every healthy unit announces; connections spread.
-fn ecmp(lab: &RoutedLab, router: &Frr, model: &Model, say: &dyn Fn(&str)) -> anyhow::Result<()> {
-    say(&format!("juju config {APP} bgp-ecmp=true"));
-    model.set_config("bgp-ecmp", true);
-    for u in model.units() {
-        ok(model.run_hook(u, "config-changed"))?;
-    }
-    if !wait_until(SETTLE, || announcers(lab, router).len() == UNITS) {
-        bail!("ECMP: announcers {:?}", announcers(lab, router));
-    }
-    let mut spread: BTreeMap<String, usize> = BTreeMap::new();
-    let client = lab.client().ns.clone();
-    let answers: Vec<Option<String>> = std::thread::spawn(move || {
-        routed::enter_ns(&client);
-        let addr = SocketAddr::new(IpAddr::V4(VIP4), PORT);
-        (0..30)
-            .map(|_| probe(addr, Duration::from_secs(1)))
-            .collect()
-    })
-    .join()
-    .map_err(|_| anyhow::anyhow!("client thread panicked"))?;
-    for who in answers.into_iter().flatten() {
-        *spread.entry(who).or_default() += 1;
-    }
-    say(&format!(
-        "ecmp: router has {UNITS} next hops; 30 connections answered by {spread:?}"
+    w.say(&format!(
+        "router: BGP sessions with all {UNITS} units Established ({:.1} s)",
+        started.elapsed().as_secs_f64()
     ));
-    say(&format!("juju config {APP} bgp-ecmp=false"));
-    model.set_config("bgp-ecmp", false);
-    for u in model.units() {
-        ok(model.run_hook(u, "config-changed"))?;
+    if !wait_until(SETTLE, || w.announcers().len() == 1)? {
+        bail!("no single announcer of {VIP4}: {:?}", w.announcers());
     }
-    if !wait_until(SETTLE, || announcers(lab, router).len() == 1) {
-        bail!("back from ECMP: announcers {:?}", announcers(lab, router));
-    }
-    Ok(())
+    w.update_status()?;
+    w.show_router_table()
 }
 
-/// Powers off unit `i`: its cable goes dead and every process the model
-/// started for it (agent, FRR) is SIGKILLed.
-fn power_off(lab: &RoutedLab, model: &Model, i: usize) {
-    lab.set_cable(i, false);
-    let unit = model.unit(i);
-    for svc in model.services(&unit).values() {
+/// Checks the client reaches the announcing unit; returns that unit.
+fn steady(w: &World, client: &Client) -> anyhow::Result<usize> {
+    let announcing = w.announcers();
+    let &[victim] = announcing.as_slice() else {
+        bail!("expected one announcer, got {announcing:?}");
+    };
+    let seen = client.since(w.t0);
+    let answered = seen.iter().filter(|a| a.who.is_some()).count();
+    let name = w.unit_name(victim);
+    let by_victim = seen
+        .iter()
+        .filter(|a| a.who.as_deref() == Some(name.as_str()))
+        .count();
+    w.say(&format!(
+        "client: {answered}/{} connections answered, {by_victim} by {}",
+        seen.len(),
+        w.describe(&[victim])
+    ));
+    if by_victim == 0 {
+        bail!("the client never reached the announcing unit {name}");
+    }
+    Ok(victim)
+}
+
+/// Powers off unit `i`: its cable is cut, every process the model started
+/// for it (the agent, FRR's daemons) is SIGKILLed and its API server stops.
+fn power_off(w: &World, servers: &mut [Option<Server>], i: usize) {
+    w.lab.set_cable(i, false);
+    let unit = w.unit_name(i);
+    for svc in w.model.services(&unit).values() {
         for (pid, start) in svc.processes() {
-            if crate::support::juju::state::same_process_alive(pid, start) {
+            if same_process_alive(pid, start) {
                 let _ = nix::sys::signal::kill(
                     nix::unistd::Pid::from_raw(pid as i32),
                     nix::sys::signal::SIGKILL,
@@ -264,60 +287,146 @@ fn power_off(lab: &RoutedLab, model: &Model, i: usize) {
             }
         }
     }
-}
-
-fn live(lab: &RoutedLab, router: &Frr, model: &Model, say: &dyn Fn(&str)) -> anyhow::Result<u128> {
-    deploy(lab, router, model, say)?;
-    ecmp(lab, router, model, say)?;
-    let log = Mutex::new(Vec::new());
-    let stop = AtomicBool::new(false);
-    let client = lab.client().ns.clone();
-    std::thread::scope(|s| -> anyhow::Result<u128> {
-        s.spawn(|| run_client(&client, &log, &stop));
-        let result = failover(lab, router, model, &log, say);
-        stop.store(true, Ordering::SeqCst);
-        result
-    })
+    servers[i] = None;
 }
 
 fn failover(
-    lab: &RoutedLab,
-    router: &Frr,
-    model: &Model,
-    log: &Mutex<Vec<Attempt>>,
-    say: &dyn Fn(&str),
+    w: &World,
+    client: &Client,
+    servers: &mut [Option<Server>],
+    victim: usize,
 ) -> anyhow::Result<u128> {
-    std::thread::sleep(Duration::from_secs(2));
-    let before = announcers(lab, router);
-    let &[victim] = before.as_slice() else {
-        bail!("expected one announcer before the power-off, got {before:?}");
-    };
-    say(&format!(
-        "powering off {APP}/{victim} (the announcing unit): cable pulled, its processes killed"
+    let name = w.unit_name(victim);
+    w.say(&format!(
+        "power off {name} (the announcing unit): cable cut, kill -9 its agent and FRR (zebra, bgpd, bfdd)"
     ));
     let off = Instant::now();
-    power_off(lab, model, victim);
-    let back = wait_until(SETTLE, || {
-        let attempts = log.lock().unwrap_or_else(|e| e.into_inner());
-        attempts.iter().any(|(at, who)| *at > off && who.is_some())
-    });
-    if !back {
-        bail!("the client never reached {VIP4} again after the power-off");
+    power_off(w, servers, victim);
+    let other_answer = |a: &client::Attempt| a.who.as_ref().is_some_and(|who| *who != name);
+    // Done when every connection is answered by another unit: the start of
+    // the final run of such answers, once it has lasted STEADY (a router
+    // briefly spreading over the dead and the new next hop is not done).
+    let done_at = |seen: &[client::Attempt]| -> Option<Instant> {
+        let last_bad = seen.iter().rposition(|a| !other_answer(a));
+        let streak = &seen[last_bad.map_or(0, |i| i + 1)..];
+        let (first, last) = (streak.first()?, streak.last()?);
+        (last.at.duration_since(first.at) >= STEADY).then_some(first.at)
+    };
+    if !wait_until(Duration::from_secs(15), || {
+        done_at(&client.since(off)).is_some()
+    })? {
+        bail!(
+            "the client did not get steady answers from another unit within 15 s of the power-off"
+        );
     }
-    let attempts = log.lock().unwrap_or_else(|e| e.into_inner()).clone();
-    let first_ok = attempts
+    let seen = client.since(off);
+    let Some(done) = done_at(&seen) else {
+        bail!("no steady answers after the power-off");
+    };
+    let failed = seen
         .iter()
-        .find(|(at, who)| *at > off && who.is_some())
-        .context("no answer after the power-off")?;
-    let failed = attempts
-        .iter()
-        .filter(|(at, who)| *at > off && *at < first_ok.0 && who.is_none())
+        .filter(|a| a.at < done && a.who.is_none())
         .count();
-    let took = first_ok.0.duration_since(off).as_millis();
-    say(&format!(
-        "client: {failed} connections failed; first answer from {} after {took} ms; router's next hop now {:?}",
-        first_ok.1.as_deref().unwrap_or("?"),
-        router.fib_next_hops(&format!("{VIP4}/32"))
+    let first_other = seen
+        .iter()
+        .find(|a| other_answer(a))
+        .map_or(0, |a| a.at.duration_since(off).as_millis());
+    let took = done.duration_since(off).as_millis();
+    let to = seen
+        .iter()
+        .find(|a| a.at >= done)
+        .and_then(|a| a.who.clone())
+        .unwrap_or_default();
+    w.say(&format!(
+        "failover: every connection answered by {to} from {took} ms after the power-off \
+         (first answer from another unit at {first_other} ms; {failed} connections failed before)"
     ));
+    let victim_ip = IpAddr::V4(w.lab.unit(victim).ipv4);
+    wait_until(Duration::from_secs(5), || {
+        let hops = w.router.fib_next_hops(&format!("{VIP4}/32"));
+        !hops.is_empty() && !hops.contains(&victim_ip)
+    })?;
+    w.say(&format!(
+        "router: next hop for {VIP4}/32 is now {} (was {})",
+        w.describe(&w.announcers()),
+        w.describe(&[victim])
+    ));
+    w.show_router_table()?;
     Ok(took)
+}
+
+/// Powers unit `i` back on, as a reboot: the interface the agent put the
+/// VIP on is gone, the cable is back, its API server runs, and Juju runs
+/// its start hook (which starts FRR and the agent again).
+fn power_on(w: &World, servers: &mut [Option<Server>], i: usize) -> anyhow::Result<()> {
+    let unit = w.unit_name(i);
+    w.say(&format!("power {unit} back on; Juju runs its start hook"));
+    let ns = &w.lab.unit(i).ns;
+    let _ = w.lab.exec(ns, &["ip", "link", "del", BGP_INTERFACE]);
+    w.lab.set_cable(i, true);
+    servers[i] = Some(w.lab.serve(ns, PORT, &unit));
+    // A machine takes seconds to boot: by the time its services start, the
+    // router has its address again (a neighbour entry left failed by the
+    // outage would hold the other units' adverts back for a moment).
+    let addr = SocketAddr::new(IpAddr::V4(w.lab.unit(i).ipv4), PORT);
+    wait_until(Duration::from_secs(5), || {
+        let timeout = Duration::from_millis(500);
+        w.lab.probe(w.lab.router(), addr, timeout).is_some()
+    })?;
+    ok(w.model.run_hook(&unit, "start"))?;
+    if !wait_until(SETTLE, || w.established(&[i]))? {
+        bail!(
+            "the router's session with {unit} did not come back: {:?}",
+            w.router.peer_states()
+        );
+    }
+    w.say(&format!(
+        "router: session with {} Established again; next hop for {VIP4}/32: {}",
+        w.describe(&[i]),
+        w.describe(&w.announcers())
+    ));
+    Ok(())
+}
+
+/// `bgp-ecmp=true`: every healthy unit announces; the router spreads the
+/// client's connections over them.
+fn ecmp(w: &World) -> anyhow::Result<()> {
+    w.say(&format!("juju config {APP} bgp-ecmp=true"));
+    w.model.set_config("bgp-ecmp", true);
+    for u in w.model.units() {
+        ok(w.model.run_hook(u, "config-changed"))?;
+    }
+    if !wait_until(SETTLE, || w.announcers().len() == UNITS)? {
+        bail!("bgp-ecmp: the router's next hops are {:?}", w.announcers());
+    }
+    w.show_router_table()?;
+    let ns = w.lab.client().ns.clone();
+    let answers: Vec<Option<String>> = std::thread::spawn(move || {
+        routed::enter_ns(&ns);
+        let addr = SocketAddr::new(IpAddr::V4(VIP4), PORT);
+        (0..SPREAD_PROBES)
+            .map(|_| client::probe(addr, Duration::from_secs(1)))
+            .collect()
+    })
+    .join()
+    .map_err(|_| anyhow::anyhow!("the client thread panicked"))?;
+    let mut spread: BTreeMap<String, usize> = BTreeMap::new();
+    for who in answers
+        .into_iter()
+        .map(|a| a.unwrap_or_else(|| "(no answer)".into()))
+    {
+        *spread.entry(who).or_default() += 1;
+    }
+    let text = spread
+        .iter()
+        .map(|(who, n)| format!("{who}: {n}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    w.say(&format!(
+        "ecmp: {SPREAD_PROBES} new connections from the client, answered by {text}"
+    ));
+    if spread.keys().filter(|k| k.starts_with(APP)).count() < 2 {
+        bail!("bgp-ecmp: the connections did not spread over the units: {text}");
+    }
+    w.update_status()
 }
