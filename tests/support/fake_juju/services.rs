@@ -407,3 +407,22 @@ fn change(ctx: &Ctx, verb: &str, unit: &str, now: bool) -> Result<(), Fail> {
     }
     Ok(())
 }
+
+/// Runs in the child between fork and exec, as systemd prepares a service:
+/// a session of its own (the service outlives the hook) and every signal at
+/// its default disposition and unblocked. Without the reset a service
+/// inherits what the test runner ignores (`nohup` ignores SIGHUP, and a
+/// shell cannot trap a signal ignored at its start), so `ExecReload=kill
+/// -HUP` would do nothing.
+fn prepare_service_process() -> std::io::Result<()> {
+    use nix::sys::signal::{signal, sigprocmask, SigHandler, SigSet, SigmaskHow, Signal};
+    nix::unistd::setsid().map_err(std::io::Error::from)?;
+    for sig in Signal::iterator() {
+        if matches!(sig, Signal::SIGKILL | Signal::SIGSTOP) {
+            continue;
+        }
+        // SAFETY: SIG_DFL installs no handler; sigaction is async-signal-safe.
+        let _ = unsafe { signal(sig, SigHandler::SigDfl) };
+    }
+    sigprocmask(SigmaskHow::SIG_SETMASK, Some(&SigSet::empty()), None).map_err(std::io::Error::from)
+}

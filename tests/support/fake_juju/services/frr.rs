@@ -166,14 +166,10 @@ fn run_logged(ctx: &Ctx, args: &[String], timeout: Duration, setsid: bool) -> Re
         .stdout(open()?)
         .stderr(open()?);
     if setsid {
-        // SAFETY: setsid is async-signal-safe; the daemon it becomes must
-        // outlive the hook, as a systemd service does.
+        // SAFETY: setsid, sigaction and sigprocmask are async-signal-safe;
+        // the daemon starts as systemd would start it and outlives the hook.
         unsafe {
-            cmd.pre_exec(|| {
-                nix::unistd::setsid()
-                    .map(drop)
-                    .map_err(std::io::Error::from)
-            });
+            cmd.pre_exec(super::prepare_service_process);
         }
     }
     let mut child = cmd.spawn().map_err(|e| format!("{program}: {e}"))?;

@@ -176,14 +176,10 @@ fn spawn(ctx: &Ctx, unit: &str, file: &UnitFile) -> Result<u32, Fail> {
         .stdin(Stdio::null())
         .stdout(open_log()?)
         .stderr(open_log()?);
-    // SAFETY: setsid is async-signal-safe; it detaches the service from the
-    // hook's session so it outlives the hook, as a systemd service does.
+    // SAFETY: setsid, sigaction and sigprocmask are async-signal-safe; the
+    // service leaves the hook's session and starts as systemd starts one.
     unsafe {
-        cmd.pre_exec(|| {
-            nix::unistd::setsid()
-                .map(drop)
-                .map_err(std::io::Error::from)
-        });
+        cmd.pre_exec(super::prepare_service_process);
     }
     // Type=notify: like systemd, `start` returns once the service said
     // READY=1 on $NOTIFY_SOCKET (HAProxy -Ws does when it listens), so a
