@@ -7,7 +7,8 @@ use serde_json::{json, Value};
 
 use crate::commands::{at, distinct_commands_of, read_yaml, Kind};
 use crate::deployment::{
-    deployed, deployed_on, in_parallel, network_for, unit_status, QUICK_START_VIP,
+    deployed, deployed_on, deployed_with, in_parallel, network_for, routed_network, unit_status,
+    QUICK_START_VIP,
 };
 use crate::docs;
 use crate::markdown::CommandLine;
@@ -146,7 +147,13 @@ fn apply_config_line(cmd: &CommandLine, pairs: &[(String, String)]) {
         .find(|(k, _)| k == "virtual-ip")
         .map(|(_, v)| v.as_str())
         .unwrap_or(QUICK_START_VIP);
-    let model = deployed_on(principal, iface, network_for(vips));
+    // A `bgp-peers` line is about routed networks: units on their own
+    // subnets, as the BGP how-to lays them out.
+    let model = if pairs.iter().any(|(k, _)| k == "bgp-peers") {
+        deployed_with(principal, |i| routed_network(i, iface))
+    } else {
+        deployed_on(principal, iface, network_for(vips))
+    };
     let typed: Vec<(String, Value)> = pairs
         .iter()
         .map(|(k, v)| {

@@ -53,13 +53,37 @@ pub fn deployed(principal: &str, iface: &str) -> Model {
     deployed_on(principal, iface, network_for(QUICK_START_VIP))
 }
 
+/// network-get for unit `i` of a routed deployment (the BGP how-to's
+/// layout): each unit on its own subnet, 198.51.100.(16 i + 2)/28 and
+/// 2001:db8:0:i::2/64, its router at .1 / ::1 of that subnet. Only JSON:
+/// nothing is configured on the machine, and no router there is reached.
+pub fn routed_network(i: usize, iface: &str) -> Value {
+    let a4 = format!("198.51.100.{}", 16 * i + 2);
+    let a6 = format!("2001:db8:0:{i}::2");
+    json!({
+        "bind-addresses": [{
+            "mac-address": format!("02:00:00:00:01:{:02x}", 0x11 + i),
+            "interface-name": iface,
+            "addresses": [{"hostname": "", "value": a4, "cidr": format!("198.51.100.{}/28", 16 * i)},
+                          {"hostname": "", "value": a6, "cidr": format!("2001:db8:0:{i}::/64")}],
+        }],
+        "egress-subnets": [format!("{a4}/32")],
+        "ingress-addresses": [a4],
+    })
+}
+
 /// [`deployed`] on the network with those address prefixes.
 pub fn deployed_on(principal: &str, iface: &str, net: (&str, &str)) -> Model {
+    deployed_with(principal, |i| readme_network(i, iface, net))
+}
+
+/// [`deployed`] with unit `i`'s network-get answer from `network(i)`.
+pub fn deployed_with(principal: &str, network: impl Fn(usize) -> Value) -> Model {
     let model = ModelOptions::new(APP, UNITS)
         .principal(Some(principal))
         .build();
     for (i, u) in model.units().iter().enumerate() {
-        model.set_network(u, "*", readme_network(i, iface, net));
+        model.set_network(u, "*", network(i));
     }
     // As Juju runs them on a new unit: install (config-changed would run the
     // same reconcile again), then the peer relation hooks once every unit has

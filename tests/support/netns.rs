@@ -456,43 +456,7 @@ impl Lab {
 
     /// Starts a tiny TCP server in `node` answering `reply\n` to each connection.
     pub fn serve(&self, node: &Node, port: u16, reply: String) -> Server {
-        let path = format!("/run/netns/{}", node.ns);
-        let stop = Arc::new(AtomicBool::new(false));
-        let stop2 = stop.clone();
-        let (tx, rx) = std::sync::mpsc::channel();
-        let handle = std::thread::spawn(move || {
-            enter_netns(&path);
-            let listener = match TcpListener::bind(SocketAddr::from((Ipv6Addr::UNSPECIFIED, port)))
-            {
-                Ok(l) => l,
-                Err(err) => {
-                    let _ = tx.send(Err(err.to_string()));
-                    return;
-                }
-            };
-            let _ = listener.set_nonblocking(true);
-            let _ = tx.send(Ok(()));
-            while !stop2.load(Ordering::Relaxed) {
-                match listener.accept() {
-                    Ok((mut s, _)) => {
-                        let _ = s.set_nonblocking(false);
-                        let _ = s.write_all(format!("{reply}\n").as_bytes());
-                    }
-                    Err(_) => std::thread::sleep(Duration::from_millis(2)),
-                }
-            }
-        });
-        match rx.recv_timeout(Duration::from_secs(5)) {
-            Ok(Ok(())) => {}
-            other => panic!(
-                "test server on port {port} in {} did not start: {other:?}",
-                node.ns
-            ),
-        }
-        Server {
-            stop,
-            handle: Some(handle),
-        }
+        serve_in(&node.ns, port, reply)
     }
 
     /// Opens a TCP connection from `node` to `addr` and returns the first line the
@@ -513,8 +477,46 @@ impl Lab {
     }
 }
 
+/// Starts a tiny TCP server in namespace `ns` on `[::]:port` (dual stack)
+/// answering `reply\n` to each connection; it stops when dropped.
+pub fn serve_in(ns: &str, port: u16, reply: String) -> Server {
+    let path = format!("/run/netns/{ns}");
+    let stop = Arc::new(AtomicBool::new(false));
+    let stop2 = stop.clone();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let handle = std::thread::spawn(move || {
+        enter_netns(&path);
+        let listener = match TcpListener::bind(SocketAddr::from((Ipv6Addr::UNSPECIFIED, port))) {
+            Ok(l) => l,
+            Err(err) => {
+                let _ = tx.send(Err(err.to_string()));
+                return;
+            }
+        };
+        let _ = listener.set_nonblocking(true);
+        let _ = tx.send(Ok(()));
+        while !stop2.load(Ordering::Relaxed) {
+            match listener.accept() {
+                Ok((mut s, _)) => {
+                    let _ = s.set_nonblocking(false);
+                    let _ = s.write_all(format!("{reply}\n").as_bytes());
+                }
+                Err(_) => std::thread::sleep(Duration::from_millis(2)),
+            }
+        }
+    });
+    match rx.recv_timeout(Duration::from_secs(5)) {
+        Ok(Ok(())) => {}
+        other => panic!("test server on port {port} in {ns} did not start: {other:?}"),
+    }
+    Server {
+        stop,
+        handle: Some(handle),
+    }
+}
+
 /// Moves the calling thread into the network namespace at `path`.
-fn enter_netns(path: &str) {
+pub fn enter_netns(path: &str) {
     let file = File::open(path).unwrap_or_else(|err| panic!("open {path}: {err}"));
     // SAFETY: setns on a valid, open namespace fd only changes this thread's netns.
     let rc = unsafe { nix::libc::setns(file.as_raw_fd(), nix::libc::CLONE_NEWNET) };

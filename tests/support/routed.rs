@@ -21,18 +21,16 @@
 //! the lab deletes its namespaces, also when the test panics.
 #![allow(dead_code)]
 
-use std::fs::File;
-use std::io::{Read, Write};
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener, TcpStream};
-use std::os::fd::AsRawFd;
+use std::io::Read;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpStream};
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
-use std::sync::Arc;
-use std::thread::JoinHandle;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use super::frr::Frr;
+pub use super::netns::Server;
+use super::netns::{enter_netns, serve_in};
 
 /// The IPv4 VIP of the BGP labs.
 pub const VIP4: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 100);
@@ -503,7 +501,7 @@ impl RoutedLab {
     /// Starts a TCP server in `ns` on `[::]:port` (dual stack) that answers
     /// each connection with `reply\n`; stops when dropped.
     pub fn serve(&self, ns: impl AsRef<str>, port: u16, reply: &str) -> Server {
-        Server::start(ns.as_ref(), port, reply.to_string())
+        serve_in(ns.as_ref(), port, reply.to_string())
     }
 
     /// Connects from `ns` to `addr` and returns the first line the server
@@ -627,14 +625,6 @@ pub fn enter_ns(ns: &str) {
     enter_netns(&format!("/run/netns/{ns}"));
 }
 
-/// Moves the calling thread into the network namespace at `path`.
-fn enter_netns(path: &str) {
-    let file = File::open(path).unwrap_or_else(|e| panic!("open {path}: {e}"));
-    // SAFETY: setns on a valid, open namespace fd only changes this thread's netns.
-    let rc = unsafe { nix::libc::setns(file.as_raw_fd(), nix::libc::CLONE_NEWNET) };
-    assert_eq!(rc, 0, "setns {path}: {}", std::io::Error::last_os_error());
-}
-
 fn probe_once(addr: SocketAddr, timeout: Duration) -> Option<String> {
     let mut s = TcpStream::connect_timeout(&addr, timeout).ok()?;
     s.set_read_timeout(Some(timeout)).ok()?;
@@ -651,58 +641,4 @@ fn probe_once(addr: SocketAddr, timeout: Duration) -> Option<String> {
         .lines()
         .next()
         .map(str::to_string)
-}
-
-/// A tiny TCP server thread inside a namespace; stops when dropped.
-pub struct Server {
-    stop: Arc<AtomicBool>,
-    handle: Option<JoinHandle<()>>,
-}
-
-impl Server {
-    fn start(ns: &str, port: u16, reply: String) -> Server {
-        let path = format!("/run/netns/{ns}");
-        let stop = Arc::new(AtomicBool::new(false));
-        let stop2 = stop.clone();
-        let (tx, rx) = std::sync::mpsc::channel();
-        let handle = std::thread::spawn(move || {
-            enter_netns(&path);
-            let listener = match TcpListener::bind(SocketAddr::from((Ipv6Addr::UNSPECIFIED, port)))
-            {
-                Ok(l) => l,
-                Err(e) => {
-                    let _ = tx.send(Err(e.to_string()));
-                    return;
-                }
-            };
-            let _ = listener.set_nonblocking(true);
-            let _ = tx.send(Ok(()));
-            while !stop2.load(Ordering::Relaxed) {
-                match listener.accept() {
-                    Ok((mut s, _)) => {
-                        let _ = s.set_nonblocking(false);
-                        let _ = s.write_all(format!("{reply}\n").as_bytes());
-                    }
-                    Err(_) => std::thread::sleep(Duration::from_millis(2)),
-                }
-            }
-        });
-        match rx.recv_timeout(Duration::from_secs(5)) {
-            Ok(Ok(())) => {}
-            other => panic!("test server on port {port} in {ns} did not start: {other:?}"),
-        }
-        Server {
-            stop,
-            handle: Some(handle),
-        }
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        if let Some(h) = self.handle.take() {
-            let _ = h.join();
-        }
-    }
 }
