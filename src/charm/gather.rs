@@ -82,7 +82,6 @@ pub fn gather(ctx: &HookContext, tools: &dyn HookTools, sys: &System) -> anyhow:
         .context("asking whether this unit leads")?;
     let cluster = gather_peers(ctx, tools)?;
     let sysctl_before = sys.read(paths::SYSCTL_BEFORE);
-    let sysctl_now = sysctls_to_restore(sys, sysctl_before.is_some());
     let consumers = gather_consumers(ctx, tools, leader)?;
     let cluster_app_data = peer_app_data(ctx, tools, &cluster, !consumers.is_empty());
     let mut inputs = Inputs {
@@ -113,8 +112,8 @@ pub fn gather(ctx: &HookContext, tools: &dyn HookTools, sys: &System) -> anyhow:
         agent_binary_present: sys.exists(paths::AGENT_BINARY),
         keepalived_installed: sys.package_installed(KEEPALIVED_PACKAGE),
         keepalived_installed_by_us: sys.exists(paths::KEEPALIVED_INSTALLED_MARKER),
+        sysctl_now: sysctls_to_restore(sys, sysctl_before.is_some()),
         sysctl_before,
-        sysctl_now,
         charm_dir: ctx.charm_dir.clone(),
         root: sys.root().to_path_buf(),
         lb: LbWorld::gather(sys),

@@ -15,6 +15,7 @@
 //! - [`summary`]: bgpd's sessions for the unit status and the `status`
 //!   action; [`world`]: reading all that on the unit; [`names`]: its paths.
 
+mod bounded;
 pub mod daemons;
 pub mod frr_conf;
 pub mod names;

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use super::world::run_bounded;
+use super::bounded::run_bounded;
 use crate::charm::types::{BgpSession, PeerRoute, TcpProbe};
 
 /// How long `ip` may take.

@@ -11,13 +11,12 @@
 //! NOTIFICATION, and for a directly connected router bgpd cannot reach, a
 //! plain connection to its port 179.
 
-use std::io::Read as _;
 use std::net::IpAddr;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::{Map, Value};
 
+use super::bounded::run_bounded;
 use super::names::{
     FRR_CONF, FRR_DAEMONS, FRR_PACKAGE, FRR_RELOAD, FRR_RUN_DIR, FRR_SERVICE, INSTALLED_MARKER,
     STARTED_MARKER,
@@ -153,50 +152,4 @@ fn sessions(sys: &System) -> Result<Vec<BgpSession>, String> {
         let said = text.lines().map(str::trim).find(|l| !l.is_empty());
         said.map_or(why, |l| l.chars().take(200).collect())
     })
-}
-
-/// Runs `program` and returns its standard output, or why it failed; killed
-/// after `timeout` (a hung daemon must not hang the hook).
-pub(super) fn run_bounded(
-    program: &str,
-    args: &[&str],
-    timeout: Duration,
-) -> Result<String, String> {
-    let mut child = Command::new(program)
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| format!("cannot run {program}: {e}"))?;
-    let deadline = Instant::now() + timeout;
-    let status = loop {
-        match child.try_wait() {
-            Ok(Some(status)) => break status,
-            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(10)),
-            Ok(None) | Err(_) => {
-                let _ = child.kill();
-                let _ = child.wait();
-                return Err(format!(
-                    "{program} gave no answer in {} s",
-                    timeout.as_secs()
-                ));
-            }
-        }
-    };
-    let mut out = String::new();
-    let mut err = String::new();
-    if let Some(mut o) = child.stdout.take() {
-        let _ = o.read_to_string(&mut out);
-    }
-    if let Some(mut e) = child.stderr.take() {
-        let _ = e.read_to_string(&mut err);
-    }
-    if status.success() {
-        Ok(out)
-    } else {
-        let said = format!("{err}{out}");
-        let first = said.lines().map(str::trim).find(|l| !l.is_empty());
-        Err(first.unwrap_or("failed").chars().take(200).collect())
-    }
 }
