@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod frr;
+pub mod interrupt;
 pub mod juju;
 pub mod net;
 pub mod netns;
